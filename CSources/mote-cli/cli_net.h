@@ -1,0 +1,48 @@
+/* How the mote tool opens its connection: plain TCP or mbedTLS, from the
+ * mosquitto_pub/sub-style flags. */
+#ifndef MOTE_CLI_NET_H
+#define MOTE_CLI_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mote/posix.h"
+#include "mote/tls.h"
+#include "mote/transport.h"
+
+typedef struct mote_cli_net_opts {
+    const char *host;        /* -h, default localhost */
+    uint16_t port;           /* -p; 0: 8883 with TLS, 1883 without */
+    /* TLS flags with mosquitto_pub/sub's meaning. TLS is on when any of cafile, capath,
+     * use_os_certs, cert or insecure is given, or when the port is 8883 or 443. */
+    const char *cafile;      /* --cafile */
+    const char *capath;      /* --capath */
+    const char *cert;        /* --cert */
+    const char *key;         /* --key */
+    const char *keypass;     /* --keypass */
+    const char *alpn;        /* --tls-alpn (comma-separated); port 443 defaults to x-amzn-mqtt-ca */
+    const char *tls_version; /* --tls-version tlsv1.2 | tlsv1.3 */
+    const char *ciphers;     /* --ciphers */
+    const char *servername;  /* --tls-servername */
+    bool use_os_certs;       /* --tls-use-os-certs */
+    bool insecure;           /* --insecure */
+    bool no_tls;             /* --no-tls: force plain TCP */
+    uint32_t connect_timeout_ms;
+} mote_cli_net_opts_t;
+
+typedef struct mote_cli_conn {
+    mote_tcp_t tcp;
+    mote_tls_t *tls;         /* non-NULL when TLS is in use */
+    mote_transport_t transport;
+} mote_cli_conn_t;
+
+/* Open the connection and fill conn->transport. On failure returns the error and writes a
+ * one-line description (host, port, cause) into errbuf. */
+int mote_cli_net_open(const mote_cli_net_opts_t *o, mote_cli_conn_t *conn, char *errbuf,
+                      size_t errlen);
+/* Wait for input (for the process loop); 1 readable, 0 timeout, <0 error. */
+int mote_cli_net_wait(mote_cli_conn_t *conn, uint32_t timeout_ms);
+void mote_cli_net_close(mote_cli_conn_t *conn);
+
+#endif

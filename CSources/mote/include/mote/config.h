@@ -1,0 +1,27 @@
+/* Build options for the Mote core. Override with -D on the compiler line (or CMake's
+ * MOTE_* cache options); every option has a documented default here. */
+#ifndef MOTE_CONFIG_H
+#define MOTE_CONFIG_H
+
+/* MQTT 5 support (properties, reason codes, topic aliases, ...). 0 gives a smaller
+ * 3.1.1-only client; v5 calls then return MOTE_ERR_UNSUPPORTED. Default: 1. */
+#ifndef MOTE_MQTT_V5
+#define MOTE_MQTT_V5 1
+#endif
+
+/* MQTT 3.1.1 support. 0 gives a v5-only client. Default: 1. */
+#ifndef MOTE_MQTT_V311
+#define MOTE_MQTT_V311 1
+#endif
+
+#if !MOTE_MQTT_V5 && !MOTE_MQTT_V311
+#error "Mote: enable at least one of MOTE_MQTT_V5 and MOTE_MQTT_V311"
+#endif
+
+/* Deepest JSON nesting the parser accepts (objects + arrays). The parser keeps one bit per
+ * level, not a C stack frame, so this costs MOTE_JSON_MAX_DEPTH/8 bytes. Default: 1024. */
+#ifndef MOTE_JSON_MAX_DEPTH
+#define MOTE_JSON_MAX_DEPTH 1024
+#endif
+
+#endif

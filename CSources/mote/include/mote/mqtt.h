@@ -1,0 +1,197 @@
+/* The MQTT client: a state machine over a mote_transport_t and a millisecond clock.
+ * Caller-owned context and buffers, no allocation, never blocks longer than the time the
+ * caller grants (plus what one transport call waits). Not thread-safe: one owner drives a
+ * client; other threads hand work to that owner. */
+#ifndef MOTE_MQTT_H
+#define MOTE_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mote/config.h"
+#include "mote/error.h"
+#include "mote/mqtt_codec.h"
+#include "mote/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mote_mqtt_event;
+
+/* One outgoing QoS 1/2 message awaiting its acknowledgement. The topic, payload and
+ * properties are NOT copied: that memory must stay valid and unchanged until the
+ * MOTE_MQTT_EVT_PUBLISH_DONE event for the packet id (it is resent from there after a
+ * reconnect). Contents are private to the client. */
+typedef struct mote_mqtt_inflight {
+    const uint8_t *topic;
+    const uint8_t *payload;
+    const uint8_t *props;
+    uint32_t payload_len;
+    uint16_t topic_len;
+    uint16_t props_len;
+    uint16_t packet_id;   /* 0: free slot */
+    uint8_t state;        /* awaiting PUBACK / PUBREC / PUBCOMP */
+    uint8_t flags;        /* qos, retain */
+    uint32_t seq;         /* send order, for in-order resend */
+} mote_mqtt_inflight_t;
+
+/* Everything the client needs, given once at init. All memory is the caller's and must
+ * outlive the client. */
+typedef struct mote_mqtt_client_config {
+    const mote_transport_t *transport;
+    mote_clock_fn clock;
+    void *clock_ctx;
+    uint8_t *rx_buf;              /* incoming packets are assembled here */
+    size_t rx_cap;
+    uint8_t *tx_buf;              /* outgoing packets are encoded (and coalesced) here */
+    size_t tx_cap;
+    mote_mqtt_inflight_t *inflight; /* outgoing QoS 1/2 records; count bounds in-flight sends */
+    uint16_t inflight_count;
+    uint16_t *qos2_rx_ids;        /* incoming QoS 2 ids awaiting PUBREL (exactly-once) */
+    uint16_t qos2_rx_count;
+    mote_bytes_t *topic_aliases;  /* v5 outgoing topic alias table (index = alias - 1); may be NULL */
+    uint16_t topic_alias_count;
+    mote_bytes_t *rx_topic_aliases; /* v5 incoming alias table; may be NULL (then we announce 0) */
+    uint16_t rx_topic_alias_count;
+    bool reject_oversize;         /* true: incoming PUBLISH larger than rx_cap is an error
+                                     (MOTE_ERR_OVERSIZE_REJECTED) instead of delivered in chunks */
+    void (*on_event)(void *user, const struct mote_mqtt_event *evt);
+    void *user;
+    /* Optional debug trace of every packet sent and received (NULL: off). dir is 'S' or 'R'. */
+    void (*on_trace)(void *user, char dir, const uint8_t *packet, size_t len);
+} mote_mqtt_client_config_t;
+
+typedef enum mote_mqtt_event_type {
+    MOTE_MQTT_EVT_PUBLISH = 1,      /* incoming message (whole, or a chunk: see publish.total) */
+    MOTE_MQTT_EVT_PUBLISH_DONE,     /* our QoS 1/2 publish completed (PUBACK / PUBCOMP, or
+                                       v5 PUBREC with an error reason) */
+    MOTE_MQTT_EVT_SUBACK,
+    MOTE_MQTT_EVT_UNSUBACK,
+    MOTE_MQTT_EVT_DISCONNECT,       /* v5 server DISCONNECT (reason, properties) */
+    MOTE_MQTT_EVT_PINGRESP,
+    MOTE_MQTT_EVT_AUTH
+} mote_mqtt_event_type_t;
+
+typedef struct mote_mqtt_event {
+    mote_mqtt_event_type_t type;
+    union {
+        struct {
+            mote_mqtt_publish_t msg;  /* topic resolved from an alias; payload = this chunk */
+            uint32_t offset;          /* where this chunk starts in the whole payload */
+            uint32_t total;           /* whole payload length */
+            bool first, last;         /* a whole message has both set */
+        } publish;
+        mote_mqtt_ack_t ack;          /* PUBLISH_DONE (packet_id, reason), DISCONNECT, AUTH */
+        mote_mqtt_suback_t suback;    /* SUBACK / UNSUBACK */
+    } u;
+} mote_mqtt_event_t;
+
+/* Options for one connection attempt. */
+typedef struct mote_mqtt_connect_opts {
+    mote_mqtt_version_t version;
+    mote_bytes_t client_id;       /* empty: v5 asks the server to assign one */
+    bool clean_start;
+    uint16_t keep_alive_s;        /* 0: no keep-alive */
+    const mote_mqtt_will_t *will;
+    mote_bytes_t username;
+    mote_bytes_t password;
+    uint32_t session_expiry_s;    /* v5; 0xFFFFFFFF: never */
+    uint32_t max_packet_size;     /* v5; 0: not announced (limited only by rx handling) */
+    mote_mqtt_props_t extra_props; /* v5: more CONNECT properties (user properties, auth) */
+} mote_mqtt_connect_opts_t;
+
+/* What the broker told us in CONNACK, plus the limits now in force. */
+typedef struct mote_mqtt_session_info {
+    bool session_present;
+    uint8_t reason_code;
+    uint16_t keep_alive_s;        /* server keep-alive if sent, else ours */
+    uint16_t receive_maximum;     /* server's, 65535 if absent */
+    uint32_t max_packet_size;     /* server's, 0 if absent (no limit) */
+    uint16_t topic_alias_maximum;
+    uint8_t maximum_qos;
+    bool retain_available;
+    mote_bytes_t assigned_client_id; /* points into rx_buf: copy before the next process call */
+    mote_mqtt_props_t props;      /* all CONNACK properties; same lifetime caveat */
+} mote_mqtt_session_info_t;
+
+/* The client context. Members are private; sizeof is part of the footprint budget. */
+typedef struct mote_mqtt_client {
+    const mote_mqtt_client_config_t *cfg;
+    uint32_t last_tx_ms;
+    uint32_t last_rx_ms;
+    uint32_t ping_sent_ms;
+    uint32_t rx_len;              /* bytes assembled in rx_buf */
+    uint32_t rx_skip;             /* bytes of an oversize packet still to stream/skip */
+    uint32_t tx_len;              /* bytes queued in tx_buf */
+    uint32_t tx_sent;             /* bytes of tx_buf already written */
+    const uint8_t *tx_tail;       /* payload sent from caller memory after tx_buf */
+    uint32_t tx_tail_len;
+    uint32_t seq;
+    uint32_t max_packet_out;
+    uint16_t next_packet_id;
+    uint16_t keep_alive_s;
+    uint16_t receive_max;
+    uint16_t inflight_used;
+    uint16_t alias_max_out;
+    uint8_t version;
+    uint8_t state;
+    uint8_t flags;
+    uint8_t pad_[3];
+    uint32_t reserved_[2];        /* room for the implementation, keeps sizeof stable */
+} mote_mqtt_client_t;
+
+/* Set up a client. No I/O. Returns MOTE_ERR_BAD_ARG for missing buffers or callbacks. */
+mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t *cfg);
+
+/* Send CONNECT and wait up to timeout_ms for CONNACK (the transport must already be
+ * connected). On a present session, unacknowledged PUBLISH (DUP set) and PUBREL are
+ * resent in their original order; on a new session the in-flight records are dropped,
+ * each reported as PUBLISH_DONE with reason 0x80. A refusal returns
+ * MOTE_ERR_CONNACK_REFUSED with info->reason_code set. info may be NULL. */
+mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *opts,
+                             uint32_t timeout_ms, mote_mqtt_session_info_t *info);
+
+/* Queue a PUBLISH. QoS 0 returns once the packet is queued or written; QoS 1/2 take an
+ * in-flight record (MOTE_ERR_NO_SPACE when all are used, MOTE_ERR_RECEIVE_MAXIMUM when the
+ * broker's receive maximum is reached) and report completion as PUBLISH_DONE. Small
+ * packets are coalesced in tx_buf and written by mote_mqtt_flush / mote_mqtt_process (or
+ * when tx_buf fills); payloads that do not fit are written straight from caller memory.
+ * *packet_id (may be NULL) receives the id for QoS 1/2. */
+mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *msg,
+                             uint16_t *packet_id);
+
+/* SUBSCRIBE / UNSUBSCRIBE with one or more filters; the acks arrive as events. */
+mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscription_t *subs,
+                               size_t count, mote_mqtt_props_t props, uint16_t *packet_id);
+mote_err_t mote_mqtt_unsubscribe(mote_mqtt_client_t *c, const mote_bytes_t *filters,
+                                 size_t count, mote_mqtt_props_t props, uint16_t *packet_id);
+
+/* Write what is queued. MOTE_OK when all is written, MOTE_ERR_NEED_MORE when the transport
+ * took only part (call again or let process do it), or a transport error. */
+mote_err_t mote_mqtt_flush(mote_mqtt_client_t *c);
+
+/* The process step: writes queued output, reads and dispatches incoming packets (events
+ * go to cfg->on_event), answers QoS handshakes, sends PINGREQ only after keep_alive_s of
+ * idle sending and reports MOTE_ERR_KEEPALIVE_TIMEOUT when PINGRESP does not come.
+ * Returns after budget_ms (0: one pass over what is available now) or on error. */
+mote_err_t mote_mqtt_process(mote_mqtt_client_t *c, uint32_t budget_ms);
+
+/* Send DISCONNECT (v5 reason code and properties) and flush. The session records stay,
+ * so a later connect with a present session resends what was unacknowledged. */
+mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
+                                mote_mqtt_props_t props);
+
+/* The connection was lost (transport error): mark the client disconnected, keep the
+ * session records for the next mote_mqtt_connect. */
+void mote_mqtt_reset_connection(mote_mqtt_client_t *c);
+
+bool mote_mqtt_is_connected(const mote_mqtt_client_t *c);
+/* Number of outgoing QoS 1/2 messages not yet completed. */
+uint16_t mote_mqtt_inflight_count(const mote_mqtt_client_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
