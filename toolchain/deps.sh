@@ -2,7 +2,8 @@
 # Installs the Debian packages a Mote build target needs, only when missing.
 # Usage: toolchain/deps.sh [host|test|bench|cortex-m|cross|all]...
 # Idempotent. Each group installs on its own, so a failing foreign-architecture group
-# (cross) cannot stop the host packages. A failing `apt-get update` is a warning: after
+# (cross) cannot stop the host packages. (gcc-multilib conflicts with the ARM cross compilers;
+# libc6-dev-i386 + lib32gcc-12-dev give gcc -m32 without it.) A failing `apt-get update` is a warning: after
 # adding architectures one list may fail while everything needed still installs; an install
 # that fails is retried once after a fresh update (mirrors mid-sync serve mismatched lists).
 set -u
@@ -10,7 +11,7 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(host)
 
 host_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl ca-certificates)
-test_pkgs=(mosquitto mosquitto-clients libcmocka-dev procps psmisc gcc-multilib file
+test_pkgs=(mosquitto mosquitto-clients libcmocka-dev procps psmisc libc6-dev-i386 lib32gcc-12-dev file
            gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
 bench_pkgs=(libmosquitto-dev libcjson-dev libsimdjson-dev valgrind strace time)
 cortexm_pkgs=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
