@@ -23,18 +23,18 @@ struct mote_mqtt_event;
 /* One outgoing QoS 1/2 message awaiting its acknowledgement. The topic, payload and
  * properties are NOT copied: that memory must stay valid and unchanged until the
  * MOTE_MQTT_EVT_PUBLISH_DONE event for the packet id (it is resent from there after a
- * reconnect). Contents are private to the client. */
+ * reconnect). Contents are private to the client; zero the array before the first init. */
 typedef struct mote_mqtt_inflight {
     const uint8_t *topic;
     const uint8_t *payload;
     const uint8_t *props;
     uint32_t payload_len;
+    uint32_t seq;         /* send order, for in-order resend */
     uint16_t topic_len;
     uint16_t props_len;
     uint16_t packet_id;   /* 0: free slot */
-    uint8_t state;        /* awaiting PUBACK / PUBREC / PUBCOMP */
+    uint8_t state;        /* awaiting PUBACK / PUBREC / PUBCOMP, plus a resend mark */
     uint8_t flags;        /* qos, retain */
-    uint32_t seq;         /* send order, for in-order resend */
 } mote_mqtt_inflight_t;
 
 /* Everything the client needs, given once at init. All memory is the caller's and must
@@ -51,9 +51,16 @@ typedef struct mote_mqtt_client_config {
     uint16_t inflight_count;
     uint16_t *qos2_rx_ids;        /* incoming QoS 2 ids awaiting PUBREL (exactly-once) */
     uint16_t qos2_rx_count;
-    mote_bytes_t *topic_aliases;  /* v5 outgoing topic alias table (index = alias - 1); may be NULL */
+    /* v5 outgoing topic aliases: the caller fills entry i with a topic (stable memory) that
+     * may use alias i + 1; publishing that exact topic then sends the alias (the topic name
+     * only the first time in each connection). Entries with a NULL ptr are unused. At most
+     * 32 entries are used, and no more than the server's topic alias maximum. May be NULL. */
+    mote_bytes_t *topic_aliases;
     uint16_t topic_alias_count;
-    mote_bytes_t *rx_topic_aliases; /* v5 incoming alias table; may be NULL (then we announce 0) */
+    /* v5 incoming topic aliases (index = alias - 1), written by the client; each alias keeps
+     * its topic in rx_alias_store + (alias - 1) * rx_alias_slot_size. We announce
+     * rx_topic_alias_count as topic alias maximum when both are given, else 0. */
+    mote_bytes_t *rx_topic_aliases;
     uint16_t rx_topic_alias_count;
     bool reject_oversize;         /* true: incoming PUBLISH larger than rx_cap is an error
                                      (MOTE_ERR_OVERSIZE_REJECTED) instead of delivered in chunks */
@@ -61,6 +68,11 @@ typedef struct mote_mqtt_client_config {
     void *user;
     /* Optional debug trace of every packet sent and received (NULL: off). dir is 'S' or 'R'. */
     void (*on_trace)(void *user, char dir, const uint8_t *packet, size_t len);
+    /* Storage for incoming topic aliases (see rx_topic_aliases): rx_topic_alias_count slots
+     * of rx_alias_slot_size bytes. A topic longer than a slot cannot be aliased
+     * (MOTE_ERR_TOPIC_ALIAS). */
+    uint8_t *rx_alias_store;
+    uint16_t rx_alias_slot_size;
 } mote_mqtt_client_config_t;
 
 typedef enum mote_mqtt_event_type {
@@ -116,30 +128,39 @@ typedef struct mote_mqtt_session_info {
     mote_mqtt_props_t props;      /* all CONNACK properties; same lifetime caveat */
 } mote_mqtt_session_info_t;
 
-/* The client context. Members are private; sizeof is part of the footprint budget. */
+/* The client context. Members are private; sizeof is part of the footprint budget
+ * (at most 128 bytes on a 32-bit MCU). */
 typedef struct mote_mqtt_client {
     const mote_mqtt_client_config_t *cfg;
-    uint32_t last_tx_ms;
-    uint32_t last_rx_ms;
-    uint32_t ping_sent_ms;
-    uint32_t rx_len;              /* bytes assembled in rx_buf */
-    uint32_t rx_skip;             /* bytes of an oversize packet still to stream/skip */
+    const uint8_t *tx_tail;       /* payload written from caller memory after tx_buf */
+    uint32_t tx_tail_len;
     uint32_t tx_len;              /* bytes queued in tx_buf */
     uint32_t tx_sent;             /* bytes of tx_buf already written */
-    const uint8_t *tx_tail;       /* payload sent from caller memory after tx_buf */
-    uint32_t tx_tail_len;
-    uint32_t seq;
-    uint32_t max_packet_out;
+    uint32_t rx_len;              /* bytes assembled in rx_buf */
+    uint32_t rx_skip;             /* payload bytes of a streamed or skipped PUBLISH still due */
+    uint32_t rx_total;            /* whole payload length of the PUBLISH being streamed */
+    uint32_t last_tx_ms;
+    uint32_t ping_sent_ms;
+    uint32_t seq;                 /* send order of in-flight records */
+    uint32_t max_packet_out;      /* server's maximum packet size (0: none) */
+    uint32_t max_packet_in;       /* ours, as announced (0: none) */
+    uint32_t alias_sent;          /* outgoing aliases announced in this connection (bits) */
+    uint16_t rx_hdr;              /* bytes of the streamed PUBLISH header kept in rx_buf */
     uint16_t next_packet_id;
     uint16_t keep_alive_s;
     uint16_t receive_max;
     uint16_t inflight_used;
     uint16_t alias_max_out;
+    uint16_t alias_max_in;
+    uint16_t resend_left;         /* records still to resend after a reconnect */
+    uint16_t sub_pending;         /* SUBSCRIBE / UNSUBSCRIBE awaiting their ack */
+    uint16_t ack_id;              /* an ack that did not fit in tx_buf yet */
+    uint8_t ack_type;             /* 0: none */
+    uint8_t ack_reason;
     uint8_t version;
     uint8_t state;
     uint8_t flags;
-    uint8_t pad_[3];
-    uint32_t reserved_[2];        /* room for the implementation, keeps sizeof stable */
+    uint8_t max_qos;
 } mote_mqtt_client_t;
 
 /* Set up a client. No I/O. Returns MOTE_ERR_BAD_ARG for missing buffers or callbacks. */
@@ -157,7 +178,11 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
  * in-flight record (MOTE_ERR_NO_SPACE when all are used, MOTE_ERR_RECEIVE_MAXIMUM when the
  * broker's receive maximum is reached) and report completion as PUBLISH_DONE. Small
  * packets are coalesced in tx_buf and written by mote_mqtt_flush / mote_mqtt_process (or
- * when tx_buf fills); payloads that do not fit are written straight from caller memory.
+ * when tx_buf fills); payloads that do not fit are written straight from caller memory:
+ * for QoS 0 that memory must then stay valid until mote_mqtt_tx_pending() is 0 (publish
+ * tries to write it before returning). MOTE_ERR_NEED_MORE: the transport cannot take
+ * more output now and nothing was queued; run mote_mqtt_process and try again.
+ * MOTE_ERR_PACKET_TOO_LARGE: above the server's maximum packet size (v5).
  * *packet_id (may be NULL) receives the id for QoS 1/2. */
 mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *msg,
                              uint16_t *packet_id);
@@ -188,6 +213,8 @@ mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
 void mote_mqtt_reset_connection(mote_mqtt_client_t *c);
 
 bool mote_mqtt_is_connected(const mote_mqtt_client_t *c);
+/* Bytes queued for writing (tx_buf and a payload from caller memory); 0 when all written. */
+size_t mote_mqtt_tx_pending(const mote_mqtt_client_t *c);
 /* Number of outgoing QoS 1/2 messages not yet completed. */
 uint16_t mote_mqtt_inflight_count(const mote_mqtt_client_t *c);
 
