@@ -1,0 +1,692 @@
+/* Option parsing, session setup, the I/O step and error reporting shared by pub and sub. */
+#include "cli_common.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mote/posix.h"
+
+/* Buffers of the one session a process opens. Static, modest and fixed: larger incoming
+ * messages are streamed in chunks, larger outgoing payloads are written from their own
+ * memory, so these bound the tool's footprint. */
+#define CLI_RX_MAX 65536u
+#define CLI_RX_DEFAULT 32768u
+#define CLI_TX_CAP 32768u
+#define CLI_INFLIGHT_MAX 1024u
+static uint8_t g_rx[CLI_RX_MAX];
+static uint8_t g_tx[CLI_TX_CAP];
+static mote_mqtt_inflight_t g_inflight[CLI_INFLIGHT_MAX];
+static uint16_t g_qos2_rx[64];
+static mote_bytes_t g_rx_aliases[32];
+static uint8_t g_connect_props[512];
+static uint8_t g_will_props[8];
+
+static volatile sig_atomic_t g_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+void mote_cli_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: a blocking poll returns EINTR so loops notice at once. */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+bool mote_cli_interrupted(void)
+{
+    return g_interrupted != 0;
+}
+
+/* ---- Options --------------------------------------------------------------------- */
+
+enum {
+    OPT_WILL_TOPIC = 256,
+    OPT_WILL_PAYLOAD,
+    OPT_WILL_QOS,
+    OPT_WILL_RETAIN,
+    OPT_CAFILE,
+    OPT_CAPATH,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_KEYPASS,
+    OPT_ALPN,
+    OPT_TLS_VERSION,
+    OPT_OS_CERTS,
+    OPT_INSECURE,
+    OPT_CIPHERS,
+    OPT_SERVERNAME,
+    OPT_NO_TLS,
+    OPT_HELP,
+    OPT_QUIET,
+    OPT_RX_BUFFER,
+    OPT_MAX_INFLIGHT,
+    OPT_CONNECT_TIMEOUT,
+    OPT_REPEAT,
+    OPT_PROPERTY
+};
+
+static const struct option k_long_opts[] = {
+    { "host", required_argument, NULL, 'h' },
+    { "port", required_argument, NULL, 'p' },
+    { "topic", required_argument, NULL, 't' },
+    { "message", required_argument, NULL, 'm' },
+    { "file", required_argument, NULL, 'f' },
+    { "stdin-line", no_argument, NULL, 'l' },
+    { "stdin-file", no_argument, NULL, 's' },
+    { "null-message", no_argument, NULL, 'n' },
+    { "qos", required_argument, NULL, 'q' },
+    { "retain", no_argument, NULL, 'r' },
+    { "id", required_argument, NULL, 'i' },
+    { "disable-clean-session", no_argument, NULL, 'c' },
+    { "keepalive", required_argument, NULL, 'k' },
+    { "count", required_argument, NULL, 'C' },
+    { "timeout", required_argument, NULL, 'W' },
+    { "protocol-version", required_argument, NULL, 'V' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "username", required_argument, NULL, 'u' },
+    { "pw", required_argument, NULL, 'P' },
+    { "debug", no_argument, NULL, 'd' },
+    { "session-expiry-interval", required_argument, NULL, 'x' },
+    { "will-topic", required_argument, NULL, OPT_WILL_TOPIC },
+    { "will-payload", required_argument, NULL, OPT_WILL_PAYLOAD },
+    { "will-qos", required_argument, NULL, OPT_WILL_QOS },
+    { "will-retain", no_argument, NULL, OPT_WILL_RETAIN },
+    { "cafile", required_argument, NULL, OPT_CAFILE },
+    { "capath", required_argument, NULL, OPT_CAPATH },
+    { "cert", required_argument, NULL, OPT_CERT },
+    { "key", required_argument, NULL, OPT_KEY },
+    { "keypass", required_argument, NULL, OPT_KEYPASS },
+    { "tls-alpn", required_argument, NULL, OPT_ALPN },
+    { "tls-version", required_argument, NULL, OPT_TLS_VERSION },
+    { "tls-use-os-certs", no_argument, NULL, OPT_OS_CERTS },
+    { "insecure", no_argument, NULL, OPT_INSECURE },
+    { "ciphers", required_argument, NULL, OPT_CIPHERS },
+    { "tls-servername", required_argument, NULL, OPT_SERVERNAME },
+    { "no-tls", no_argument, NULL, OPT_NO_TLS },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "quiet", no_argument, NULL, OPT_QUIET },
+    { "rx-buffer", required_argument, NULL, OPT_RX_BUFFER },
+    { "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
+    { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+    { "repeat", required_argument, NULL, OPT_REPEAT },
+    { "property", required_argument, NULL, OPT_PROPERTY },
+    { NULL, 0, NULL, 0 }
+};
+
+static void usage(mote_cli_mode_t mode, FILE *out)
+{
+    const char *cmd = mode == MOTE_CLI_PUB ? "pub" : "sub";
+    fprintf(out, "Usage: mote %s [options]\n", cmd);
+    if (mode == MOTE_CLI_PUB) {
+        fputs("  -t TOPIC            topic to publish to (required)\n"
+              "  -m MESSAGE          message payload\n"
+              "  -f FILE             send the file's contents as the payload\n"
+              "  -l                  send each line of stdin as a message\n"
+              "  -s                  send all of stdin as one message\n"
+              "  -n                  send an empty (null) message\n"
+              "  -r                  retain the message\n"
+              "  --repeat N          publish the message N times\n", out);
+    } else {
+        fputs("  -t FILTER           topic filter to subscribe to (repeatable, required)\n"
+              "  -v                  print \"topic payload\"\n"
+              "  -C N                exit after N messages\n"
+              "  -W SECONDS          give up after SECONDS (exit 6)\n"
+              "  -N                  no newline after each payload\n"
+              "  -R                  skip retained (stale) messages\n", out);
+    }
+    fputs("  -h HOST             broker host (default localhost)\n"
+          "  -p PORT             broker port (default 1883, 8883 with TLS)\n"
+          "  -q QOS              quality of service 0, 1 or 2\n"
+          "  -i ID               client identifier\n"
+          "  -c                  persistent session (needs -i)\n"
+          "  -x SECONDS          session expiry interval (MQTT 5)\n"
+          "  -k SECONDS          keep-alive (default 60, 0 off)\n"
+          "  -V VERSION          mqttv311 (default) or mqttv5 (also 311, 5)\n"
+          "  -u USER / -P PASS   username / password\n"
+          "  -d                  print a trace of packets to stderr\n"
+          "  --will-topic T --will-payload P --will-qos Q --will-retain\n"
+          "  --property KEY VALUE  MQTT 5 user property (repeatable)\n"
+          "  --cafile F --capath D --cert F --key F --keypass P --insecure\n"
+          "  --tls-alpn L --tls-version V --tls-use-os-certs --ciphers C --tls-servername N\n"
+          "  --no-tls            plain TCP even on port 8883\n"
+          "  --connect-timeout S --max-inflight N --rx-buffer BYTES --quiet\n"
+          "Exit codes: 0 ok, 1 error, 2 network/TLS, 3 connection refused, 4 connection lost,\n"
+          "            5 malformed packet or protocol error, 6 timeout\n", out);
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static int bad_value(const char *opt, const char *val)
+{
+    fprintf(stderr, "mote: invalid value for %s: '%s'\n", opt, val);
+    return MOTE_EXIT_ERROR;
+}
+
+int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t *o)
+{
+    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:ck:V:u:P:dx:"
+                                              : ":h:p:t:q:i:ck:C:W:V:vu:P:dx:NR";
+    int c;
+    long v;
+
+    memset(o, 0, sizeof *o);
+    o->net.host = "localhost";
+    o->net.connect_timeout_ms = 10000;
+    o->version = MOTE_MQTT_V311;
+    o->clean = true;
+    o->keep_alive_s = 60;
+    o->rx_cap = CLI_RX_DEFAULT;
+    o->max_inflight = 20;
+    o->repeat = 1;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shorts, k_long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': o->net.host = optarg; break;
+        case 'p':
+            if (!parse_long(optarg, 1, 65535, &v)) return bad_value("-p", optarg);
+            o->net.port = (uint16_t)v;
+            break;
+        case 't':
+            if (o->topic_count > 0 && mode == MOTE_CLI_PUB) {
+                fprintf(stderr, "mote: only one -t topic can be given to pub\n");
+                return MOTE_EXIT_ERROR;
+            }
+            if (o->topic_count >= MOTE_CLI_MAX_TOPICS) {
+                fprintf(stderr, "mote: too many -t topics (at most %d)\n", MOTE_CLI_MAX_TOPICS);
+                return MOTE_EXIT_ERROR;
+            }
+            o->topics[o->topic_count++] = optarg;
+            break;
+        case 'm': o->message = optarg; break;
+        case 'f': o->file = optarg; break;
+        case 'l': o->lines = true; break;
+        case 's': o->stdin_whole = true; break;
+        case 'n': o->null_message = true; break;
+        case 'q':
+            if (!parse_long(optarg, 0, 2, &v)) return bad_value("-q", optarg);
+            o->qos = (uint8_t)v;
+            break;
+        case 'r': o->retain = true; break;
+        case 'i': o->client_id = optarg; break;
+        case 'c': o->clean = false; break;
+        case 'k':
+            if (!parse_long(optarg, 0, 65535, &v)) return bad_value("-k", optarg);
+            o->keep_alive_s = (uint16_t)v;
+            break;
+        case 'C':
+            if (!parse_long(optarg, 1, 0x7fffffffL, &v)) return bad_value("-C", optarg);
+            o->count = v;
+            break;
+        case 'W':
+            if (!parse_long(optarg, 1, 86400L * 365, &v)) return bad_value("-W", optarg);
+            o->wait_s = v;
+            break;
+        case 'V':
+            if (strcmp(optarg, "mqttv311") == 0 || strcmp(optarg, "311") == 0 ||
+                strcmp(optarg, "v311") == 0) {
+                o->version = MOTE_MQTT_V311;
+            } else if (strcmp(optarg, "mqttv5") == 0 || strcmp(optarg, "5") == 0 ||
+                       strcmp(optarg, "v5") == 0) {
+                o->version = MOTE_MQTT_V5;
+            } else {
+                return bad_value("-V (mqttv311 or mqttv5)", optarg);
+            }
+            break;
+        case 'v': o->verbose = true; break;
+        case 'u': o->username = optarg; break;
+        case 'P': o->password = optarg; break;
+        case 'd': o->debug = true; break;
+        case 'x':
+            if (!parse_long(optarg, 0, 0xffffffffL, &v)) return bad_value("-x", optarg);
+            o->session_expiry_s = (uint32_t)v;
+            o->session_expiry_set = true;
+            break;
+        case 'N': o->no_newline = true; break;
+        case 'R': o->no_retained = true; break;
+        case OPT_PROPERTY:
+            /* KEY VALUE: the value is the next argument. */
+            if (optind >= argc) {
+                fprintf(stderr, "mote: --property needs KEY VALUE\n");
+                return MOTE_EXIT_ERROR;
+            }
+            if (o->user_count >= MOTE_CLI_MAX_USER_PROPS) {
+                fprintf(stderr, "mote: too many user properties (at most %d)\n",
+                        MOTE_CLI_MAX_USER_PROPS);
+                return MOTE_EXIT_ERROR;
+            }
+            o->user_keys[o->user_count] = optarg;
+            o->user_values[o->user_count++] = argv[optind++];
+            break;
+        case OPT_WILL_TOPIC: o->will_topic = optarg; break;
+        case OPT_WILL_PAYLOAD: o->will_payload = optarg; break;
+        case OPT_WILL_QOS:
+            if (!parse_long(optarg, 0, 2, &v)) return bad_value("--will-qos", optarg);
+            o->will_qos = (uint8_t)v;
+            break;
+        case OPT_WILL_RETAIN: o->will_retain = true; break;
+        case OPT_CAFILE: o->net.cafile = optarg; break;
+        case OPT_CAPATH: o->net.capath = optarg; break;
+        case OPT_CERT: o->net.cert = optarg; break;
+        case OPT_KEY: o->net.key = optarg; break;
+        case OPT_KEYPASS: o->net.keypass = optarg; break;
+        case OPT_ALPN: o->net.alpn = optarg; break;
+        case OPT_TLS_VERSION: o->net.tls_version = optarg; break;
+        case OPT_OS_CERTS: o->net.use_os_certs = true; break;
+        case OPT_INSECURE: o->net.insecure = true; break;
+        case OPT_CIPHERS: o->net.ciphers = optarg; break;
+        case OPT_SERVERNAME: o->net.servername = optarg; break;
+        case OPT_NO_TLS: o->net.no_tls = true; break;
+        case OPT_QUIET: o->quiet = true; break;
+        case OPT_RX_BUFFER:
+            if (!parse_long(optarg, 64, CLI_RX_MAX, &v)) return bad_value("--rx-buffer", optarg);
+            o->rx_cap = (uint32_t)v;
+            break;
+        case OPT_MAX_INFLIGHT:
+            if (!parse_long(optarg, 1, CLI_INFLIGHT_MAX, &v)) {
+                return bad_value("--max-inflight", optarg);
+            }
+            o->max_inflight = (uint16_t)v;
+            break;
+        case OPT_CONNECT_TIMEOUT:
+            if (!parse_long(optarg, 1, 3600, &v)) return bad_value("--connect-timeout", optarg);
+            o->net.connect_timeout_ms = (uint32_t)v * 1000u;
+            break;
+        case OPT_REPEAT:
+            if (!parse_long(optarg, 1, 0x7fffffffL, &v)) return bad_value("--repeat", optarg);
+            o->repeat = (uint32_t)v;
+            break;
+        case OPT_HELP:
+            usage(mode, stdout);
+            return -1;
+        case ':':
+            fprintf(stderr, "mote: option %s needs a value\n", argv[optind - 1]);
+            return MOTE_EXIT_ERROR;
+        default:
+            if (optopt != 0 && optopt < 256) {
+                fprintf(stderr, "mote: unknown option -%c (see mote %s --help)\n", optopt,
+                        mode == MOTE_CLI_PUB ? "pub" : "sub");
+            } else {
+                fprintf(stderr, "mote: unknown option %s (see mote %s --help)\n",
+                        argv[optind - 1], mode == MOTE_CLI_PUB ? "pub" : "sub");
+            }
+            return MOTE_EXIT_ERROR;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mote: unexpected argument '%s'\n", argv[optind]);
+        return MOTE_EXIT_ERROR;
+    }
+    if (o->topic_count == 0) {
+        fprintf(stderr, "mote: a topic is required (-t)\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if (!o->clean && o->client_id == NULL) {
+        fprintf(stderr, "mote: -c (persistent session) needs a client id (-i)\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if (o->client_id != NULL && strlen(o->client_id) > 23 * 10) {
+        fprintf(stderr, "mote: client id too long\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if ((o->will_payload != NULL || o->will_qos != 0 || o->will_retain) && o->will_topic == NULL) {
+        fprintf(stderr, "mote: will options need --will-topic\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if (o->user_count > 0 && o->version != MOTE_MQTT_V5) {
+        fprintf(stderr, "mote: user properties need -V mqttv5\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if (mode == MOTE_CLI_PUB) {
+        int sources = (o->message != NULL) + (o->file != NULL) + o->lines + o->stdin_whole +
+                      o->null_message;
+        if (sources != 1) {
+            fprintf(stderr, "mote: give exactly one of -m, -f, -l, -s, -n\n");
+            return MOTE_EXIT_ERROR;
+        }
+    }
+    return 0;
+}
+
+/* ---- Errors ------------------------------------------------------------------------ */
+
+int mote_cli_exit_code(int err)
+{
+    switch (err) {
+    case MOTE_OK:
+        return MOTE_EXIT_OK;
+    case MOTE_ERR_CONNACK_REFUSED:
+        return MOTE_EXIT_REFUSED;
+    case MOTE_ERR_TIMEOUT:
+    case MOTE_ERR_KEEPALIVE_TIMEOUT:
+        return MOTE_EXIT_TIMEOUT;
+    case MOTE_ERR_CLOSED:
+    case MOTE_ERR_TRANSPORT:
+    case MOTE_ERR_NOT_CONNECTED:
+    case MOTE_ERR_SERVER_DISCONNECT:
+        return MOTE_EXIT_LOST;
+    case MOTE_ERR_RESOLVE:
+    case MOTE_ERR_CONNECT:
+        return MOTE_EXIT_NETWORK;
+    default:
+        break;
+    }
+    if (err <= MOTE_ERR_MALFORMED && err >= MOTE_ERR_BAD_PROTOCOL) {
+        return MOTE_EXIT_PROTOCOL;
+    }
+    if (err == MOTE_ERR_PROTOCOL || err == MOTE_ERR_UNKNOWN_PACKET_ID ||
+        err == MOTE_ERR_TOPIC_ALIAS || err == MOTE_ERR_OVERSIZE_REJECTED) {
+        return MOTE_EXIT_PROTOCOL;
+    }
+    if (err <= MOTE_ERR_TLS && err >= MOTE_ERR_TLS_BAD_CERT) {
+        return MOTE_EXIT_NETWORK;
+    }
+    return MOTE_EXIT_ERROR;
+}
+
+/* A phrase saying which class of failure an error belongs to. */
+static const char *err_class(int err)
+{
+    switch (mote_cli_exit_code(err)) {
+    case MOTE_EXIT_LOST: return "connection lost";
+    case MOTE_EXIT_PROTOCOL: return "malformed packet or protocol error from the broker";
+    case MOTE_EXIT_TIMEOUT: return "timeout";
+    case MOTE_EXIT_NETWORK: return "network error";
+    default: return NULL;
+    }
+}
+
+int mote_cli_fail(const mote_cli_session_t *s, const char *what, int err)
+{
+    bool quiet = s != NULL && s->opts != NULL && s->opts->quiet;
+    if (!quiet) {
+        const char *cls = err_class(err);
+        if (err == MOTE_ERR_SERVER_DISCONNECT && s != NULL && s->server_disconnect) {
+            fprintf(stderr, "mote: %s: connection lost: broker sent DISCONNECT: %s (0x%02x)\n",
+                    what, mote_mqtt_reason_string(s->disconnect_reason),
+                    (unsigned)s->disconnect_reason);
+        } else if (cls != NULL) {
+            fprintf(stderr, "mote: %s: %s: %s (%d)\n", what, cls, mote_strerror(err), err);
+        } else {
+            fprintf(stderr, "mote: %s: %s (%d)\n", what, mote_strerror(err), err);
+        }
+    }
+    return mote_cli_exit_code(err);
+}
+
+/* ---- Session ----------------------------------------------------------------------- */
+
+static const char *packet_name(uint8_t type)
+{
+    static const char *const names[16] = {
+        "RESERVED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP",
+        "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT",
+        "AUTH"
+    };
+    return names[type & 15u];
+}
+
+/* -d: one line per packet, in mosquitto's "Client ID sending TYPE" style. */
+static void on_trace(void *user, char dir, const uint8_t *packet, size_t len)
+{
+    const mote_cli_session_t *s = user;
+    uint8_t type = (uint8_t)(packet[0] >> 4);
+    if (len == 0) {
+        return;
+    }
+    if (type == MOTE_MQTT_PUBLISH) {
+        fprintf(stderr, "Client %s %s %s (d%u, q%u, r%u, %zu bytes)\n", s->client_id,
+                dir == 'S' ? "sending" : "received", packet_name(type),
+                (unsigned)((packet[0] >> 3) & 1u), (unsigned)((packet[0] >> 1) & 3u),
+                (unsigned)(packet[0] & 1u), len);
+    } else {
+        fprintf(stderr, "Client %s %s %s (%zu bytes)\n", s->client_id,
+                dir == 'S' ? "sending" : "received", packet_name(type), len);
+    }
+}
+
+static void on_event(void *user, const mote_mqtt_event_t *evt)
+{
+    mote_cli_session_t *s = user;
+    if (evt->type == MOTE_MQTT_EVT_DISCONNECT) {
+        s->server_disconnect = true;
+        s->disconnect_reason = evt->u.ack.reason_code;
+    }
+    if (s->on_event != NULL) {
+        s->on_event(s->user, evt);
+    }
+}
+
+/* Transport wrapper: remembers whether the last write left bytes behind, so the loop
+ * waits for the socket to become writable instead of for input only. */
+static int32_t watch_send(void *ctx, const mote_iovec_t *iov, size_t iovcnt)
+{
+    mote_cli_session_t *s = ctx;
+    size_t want = 0, i;
+    int32_t r = s->conn.transport.send(s->conn.transport.ctx, iov, iovcnt);
+    for (i = 0; i < iovcnt; i++) {
+        want += iov[i].len;
+    }
+    s->tx_pending = r >= 0 && (size_t)r < want;
+    return r;
+}
+
+static int32_t watch_recv(void *ctx, uint8_t *buf, size_t len)
+{
+    mote_cli_session_t *s = ctx;
+    return s->conn.transport.recv(s->conn.transport.ctx, buf, len);
+}
+
+mote_mqtt_props_t mote_cli_user_props(const mote_cli_opts_t *o, uint8_t *buf, size_t cap)
+{
+    mote_mqtt_props_builder_t b;
+    int i;
+    mote_mqtt_props_init(&b, buf, cap);
+    for (i = 0; i < o->user_count; i++) {
+        (void)mote_mqtt_props_add_user(&b, mote_bytes_cstr(o->user_keys[i]),
+                                       mote_bytes_cstr(o->user_values[i]));
+    }
+    return mote_mqtt_props_view(&b);
+}
+
+int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
+                  void (*on_evt)(void *user, const mote_mqtt_event_t *evt), void *user,
+                  uint32_t timeout_ms)
+{
+    char errbuf[256];
+    mote_mqtt_connect_opts_t co;
+    static mote_mqtt_will_t will;
+    mote_mqtt_props_builder_t wb;
+    int err;
+    mote_cli_net_opts_t net = o->net;
+
+    memset(s, 0, sizeof *s);
+    s->opts = o;
+    s->on_event = on_evt;
+    s->user = user;
+    if (o->client_id != NULL) {
+        snprintf(s->client_id, sizeof s->client_id, "%s", o->client_id);
+    } else {
+        snprintf(s->client_id, sizeof s->client_id, "mote-%ld", (long)getpid());
+    }
+
+    if (timeout_ms != 0 && timeout_ms < net.connect_timeout_ms) {
+        net.connect_timeout_ms = timeout_ms;
+    }
+    errbuf[0] = '\0';
+    err = mote_cli_net_open(&net, &s->conn, errbuf, sizeof errbuf);
+    if (err != MOTE_OK) {
+        if (!o->quiet) {
+            if (errbuf[0] != '\0') {
+                fprintf(stderr, "mote: %s\n", errbuf);
+            } else {
+                fprintf(stderr, "mote: cannot connect to %s: %s\n", net.host, mote_strerror(err));
+            }
+        }
+        return mote_cli_exit_code(err) == MOTE_EXIT_ERROR ? MOTE_EXIT_NETWORK
+                                                            : mote_cli_exit_code(err);
+    }
+    s->net_open = true;
+
+    s->transport.send = watch_send;
+    s->transport.recv = watch_recv;
+    s->transport.ctx = s;
+    s->cfg.transport = &s->transport;
+    s->cfg.clock = mote_posix_clock_ms;
+    s->cfg.rx_buf = g_rx;
+    s->cfg.rx_cap = o->rx_cap;
+    s->cfg.tx_buf = g_tx;
+    s->cfg.tx_cap = sizeof g_tx;
+    s->cfg.inflight = g_inflight;
+    s->cfg.inflight_count = o->max_inflight;
+    s->cfg.qos2_rx_ids = g_qos2_rx;
+    s->cfg.qos2_rx_count = (uint16_t)(sizeof g_qos2_rx / sizeof g_qos2_rx[0]);
+    if (o->version == MOTE_MQTT_V5) {
+        s->cfg.rx_topic_aliases = g_rx_aliases;
+        s->cfg.rx_topic_alias_count = (uint16_t)(sizeof g_rx_aliases / sizeof g_rx_aliases[0]);
+    }
+    s->cfg.on_event = on_event;
+    s->cfg.user = s;
+    if (o->debug) {
+        s->cfg.on_trace = on_trace;
+    }
+    err = mote_mqtt_init(&s->client, &s->cfg);
+    if (err != MOTE_OK) {
+        mote_cli_close(s);
+        return mote_cli_fail(s, "client setup", err);
+    }
+
+    memset(&co, 0, sizeof co);
+    co.version = o->version;
+    co.client_id = mote_bytes_cstr(s->client_id);
+    co.clean_start = o->clean;
+    co.keep_alive_s = o->keep_alive_s;
+    if (o->will_topic != NULL) {
+        memset(&will, 0, sizeof will);
+        will.topic = mote_bytes_cstr(o->will_topic);
+        will.payload = mote_bytes_cstr(o->will_payload != NULL ? o->will_payload : "");
+        will.qos = o->will_qos;
+        will.retain = o->will_retain;
+        mote_mqtt_props_init(&wb, g_will_props, sizeof g_will_props);
+        will.props = mote_mqtt_props_view(&wb);
+        co.will = &will;
+    }
+    if (o->username != NULL) {
+        co.username = mote_bytes_cstr(o->username);
+    }
+    if (o->password != NULL) {
+        co.password = mote_bytes_cstr(o->password);
+    }
+    if (o->version == MOTE_MQTT_V5) {
+        if (o->session_expiry_set) {
+            co.session_expiry_s = o->session_expiry_s;
+        } else if (!o->clean) {
+            co.session_expiry_s = 0xFFFFFFFFu; /* -c alone: keep the session, like mosquitto */
+        }
+        co.extra_props = mote_cli_user_props(o, g_connect_props, sizeof g_connect_props);
+    }
+    err = mote_mqtt_connect(&s->client, &co, timeout_ms != 0 ? timeout_ms : net.connect_timeout_ms,
+                            &s->info);
+    if (err == MOTE_ERR_CONNACK_REFUSED) {
+        uint8_t rc = s->info.reason_code;
+        if (!o->quiet) {
+            if (o->version == MOTE_MQTT_V5) {
+                fprintf(stderr, "mote: connection refused by broker: %s (reason code 0x%02x)\n",
+                        mote_mqtt_reason_string(rc), (unsigned)rc);
+            } else {
+                fprintf(stderr, "mote: connection refused by broker: %s (return code %u)\n",
+                        mote_mqtt_v311_connack_string(rc), (unsigned)rc);
+            }
+        }
+        mote_mqtt_reset_connection(&s->client);
+        mote_cli_close(s);
+        return MOTE_EXIT_REFUSED;
+    }
+    if (err != MOTE_OK) {
+        int code = mote_cli_fail(s, "connect", err);
+        mote_mqtt_reset_connection(&s->client);
+        mote_cli_close(s);
+        return code;
+    }
+    /* From here on the loop waits with poll, so reads must not wait themselves. */
+    s->conn.tcp.recv_wait_ms = 0;
+    return MOTE_EXIT_OK;
+}
+
+mote_err_t mote_cli_step(mote_cli_session_t *s, uint32_t wait_ms)
+{
+    mote_err_t err;
+    if (s->tx_pending) {
+        struct pollfd p = { s->conn.tcp.fd, POLLIN | POLLOUT, 0 };
+        (void)poll(&p, 1, (int)wait_ms);
+    } else if (wait_ms > 0) {
+        int w = mote_cli_net_wait(&s->conn, wait_ms);
+        if (w < 0 && !mote_cli_interrupted()) {
+            return (mote_err_t)w;
+        }
+    }
+    err = mote_mqtt_process(&s->client, 0);
+    return err == MOTE_ERR_NEED_MORE ? MOTE_OK : err;
+}
+
+mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t timeout_ms)
+{
+    uint32_t start = mote_posix_clock_ms(NULL);
+    for (;;) {
+        mote_err_t err = mote_mqtt_flush(&s->client);
+        if (err != MOTE_ERR_NEED_MORE) {
+            if (err == MOTE_OK) {
+                s->tx_pending = false;
+            }
+            return err;
+        }
+        if ((uint32_t)(mote_posix_clock_ms(NULL) - start) >= timeout_ms) {
+            return MOTE_ERR_TIMEOUT;
+        }
+        {
+            struct pollfd p = { s->conn.tcp.fd, POLLOUT, 0 };
+            (void)poll(&p, 1, 100);
+        }
+    }
+}
+
+void mote_cli_close(mote_cli_session_t *s)
+{
+    if (mote_mqtt_is_connected(&s->client)) {
+        if (mote_mqtt_disconnect(&s->client, 0, (mote_mqtt_props_t){ NULL, 0 }) ==
+            MOTE_ERR_NEED_MORE) {
+            (void)mote_cli_flush_all(s, 2000);
+        }
+    }
+    if (s->net_open) {
+        mote_cli_net_close(&s->conn);
+        s->net_open = false;
+    }
+}

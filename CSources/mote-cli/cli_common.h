@@ -1,0 +1,127 @@
+/* Shared parts of the mote tool's MQTT commands: mosquitto-style option parsing, opening
+ * a connection and an MQTT session, the I/O loop step, and one-line error reporting with
+ * distinct exit codes. */
+#ifndef MOTE_CLI_COMMON_H
+#define MOTE_CLI_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli_net.h"
+#include "mote/mqtt.h"
+
+#ifndef MOTE_VERSION_STRING
+#define MOTE_VERSION_STRING "0.1.0"
+#endif
+
+/* Exit codes, distinct per failure class so scripts can tell them apart. */
+enum {
+    MOTE_EXIT_OK = 0,
+    MOTE_EXIT_ERROR = 1,      /* usage, files, anything else */
+    MOTE_EXIT_NETWORK = 2,    /* resolve, TCP connect or TLS failure */
+    MOTE_EXIT_REFUSED = 3,    /* the broker refused CONNECT (CONNACK reason code) */
+    MOTE_EXIT_LOST = 4,       /* connection lost or closed by the broker */
+    MOTE_EXIT_PROTOCOL = 5,   /* malformed packet or protocol violation from the broker */
+    MOTE_EXIT_TIMEOUT = 6     /* connect, keep-alive or -W timeout */
+};
+
+#define MOTE_CLI_MAX_TOPICS 64
+#define MOTE_CLI_MAX_USER_PROPS 8
+
+typedef enum { MOTE_CLI_PUB, MOTE_CLI_SUB } mote_cli_mode_t;
+
+/* Every option of pub and sub (each command ignores what does not apply). */
+typedef struct mote_cli_opts {
+    mote_cli_net_opts_t net;
+    mote_mqtt_version_t version;  /* -V, default mqttv311 like mosquitto */
+    const char *client_id;        /* -i */
+    bool clean;                   /* false with -c */
+    uint16_t keep_alive_s;        /* -k, default 60 */
+    const char *username;         /* -u */
+    const char *password;         /* -P */
+    const char *will_topic;
+    const char *will_payload;
+    uint8_t will_qos;
+    bool will_retain;
+    uint32_t session_expiry_s;    /* -x; with -c on v5 and no -x: never expire */
+    bool session_expiry_set;
+    uint8_t qos;                  /* -q */
+    bool retain;                  /* -r */
+    bool debug;                   /* -d */
+    bool verbose;                 /* -v */
+    bool quiet;                   /* --quiet: no error lines */
+    const char *topics[MOTE_CLI_MAX_TOPICS]; /* -t (repeatable on sub) */
+    int topic_count;
+    /* v5 user properties (-D KEY VALUE style: --property KEY VALUE, repeatable) */
+    const char *user_keys[MOTE_CLI_MAX_USER_PROPS];
+    const char *user_values[MOTE_CLI_MAX_USER_PROPS];
+    int user_count;
+    /* pub */
+    const char *message;          /* -m */
+    const char *file;             /* -f */
+    bool lines;                   /* -l */
+    bool stdin_whole;             /* -s */
+    bool null_message;            /* -n */
+    uint32_t repeat;              /* --repeat N (publish the message N times) */
+    /* sub */
+    long count;                   /* -C, 0: unlimited */
+    long wait_s;                  /* -W, 0: none */
+    bool no_newline;              /* -N */
+    bool no_retained;             /* -R: skip messages with the retain flag */
+    /* limits */
+    uint32_t rx_cap;              /* --rx-buffer BYTES */
+    uint16_t max_inflight;        /* --max-inflight N */
+} mote_cli_opts_t;
+
+/* Parse argv (argv[0] is the command name). Returns 0 to go on, -1 after printing --help
+ * (exit 0), or an exit code after printing a usage error. */
+int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t *o);
+
+/* One open connection with its MQTT client and buffers. */
+typedef struct mote_cli_session {
+    const mote_cli_opts_t *opts;
+    mote_cli_conn_t conn;
+    mote_mqtt_client_t client;
+    mote_mqtt_client_config_t cfg;
+    mote_mqtt_session_info_t info;
+    mote_transport_t transport;   /* wraps conn.transport to watch for pending output */
+    void (*on_event)(void *user, const mote_mqtt_event_t *evt);
+    void *user;
+    bool tx_pending;              /* the last flush left bytes unwritten */
+    bool server_disconnect;       /* broker sent DISCONNECT (v5): reason below */
+    uint8_t disconnect_reason;
+    bool net_open;
+    char client_id[64];
+} mote_cli_session_t;
+
+/* Open the network connection, create the client and connect (CONNECT/CONNACK) within
+ * timeout_ms. Prints the error line itself; returns an exit code (0 when connected). */
+int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
+                  void (*on_event)(void *user, const mote_mqtt_event_t *evt), void *user,
+                  uint32_t timeout_ms);
+
+/* Wait up to wait_ms for input (or for room to write when output is pending), then run
+ * one non-blocking process pass. Returns MOTE_OK or the client's error. */
+mote_err_t mote_cli_step(mote_cli_session_t *s, uint32_t wait_ms);
+
+/* Flush all queued output, waiting for the socket as needed, within timeout_ms. */
+mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t timeout_ms);
+
+/* Print "mote: WHAT: reason" for err and return its exit code. */
+int mote_cli_fail(const mote_cli_session_t *s, const char *what, int err);
+
+/* Map an error to its exit code class. */
+int mote_cli_exit_code(int err);
+
+/* Clean shutdown: DISCONNECT (when connected), flush, close the connection. */
+void mote_cli_close(mote_cli_session_t *s);
+
+/* Build the v5 user-property block for the options into buf. */
+mote_mqtt_props_t mote_cli_user_props(const mote_cli_opts_t *o, uint8_t *buf, size_t cap);
+
+/* Set by SIGINT/SIGTERM; the loops stop and disconnect cleanly. */
+bool mote_cli_interrupted(void);
+void mote_cli_install_signals(void);
+
+#endif

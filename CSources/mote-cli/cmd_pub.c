@@ -1,0 +1,452 @@
+/* mote pub: publish one message (-m, -f, -s, -n, --repeat N) or one message per stdin line
+ * (-l), like mosquitto_pub. With QoS 1/2 it waits until every message is acknowledged. */
+#include "cmd_pub.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_common.h"
+#include "mote/posix.h"
+
+/* A QoS 1/2 message from stdin lines must stay in memory until its ack: one buffer per
+ * in-flight record, reused after the PUBLISH_DONE event. */
+typedef struct pub_slot {
+    uint16_t packet_id;
+    bool busy;
+    uint8_t *buf;
+    size_t cap;
+} pub_slot_t;
+
+typedef struct pub_state {
+    mote_cli_session_t s;
+    const mote_cli_opts_t *o;
+    pub_slot_t *slots;
+    uint16_t nslots;
+    uint32_t failed;              /* v5 acks with an error reason */
+    uint8_t props_buf[512];
+    mote_mqtt_props_t props;
+} pub_state_t;
+
+static void pub_event(void *user, const mote_mqtt_event_t *evt)
+{
+    pub_state_t *p = user;
+    uint16_t i;
+    if (evt->type != MOTE_MQTT_EVT_PUBLISH_DONE) {
+        return;
+    }
+    if (evt->u.ack.reason_code >= 0x80) {
+        p->failed++;
+        if (!p->o->quiet) {
+            fprintf(stderr, "mote: publish %u not accepted by broker: %s (reason code 0x%02x)\n",
+                    (unsigned)evt->u.ack.packet_id, mote_mqtt_reason_string(evt->u.ack.reason_code),
+                    (unsigned)evt->u.ack.reason_code);
+        }
+    }
+    for (i = 0; i < p->nslots; i++) {
+        if (p->slots[i].busy && p->slots[i].packet_id == evt->u.ack.packet_id) {
+            p->slots[i].busy = false;
+            p->slots[i].packet_id = 0;
+            break;
+        }
+    }
+}
+
+/* Publish one message, waiting (while processing input) when the in-flight window is
+ * full. Returns MOTE_OK or the error that ended the session. */
+static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len,
+                              uint16_t *packet_id)
+{
+    mote_mqtt_publish_t msg;
+    memset(&msg, 0, sizeof msg);
+    msg.topic = mote_bytes_cstr(p->o->topics[0]);
+    msg.payload.ptr = payload;
+    msg.payload.len = len;
+    msg.qos = p->o->qos;
+    msg.retain = p->o->retain;
+    msg.props = p->props;
+    for (;;) {
+        mote_err_t err = mote_mqtt_publish(&p->s.client, &msg, packet_id);
+        if (err == MOTE_OK || err == MOTE_ERR_NEED_MORE) {
+            return MOTE_OK;
+        }
+        if (err != MOTE_ERR_NO_SPACE && err != MOTE_ERR_RECEIVE_MAXIMUM) {
+            return err;
+        }
+        if (mote_cli_interrupted()) {
+            return MOTE_ERR_TIMEOUT;
+        }
+        err = mote_cli_step(&p->s, 100);
+        if (err != MOTE_OK) {
+            return err;
+        }
+    }
+}
+
+/* Wait until every QoS 1/2 message is acknowledged. */
+static mote_err_t drain(pub_state_t *p)
+{
+    mote_err_t err = mote_cli_flush_all(&p->s, 30000);
+    if (err != MOTE_OK) {
+        return err;
+    }
+    while (mote_mqtt_inflight_count(&p->s.client) > 0 || p->s.tx_pending) {
+        if (mote_cli_interrupted()) {
+            return MOTE_OK;
+        }
+        err = mote_cli_step(&p->s, 200);
+        if (err != MOTE_OK) {
+            return err;
+        }
+    }
+    return MOTE_OK;
+}
+
+static pub_slot_t *free_slot(pub_state_t *p)
+{
+    uint16_t i;
+    for (i = 0; i < p->nslots; i++) {
+        if (!p->slots[i].busy) {
+            return &p->slots[i];
+        }
+    }
+    return NULL;
+}
+
+/* Publish one line: QoS 0 straight from the input buffer (flushed before the buffer is
+ * reused), QoS 1/2 from a slot buffer that lives until the ack. */
+static mote_err_t publish_line(pub_state_t *p, const uint8_t *line, size_t len)
+{
+    pub_slot_t *slot;
+    mote_err_t err;
+    if (p->o->qos == 0) {
+        return publish_one(p, line, len, NULL);
+    }
+    while ((slot = free_slot(p)) == NULL) {
+        err = mote_cli_step(&p->s, 100);
+        if (err != MOTE_OK) {
+            return err;
+        }
+        if (mote_cli_interrupted()) {
+            return MOTE_ERR_TIMEOUT;
+        }
+    }
+    if (slot->cap < len || slot->buf == NULL) {
+        uint8_t *nb = realloc(slot->buf, len > 0 ? len : 1);
+        if (nb == NULL) {
+            return MOTE_ERR_NO_SPACE;
+        }
+        slot->buf = nb;
+        slot->cap = len > 0 ? len : 1;
+    }
+    memcpy(slot->buf, line, len);
+    slot->busy = true;
+    err = publish_one(p, slot->buf, len, &slot->packet_id);
+    if (err != MOTE_OK) {
+        slot->busy = false;
+    }
+    return err;
+}
+
+/* -l: read stdin without blocking the session (keep-alive and acks go on while waiting for
+ * input), publish every complete line. */
+static int run_lines(pub_state_t *p)
+{
+    size_t cap = 65536, len = 0;
+    uint8_t *buf = malloc(cap);
+    bool eof = false;
+    mote_err_t err = MOTE_OK;
+    uint16_t i;
+
+    p->nslots = p->o->max_inflight;
+    p->slots = calloc(p->nslots, sizeof *p->slots);
+    if (buf == NULL || p->slots == NULL) {
+        free(buf);
+        fprintf(stderr, "mote: out of memory\n");
+        return MOTE_EXIT_ERROR;
+    }
+    while (!eof && !mote_cli_interrupted()) {
+        struct pollfd pf[2];
+        ssize_t n;
+        size_t start = 0, k;
+        pf[0].fd = STDIN_FILENO;
+        pf[0].events = POLLIN;
+        pf[0].revents = 0;
+        pf[1].fd = p->s.conn.tcp.fd;
+        pf[1].events = (short)(POLLIN | (p->s.tx_pending ? POLLOUT : 0));
+        pf[1].revents = 0;
+        if (poll(pf, 2, 1000) < 0 && errno != EINTR) {
+            err = MOTE_ERR_TRANSPORT;
+            break;
+        }
+        err = mote_mqtt_process(&p->s.client, 0);
+        if (err == MOTE_ERR_NEED_MORE) {
+            err = MOTE_OK;
+        }
+        if (err != MOTE_OK) {
+            break;
+        }
+        if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+            continue;
+        }
+        if (len == cap) {
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                err = MOTE_ERR_NO_SPACE;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        n = read(STDIN_FILENO, buf + len, cap - len);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) {
+                continue;
+            }
+            fprintf(stderr, "mote: reading stdin: %s\n", strerror(errno));
+            err = MOTE_ERR_FILE;
+            break;
+        }
+        if (n == 0) {
+            eof = true;
+        }
+        len += (size_t)n;
+        for (k = 0; k < len && err == MOTE_OK; k++) {
+            if (buf[k] == '\n') {
+                err = publish_line(p, buf + start, k - start);
+                start = k + 1;
+            }
+        }
+        if (eof && start < len && err == MOTE_OK) {
+            err = publish_line(p, buf + start, len - start);
+            start = len;
+        }
+        if (err != MOTE_OK) {
+            break;
+        }
+        if (start > 0) {
+            /* QoS 0 payloads may still be referenced from buf: write them out first. */
+            if (p->o->qos == 0) {
+                err = mote_cli_flush_all(&p->s, 30000);
+                if (err != MOTE_OK) {
+                    break;
+                }
+            }
+            memmove(buf, buf + start, len - start);
+            len -= start;
+        }
+    }
+    if (err == MOTE_OK) {
+        err = drain(p);
+    }
+    free(buf);
+    if (err != MOTE_OK) {
+        int code = mote_cli_fail(&p->s, "publish", err);
+        mote_mqtt_reset_connection(&p->s.client);
+        mote_cli_close(&p->s);
+        for (i = 0; i < p->nslots; i++) {
+            free(p->slots[i].buf);
+        }
+        free(p->slots);
+        return code;
+    }
+    mote_cli_close(&p->s);
+    for (i = 0; i < p->nslots; i++) {
+        free(p->slots[i].buf);
+    }
+    free(p->slots);
+    return p->failed > 0 ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
+}
+
+/* Load the payload of -f (mapped, so a large file is not copied) or -s (read whole). */
+static int load_payload(const mote_cli_opts_t *o, const uint8_t **data, size_t *len,
+                        void **to_unmap, uint8_t **to_free)
+{
+    *data = NULL;
+    *len = 0;
+    *to_unmap = NULL;
+    *to_free = NULL;
+    if (o->message != NULL) {
+        *data = (const uint8_t *)o->message;
+        *len = strlen(o->message);
+        return 0;
+    }
+    if (o->null_message) {
+        *data = (const uint8_t *)"";
+        return 0;
+    }
+    if (o->file != NULL) {
+        struct stat st;
+        int fd = open(o->file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            fprintf(stderr, "mote: cannot read %s: %s\n", o->file, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+            }
+            return MOTE_EXIT_ERROR;
+        }
+        if (st.st_size > 268435455 - 65536) {
+            fprintf(stderr, "mote: %s is too large for one MQTT message\n", o->file);
+            close(fd);
+            return MOTE_EXIT_ERROR;
+        }
+        if (S_ISREG(st.st_mode) && st.st_size > 0) {
+            void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            close(fd);
+            if (m == MAP_FAILED) {
+                fprintf(stderr, "mote: cannot map %s: %s\n", o->file, strerror(errno));
+                return MOTE_EXIT_ERROR;
+            }
+            *data = m;
+            *len = (size_t)st.st_size;
+            *to_unmap = m;
+            return 0;
+        }
+        if (S_ISREG(st.st_mode)) {
+            close(fd);
+            *data = (const uint8_t *)"";
+            return 0;
+        }
+        /* A pipe or device: read it whole like -s. */
+        {
+            size_t cap = 65536, n = 0;
+            uint8_t *b = malloc(cap);
+            for (;;) {
+                ssize_t r;
+                if (b == NULL) {
+                    close(fd);
+                    fprintf(stderr, "mote: out of memory\n");
+                    return MOTE_EXIT_ERROR;
+                }
+                if (n == cap) {
+                    uint8_t *nb = realloc(b, cap * 2);
+                    if (nb == NULL) {
+                        free(b);
+                        b = NULL;
+                        continue;
+                    }
+                    b = nb;
+                    cap *= 2;
+                }
+                r = read(fd, b + n, cap - n);
+                if (r < 0 && errno == EINTR) {
+                    continue;
+                }
+                if (r <= 0) {
+                    break;
+                }
+                n += (size_t)r;
+            }
+            close(fd);
+            *data = b;
+            *len = n;
+            *to_free = b;
+            return 0;
+        }
+    }
+    if (o->stdin_whole) {
+        size_t cap = 65536, n = 0;
+        uint8_t *b = malloc(cap);
+        for (;;) {
+            ssize_t r;
+            if (b == NULL) {
+                fprintf(stderr, "mote: out of memory\n");
+                return MOTE_EXIT_ERROR;
+            }
+            if (n == cap) {
+                uint8_t *nb = realloc(b, cap * 2);
+                if (nb == NULL) {
+                    free(b);
+                    b = NULL;
+                    continue;
+                }
+                b = nb;
+                cap *= 2;
+            }
+            r = read(STDIN_FILENO, b + n, cap - n);
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r <= 0) {
+                break;
+            }
+            n += (size_t)r;
+        }
+        *data = b;
+        *len = n;
+        *to_free = b;
+    }
+    return 0;
+}
+
+int mote_cmd_pub(int argc, char **argv)
+{
+    static pub_state_t p;
+    mote_cli_opts_t o;
+    const uint8_t *payload;
+    size_t len;
+    void *map = NULL;
+    uint8_t *heap = NULL;
+    int code;
+    mote_err_t err = MOTE_OK;
+    uint32_t i;
+
+    code = mote_cli_parse(argc, argv, MOTE_CLI_PUB, &o);
+    if (code != 0) {
+        return code < 0 ? MOTE_EXIT_OK : code;
+    }
+    mote_cli_install_signals();
+    memset(&p, 0, sizeof p);
+    p.o = &o;
+    if (!o.lines) {
+        code = load_payload(&o, &payload, &len, &map, &heap);
+        if (code != 0) {
+            return code;
+        }
+    }
+    code = mote_cli_open(&p.s, &o, pub_event, &p, 0);
+    if (code != 0) {
+        goto out;
+    }
+    if (o.version == MOTE_MQTT_V5) {
+        p.props = mote_cli_user_props(&o, p.props_buf, sizeof p.props_buf);
+    }
+    if (o.lines) {
+        return run_lines(&p);
+    }
+    for (i = 0; i < o.repeat && err == MOTE_OK && !mote_cli_interrupted(); i++) {
+        err = publish_one(&p, payload, len, NULL);
+        /* Read acks and pings now and then while streaming many messages. */
+        if (err == MOTE_OK && (i & 255u) == 255u) {
+            err = mote_mqtt_process(&p.s.client, 0);
+            if (err == MOTE_ERR_NEED_MORE) {
+                err = MOTE_OK;
+            }
+        }
+    }
+    if (err == MOTE_OK) {
+        err = drain(&p);
+    }
+    if (err != MOTE_OK) {
+        code = mote_cli_fail(&p.s, "publish", err);
+        mote_mqtt_reset_connection(&p.s.client);
+    } else if (mote_cli_interrupted() && mote_mqtt_inflight_count(&p.s.client) > 0) {
+        fprintf(stderr, "mote: interrupted before every message was acknowledged\n");
+        code = MOTE_EXIT_ERROR;
+    } else {
+        code = p.failed > 0 ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
+    }
+    mote_cli_close(&p.s);
+out:
+    if (map != NULL) {
+        munmap(map, len);
+    }
+    free(heap);
+    return code;
+}
