@@ -1,0 +1,181 @@
+/* How the mote tool opens its connection: plain TCP or mbedTLS, chosen from the
+ * mosquitto_pub/sub-style flags (same meaning as theirs, plus --keypass and
+ * --tls-servername). */
+#include "cli_net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mote/error.h"
+
+#define CLI_NET_DEFAULT_TIMEOUT_MS 10000u
+#define CLI_NET_MAX_ALPN 8
+
+/* TLS is on when any trust or identity flag is given, or the port is a TLS port, and
+ * --no-tls was not given (mosquitto decides the same way from its flags). */
+static bool cli_net_wants_tls(const mote_cli_net_opts_t *o)
+{
+    if (o->no_tls) {
+        return false;
+    }
+    return o->cafile || o->capath || o->use_os_certs || o->cert || o->key || o->insecure ||
+           o->port == 8883 || o->port == 443;
+}
+
+/* Split a comma-separated ALPN list into buf (modified copy) and a NULL-terminated array. */
+static bool cli_net_split_alpn(const char *list, char *buf, size_t buflen, const char **out,
+                               size_t outcap)
+{
+    size_t n = 0;
+    size_t len = strlen(list);
+    if (len + 1 > buflen) {
+        return false;
+    }
+    memcpy(buf, list, len + 1);
+    char *p = buf;
+    while (*p) {
+        char *comma = strchr(p, ',');
+        if (comma) {
+            *comma = '\0';
+        }
+        if (*p) {
+            if (n + 1 >= outcap) {
+                return false;
+            }
+            out[n++] = p;
+        }
+        if (!comma) {
+            break;
+        }
+        p = comma + 1;
+    }
+    out[n] = NULL;
+    return n > 0;
+}
+
+static int cli_net_open_tcp(const mote_cli_net_opts_t *o, const char *host, uint16_t port,
+                            uint32_t timeout, mote_cli_conn_t *conn, char *errbuf, size_t errlen)
+{
+    mote_err_t err = mote_tcp_connect(&conn->tcp, host, port, timeout);
+    if (err != MOTE_OK) {
+        if (conn->tcp.last_errno != 0) {
+            snprintf(errbuf, errlen, "cannot connect to %s:%u: %s (%s)", host, (unsigned)port,
+                     mote_strerror(err), strerror(conn->tcp.last_errno));
+        } else {
+            snprintf(errbuf, errlen, "cannot connect to %s:%u: %s", host, (unsigned)port,
+                     mote_strerror(err));
+        }
+        return err;
+    }
+    (void)o;
+    mote_tcp_transport(&conn->tcp, &conn->transport);
+    return MOTE_OK;
+}
+
+static int cli_net_open_tls(const mote_cli_net_opts_t *o, const char *host, uint16_t port,
+                            uint32_t timeout, mote_cli_conn_t *conn, char *errbuf, size_t errlen)
+{
+    mote_tls_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ca_file = o->cafile;
+    cfg.ca_path = o->capath;
+    cfg.use_os_certs = o->use_os_certs;
+    /* Nothing to trust given: the system bundle (holds Amazon Root CA 1), like a browser. */
+    if (!o->cafile && !o->capath && !o->use_os_certs && !o->insecure) {
+        cfg.use_os_certs = true;
+    }
+    cfg.cert_file = o->cert;
+    cfg.key.file = o->key;
+    cfg.key.password = o->keypass;
+    cfg.server_name = o->servername;
+    cfg.tls_version = o->tls_version;
+    cfg.ciphers = o->ciphers;
+    cfg.insecure = o->insecure;
+    cfg.handshake_timeout_ms = timeout;
+    cfg.session_resumption = true;
+
+    char alpn_buf[256];
+    const char *alpn[CLI_NET_MAX_ALPN + 1];
+    if (o->alpn && *o->alpn) {
+        if (!cli_net_split_alpn(o->alpn, alpn_buf, sizeof alpn_buf, alpn, CLI_NET_MAX_ALPN + 1)) {
+            snprintf(errbuf, errlen, "invalid --tls-alpn list '%s'", o->alpn);
+            return MOTE_ERR_BAD_ARG;
+        }
+        cfg.alpn = alpn;
+    } else if (port == 443) {
+        /* AWS IoT Core selects MQTT on 443 by this ALPN name. */
+        alpn[0] = "x-amzn-mqtt-ca";
+        alpn[1] = NULL;
+        cfg.alpn = alpn;
+    }
+    if (o->insecure) {
+        fprintf(stderr, "mote: WARNING: --insecure: the server certificate is NOT verified; "
+                        "anyone can impersonate %s. Use for tests only.\n", host);
+    }
+
+    mote_err_t err = MOTE_OK;
+    conn->tls = mote_tls_new(&cfg, &err);
+    if (!conn->tls) {
+        snprintf(errbuf, errlen, "TLS setup failed: %s", mote_strerror(err));
+        return err != MOTE_OK ? err : MOTE_ERR_TLS;
+    }
+    if (err != MOTE_OK) {
+        snprintf(errbuf, errlen, "TLS setup failed: %s", mote_tls_last_error(conn->tls));
+        mote_tls_free(conn->tls);
+        conn->tls = NULL;
+        return err;
+    }
+    err = mote_tls_connect(conn->tls, host, port, timeout);
+    if (err != MOTE_OK) {
+        snprintf(errbuf, errlen, "cannot connect to %s:%u over TLS: %s", host, (unsigned)port,
+                 mote_tls_last_error(conn->tls));
+        mote_tls_free(conn->tls);
+        conn->tls = NULL;
+        return err;
+    }
+    mote_tls_transport(conn->tls, &conn->transport);
+    return MOTE_OK;
+}
+
+int mote_cli_net_open(const mote_cli_net_opts_t *o, mote_cli_conn_t *conn, char *errbuf,
+                      size_t errlen)
+{
+    if (!o || !conn || !errbuf || errlen == 0) {
+        return MOTE_ERR_BAD_ARG;
+    }
+    errbuf[0] = '\0';
+    memset(conn, 0, sizeof *conn);
+    conn->tcp.fd = -1;
+    const char *host = (o->host && *o->host) ? o->host : "localhost";
+    bool tls = cli_net_wants_tls(o);
+    uint16_t port = o->port ? o->port : (tls ? 8883 : 1883);
+    uint32_t timeout = o->connect_timeout_ms ? o->connect_timeout_ms : CLI_NET_DEFAULT_TIMEOUT_MS;
+    if (tls) {
+        return cli_net_open_tls(o, host, port, timeout, conn, errbuf, errlen);
+    }
+    return cli_net_open_tcp(o, host, port, timeout, conn, errbuf, errlen);
+}
+
+int mote_cli_net_wait(mote_cli_conn_t *conn, uint32_t timeout_ms)
+{
+    if (conn->tls) {
+        return mote_tls_wait_readable(conn->tls, timeout_ms);
+    }
+    return mote_tcp_wait_readable(&conn->tcp, timeout_ms);
+}
+
+void mote_cli_net_close(mote_cli_conn_t *conn)
+{
+    if (!conn) {
+        return;
+    }
+    if (conn->tls) {
+        mote_tls_close(conn->tls);
+        mote_tls_free(conn->tls);
+        conn->tls = NULL;
+    } else if (conn->tcp.fd >= 0) {
+        mote_tcp_close(&conn->tcp);
+    }
+    conn->tcp.fd = -1;
+}

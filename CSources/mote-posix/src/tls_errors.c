@@ -1,0 +1,185 @@
+/* Turning mbedTLS results into errors that name the cause: certificate expired, unknown CA,
+ * host name mismatch, the alert a server sent, a client certificate the server refused. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mbedtls/error.h"
+#include "mbedtls/net_sockets.h"
+
+#include "tls_internal.h"
+
+mote_err_t mote_tls_fail(mote_tls_t *t, mote_err_t code, const char *fmt, ...)
+{
+    int n = snprintf(t->err, sizeof t->err, "%s", mote_strerror(code));
+    if (fmt && n > 0 && (size_t)n + 3 < sizeof t->err) {
+        va_list ap;
+        t->err[n++] = ':';
+        t->err[n++] = ' ';
+        va_start(ap, fmt);
+        vsnprintf(t->err + n, sizeof t->err - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void mote_tls_describe_mbed(int ret, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "mbedTLS -0x%04x", (unsigned)-ret);
+#if defined(MBEDTLS_ERROR_C)
+    if (n > 0 && (size_t)n + 3 < len) {
+        buf[n++] = ' ';
+        buf[n++] = '(';
+        mbedtls_strerror(ret, buf + n, len - (size_t)n - 1);
+        size_t m = strlen(buf);
+        if (m + 1 < len) {
+            buf[m] = ')';
+            buf[m + 1] = '\0';
+        }
+    }
+#else
+    (void)n;
+#endif
+}
+
+/* RFC 8446 section 6 / RFC 5246 section 7.2 alert names. */
+static const char *alert_name(int a)
+{
+    switch (a) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 22: return "record_overflow";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    default: return "unknown alert";
+    }
+}
+
+/* Alerts a server sends when it does not accept the client's certificate (or its absence). */
+static bool alert_is_client_cert(int a)
+{
+    switch (a) {
+    case 40: case 42: case 43: case 44: case 45: case 46: case 48: case 49: case 116:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int received_alert(const mote_tls_t *t)
+{
+    const unsigned char *msg = t->ssl.MOTE_TLS_FIELD(in_msg);
+    return msg ? msg[1] : -1;
+}
+
+/* The specific verify failure, most fundamental first: a chain that does not reach a trusted
+ * CA makes every other statement about the certificate moot. */
+static mote_err_t map_verify(mote_tls_t *t, uint32_t flags)
+{
+    char info[256];
+    info[0] = '\0';
+    mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+    /* verify_info ends each reason with a newline; keep one line. */
+    for (char *p = info; *p; p++) {
+        if (*p == '\n') {
+            *p = p[1] ? ';' : '\0';
+        }
+    }
+    t->last_flags = flags;
+    const char *peer = t->peer_desc[0] ? t->peer_desc : "server certificate";
+    if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING)) {
+        return mote_tls_fail(t, MOTE_ERR_TLS_UNKNOWN_CA, "%s (%s)", peer, info);
+    }
+    if (flags & MBEDTLS_X509_BADCERT_EXPIRED) {
+        return mote_tls_fail(t, MOTE_ERR_TLS_CERT_EXPIRED, "%s (%s)", peer, info);
+    }
+    if (flags & MBEDTLS_X509_BADCERT_FUTURE) {
+        return mote_tls_fail(t, MOTE_ERR_TLS_CERT_FUTURE, "%s (%s)", peer, info);
+    }
+    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+        return mote_tls_fail(t, MOTE_ERR_TLS_HOSTNAME, "'%s' is not a name of %s", t->verify_name,
+                             peer);
+    }
+    return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE, "server certificate rejected (%s)", info);
+}
+
+mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
+{
+    char why[160];
+    t->last_mbed = ret;
+    mote_tls_describe_mbed(ret, why, sizeof why);
+    if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+        if (flags != 0 && flags != (uint32_t)-1) {
+            return map_verify(t, flags);
+        }
+    }
+    if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+        int alert = received_alert(t);
+        int state = t->ssl.MOTE_TLS_FIELD(state);
+        t->last_alert = alert;
+        /* An alert after our Certificate message went out is the server's verdict on it. */
+        if (state > MBEDTLS_SSL_CLIENT_CERTIFICATE && alert_is_client_cert(alert)) {
+            return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                                 "server sent alert %d (%s) after %s", alert, alert_name(alert),
+                                 t->have_cert ? "our client certificate"
+                                              : "we sent no client certificate (--cert/--key)");
+        }
+        return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE, "server sent alert %d (%s)", alert,
+                             alert_name(alert));
+    }
+    if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET ||
+        ret == MBEDTLS_ERR_NET_RECV_FAILED || ret == MBEDTLS_ERR_NET_SEND_FAILED) {
+        return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE,
+                             "server closed the connection during the handshake (%s)", why);
+    }
+    if (ret == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE) {
+        return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE, "no cipher suite in common (%s)", why);
+    }
+    return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE, "%s", why);
+}
+
+mote_err_t mote_tls_map_io(mote_tls_t *t, int ret)
+{
+    char why[160];
+    t->last_mbed = ret;
+    if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF ||
+        ret == MBEDTLS_ERR_NET_CONN_RESET) {
+        return mote_tls_fail(t, MOTE_ERR_CLOSED, NULL);
+    }
+    if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+        int alert = received_alert(t);
+        t->last_alert = alert;
+        /* TLS 1.3 servers judge the client certificate after the client's Finished. */
+        if (alert == 116 || alert == 42 || alert == 48) {
+            return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED, "server sent alert %d (%s)",
+                                 alert, alert_name(alert));
+        }
+        return mote_tls_fail(t, MOTE_ERR_TLS, "server sent alert %d (%s)", alert, alert_name(alert));
+    }
+    mote_tls_describe_mbed(ret, why, sizeof why);
+    if (ret == MBEDTLS_ERR_NET_SEND_FAILED || ret == MBEDTLS_ERR_NET_RECV_FAILED) {
+        return mote_tls_fail(t, MOTE_ERR_TRANSPORT, "%s", why);
+    }
+    return mote_tls_fail(t, MOTE_ERR_TLS, "%s", why);
+}
