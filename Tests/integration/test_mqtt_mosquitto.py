@@ -1,0 +1,258 @@
+"""mote pub / mote sub against a real mosquitto on a free loopback port: QoS round trips,
+retained messages, wills, persistent sessions, keep-alive, large payloads, both protocol
+versions, and interoperability with mosquitto_pub / mosquitto_sub."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from moteproc import Proc, mote, run, start_sub, t
+import mote_test
+
+VERSIONS = ("mqttv311", "mqttv5")
+
+
+class MosquittoTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = mote_test.Broker().start()
+        cls.port = cls.broker.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.__exit__(None, None, None)
+
+    def pub(self, *args, timeout=20, input=None):
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, *args), timeout=timeout,
+                input=input)
+        self.assertEqual(r.returncode, 0, "pub failed: %r" % r.stderr)
+        return r
+
+    def sub(self, *args):
+        return start_sub(self.port, *args)
+
+    def finish(self, p, timeout=20):
+        rc = p.wait(timeout)
+        self.assertEqual(rc, 0, "sub exit %d: %s" % (rc, p.stderr_text()))
+        return p.stdout_bytes()
+
+    def test_qos_round_trips_both_versions(self):
+        for v in VERSIONS:
+            for qos in (0, 1, 2):
+                with self.subTest(version=v, qos=qos):
+                    topic = "rt/%s/%d" % (v, qos)
+                    with self.sub("-V", v, "-q", qos, "-t", topic, "-C", 1, "-v") as s:
+                        self.pub("-V", v, "-q", qos, "-t", topic, "-m", "hello %d" % qos)
+                        out = self.finish(s)
+                    self.assertEqual(out, ("%s hello %d\n" % (topic, qos)).encode())
+
+    def test_many_lines_in_order(self):
+        for v in VERSIONS:
+            for qos in (0, 1, 2):
+                with self.subTest(version=v, qos=qos):
+                    topic = "lines/%s/%d" % (v, qos)
+                    n = 300
+                    lines = "".join("line %d\n" % i for i in range(n)).encode()
+                    with self.sub("-V", v, "-q", qos, "-t", topic, "-C", n) as s:
+                        self.pub("-V", v, "-q", qos, "-t", topic, "-l", input=lines)
+                        out = self.finish(s, 30)
+                    if qos == 0:
+                        # QoS 0 may drop under pressure in theory; on loopback it does not.
+                        self.assertEqual(out.count(b"\n"), n)
+                    self.assertEqual(out, lines)
+
+    def test_repeat_publish_qos1_window(self):
+        topic = "repeat/q1"
+        with self.sub("-q", 1, "-t", topic, "-C", 500) as s:
+            self.pub("-q", 1, "-t", topic, "-m", "x", "--repeat", 500, "--max-inflight", 5)
+            out = self.finish(s)
+        self.assertEqual(out, b"x\n" * 500)
+
+    def test_retained_message(self):
+        for v in VERSIONS:
+            with self.subTest(version=v):
+                topic = "retained/%s" % v
+                self.pub("-V", v, "-q", 1, "-r", "-t", topic, "-m", "kept")
+                r = run(mote("sub", "-h", "127.0.0.1", "-p", self.port, "-V", v, "-t", topic,
+                             "-C", 1, "-v", "-W", 10))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, ("%s kept\n" % topic).encode())
+                # -R skips stale retained messages: only the fresh one is printed.
+                with self.sub("-V", v, "-t", topic, "-C", 1, "-R") as s:
+                    self.pub("-V", v, "-t", topic, "-m", "fresh")
+                    self.assertEqual(self.finish(s), b"fresh\n")
+                # Clear it again with an empty retained message.
+                self.pub("-V", v, "-r", "-n", "-t", topic)
+
+    def test_will_on_abnormal_disconnect(self):
+        for v in VERSIONS:
+            with self.subTest(version=v):
+                will = "will/%s" % v
+                with self.sub("-V", v, "-t", will, "-C", 1, "-v") as s:
+                    # pub -l keeps the connection open while waiting for stdin.
+                    p = Proc(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-V", v, "-d",
+                                  "-t", "will/data", "-l", "--will-topic", will,
+                                  "--will-payload", "device gone", "--will-qos", 1),
+                             stdin=subprocess.PIPE)
+                    with p:
+                        self.assertTrue(p.wait_stderr("received CONNACK"), p.stderr_text())
+                        os.kill(p.p.pid, signal.SIGKILL)
+                        p.p.wait()
+                    out = self.finish(s)
+                self.assertEqual(out, ("%s device gone\n" % will).encode())
+
+    def test_no_will_on_clean_disconnect(self):
+        will = "will/clean"
+        with self.sub("-t", will, "-W", 2) as s:
+            self.pub("-t", "will/data", "-m", "x", "--will-topic", will, "--will-payload", "no")
+            rc = s.wait(10)
+        self.assertEqual(rc, 6, s.stderr_text())  # timed out: nothing came
+        self.assertEqual(s.stdout_bytes(), b"")
+        self.assertIn("timed out", s.stderr_text())
+
+    def test_persistent_session_queues_while_offline(self):
+        for v in VERSIONS:
+            with self.subTest(version=v):
+                cid = "persist-%s-%d" % (v, os.getpid())
+                topic = "persist/%s" % v
+                with self.sub("-V", v, "-c", "-i", cid, "-q", 1, "-t", topic, "-C", 1) as s:
+                    self.pub("-V", v, "-q", 1, "-t", topic, "-m", "online")
+                    self.assertEqual(self.finish(s), b"online\n")
+                # The subscriber is offline now; the broker queues for the session.
+                for i in range(3):
+                    self.pub("-V", v, "-q", 1, "-t", topic, "-m", "queued %d" % i)
+                r = run(mote("sub", "-h", "127.0.0.1", "-p", self.port, "-V", v, "-c", "-i", cid,
+                             "-q", 1, "-t", topic, "-C", 3, "-W", 10))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, b"queued 0\nqueued 1\nqueued 2\n")
+
+    def test_keep_alive_across_idle_period(self):
+        for v in VERSIONS:
+            with self.subTest(version=v):
+                topic = "ka/%s" % v
+                with self.sub("-V", v, "-k", 2, "-t", topic, "-C", 1) as s:
+                    time.sleep(5)
+                    self.assertIsNone(s.p.poll(), s.stderr_text())
+                    self.pub("-V", v, "-t", topic, "-m", "still here")
+                    out = self.finish(s)
+                self.assertEqual(out, b"still here\n")
+                err = s.stderr_text()
+                self.assertIn("sending PINGREQ", err)
+                self.assertIn("received PINGRESP", err)
+
+    def test_one_megabyte_payload(self):
+        data = bytes((i * 7 + (i >> 8)) & 0xFF for i in range(1 << 20))
+        tmp = tempfile.mkdtemp()
+        try:
+            path = os.path.join(tmp, "big.bin")
+            with open(path, "wb") as f:
+                f.write(data)
+            for v in VERSIONS:
+                for rx in ("32768", "1024"):
+                    with self.subTest(version=v, rx_buffer=rx):
+                        topic = "big/%s" % v
+                        with self.sub("-V", v, "-q", 1, "-t", topic, "-C", 1, "-N",
+                                      "--rx-buffer", rx) as s:
+                            self.pub("-V", v, "-q", 1, "-t", topic, "-f", path, timeout=60)
+                            out = self.finish(s, 60)
+                        self.assertEqual(len(out), len(data))
+                        self.assertTrue(out == data, "payload differs")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_several_filters(self):
+        with self.sub("-t", "multi/a", "-t", "multi/+/x", "-t", "other/#", "-C", 2, "-v",
+                      "-V", "mqttv5") as s:
+            self.pub("-t", "multi/b/x", "-m", "1")
+            self.pub("-t", "other/zzz", "-m", "2")
+            out = self.finish(s)
+        self.assertEqual(out, b"multi/b/x 1\nother/zzz 2\n")
+
+    def test_user_properties_v5(self):
+        with self.sub("-V", "mqttv5", "-t", "props", "-C", 1) as s:
+            self.pub("-V", "mqttv5", "-t", "props", "-m", "p", "--property", "k", "v")
+            self.assertEqual(self.finish(s), b"p\n")
+
+    def test_interop_with_mosquitto_clients(self):
+        if shutil.which("mosquitto_pub") is None:
+            self.skipTest("mosquitto clients not installed")
+        for v in ("mqttv311", "mqttv5"):
+            with self.subTest(direction="mosquitto_pub -> mote sub", version=v):
+                with self.sub("-V", v, "-q", 2, "-t", "interop/a", "-C", 1, "-v") as s:
+                    r = run(["mosquitto_pub", "-p", str(self.port), "-h", "127.0.0.1", "-V", v,
+                             "-q", "2", "-t", "interop/a", "-m", "from mosquitto"])
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertEqual(self.finish(s), b"interop/a from mosquitto\n")
+            with self.subTest(direction="mote pub -> mosquitto_sub", version=v):
+                p = Proc(["mosquitto_sub", "-p", str(self.port), "-h", "127.0.0.1", "-V", v,
+                          "-q", "2", "-t", "interop/b", "-C", "1", "-v", "-d"])
+                with p:
+                    self.assertTrue(p.wait_stderr("SUBACK"), p.stderr_text())
+                    self.pub("-V", v, "-q", 2, "-t", "interop/b", "-m", "from mote")
+                    self.assertEqual(p.wait(10), 0)
+                    self.assertEqual(p.stdout_bytes(), b"interop/b from mote\n")
+
+    def test_sub_timeout_exit_code(self):
+        r = run(mote("sub", "-h", "127.0.0.1", "-p", self.port, "-t", "nothing/here", "-W", 1))
+        self.assertEqual(r.returncode, 6, r.stderr)
+        self.assertIn(b"timed out", r.stderr)
+
+    def test_usage_errors(self):
+        for args in (("pub", "-m", "x"), ("pub", "-t", "a", "-m", "x", "-q", "3"),
+                     ("sub", "-t", "a", "-c"), ("pub", "-t", "a"), ("sub", "--bogus"),
+                     ("nosuchcommand",)):
+            with self.subTest(args=args):
+                r = run(mote(*args))
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertTrue(r.stderr.startswith(b"mote: ") or b"Usage" in r.stderr, r.stderr)
+        r = run(mote("--version"))
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith(b"mote "))
+        self.assertEqual(run(mote("pub", "--help")).returncode, 0)
+
+    def test_invalid_topic_rejected(self):
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-t", "bad/#", "-m", "x"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"publish", r.stderr)
+
+
+class BrokerLifecycleTest(unittest.TestCase):
+    def test_connection_refused_port(self):
+        port = mote_test.free_port()
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", port, "-t", "a", "-m", "x"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertTrue(r.stderr.startswith(b"mote: "))
+
+    def test_unresolvable_host(self):
+        r = run(mote("pub", "-h", "no-such-host.invalid", "-t", "a", "-m", "x"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+
+    def test_broker_stop_is_connection_lost(self):
+        with mote_test.Broker() as b:
+            s = start_sub(b.port, "-t", "gone", "-k", 5)
+            with s:
+                b.stop()
+                rc = s.wait(20)
+            self.assertEqual(rc, 4, s.stderr_text())
+            self.assertIn("connection lost", s.stderr_text())
+
+    def test_persistent_session_survives_broker_restart(self):
+        with mote_test.Broker(persistence=True) as b:
+            cid = "restart-%d" % os.getpid()
+            s = start_sub(b.port, "-c", "-i", cid, "-q", 1, "-t", "rs", "-V", "mqttv5", "-W", 1)
+            s.wait(10)
+            r = run(mote("pub", "-h", "127.0.0.1", "-p", b.port, "-q", 1, "-t", "rs", "-m", "kept"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            time.sleep(t(1.5))  # autosave_interval 1
+            b.restart()
+            r = run(mote("sub", "-h", "127.0.0.1", "-p", b.port, "-c", "-i", cid, "-q", 1,
+                         "-t", "rs", "-V", "mqttv5", "-C", 1, "-W", 10))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, b"kept\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
