@@ -26,9 +26,11 @@ typedef struct mote_bytes {
 #define MOTE_STR(s) ((mote_bytes_t){ (const uint8_t *)(s), sizeof(s) - 1u })
 mote_bytes_t mote_bytes_cstr(const char *s); /* NULL gives {NULL, 0} */
 
+/* Protocol level on the wire. (MOTE_MQTT_V5 / MOTE_MQTT_V311 are the 0/1 build options of
+ * config.h, so the version values carry their own names.) */
 typedef enum mote_mqtt_version {
-    MOTE_MQTT_V311 = 4,
-    MOTE_MQTT_V5 = 5
+    MOTE_MQTT_VERSION_311 = 4,
+    MOTE_MQTT_VERSION_5 = 5
 } mote_mqtt_version_t;
 
 typedef enum mote_mqtt_packet_type {
@@ -252,6 +254,13 @@ mote_err_t mote_mqtt_decode_subscribe(const uint8_t *body, size_t len, uint8_t f
 /* Walk SUBSCRIBE filters after mote_mqtt_decode_subscribe validated them. */
 bool mote_mqtt_subscribe_next(const uint8_t *body, size_t len, mote_mqtt_version_t v,
                               size_t *cursor, mote_mqtt_subscription_t *out);
+/* UNSUBSCRIBE (server side): validates packet id, v5 properties and every filter;
+ * *count receives the number of filters. Walk them with mote_mqtt_unsubscribe_next. */
+mote_err_t mote_mqtt_decode_unsubscribe(const uint8_t *body, size_t len, uint8_t flags,
+                                        mote_mqtt_version_t v, uint16_t *packet_id,
+                                        mote_mqtt_props_t *props, size_t *count);
+bool mote_mqtt_unsubscribe_next(const uint8_t *body, size_t len, mote_mqtt_version_t v,
+                                size_t *cursor, mote_bytes_t *out);
 mote_err_t mote_mqtt_decode_suback(const uint8_t *body, size_t len, uint8_t type,
                                    mote_mqtt_version_t v, mote_mqtt_suback_t *s);
 /* DISCONNECT and AUTH (a.packet_id is 0). */

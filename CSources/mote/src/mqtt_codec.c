@@ -1,0 +1,570 @@
+/* MQTT packet encoders, the fixed header and variable byte integers (MQTT 3.1.1 2-3,
+ * 5.0 2-3). Every encoder sizes the packet arithmetically from the caller's spans (no
+ * separate pass over the data), validates what it is given, then writes it in one pass. */
+#include "mqtt_wire.h"
+
+int mote_wire_varint_get(const uint8_t *p, size_t avail, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        if (i >= avail)
+            return 0;
+        uint8_t b = p[i];
+        v |= (uint32_t)(b & 0x7Fu) << (7 * i);
+        if (!(b & 0x80u)) {
+            if (i && !b) /* a trailing zero group: not the shortest form */
+                return -1;
+            *out = v;
+            return (int)i + 1;
+        }
+    }
+    return -1;
+}
+
+uint8_t *mote_wire_varint_put(uint8_t *p, uint32_t v)
+{
+    while (v > 0x7Fu) {
+        *p++ = (uint8_t)(v | 0x80u);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+size_t mote_mqtt_varint_size(uint32_t value)
+{
+    return value < 0x80u ? 1 : value < 0x4000u ? 2 : value < 0x200000u ? 3
+         : value <= MOTE_WIRE_VARINT_MAX ? 4 : 0;
+}
+
+mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t *type,
+                                         uint8_t *flags, uint32_t *remaining, size_t *header_len)
+{
+    if (!type || !flags || !remaining || !header_len || (!buf && len))
+        return MOTE_ERR_BAD_ARG;
+    if (len == 0)
+        return MOTE_ERR_NEED_MORE;
+    uint8_t t = buf[0] >> 4, f = buf[0] & 0x0Fu;
+    if (t == 0)
+        return MOTE_ERR_BAD_PACKET_TYPE;
+    if (t == MOTE_MQTT_PUBLISH) {
+        if ((f & 6u) == 6u)
+            return MOTE_ERR_BAD_QOS;
+    } else if (f != ((t == MOTE_MQTT_PUBREL || t == MOTE_MQTT_SUBSCRIBE ||
+                      t == MOTE_MQTT_UNSUBSCRIBE) ? 2u : 0u)) {
+        return MOTE_ERR_BAD_FLAGS;
+    }
+    uint32_t rem;
+    int n = mote_wire_varint_get(buf + 1, len - 1, &rem);
+    if (n == 0)
+        return MOTE_ERR_NEED_MORE;
+    if (n < 0)
+        return MOTE_ERR_BAD_REMAINING_LENGTH;
+    if ((t == MOTE_MQTT_PINGREQ || t == MOTE_MQTT_PINGRESP) && rem)
+        return MOTE_ERR_BAD_REMAINING_LENGTH;
+    *type = t;
+    *flags = f;
+    *remaining = rem;
+    *header_len = (size_t)n + 1;
+    return MOTE_OK;
+}
+
+/* ---- shared encoder helpers ------------------------------------------------------- */
+
+/* Check sizes and write the fixed header of a packet with rem bytes after it, of which
+ * the last omit bytes are not written by this call (the PUBLISH payload of a gathered
+ * write). Returns the bytes this call produces (or would, when buf is NULL) or an error;
+ * *body receives where the variable header goes. */
+static int32_t begin(uint8_t *buf, size_t cap, unsigned first, size_t rem, size_t omit,
+                     uint8_t **body)
+{
+    if (rem > MOTE_WIRE_VARINT_MAX)
+        return MOTE_ERR_PACKET_TOO_LARGE;
+    size_t total = 1 + mote_mqtt_varint_size((uint32_t)rem) + rem - omit;
+    if (!buf)
+        return (int32_t)total;
+    if (cap < total)
+        return MOTE_ERR_BUFFER_TOO_SMALL;
+    buf[0] = (uint8_t)first;
+    *body = mote_wire_varint_put(buf + 1, (uint32_t)rem);
+    return (int32_t)total;
+}
+
+static uint8_t *put_raw(uint8_t *p, const uint8_t *s, size_t n)
+{
+    if (n)
+        memcpy(p, s, n);
+    return p + n;
+}
+
+static uint8_t *put_span(uint8_t *p, mote_bytes_t s)
+{
+    return put_raw(mote_wire_put_u16(p, s.len), s.ptr, s.len);
+}
+
+/* A length-prefixed field: at most 65,535 bytes, and well-formed UTF-8 when a string. */
+static mote_err_t span_ok(mote_bytes_t s, bool utf8)
+{
+    if (s.len > 65535u || (s.len && !s.ptr))
+        return MOTE_ERR_BAD_ARG;
+    if (utf8 && !mote_mqtt_utf8_valid(s.ptr, s.len))
+        return MOTE_ERR_BAD_UTF8;
+    return MOTE_OK;
+}
+
+#if MOTE_MQTT_V5
+static mote_err_t props_ok(mote_mqtt_props_t pr, uint8_t kind)
+{
+    if (pr.len && !pr.ptr)
+        return MOTE_ERR_BAD_ARG;
+    return mote_wire_props_check(pr.ptr, pr.len, kind);
+}
+
+static size_t props_size(mote_mqtt_props_t pr)
+{
+    return mote_mqtt_varint_size((uint32_t)pr.len) + pr.len;
+}
+
+static uint8_t *put_props(uint8_t *p, mote_mqtt_props_t pr)
+{
+    return put_raw(mote_wire_varint_put(p, (uint32_t)pr.len), pr.ptr, pr.len);
+}
+#endif
+
+mote_err_t mote_wire_sub_options_ok(mote_bytes_t filter, unsigned o, bool v5)
+{
+    if ((o & 3u) == 3u)
+        return MOTE_ERR_BAD_QOS;
+    if (!v5)
+        return (o & ~3u) ? MOTE_ERR_BAD_FLAGS : MOTE_OK;
+    /* Reserved bits 6-7, retain handling 3, and No Local on a shared subscription
+     * (5.0 3.8.3.1) are all errors. */
+    if ((o & 0xC0u) || (o & 0x30u) == 0x30u ||
+        ((o & MOTE_SUB_NO_LOCAL) && mote_wire_is_shared(filter)))
+        return MOTE_ERR_BAD_FLAGS;
+    return MOTE_OK;
+}
+
+/* ---- CONNECT ---------------------------------------------------------------------- */
+
+int32_t mote_mqtt_encode_connect(uint8_t *buf, size_t cap, const mote_mqtt_connect_t *c)
+{
+    if (!c)
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(c->version))
+        return MOTE_ERR_UNSUPPORTED;
+    const bool v5 = MOTE_WIRE_IS_V5(c->version);
+    const mote_mqtt_will_t *w = c->will;
+    unsigned flags = c->clean_start ? 0x02u : 0u;
+    size_t rem = 10 + 2 + c->client_id.len;
+    mote_err_t e = span_ok(c->client_id, true);
+#if MOTE_MQTT_V5
+    if (!e && v5) {
+        e = props_ok(c->props, MOTE_MQTT_CONNECT);
+        rem += props_size(c->props);
+    }
+#endif
+    if (!e && w) {
+        if (w->qos > 2)
+            return MOTE_ERR_BAD_QOS;
+        e = mote_mqtt_topic_validate(w->topic);
+        if (!e)
+            e = span_ok(w->payload, false);
+#if MOTE_MQTT_V5
+        if (!e && v5) {
+            e = props_ok(w->props, MOTE_WIRE_WILL);
+            rem += props_size(w->props);
+        }
+#endif
+        flags |= 0x04u | (unsigned)w->qos << 3 | (w->retain ? 0x20u : 0u);
+        rem += 4 + w->topic.len + w->payload.len;
+    }
+    if (!e && c->username.ptr) {
+        e = span_ok(c->username, true);
+        flags |= 0x80u;
+        rem += 2 + c->username.len;
+    }
+    if (!e && c->password.ptr) {
+        /* 3.1.1 allows a password only together with a user name (3.1.2.9). */
+        if (!v5 && !c->username.ptr)
+            return MOTE_ERR_BAD_ARG;
+        e = span_ok(c->password, false);
+        flags |= 0x40u;
+        rem += 2 + c->password.len;
+    }
+    if (e)
+        return e;
+    uint8_t *p;
+    int32_t n = begin(buf, cap, 0x10u, rem, 0, &p);
+    if (n <= 0 || !buf)
+        return n;
+    static const uint8_t name[] = { 0, 4, 'M', 'Q', 'T', 'T' };
+    p = put_raw(p, name, sizeof name);
+    *p++ = (uint8_t)c->version;
+    *p++ = (uint8_t)flags;
+    p = mote_wire_put_u16(p, c->keep_alive_s);
+#if MOTE_MQTT_V5
+    if (v5)
+        p = put_props(p, c->props);
+#endif
+    p = put_span(p, c->client_id);
+    if (w) {
+#if MOTE_MQTT_V5
+        if (v5)
+            p = put_props(p, w->props);
+#endif
+        p = put_span(p, w->topic);
+        p = put_span(p, w->payload);
+    }
+    if (c->username.ptr)
+        p = put_span(p, c->username);
+    if (c->password.ptr)
+        put_span(p, c->password);
+    return n;
+}
+
+/* ---- PUBLISH ---------------------------------------------------------------------- */
+
+static int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+                              const mote_mqtt_publish_t *m, bool with_payload)
+{
+    if (!m || (m->payload.len && !m->payload.ptr))
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    if (m->qos > 2)
+        return MOTE_ERR_BAD_QOS;
+    if (m->dup && !m->qos)
+        return MOTE_ERR_BAD_FLAGS;
+    if (m->qos && !m->packet_id)
+        return MOTE_ERR_BAD_PACKET_ID;
+    if (m->topic.len > 65535u || m->payload.len > MOTE_WIRE_VARINT_MAX)
+        return m->topic.len > 65535u ? MOTE_ERR_BAD_TOPIC : MOTE_ERR_PACKET_TOO_LARGE;
+    size_t rem = 2 + m->topic.len + (m->qos ? 2u : 0u) + m->payload.len;
+    mote_err_t e = MOTE_OK;
+    bool topic_needed = true;
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v)) {
+        e = props_ok(m->props, MOTE_MQTT_PUBLISH);
+        if (e)
+            return e;
+        rem += props_size(m->props);
+        /* An empty topic is allowed only with a topic alias (5.0 3.3.2.3.4). */
+        if (!m->topic.len) {
+            mote_mqtt_prop_t pr;
+            topic_needed = !mote_mqtt_prop_find(m->props, MOTE_PROP_TOPIC_ALIAS, &pr);
+        }
+    }
+#endif
+    if (m->topic.len)
+        e = m->topic.ptr ? mote_wire_topic_chars(m->topic.ptr, m->topic.len) : MOTE_ERR_BAD_ARG;
+    else if (topic_needed)
+        e = MOTE_ERR_BAD_TOPIC;
+    if (e)
+        return e;
+    uint8_t *p;
+    unsigned first = 0x30u | (m->dup ? 8u : 0u) | (unsigned)m->qos << 1 | (m->retain ? 1u : 0u);
+    int32_t n = begin(buf, cap, first, rem, with_payload ? 0 : m->payload.len, &p);
+    if (n <= 0 || !buf)
+        return n;
+    p = put_span(p, m->topic);
+    if (m->qos)
+        p = mote_wire_put_u16(p, m->packet_id);
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v))
+        p = put_props(p, m->props);
+#endif
+    if (with_payload)
+        put_raw(p, m->payload.ptr, m->payload.len);
+    return n;
+}
+
+int32_t mote_mqtt_encode_publish(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+                                 const mote_mqtt_publish_t *p)
+{
+    return publish_common(buf, cap, v, p, true);
+}
+
+int32_t mote_mqtt_encode_publish_header(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+                                        const mote_mqtt_publish_t *p)
+{
+    return publish_common(buf, cap, v, p, false);
+}
+
+size_t mote_mqtt_publish_size(mote_mqtt_version_t v, const mote_mqtt_publish_t *p)
+{
+    int32_t n = publish_common(NULL, 0, v, p, true);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* ---- acknowledgements, DISCONNECT, AUTH ------------------------------------------- */
+
+int32_t mote_mqtt_encode_ack(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
+                             const mote_mqtt_ack_t *a)
+{
+    if (!a || type < MOTE_MQTT_PUBACK || type > MOTE_MQTT_PUBCOMP)
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    if (!a->packet_id)
+        return MOTE_ERR_BAD_PACKET_ID;
+    size_t rem = 2;
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v)) {
+        if (!mote_wire_reason_ok(type, a->reason_code))
+            return MOTE_ERR_BAD_REASON_CODE;
+        mote_err_t e = props_ok(a->props, type);
+        if (e)
+            return e;
+        /* Short forms (5.0 3.4.2.1): no properties, and no reason code when 0. */
+        if (a->props.len)
+            rem = 3 + props_size(a->props);
+        else if (a->reason_code)
+            rem = 3;
+    }
+#endif
+    uint8_t *p;
+    int32_t n = begin(buf, cap, (unsigned)type << 4 | (type == MOTE_MQTT_PUBREL ? 2u : 0u), rem,
+                      0, &p);
+    if (n <= 0 || !buf)
+        return n;
+    p = mote_wire_put_u16(p, a->packet_id);
+#if MOTE_MQTT_V5
+    if (rem > 2)
+        *p++ = a->reason_code;
+    if (rem > 3)
+        put_props(p, a->props);
+#endif
+    return n;
+}
+
+/* DISCONNECT and AUTH: an optional reason code and optional properties. */
+static int32_t reason_packet(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
+                             uint8_t rc, mote_mqtt_props_t props)
+{
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    size_t rem = 0;
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v)) {
+        if (!mote_wire_reason_ok(type, rc))
+            return MOTE_ERR_BAD_REASON_CODE;
+        mote_err_t e = props_ok(props, type);
+        if (e)
+            return e;
+        /* AUTH carries the reason code only together with the property length. */
+        if (props.len || (rc && type == MOTE_MQTT_AUTH))
+            rem = 1 + props_size(props);
+        else if (rc)
+            rem = 1;
+    }
+#else
+    (void)rc, (void)props;
+#endif
+    uint8_t *p;
+    int32_t n = begin(buf, cap, (unsigned)type << 4, rem, 0, &p);
+    if (n <= 0 || !buf)
+        return n;
+#if MOTE_MQTT_V5
+    if (rem)
+        *p++ = rc;
+    if (rem > 1)
+        put_props(p, props);
+#endif
+    return n;
+}
+
+int32_t mote_mqtt_encode_disconnect(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+                                    uint8_t reason_code, mote_mqtt_props_t props)
+{
+    return reason_packet(buf, cap, v, MOTE_MQTT_DISCONNECT, reason_code, props);
+}
+
+int32_t mote_mqtt_encode_auth(uint8_t *buf, size_t cap, uint8_t reason_code,
+                              mote_mqtt_props_t props)
+{
+#if MOTE_MQTT_V5
+    return reason_packet(buf, cap, MOTE_MQTT_VERSION_5, MOTE_MQTT_AUTH, reason_code, props);
+#else
+    (void)buf, (void)cap, (void)reason_code, (void)props;
+    return MOTE_ERR_UNSUPPORTED;
+#endif
+}
+
+static int32_t empty_packet(uint8_t *buf, size_t cap, unsigned first)
+{
+    uint8_t *p = NULL;
+    return begin(buf, cap, first, 0, 0, &p);
+}
+
+int32_t mote_mqtt_encode_pingreq(uint8_t *buf, size_t cap)
+{
+    return empty_packet(buf, cap, 0xC0u);
+}
+
+int32_t mote_mqtt_encode_pingresp(uint8_t *buf, size_t cap)
+{
+    return empty_packet(buf, cap, 0xD0u);
+}
+
+/* ---- SUBSCRIBE, UNSUBSCRIBE ------------------------------------------------------- */
+
+/* subs for SUBSCRIBE, filters for UNSUBSCRIBE. */
+static int32_t sub_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint16_t packet_id,
+                          const mote_mqtt_subscription_t *subs, const mote_bytes_t *filters,
+                          size_t count, mote_mqtt_props_t props)
+{
+    if (!count || (!subs && !filters))
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    if (!packet_id)
+        return MOTE_ERR_BAD_PACKET_ID;
+    const bool v5 = MOTE_WIRE_IS_V5(v);
+    const uint8_t type = subs ? MOTE_MQTT_SUBSCRIBE : MOTE_MQTT_UNSUBSCRIBE;
+    size_t rem = 2;
+#if MOTE_MQTT_V5
+    if (v5) {
+        mote_err_t e = props_ok(props, type);
+        if (e)
+            return e;
+        rem += props_size(props);
+    }
+#else
+    (void)props;
+#endif
+    for (size_t i = 0; i < count; i++) {
+        mote_bytes_t f = subs ? subs[i].filter : filters[i];
+        mote_err_t e = mote_mqtt_filter_validate(f);
+        if (!e && subs)
+            e = mote_wire_sub_options_ok(f, subs[i].options, v5);
+        if (e)
+            return e;
+        rem += 2 + f.len + (subs ? 1u : 0u);
+        if (rem > MOTE_WIRE_VARINT_MAX)
+            return MOTE_ERR_PACKET_TOO_LARGE;
+    }
+    uint8_t *p;
+    int32_t n = begin(buf, cap, (unsigned)type << 4 | 2u, rem, 0, &p);
+    if (n <= 0 || !buf)
+        return n;
+    p = mote_wire_put_u16(p, packet_id);
+#if MOTE_MQTT_V5
+    if (v5)
+        p = put_props(p, props);
+#endif
+    for (size_t i = 0; i < count; i++) {
+        p = put_span(p, subs ? subs[i].filter : filters[i]);
+        if (subs)
+            *p++ = subs[i].options;
+    }
+    return n;
+}
+
+int32_t mote_mqtt_encode_subscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+                                   uint16_t packet_id, const mote_mqtt_subscription_t *subs,
+                                   size_t count, mote_mqtt_props_t props)
+{
+    if (!subs)
+        return MOTE_ERR_BAD_ARG;
+    return sub_common(buf, cap, v, packet_id, subs, NULL, count, props);
+}
+
+int32_t mote_mqtt_encode_unsubscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+                                     uint16_t packet_id, const mote_bytes_t *filters,
+                                     size_t count, mote_mqtt_props_t props)
+{
+    if (!filters)
+        return MOTE_ERR_BAD_ARG;
+    return sub_common(buf, cap, v, packet_id, NULL, filters, count, props);
+}
+
+/* ---- server side: CONNACK, SUBACK, UNSUBACK --------------------------------------- */
+
+int32_t mote_mqtt_encode_connack(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+                                 const mote_mqtt_connack_t *c)
+{
+    if (!c)
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    /* A refusal never claims a session (3.1.1 3.2.2.2, 5.0 3.2.2.1.1). */
+    if (c->session_present && c->reason_code)
+        return MOTE_ERR_BAD_FLAGS;
+    size_t rem = 2;
+    if (MOTE_WIRE_IS_V5(v)) {
+#if MOTE_MQTT_V5
+        if (!mote_wire_reason_ok(MOTE_MQTT_CONNACK, c->reason_code))
+            return MOTE_ERR_BAD_REASON_CODE;
+        mote_err_t e = props_ok(c->props, MOTE_MQTT_CONNACK);
+        if (e)
+            return e;
+        rem += props_size(c->props);
+#endif
+    } else if (c->reason_code > 5) {
+        return MOTE_ERR_BAD_REASON_CODE;
+    }
+    uint8_t *p;
+    int32_t n = begin(buf, cap, 0x20u, rem, 0, &p);
+    if (n <= 0 || !buf)
+        return n;
+    *p++ = c->session_present ? 1u : 0u;
+    *p++ = c->reason_code;
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v))
+        put_props(p, c->props);
+#endif
+    return n;
+}
+
+/* Is rc a valid SUBACK/UNSUBACK code for this version? */
+bool mote_wire_suback_code_ok(mote_mqtt_version_t v, uint8_t type, uint8_t rc)
+{
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v))
+        return mote_wire_reason_ok(type, rc);
+#endif
+    (void)v, (void)type;
+    return rc <= 2 || rc == 0x80u; /* 3.1.1 3.9.3 */
+}
+
+int32_t mote_mqtt_encode_suback(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
+                                const mote_mqtt_suback_t *s)
+{
+    if (!s || (type != MOTE_MQTT_SUBACK && type != MOTE_MQTT_UNSUBACK))
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    if (!s->packet_id)
+        return MOTE_ERR_BAD_PACKET_ID;
+    const bool v5 = MOTE_WIRE_IS_V5(v);
+    /* A 3.1.1 UNSUBACK is the packet id alone. */
+    size_t count = (v5 || type == MOTE_MQTT_SUBACK) ? s->count : 0;
+    if ((v5 || type == MOTE_MQTT_SUBACK) && (!count || !s->reason_codes))
+        return MOTE_ERR_BAD_ARG;
+    if (count > MOTE_WIRE_VARINT_MAX)
+        return MOTE_ERR_PACKET_TOO_LARGE;
+    for (size_t i = 0; i < count; i++)
+        if (!mote_wire_suback_code_ok(v, type, s->reason_codes[i]))
+            return MOTE_ERR_BAD_REASON_CODE;
+    size_t rem = 2 + count;
+#if MOTE_MQTT_V5
+    if (v5) {
+        mote_err_t e = props_ok(s->props, type);
+        if (e)
+            return e;
+        rem += props_size(s->props);
+    }
+#endif
+    uint8_t *p;
+    int32_t n = begin(buf, cap, (unsigned)type << 4, rem, 0, &p);
+    if (n <= 0 || !buf)
+        return n;
+    p = mote_wire_put_u16(p, s->packet_id);
+#if MOTE_MQTT_V5
+    if (v5)
+        p = put_props(p, s->props);
+#endif
+    put_raw(p, s->reason_codes, count);
+    return n;
+}

@@ -1,0 +1,425 @@
+/* MQTT packet decoders (MQTT 3.1.1 3, 5.0 3). Each takes the body of one packet (the bytes
+ * after the fixed header, exactly its remaining length), validates every field and returns
+ * spans into that body. Running out of bytes inside a complete packet means a length
+ * field lied: MOTE_ERR_MALFORMED. */
+#include "mqtt_wire.h"
+
+typedef struct reader {
+    const uint8_t *p;
+    const uint8_t *end;
+} reader_t;
+
+static size_t left(const reader_t *r)
+{
+    return (size_t)(r->end - r->p);
+}
+
+/* Length-prefixed bytes (binary data, or a string before its UTF-8 check). */
+static mote_err_t rd_span(reader_t *r, mote_bytes_t *out)
+{
+    if (left(r) < 2)
+        return MOTE_ERR_NEED_MORE;
+    size_t n = mote_wire_get_u16(r->p);
+    if (left(r) - 2 < n)
+        return MOTE_ERR_NEED_MORE;
+    out->ptr = r->p + 2;
+    out->len = n;
+    r->p += 2 + n;
+    return MOTE_OK;
+}
+
+static mote_err_t rd_str(reader_t *r, mote_bytes_t *out)
+{
+    mote_err_t e = rd_span(r, out);
+    if (!e && !mote_mqtt_utf8_valid(out->ptr, out->len))
+        e = MOTE_ERR_BAD_UTF8;
+    return e;
+}
+
+/* A packet identifier, which must not be 0 (3.1.1 2.3.1, 5.0 2.2.1). */
+static mote_err_t rd_pid(reader_t *r, uint16_t *out)
+{
+    if (left(r) < 2)
+        return MOTE_ERR_NEED_MORE;
+    *out = mote_wire_get_u16(r->p);
+    r->p += 2;
+    return *out ? MOTE_OK : MOTE_ERR_BAD_PACKET_ID;
+}
+
+#if MOTE_MQTT_V5
+static mote_err_t rd_props(reader_t *r, uint8_t kind, mote_mqtt_props_t *out)
+{
+    uint32_t n;
+    int k = mote_wire_varint_get(r->p, left(r), &n);
+    if (k <= 0)
+        return k == 0 ? MOTE_ERR_NEED_MORE : MOTE_ERR_MALFORMED;
+    r->p += k;
+    if (left(r) < n)
+        return MOTE_ERR_NEED_MORE;
+    out->ptr = r->p;
+    out->len = n;
+    r->p += n;
+    return n ? mote_wire_props_check(out->ptr, n, kind) : MOTE_OK;
+}
+#endif
+
+/* Finish a decode of a complete packet: truncation and trailing bytes are malformed. */
+static mote_err_t finish(const reader_t *r, mote_err_t e)
+{
+    if (e == MOTE_ERR_NEED_MORE || (!e && r->p != r->end))
+        return MOTE_ERR_MALFORMED;
+    return e;
+}
+
+static void clear_props(mote_mqtt_props_t *pr)
+{
+    pr->ptr = NULL;
+    pr->len = 0;
+}
+
+/* ---- CONNECT (server side) -------------------------------------------------------- */
+
+mote_err_t mote_mqtt_decode_connect(const uint8_t *body, size_t len, mote_mqtt_connect_t *c,
+                                    mote_mqtt_will_t *will_out)
+{
+    if (!c || (!body && len))
+        return MOTE_ERR_BAD_ARG;
+    reader_t r = { body, body + len };
+    mote_bytes_t name;
+    mote_err_t e = rd_span(&r, &name);
+    if (e)
+        return finish(&r, e);
+    if (name.len != 4 || memcmp(name.ptr, "MQTT", 4) != 0)
+        return MOTE_ERR_BAD_PROTOCOL;
+    if (left(&r) < 4)
+        return MOTE_ERR_MALFORMED;
+    uint8_t level = r.p[0], flags = r.p[1];
+    memset(c, 0, sizeof *c);
+    c->keep_alive_s = mote_wire_get_u16(r.p + 2);
+    r.p += 4;
+    if (!mote_wire_version_ok((mote_mqtt_version_t)level))
+        return MOTE_ERR_BAD_PROTOCOL;
+    c->version = (mote_mqtt_version_t)level;
+    const bool v5 = MOTE_WIRE_IS_V5(c->version);
+    const bool will = flags & 0x04u;
+    const unsigned wqos = flags >> 3 & 3u;
+    /* Reserved bit 0; will QoS/retain without a will; 3.1.1 password without user name. */
+    if ((flags & 1u) || (!will && (flags & 0x38u)) ||
+        (!v5 && (flags & 0x40u) && !(flags & 0x80u)))
+        return MOTE_ERR_BAD_FLAGS;
+    if (wqos == 3)
+        return MOTE_ERR_BAD_QOS;
+    c->clean_start = flags & 0x02u;
+#if MOTE_MQTT_V5
+    if (v5)
+        e = rd_props(&r, MOTE_MQTT_CONNECT, &c->props);
+#endif
+    if (!e)
+        e = rd_str(&r, &c->client_id);
+    if (!e && will) {
+        if (!will_out)
+            return MOTE_ERR_BAD_ARG;
+        memset(will_out, 0, sizeof *will_out);
+        will_out->qos = (uint8_t)wqos;
+        will_out->retain = flags & 0x20u;
+#if MOTE_MQTT_V5
+        if (v5)
+            e = rd_props(&r, MOTE_WIRE_WILL, &will_out->props);
+#endif
+        if (!e)
+            e = rd_span(&r, &will_out->topic);
+        if (!e)
+            e = mote_mqtt_topic_validate(will_out->topic);
+        if (!e)
+            e = rd_span(&r, &will_out->payload);
+        c->will = will_out;
+    }
+    if (!e && (flags & 0x80u))
+        e = rd_str(&r, &c->username);
+    if (!e && (flags & 0x40u))
+        e = rd_span(&r, &c->password);
+    return finish(&r, e);
+}
+
+/* ---- CONNACK ---------------------------------------------------------------------- */
+
+mote_err_t mote_mqtt_decode_connack(const uint8_t *body, size_t len, mote_mqtt_version_t v,
+                                    mote_mqtt_connack_t *c)
+{
+    if (!c || (!body && len))
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    if (len < 2)
+        return MOTE_ERR_MALFORMED;
+    reader_t r = { body + 2, body + len };
+    mote_err_t e = MOTE_OK;
+    c->session_present = body[0] & 1u;
+    c->reason_code = body[1];
+    clear_props(&c->props);
+    if (body[0] & 0xFEu)
+        return MOTE_ERR_BAD_FLAGS;
+    if (MOTE_WIRE_IS_V5(v)) {
+#if MOTE_MQTT_V5
+        if (!mote_wire_reason_ok(MOTE_MQTT_CONNACK, c->reason_code))
+            return MOTE_ERR_BAD_REASON_CODE;
+        e = rd_props(&r, MOTE_MQTT_CONNACK, &c->props);
+#endif
+    } else if (c->reason_code > 5) {
+        return MOTE_ERR_BAD_REASON_CODE;
+    }
+    if (!e && c->session_present && c->reason_code)
+        e = MOTE_ERR_BAD_FLAGS;
+    return finish(&r, e);
+}
+
+/* ---- PUBLISH ---------------------------------------------------------------------- */
+
+mote_err_t mote_mqtt_decode_publish_header(const uint8_t *body, size_t avail, size_t total,
+                                           uint8_t flags, mote_mqtt_version_t v,
+                                           mote_mqtt_publish_t *p, size_t *payload_offset)
+{
+    if (!p || (!body && avail))
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    const unsigned qos = flags >> 1 & 3u;
+    if (qos == 3)
+        return MOTE_ERR_BAD_QOS;
+    if ((flags & 8u) && !qos) /* DUP must be 0 for QoS 0 */
+        return MOTE_ERR_BAD_FLAGS;
+    if (avail > total)
+        avail = total;
+    reader_t r = { body, body + avail };
+    p->qos = (uint8_t)qos;
+    p->dup = flags & 8u;
+    p->retain = flags & 1u;
+    p->packet_id = 0;
+    clear_props(&p->props);
+    mote_err_t e = rd_span(&r, &p->topic);
+    if (!e && qos)
+        e = rd_pid(&r, &p->packet_id);
+#if MOTE_MQTT_V5
+    if (!e && MOTE_WIRE_IS_V5(v))
+        e = rd_props(&r, MOTE_MQTT_PUBLISH, &p->props);
+#endif
+    if (e == MOTE_ERR_NEED_MORE)
+        return avail < total ? MOTE_ERR_NEED_MORE : MOTE_ERR_MALFORMED;
+    if (e)
+        return e;
+    if (p->topic.len) {
+        e = mote_wire_topic_chars(p->topic.ptr, p->topic.len);
+        if (e)
+            return e;
+    } else {
+        /* An empty topic name needs a topic alias (5.0 3.3.2.3.4). */
+#if MOTE_MQTT_V5
+        mote_mqtt_prop_t pr;
+        if (!MOTE_WIRE_IS_V5(v) || !mote_mqtt_prop_find(p->props, MOTE_PROP_TOPIC_ALIAS, &pr))
+#endif
+            return MOTE_ERR_BAD_TOPIC;
+    }
+    size_t off = (size_t)(r.p - body);
+    p->payload.ptr = r.p;
+    p->payload.len = total - off;
+    if (payload_offset)
+        *payload_offset = off;
+    return MOTE_OK;
+}
+
+mote_err_t mote_mqtt_decode_publish(const uint8_t *body, size_t len, uint8_t flags,
+                                    mote_mqtt_version_t v, mote_mqtt_publish_t *p)
+{
+    return mote_mqtt_decode_publish_header(body, len, len, flags, v, p, NULL);
+}
+
+/* ---- PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH ---------------------------- */
+
+mote_err_t mote_mqtt_decode_ack(const uint8_t *body, size_t len, uint8_t type, uint8_t flags,
+                                mote_mqtt_version_t v, mote_mqtt_ack_t *a)
+{
+    if (!a || (!body && len))
+        return MOTE_ERR_BAD_ARG;
+    if (type < MOTE_MQTT_PUBACK || type > MOTE_MQTT_PUBCOMP)
+        return MOTE_ERR_BAD_PACKET_TYPE;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    if (flags != (type == MOTE_MQTT_PUBREL ? 2u : 0u))
+        return MOTE_ERR_BAD_FLAGS;
+    reader_t r = { body, body + len };
+    a->reason_code = 0;
+    clear_props(&a->props);
+    mote_err_t e = rd_pid(&r, &a->packet_id);
+#if MOTE_MQTT_V5
+    if (!e && MOTE_WIRE_IS_V5(v) && r.p < r.end) {
+        a->reason_code = *r.p++;
+        if (!mote_wire_reason_ok(type, a->reason_code))
+            e = MOTE_ERR_BAD_REASON_CODE;
+        else if (r.p < r.end)
+            e = rd_props(&r, type, &a->props);
+    }
+#endif
+    return finish(&r, e);
+}
+
+mote_err_t mote_mqtt_decode_disconnect(const uint8_t *body, size_t len, uint8_t type,
+                                       mote_mqtt_version_t v, mote_mqtt_ack_t *a)
+{
+    if (!a || (!body && len))
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    if (type != MOTE_MQTT_DISCONNECT && (type != MOTE_MQTT_AUTH || !MOTE_WIRE_IS_V5(v)))
+        return MOTE_ERR_BAD_PACKET_TYPE;
+    reader_t r = { body, body + len };
+    mote_err_t e = MOTE_OK;
+    a->packet_id = 0;
+    a->reason_code = 0;
+    clear_props(&a->props);
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v) && len) {
+        a->reason_code = *r.p++;
+        if (!mote_wire_reason_ok(type, a->reason_code))
+            e = MOTE_ERR_BAD_REASON_CODE;
+        else if (r.p < r.end)
+            e = rd_props(&r, type, &a->props);
+        else if (type == MOTE_MQTT_AUTH) /* AUTH omits both or neither (5.0 3.15.2.1) */
+            e = MOTE_ERR_MALFORMED;
+    }
+#endif
+    return finish(&r, e);
+}
+
+/* ---- SUBSCRIBE, UNSUBSCRIBE (server side) ----------------------------------------- */
+
+static mote_err_t decode_sub(const uint8_t *body, size_t len, uint8_t flags,
+                             mote_mqtt_version_t v, uint8_t type, uint16_t *packet_id,
+                             mote_mqtt_props_t *props, size_t *count)
+{
+    if (!packet_id || !props || !count || (!body && len))
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    if (flags != 2u)
+        return MOTE_ERR_BAD_FLAGS;
+    const bool v5 = MOTE_WIRE_IS_V5(v);
+    reader_t r = { body, body + len };
+    size_t n = 0;
+    clear_props(props);
+    mote_err_t e = rd_pid(&r, packet_id);
+#if MOTE_MQTT_V5
+    if (!e && v5)
+        e = rd_props(&r, type, props);
+#endif
+    while (!e && r.p < r.end) {
+        mote_bytes_t f;
+        e = rd_span(&r, &f);
+        if (!e)
+            e = mote_mqtt_filter_validate(f);
+        if (!e && type == MOTE_MQTT_SUBSCRIBE)
+            e = r.p < r.end ? mote_wire_sub_options_ok(f, *r.p++, v5) : MOTE_ERR_NEED_MORE;
+        n++;
+    }
+    /* At least one filter is required (3.1.1 3.8.3, 5.0 3.8.3). */
+    if (!e && !n)
+        e = MOTE_ERR_MALFORMED;
+    *count = n;
+    return finish(&r, e);
+}
+
+mote_err_t mote_mqtt_decode_subscribe(const uint8_t *body, size_t len, uint8_t flags,
+                                      mote_mqtt_version_t v, uint16_t *packet_id,
+                                      mote_mqtt_props_t *props, size_t *count)
+{
+    return decode_sub(body, len, flags, v, MOTE_MQTT_SUBSCRIBE, packet_id, props, count);
+}
+
+mote_err_t mote_mqtt_decode_unsubscribe(const uint8_t *body, size_t len, uint8_t flags,
+                                        mote_mqtt_version_t v, uint16_t *packet_id,
+                                        mote_mqtt_props_t *props, size_t *count)
+{
+    return decode_sub(body, len, flags, v, MOTE_MQTT_UNSUBSCRIBE, packet_id, props, count);
+}
+
+/* Step over a validated SUBSCRIBE/UNSUBSCRIBE body: the cursor is 0 before the first
+ * entry, then the offset of the next one. */
+static bool sub_next(const uint8_t *body, size_t len, mote_mqtt_version_t v, size_t *cursor,
+                     mote_bytes_t *filter, uint8_t *options)
+{
+    if (!body || !cursor || !filter)
+        return false;
+    size_t pos = *cursor;
+    if (pos == 0) {
+        pos = 2;
+#if MOTE_MQTT_V5
+        if (MOTE_WIRE_IS_V5(v)) {
+            uint32_t n;
+            int k = len > pos ? mote_wire_varint_get(body + pos, len - pos, &n) : 0;
+            if (k <= 0)
+                return false;
+            pos += (size_t)k + n;
+        }
+#else
+        (void)v;
+#endif
+    }
+    if (pos > len || len - pos < 2)
+        return false;
+    size_t flen = mote_wire_get_u16(body + pos), need = 2 + flen + (options ? 1u : 0u);
+    if (len - pos < need)
+        return false;
+    filter->ptr = body + pos + 2;
+    filter->len = flen;
+    if (options)
+        *options = body[pos + 2 + flen];
+    *cursor = pos + need;
+    return true;
+}
+
+bool mote_mqtt_subscribe_next(const uint8_t *body, size_t len, mote_mqtt_version_t v,
+                              size_t *cursor, mote_mqtt_subscription_t *out)
+{
+    return out && sub_next(body, len, v, cursor, &out->filter, &out->options);
+}
+
+bool mote_mqtt_unsubscribe_next(const uint8_t *body, size_t len, mote_mqtt_version_t v,
+                                size_t *cursor, mote_bytes_t *out)
+{
+    return sub_next(body, len, v, cursor, out, NULL);
+}
+
+/* ---- SUBACK, UNSUBACK ------------------------------------------------------------- */
+
+mote_err_t mote_mqtt_decode_suback(const uint8_t *body, size_t len, uint8_t type,
+                                   mote_mqtt_version_t v, mote_mqtt_suback_t *s)
+{
+    if (!s || (!body && len))
+        return MOTE_ERR_BAD_ARG;
+    if (type != MOTE_MQTT_SUBACK && type != MOTE_MQTT_UNSUBACK)
+        return MOTE_ERR_BAD_PACKET_TYPE;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    const bool v5 = MOTE_WIRE_IS_V5(v);
+    reader_t r = { body, body + len };
+    clear_props(&s->props);
+    s->reason_codes = NULL;
+    s->count = 0;
+    mote_err_t e = rd_pid(&r, &s->packet_id);
+#if MOTE_MQTT_V5
+    if (!e && v5)
+        e = rd_props(&r, type, &s->props);
+#endif
+    if (e)
+        return finish(&r, e);
+    /* A 3.1.1 UNSUBACK is the packet id alone (3.11). */
+    if (!v5 && type == MOTE_MQTT_UNSUBACK)
+        return finish(&r, MOTE_OK);
+    if (r.p == r.end)
+        return MOTE_ERR_MALFORMED;
+    s->reason_codes = r.p;
+    s->count = left(&r);
+    for (; r.p < r.end; r.p++)
+        if (!mote_wire_suback_code_ok(v, type, *r.p))
+            return MOTE_ERR_BAD_REASON_CODE;
+    return MOTE_OK;
+}

@@ -1,0 +1,136 @@
+/* Topic names and filters (MQTT 3.1.1 4.7, 5.0 4.7 and 4.8.2): validation and matching. */
+#include "mqtt_wire.h"
+
+/* Word-at-a-time screening: most topics are plain ASCII without wildcards, so test a whole
+ * machine word per step and fall back to the byte-wise rules only when a word holds a
+ * byte that needs a closer look (NUL, '+', '#' or a non-ASCII byte). */
+#define ONES ((size_t)-1 / 0xFFu)
+#define HIGHS (ONES * 0x80u)
+
+static inline size_t load_word(const uint8_t *p)
+{
+    size_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* Nonzero when some byte of w is 0x00, >= 0x80, '+' (0x2B) or '#' (0x23). '+' and '#'
+ * differ only in bit 3, so OR-ing 0x08 in maps both to 0x2B and one zero-byte test finds
+ * either. The zero-byte test (x - 0x01..) & ~x & 0x80.. is exact for "is any byte zero". */
+static inline size_t suspicious(size_t w)
+{
+    size_t t = (w | ONES * 0x08u) ^ (ONES * 0x2Bu);
+    return (((w - ONES) & ~w) | ((t - ONES) & ~t) | w) & HIGHS;
+}
+
+mote_err_t mote_wire_topic_chars(const uint8_t *p, size_t len)
+{
+    const size_t w = sizeof(size_t);
+    if (len >= w) {
+        size_t i = 0;
+        for (; i + w <= len; i += w)
+            if (suspicious(load_word(p + i)))
+                goto slow;
+        /* The tail re-reads an overlapping last word instead of looping bytewise. */
+        if (i == len || !suspicious(load_word(p + len - w)))
+            return MOTE_OK;
+    }
+slow:
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == '+' || p[i] == '#')
+            return MOTE_ERR_BAD_TOPIC;
+    return mote_mqtt_utf8_valid(p, len) ? MOTE_OK : MOTE_ERR_BAD_UTF8;
+}
+
+bool mote_wire_is_shared(mote_bytes_t f)
+{
+    return f.len >= 7 && memcmp(f.ptr, "$share/", 7) == 0;
+}
+
+mote_err_t mote_mqtt_topic_validate(mote_bytes_t name)
+{
+    if (!name.ptr || name.len == 0 || name.len > 65535u)
+        return MOTE_ERR_BAD_TOPIC;
+    return mote_wire_topic_chars(name.ptr, name.len);
+}
+
+/* Length of the "$share/GROUP/" prefix of a shared subscription, 0 if f is not one or
+ * its share name is empty, contains a wildcard, or no filter follows. */
+static size_t share_prefix(mote_bytes_t f)
+{
+    if (!mote_wire_is_shared(f))
+        return 0;
+    size_t k = 7;
+    while (k < f.len && f.ptr[k] != '/') {
+        if (f.ptr[k] == '+' || f.ptr[k] == '#')
+            return 0;
+        k++;
+    }
+    if (k == 7 || k + 1 >= f.len)
+        return 0;
+    return k + 1;
+}
+
+mote_err_t mote_mqtt_filter_validate(mote_bytes_t f)
+{
+    if (!f.ptr || f.len == 0 || f.len > 65535u)
+        return MOTE_ERR_BAD_TOPIC;
+    if (!mote_mqtt_utf8_valid(f.ptr, f.len))
+        return MOTE_ERR_BAD_UTF8;
+    size_t start = 0;
+    if (mote_wire_is_shared(f)) {
+        start = share_prefix(f);
+        if (!start)
+            return MOTE_ERR_BAD_TOPIC;
+    }
+    const uint8_t *p = f.ptr;
+    for (size_t i = start; i < f.len; i++) {
+        uint8_t c = p[i];
+        if (c != '+' && c != '#')
+            continue;
+        /* A wildcard fills its whole level; '#' must also be the last level. */
+        if ((i > start && p[i - 1] != '/') || (i + 1 < f.len && p[i + 1] != '/') ||
+            (c == '#' && i + 1 != f.len))
+            return MOTE_ERR_BAD_TOPIC;
+    }
+    return MOTE_OK;
+}
+
+bool mote_mqtt_topic_matches(mote_bytes_t filter, mote_bytes_t name)
+{
+    if (!filter.ptr || !name.ptr || filter.len == 0 || name.len == 0)
+        return false;
+    size_t fi = share_prefix(filter), ni = 0;
+    if (fi == 0 && mote_wire_is_shared(filter))
+        return false;
+    const uint8_t *f = filter.ptr, *n = name.ptr;
+    const size_t fl = filter.len, nl = name.len;
+    /* Topics starting with '$' are not matched by a wildcard in the first level. */
+    if (n[0] == '$' && (f[fi] == '+' || f[fi] == '#'))
+        return false;
+    for (;;) {
+        /* Both cursors are at the start of a level. */
+        if (fi < fl && f[fi] == '#')
+            return true;
+        if (fi < fl && f[fi] == '+') {
+            fi++;
+            while (ni < nl && n[ni] != '/')
+                ni++;
+        } else {
+            while (fi < fl && f[fi] != '/') {
+                if (ni >= nl || n[ni] != f[fi])
+                    return false;
+                fi++;
+                ni++;
+            }
+            if (ni < nl && n[ni] != '/')
+                return false;
+        }
+        if (fi == fl)
+            return ni == nl;
+        if (ni == nl) /* "a/#" also matches its parent "a" */
+            return fi + 2 == fl && f[fi + 1] == '#';
+        fi++;
+        ni++;
+    }
+}

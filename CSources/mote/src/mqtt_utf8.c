@@ -1,0 +1,57 @@
+/* MQTT UTF-8 strings (3.1.1 1.5.3, 5.0 1.5.4): well-formed UTF-8 (RFC 3629), no U+0000,
+ * no UTF-16 surrogates (U+D800..U+DFFF). Also the byte-span helper mote_bytes_cstr. */
+#include "mqtt_wire.h"
+
+mote_bytes_t mote_bytes_cstr(const char *s)
+{
+    mote_bytes_t b = { (const uint8_t *)s, s ? strlen(s) : 0u };
+    return b;
+}
+
+bool mote_mqtt_utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    if (len && !s)
+        return false;
+    while (i < len) {
+        unsigned c = s[i];
+        if (c < 0x80u) {
+            if (c == 0)
+                return false;
+            i++;
+            continue;
+        }
+        /* Lead byte gives the sequence length and the allowed range of the first
+         * continuation byte; that range is what excludes overlong forms, surrogates
+         * (ED A0..BF) and code points above U+10FFFF. */
+        unsigned lo = 0x80u, hi = 0xBFu;
+        size_t n;
+        if (c >= 0xC2u && c <= 0xDFu) {
+            n = 1;
+        } else if (c >= 0xE0u && c <= 0xEFu) {
+            n = 2;
+            if (c == 0xE0u)
+                lo = 0xA0u;
+            else if (c == 0xEDu)
+                hi = 0x9Fu;
+        } else if (c >= 0xF0u && c <= 0xF4u) {
+            n = 3;
+            if (c == 0xF0u)
+                lo = 0x90u;
+            else if (c == 0xF4u)
+                hi = 0x8Fu;
+        } else {
+            return false;
+        }
+        if (len - i <= n)
+            return false;
+        unsigned c1 = s[i + 1];
+        if (c1 < lo || c1 > hi)
+            return false;
+        for (size_t k = 2; k <= n; k++)
+            if ((s[i + k] & 0xC0u) != 0x80u)
+                return false;
+        i += n + 1;
+    }
+    return true;
+}
