@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "mbedtls/error.h"
 #include "mbedtls/net_sockets.h"
@@ -92,6 +94,22 @@ static int received_alert(const mote_tls_t *t)
     return msg ? msg[1] : -1;
 }
 
+/* When the server hangs up on us mid-handshake, our next write fails first and its alert
+ * stays unread on the socket. Before the server's Finished, TLS 1.2 alerts are plaintext
+ * records: type 21, version, length 2, level, description. */
+static int unread_plain_alert(const mote_tls_t *t)
+{
+    unsigned char b[7];
+    if (t->tcp.fd < 0) {
+        return -1;
+    }
+    ssize_t n = recv(t->tcp.fd, b, sizeof b, MSG_DONTWAIT | MSG_PEEK);
+    if (n == (ssize_t)sizeof b && b[0] == 21 && b[3] == 0 && b[4] == 2) {
+        return b[6];
+    }
+    return -1;
+}
+
 /* The specific verify failure, most fundamental first: a chain that does not reach a trusted
  * CA makes every other statement about the certificate moot. */
 static mote_err_t map_verify(mote_tls_t *t, uint32_t flags)
@@ -134,9 +152,15 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
             return map_verify(t, flags);
         }
     }
+    int state = t->ssl.MOTE_TLS_FIELD(state);
+    int alert = -1;
     if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
-        int alert = received_alert(t);
-        int state = t->ssl.MOTE_TLS_FIELD(state);
+        alert = received_alert(t);
+    } else if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET ||
+               ret == MBEDTLS_ERR_NET_RECV_FAILED || ret == MBEDTLS_ERR_NET_SEND_FAILED) {
+        alert = unread_plain_alert(t);
+    }
+    if (alert >= 0) {
         t->last_alert = alert;
         /* An alert after our Certificate message went out is the server's verdict on it. */
         if (state > MBEDTLS_SSL_CLIENT_CERTIFICATE && alert_is_client_cert(alert)) {
@@ -150,6 +174,14 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
     }
     if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET ||
         ret == MBEDTLS_ERR_NET_RECV_FAILED || ret == MBEDTLS_ERR_NET_SEND_FAILED) {
+        if (state > MBEDTLS_SSL_CLIENT_CERTIFICATE && state <= MBEDTLS_SSL_SERVER_FINISHED) {
+            /* Hung up without a readable alert right after our certificate went out. */
+            return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                                 "server closed the connection after %s (%s)",
+                                 t->have_cert ? "our client certificate"
+                                              : "we sent no client certificate (--cert/--key)",
+                                 why);
+        }
         return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE,
                              "server closed the connection during the handshake (%s)", why);
     }

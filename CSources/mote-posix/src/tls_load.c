@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mbedtls/error.h"
+#include "mbedtls/pkcs5.h"
 
 #include "tls_internal.h"
 
@@ -147,6 +148,15 @@ static mote_err_t load_key(mote_tls_t *t, const mote_tls_key_source_t *ks)
         return MOTE_OK;
     }
     mote_tls_describe_mbed(ret, why, sizeof why);
+#if defined(MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE)
+    if (ret == MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE) {
+        /* OpenSSL 3 encrypts PKCS#8 keys with PBKDF2-HMAC-SHA256, which mbedTLS 2.x lacks. */
+        return mote_tls_fail(t, MOTE_ERR_TLS_BAD_CERT,
+                             "key '%s' is encrypted with a scheme this mbedTLS cannot decrypt; "
+                             "re-encrypt it: openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf "
+                             "hmacWithSHA1", what);
+    }
+#endif
     if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
         return mote_tls_fail(t, MOTE_ERR_TLS_KEY_PASSWORD,
                              "key '%s' is encrypted: give its password (--keypass)", what);

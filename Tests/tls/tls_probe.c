@@ -1,0 +1,304 @@
+/* tls_probe: drives the mbedTLS transport the way the tests need, independent of the MQTT
+ * client: connect (one or more times, to see resumption), optionally speak a little raw MQTT
+ * 3.1.1 through the transport (CONNECT, SUBSCRIBE, a QoS 1 PUBLISH echoed back), and report.
+ *
+ * Output, one line per connect:  connect N: ok VERSION SUITE alpn=NAME resumed=0|1
+ * On failure:                     error CODE: mote_tls_last_error text
+ * Exit status: 0, or -CODE of the mote_err_t (so tests can assert the specific error). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mote/error.h"
+#include "mote/posix.h"
+#include "mote/tls.h"
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: tls_probe [--host H] [--port P] [--cafile F] [--capath D] [--os-certs]\n"
+            "  [--cert F] [--key F] [--keypass P] [--mem] [--alpn a,b] [--servername N]\n"
+            "  [--tls-version V] [--ciphers C] [--insecure] [--mfl N] [--connects N]\n"
+            "  [--no-resume] [--mqtt] [--payload N] [--messages N]\n");
+    exit(64);
+}
+
+/* Whole file into a heap buffer with a NUL after it (mbedTLS wants PEM length + 1). */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = 0;
+    /* PEM text is parsed as a C string; DER is taken by its exact length. */
+    *len = (n > 0 && buf[0] == '-') ? (size_t)n + 1 : (size_t)n;
+    return buf;
+}
+
+/* Blocking helpers over the non-blocking transport (tests only). */
+static int send_all(mote_transport_t *tr, mote_tls_t *t, const mote_iovec_t *iov, size_t cnt)
+{
+    mote_iovec_t v[8];
+    size_t n = cnt;
+    memcpy(v, iov, cnt * sizeof *iov);
+    size_t first = 0;
+    while (first < n) {
+        int32_t r = tr->send(tr->ctx, v + first, n - first);
+        if (r < 0) {
+            return r;
+        }
+        size_t took = (size_t)r;
+        while (first < n && took >= v[first].len) {
+            took -= v[first].len;
+            first++;
+        }
+        if (first < n && took) {
+            v[first].base = (const uint8_t *)v[first].base + took;
+            v[first].len -= took;
+        }
+        if (r == 0) {
+            (void)mote_tls_wait_readable(t, 10);
+        }
+    }
+    return 0;
+}
+
+static int recv_exact(mote_transport_t *tr, uint8_t *buf, size_t len, int timeout_rounds)
+{
+    size_t got = 0;
+    while (got < len) {
+        int32_t r = tr->recv(tr->ctx, buf + got, len - got);
+        if (r < 0) {
+            return r;
+        }
+        if (r == 0 && --timeout_rounds <= 0) {
+            return MOTE_ERR_TIMEOUT;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* Read one MQTT packet: fixed header byte, remaining length, body into buf. */
+static int recv_packet(mote_transport_t *tr, uint8_t *type, uint8_t *buf, size_t cap, size_t *len)
+{
+    uint8_t b;
+    int r;
+    if ((r = recv_exact(tr, type, 1, 200)) != 0) {
+        return r;
+    }
+    size_t rl = 0;
+    unsigned shift = 0;
+    do {
+        if ((r = recv_exact(tr, &b, 1, 200)) != 0) {
+            return r;
+        }
+        rl |= (size_t)(b & 0x7f) << shift;
+        shift += 7;
+    } while ((b & 0x80) && shift < 28);
+    if (rl > cap) {
+        return MOTE_ERR_BUFFER_TOO_SMALL;
+    }
+    *len = rl;
+    return rl ? recv_exact(tr, buf, rl, 200) : 0;
+}
+
+static size_t put_len(uint8_t *p, size_t v)
+{
+    size_t n = 0;
+    do {
+        uint8_t b = v & 0x7f;
+        v >>= 7;
+        p[n++] = (uint8_t)(b | (v ? 0x80 : 0));
+    } while (v);
+    return n;
+}
+
+/* CONNECT, SUBSCRIBE at QoS 1, then `messages` QoS 1 PUBLISHes of `payload` bytes, each
+ * gathered from several iovec pieces, each echoed back and acknowledged. */
+static int mqtt_exchange(mote_tls_t *t, size_t payload, int messages)
+{
+    mote_transport_t tr;
+    static uint8_t rx[1 << 20];
+    uint8_t hdr[16];
+    uint8_t type;
+    size_t len;
+    int r;
+    mote_tls_transport(t, &tr);
+
+    static const uint8_t connect[] = { 0x10, 20, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 30,
+                                       0, 8, 'm', 'o', 't', 'e', 'p', 'r', 'b', 'e' };
+    mote_iovec_t iov[4] = { { connect, 2 }, { connect + 2, 10 }, { connect + 12, sizeof connect - 12 } };
+    if ((r = send_all(&tr, t, iov, 3)) != 0 || (r = recv_packet(&tr, &type, rx, sizeof rx, &len)) != 0) {
+        return r;
+    }
+    if (type != 0x20 || len != 2 || rx[1] != 0) {
+        fprintf(stderr, "unexpected CONNACK %02x len %zu rc %d\n", type, len, len > 1 ? rx[1] : -1);
+        return MOTE_ERR_PROTOCOL;
+    }
+    static const uint8_t sub[] = { 0x82, 12, 0, 1, 0, 7, 'm', 'o', 't', 'e', '/', 't', 'l', 1 };
+    iov[0].base = sub;
+    iov[0].len = sizeof sub;
+    if ((r = send_all(&tr, t, iov, 1)) != 0 || (r = recv_packet(&tr, &type, rx, sizeof rx, &len)) != 0) {
+        return r;
+    }
+    if (type != 0x90 || len != 3 || rx[2] != 1) {
+        return MOTE_ERR_PROTOCOL;
+    }
+    uint8_t *body = malloc(payload ? payload : 1);
+    for (size_t i = 0; i < payload; i++) {
+        body[i] = (uint8_t)(i * 7 + 3);
+    }
+    for (int m = 0; m < messages; m++) {
+        static const uint8_t topic[] = { 0, 7, 'm', 'o', 't', 'e', '/', 't', 'l' };
+        uint8_t pid[2] = { (uint8_t)((m + 2) >> 8), (uint8_t)(m + 2) };
+        hdr[0] = 0x32;
+        size_t hl = 1 + put_len(hdr + 1, sizeof topic + 2 + payload);
+        iov[0] = (mote_iovec_t){ hdr, hl };
+        iov[1] = (mote_iovec_t){ topic, sizeof topic };
+        iov[2] = (mote_iovec_t){ pid, 2 };
+        iov[3] = (mote_iovec_t){ body, payload };
+        if ((r = send_all(&tr, t, iov, 4)) != 0) {
+            break;
+        }
+        /* Expect our PUBACK and the echoed PUBLISH (either order). */
+        int got_ack = 0, got_pub = 0;
+        while ((!got_ack || !got_pub) && r == 0) {
+            if ((r = recv_packet(&tr, &type, rx, sizeof rx, &len)) != 0) {
+                break;
+            }
+            if (type == 0x40) {
+                got_ack = 1;
+            } else if ((type & 0xf0) == 0x30) {
+                size_t off = 2 + 7 + ((type & 0x06) ? 2 : 0);
+                if (len - off != payload || memcmp(rx + off, body, payload) != 0) {
+                    fprintf(stderr, "echoed payload differs\n");
+                    r = MOTE_ERR_PROTOCOL;
+                    break;
+                }
+                got_pub = 1;
+                if (type & 0x06) {
+                    uint8_t ack[4] = { 0x40, 2, rx[9], rx[10] };
+                    iov[0] = (mote_iovec_t){ ack, 4 };
+                    r = send_all(&tr, t, iov, 1);
+                }
+            }
+        }
+        if (r != 0) {
+            break;
+        }
+    }
+    free(body);
+    if (r == 0) {
+        static const uint8_t disc[] = { 0xe0, 0 };
+        iov[0] = (mote_iovec_t){ disc, 2 };
+        r = send_all(&tr, t, iov, 1);
+    }
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    mote_tls_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const char *host = "localhost";
+    unsigned port = 8883;
+    int connects = 1, mqtt = 0, mem = 0, messages = 1;
+    size_t payload = 16;
+    const char *alpn_list[9] = { 0 };
+    char alpn_buf[256];
+    cfg.session_resumption = true;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (strcmp(a, name) == 0 && v && ++i)
+        if (ARG("--host")) host = v;
+        else if (ARG("--port")) port = (unsigned)atoi(v);
+        else if (ARG("--cafile")) cfg.ca_file = v;
+        else if (ARG("--capath")) cfg.ca_path = v;
+        else if (ARG("--cert")) cfg.cert_file = v;
+        else if (ARG("--key")) cfg.key.file = v;
+        else if (ARG("--keypass")) cfg.key.password = v;
+        else if (ARG("--servername")) cfg.server_name = v;
+        else if (ARG("--tls-version")) cfg.tls_version = v;
+        else if (ARG("--ciphers")) cfg.ciphers = v;
+        else if (ARG("--mfl")) cfg.max_fragment_len = (uint16_t)atoi(v);
+        else if (ARG("--connects")) connects = atoi(v);
+        else if (ARG("--payload")) payload = (size_t)atol(v);
+        else if (ARG("--messages")) messages = atoi(v);
+        else if (ARG("--alpn")) {
+            snprintf(alpn_buf, sizeof alpn_buf, "%s", v);
+            int n = 0;
+            for (char *p = strtok(alpn_buf, ","); p && n < 8; p = strtok(NULL, ",")) {
+                alpn_list[n++] = p;
+            }
+            cfg.alpn = alpn_list;
+        } else if (strcmp(a, "--os-certs") == 0) cfg.use_os_certs = true;
+        else if (strcmp(a, "--insecure") == 0) cfg.insecure = true;
+        else if (strcmp(a, "--no-resume") == 0) cfg.session_resumption = false;
+        else if (strcmp(a, "--mqtt") == 0) mqtt = 1;
+        else if (strcmp(a, "--mem") == 0) mem = 1;
+        else usage();
+#undef ARG
+    }
+    uint8_t *ca_buf = NULL, *cert_buf = NULL, *key_buf = NULL;
+    if (mem) {
+        /* Same material, handed over as memory buffers instead of paths. */
+        if (cfg.ca_file && (ca_buf = slurp(cfg.ca_file, &cfg.ca_len)) != NULL) {
+            cfg.ca_data = ca_buf;
+            cfg.ca_file = NULL;
+        }
+        if (cfg.cert_file && (cert_buf = slurp(cfg.cert_file, &cfg.cert_len)) != NULL) {
+            cfg.cert_data = cert_buf;
+            cfg.cert_file = NULL;
+        }
+        if (cfg.key.file && (key_buf = slurp(cfg.key.file, &cfg.key.len)) != NULL) {
+            cfg.key.data = key_buf;
+            cfg.key.file = NULL;
+        }
+    }
+
+    mote_err_t err = MOTE_OK;
+    mote_tls_t *t = mote_tls_new(&cfg, &err);
+    if (!t) {
+        printf("error %d: %s\n", err, mote_strerror(err));
+        return -err;
+    }
+    for (int c = 1; c <= connects && err == MOTE_OK; c++) {
+        err = mote_tls_connect(t, host, (uint16_t)port, 5000);
+        if (err != MOTE_OK) {
+            break;
+        }
+        const char *alpn = mote_tls_alpn(t);
+        printf("connect %d: ok %s %s alpn=%s resumed=%d\n", c, mote_tls_version(t),
+               mote_tls_ciphersuite(t), alpn ? alpn : "-", mote_tls_resumed(t) ? 1 : 0);
+        fflush(stdout);
+        if (mqtt) {
+            err = mqtt_exchange(t, payload, messages);
+            if (err == MOTE_OK) {
+                printf("mqtt %d: ok\n", c);
+            }
+        }
+        mote_tls_close(t);
+    }
+    if (err != MOTE_OK) {
+        printf("error %d (%s): %s\n", err, mote_strerror(err), mote_tls_last_error(t));
+    }
+    mote_tls_free(t);
+    free(ca_buf);
+    free(cert_buf);
+    free(key_buf);
+    return err == MOTE_OK ? 0 : -err;
+}
