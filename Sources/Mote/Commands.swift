@@ -1,0 +1,106 @@
+import CMote
+
+/// Work handed from any task to a connection's owner thread.
+enum Command: Sendable {
+    case start(CheckedContinuation<MQTTSessionInfo, any Error>)
+    case publish(OutgoingPublish, CheckedContinuation<Void, any Error>)
+    case subscribe(SubscribeRequest)
+    case unsubscribe(subscriberID: Int)
+    case disconnect(CheckedContinuation<Void, Never>?)
+}
+
+struct OutgoingPublish: Sendable {
+    var topic: String
+    var payload: [UInt8]
+    var qos: MQTTQoS
+    var retain: Bool
+    var properties: MQTTPublishProperties
+}
+
+struct SubscribeRequest: Sendable {
+    var subscriberID: Int
+    var filter: String
+    var qos: MQTTQoS
+    var options: UInt8
+    var sink: AsyncThrowingStream<MQTTMessage, any Error>.Continuation
+    var ack: CheckedContinuation<Void, any Error>
+}
+
+/// A publish owned by the connection thread: its C-visible bytes (topic, payload, properties)
+/// live in one malloc'd block that stays put until the C core is done with it.
+final class PendingPublish {
+    let message: OutgoingPublish
+    var continuation: CheckedContinuation<Void, any Error>?
+    let seq: UInt64
+    private(set) var storage: UnsafeMutableRawPointer?
+    private(set) var cMessage = mote_mqtt_publish_t()
+
+    init(_ message: OutgoingPublish, continuation: CheckedContinuation<Void, any Error>?, seq: UInt64) {
+        self.message = message
+        self.continuation = continuation
+        self.seq = seq
+    }
+
+    deinit { freeStorage() }
+
+    /// Lay out topic, payload and (v5) properties once; the returned C message points into
+    /// them (the struct itself is only read during the publish call).
+    func prepare(version: MQTTProtocolVersion) throws(MQTTError) -> mote_mqtt_publish_t {
+        if storage == nil {
+            let topic = Array(message.topic.utf8)
+            let propsCap = version == .v5 && !message.properties.isEmpty ? PropertyCodec.sizeBound(message.properties) : 0
+            let total = topic.count + message.payload.count + propsCap
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 8)
+            let base = raw.assumingMemoryBound(to: UInt8.self)
+            topic.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: topic.count) }
+            message.payload.withUnsafeBufferPointer { p in
+                if let a = p.baseAddress { (base + topic.count).update(from: a, count: p.count) }
+            }
+            var propsLen = 0
+            if propsCap > 0 {
+                do {
+                    propsLen = try PropertyCodec.encode(message.properties, into: base + topic.count + message.payload.count,
+                                                        cap: propsCap)
+                } catch {
+                    raw.deallocate()
+                    throw error
+                }
+            }
+            storage = raw
+            var m = mote_mqtt_publish_t()
+            m.topic = mote_bytes_t(ptr: base, len: topic.count)
+            m.payload = mote_bytes_t(ptr: base + topic.count, len: message.payload.count)
+            m.qos = message.qos.rawValue
+            m.retain = message.retain
+            m.props = mote_mqtt_props_t(ptr: propsLen > 0 ? UnsafePointer(base + topic.count + message.payload.count) : nil,
+                                        len: propsLen)
+            cMessage = m
+        }
+        return cMessage
+    }
+
+    func freeStorage() {
+        storage?.deallocate()
+        storage = nil
+    }
+}
+
+/// A subscription filter as sent to the broker; several Swift subscriptions may share it.
+final class FilterGroup {
+    let filter: String
+    var qos: MQTTQoS
+    var options: UInt8
+    /// v5 subscription identifier: incoming messages name the subscriptions that matched.
+    let subscriptionID: UInt32
+    var subscribers: [Int: AsyncThrowingStream<MQTTMessage, any Error>.Continuation] = [:]
+    var waiters: [CheckedContinuation<Void, any Error>] = []
+    var acknowledged = false
+    var needsSubscribe = true
+
+    init(filter: String, qos: MQTTQoS, options: UInt8, subscriptionID: UInt32) {
+        self.filter = filter
+        self.qos = qos
+        self.options = options
+        self.subscriptionID = subscriptionID
+    }
+}

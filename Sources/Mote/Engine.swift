@@ -1,0 +1,780 @@
+import CMote
+import CMotePOSIX
+import CMoteShims
+import Foundation
+import Logging
+import Synchronization
+
+/// One client's connection machinery. The C client is not thread-safe, so all C state and
+/// the fields marked "owner" are touched only by the connection's owner thread (started by
+/// `start`, ended when the client disconnects or gives up). Other threads talk to it only
+/// through `shared` (a Mutex-protected command queue) and the wake-up descriptor.
+///
+/// `@unchecked Sendable` is safe because of that confinement: the owner fields are never
+/// read or written outside the owner thread, and everything else is immutable or in `shared`.
+final class Engine: @unchecked Sendable {
+    struct Shared {
+        var commands: [Command] = []
+        var ownerWaiting = false
+        var running = false
+        var connected = false
+        var sinks: [Int: AsyncStream<MQTTConnectionEvent>.Continuation] = [:]
+        var nextID = 1
+        var activeFilters: [String] = []
+    }
+
+    enum State {
+        case connected
+        case waitingToReconnect(deadline: ContinuousClock.Instant, attempt: Int)
+        case stopped
+    }
+
+    let configuration: MQTTConfiguration
+    let logger: Logger
+    let version: MQTTProtocolVersion
+    let shared = Mutex(Shared())
+    private let wakeFD: Int32
+
+    // C state, allocated once at stable addresses, freed in deinit.
+    private let client: UnsafeMutablePointer<mote_mqtt_client_t>
+    private let cConfig: UnsafeMutablePointer<mote_mqtt_client_config_t>
+    private let rxBuf: UnsafeMutablePointer<UInt8>
+    private let txBuf: UnsafeMutablePointer<UInt8>
+    private let inflightTable: UnsafeMutablePointer<mote_mqtt_inflight_t>
+    private let qos2IDs: UnsafeMutablePointer<UInt16>
+    private let rxAliases: UnsafeMutablePointer<mote_bytes_t>
+    private let rxAliasStore: UnsafeMutablePointer<UInt8>
+    private static let rxAliasCount = 16
+    private static let rxAliasSlot = 256
+    private let link: Link
+
+    // Owner-thread state.
+    private var state: State = .stopped
+    private var pending: [PendingPublish] = []
+    private var pendingHead = 0
+    private var inflight: [UInt16: PendingPublish] = [:]
+    private var qos0Written: [PendingPublish] = []
+    private var droppedDuringConnect: [PendingPublish] = []
+    private var inConnect = false
+    private var publishSeq: UInt64 = 0
+    private var groups: [String: FilterGroup] = [:]
+    private var groupsByID: [UInt32: FilterGroup] = [:]
+    private var subscriberGroup: [Int: String] = [:]
+    private var nextSubscriptionID: UInt32 = 1
+    private var subacks: [UInt16: [FilterGroup]] = [:]
+    private var unsubacks: [UInt16: String] = [:]
+    private var unsubscribeLater: Set<String> = []
+    private var assembling: (message: MQTTMessage, total: Int)?
+    private var serverDisconnect: (code: UInt8, reason: String)?
+    private var droppedMessages = 0
+
+    init(configuration: MQTTConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.version = configuration.protocolVersion
+        wakeFD = cmote_waker_open()
+        precondition(wakeFD >= 0, "eventfd failed")
+
+        let rxCap = max(configuration.receiveBufferSize, 1024)
+        let txCap = max(configuration.sendBufferSize, 1024)
+        let inflightCount = max(1, min(configuration.maximumInflight, 65535))
+        client = .allocate(capacity: 1)
+        client.initialize(to: mote_mqtt_client_t())
+        cConfig = .allocate(capacity: 1)
+        cConfig.initialize(to: mote_mqtt_client_config_t())
+        rxBuf = .allocate(capacity: rxCap)
+        txBuf = .allocate(capacity: txCap)
+        inflightTable = .allocate(capacity: inflightCount)
+        inflightTable.initialize(repeating: mote_mqtt_inflight_t(), count: inflightCount)
+        qos2IDs = .allocate(capacity: 64)
+        qos2IDs.initialize(repeating: 0, count: 64)
+        rxAliases = .allocate(capacity: Self.rxAliasCount)
+        rxAliases.initialize(repeating: mote_bytes_t(), count: Self.rxAliasCount)
+        rxAliasStore = .allocate(capacity: Self.rxAliasCount * Self.rxAliasSlot)
+        link = Link(tls: configuration.tls)
+
+        var cfg = mote_mqtt_client_config_t()
+        cfg.transport = UnsafePointer(link.transport)
+        cfg.clock = mote_posix_clock_ms
+        cfg.rx_buf = rxBuf
+        cfg.rx_cap = rxCap
+        cfg.tx_buf = txBuf
+        cfg.tx_cap = txCap
+        cfg.inflight = inflightTable
+        cfg.inflight_count = UInt16(inflightCount)
+        cfg.qos2_rx_ids = qos2IDs
+        cfg.qos2_rx_count = 64
+        cfg.rx_topic_aliases = rxAliases
+        cfg.rx_topic_alias_count = UInt16(Self.rxAliasCount)
+        cfg.rx_alias_store = rxAliasStore
+        cfg.rx_alias_slot_size = UInt16(Self.rxAliasSlot)
+        cfg.reject_oversize = false
+        cfg.on_event = { user, evt in
+            guard let user, let evt else { return }
+            Unmanaged<Engine>.fromOpaque(user).takeUnretainedValue().handle(evt)
+        }
+        if logger.logLevel <= .trace {
+            cfg.on_trace = { user, dir, packet, len in
+                guard let user, let packet else { return }
+                Unmanaged<Engine>.fromOpaque(user).takeUnretainedValue().trace(dir, packet, len)
+            }
+        }
+        cConfig.pointee = cfg
+        let r = mote_mqtt_init(client, cConfig)
+        precondition(r == MOTE_OK, "mote_mqtt_init: \(MoteCoreError(code: r.rawValue))")
+    }
+
+    deinit {
+        // The owner thread holds a reference while it runs, so it has ended by now.
+        pending.removeAll()
+        inflight.removeAll()
+        qos0Written.removeAll()
+        client.deallocate()
+        cConfig.deallocate()
+        rxBuf.deallocate()
+        txBuf.deallocate()
+        inflightTable.deallocate()
+        qos2IDs.deallocate()
+        rxAliases.deallocate()
+        rxAliasStore.deallocate()
+        cmote_waker_close(wakeFD)
+        shared.withLock { s in
+            for sink in s.sinks.values { sink.finish() }
+        }
+    }
+
+    // MARK: Any thread
+
+    /// Queue a command and wake the owner if it sleeps. Starts the owner thread for `.start`.
+    func send(_ command: Command) {
+        var startThread = false
+        var rejected: Command?
+        shared.withLock { s in
+            if case .start = command {
+                if s.running { rejected = command; return }
+                s.running = true
+                startThread = true
+            } else if !s.running {
+                rejected = command
+                return
+            }
+            s.commands.append(command)
+            if s.ownerWaiting {
+                s.ownerWaiting = false
+                cmote_waker_signal(wakeFD)
+            }
+        }
+        if let rejected { reject(rejected) }
+        if startThread {
+            let thread = Thread { [self] in self.run() }
+            thread.name = "mote-mqtt"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// A command that arrived while no owner thread runs.
+    private func reject(_ command: Command) {
+        switch command {
+        case .start(let c): c.resume(throwing: MQTTError.invalidArgument("already connected"))
+        case .publish(_, let c):
+            c.resume(throwing: configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.closed)
+        case .subscribe(let r):
+            r.sink.finish(throwing: MQTTError.notConnected)
+            r.ack.resume(throwing: MQTTError.notConnected)
+        case .unsubscribe: break
+        case .disconnect(let c): c?.resume()
+        }
+    }
+
+    func nextSubscriberID() -> Int {
+        shared.withLock { s in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
+    }
+
+    func addEventSink(_ sink: AsyncStream<MQTTConnectionEvent>.Continuation) -> Int {
+        shared.withLock { s in
+            let id = s.nextID
+            s.nextID += 1
+            s.sinks[id] = sink
+            return id
+        }
+    }
+
+    func removeEventSink(_ id: Int) {
+        _ = shared.withLock { $0.sinks.removeValue(forKey: id) }
+    }
+
+    private func emit(_ event: MQTTConnectionEvent) {
+        shared.withLock { s in
+            if case .connected = event { s.connected = true }
+            if case .disconnected = event { s.connected = false }
+            if case .closed = event { s.connected = false }
+            for sink in s.sinks.values { sink.yield(event) }
+        }
+    }
+
+    // MARK: Owner thread
+
+    private func run() {
+        // The C core calls back with this pointer; one retain for the thread's lifetime,
+        // balanced by the single release below.
+        let context = Unmanaged.passRetained(self)
+        cConfig.pointee.user = context.toOpaque()
+        defer {
+            cConfig.pointee.user = nil
+            context.release()
+        }
+        var startContinuation: CheckedContinuation<MQTTSessionInfo, any Error>?
+        shared.withLock { s in
+            if let i = s.commands.firstIndex(where: { if case .start = $0 { return true } else { return false } }),
+               case .start(let c) = s.commands.remove(at: i) {
+                startContinuation = c
+            }
+        }
+        do {
+            let info = try establish(cleanStart: configuration.cleanStart)
+            startContinuation?.resume(returning: info)
+            emit(.connected(info))
+        } catch {
+            logger.debug("connect failed: \(error)")
+            startContinuation?.resume(throwing: error)
+            shutdown(error: nil, emitClosed: false)
+            return
+        }
+        loop()
+    }
+
+    private func loop() {
+        while true {
+            let commands = takeCommands()
+            for command in commands { handle(command) }
+            switch state {
+            case .stopped:
+                return
+            case .connected:
+                pump()
+                guard case .connected = state else { continue }
+                let r = mote_mqtt_process(client, 0)
+                if r != MOTE_OK && r != MOTE_ERR_NEED_MORE {
+                    connectionLost(error(from: r))
+                    continue
+                }
+                if !qos0Written.isEmpty && mote_mqtt_tx_pending(client) == 0 { qos0Written.removeAll() }
+                if canPumpMore() { continue }
+                let wantWrite = mote_mqtt_tx_pending(client) > 0
+                waitForWork { timeout in link.wait(wantWrite: wantWrite, wakeFD: wakeFD, timeoutMs: timeout) }
+            case .waitingToReconnect(let deadline, let attempt):
+                let now = ContinuousClock.now
+                if now >= deadline {
+                    reconnect(attempt: attempt)
+                } else {
+                    let ms = UInt32(clamping: max(1, Int64(RetryMath.milliseconds(deadline - now))))
+                    waitForWork { timeout in _ = cmote_wait(-1, 0, wakeFD, min(timeout, ms)) }
+                }
+            }
+        }
+    }
+
+    /// Sleep until the wake-up descriptor fires, I/O is ready or the tick passes, unless
+    /// commands arrived since they were last taken.
+    private func waitForWork(_ wait: (UInt32) -> Void) {
+        let idle = shared.withLock { s -> Bool in
+            if !s.commands.isEmpty { return false }
+            s.ownerWaiting = true
+            return true
+        }
+        guard idle else { return }
+        wait(250)
+        shared.withLock { $0.ownerWaiting = false }
+        cmote_waker_drain(wakeFD)
+    }
+
+    private func takeCommands() -> [Command] {
+        shared.withLock { s in
+            let c = s.commands
+            s.commands.removeAll(keepingCapacity: true)
+            return c
+        }
+    }
+
+    private func handle(_ command: Command) {
+        switch command {
+        case .start(let c):
+            c.resume(throwing: MQTTError.invalidArgument("already connected"))
+        case .publish(let message, let c):
+            if case .connected = state {
+                enqueue(PendingPublish(message, continuation: c, seq: nextSeq()))
+            } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
+                enqueue(PendingPublish(message, continuation: c, seq: nextSeq()))
+            } else if case .stopped = state {
+                c.resume(throwing: MQTTError.closed)
+            } else {
+                c.resume(throwing: configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.queueFull)
+            }
+        case .subscribe(let request):
+            addSubscriber(request)
+        case .unsubscribe(let id):
+            removeSubscriber(id)
+        case .disconnect(let c):
+            if case .connected = state {
+                _ = mote_mqtt_disconnect(client, 0, mote_mqtt_props_t())
+            }
+            shutdown(error: nil, emitClosed: true)
+            c?.resume()
+        }
+    }
+
+    private func nextSeq() -> UInt64 {
+        publishSeq += 1
+        return publishSeq
+    }
+
+    private func enqueue(_ p: PendingPublish) {
+        if pendingHead > 64 && pendingHead * 2 > pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+        pending.append(p)
+    }
+
+    private func canPumpMore() -> Bool {
+        pendingHead < pending.count && mote_mqtt_inflight_count(client) < cConfig.pointee.inflight_count
+            && mote_mqtt_tx_pending(client) == 0
+    }
+
+    /// Hand queued publishes and subscriptions to the C client while it has room.
+    private func pump() {
+        for group in groups.values where group.needsSubscribe {
+            if !sendSubscribe(group) { break }
+        }
+        if !unsubscribeLater.isEmpty {
+            for filter in unsubscribeLater where sendUnsubscribe(filter) { unsubscribeLater.remove(filter) }
+        }
+        while pendingHead < pending.count {
+            let p = pending[pendingHead]
+            let msg: mote_mqtt_publish_t
+            do {
+                msg = try p.prepare(version: version)
+            } catch {
+                pendingHead += 1
+                p.continuation?.resume(throwing: error)
+                p.continuation = nil
+                continue
+            }
+            var m = msg
+            var packetID: UInt16 = 0
+            let r = mote_mqtt_publish(client, &m, &packetID)
+            if r == MOTE_OK {
+                pendingHead += 1
+                if p.message.qos == .atMostOnce {
+                    p.continuation?.resume()
+                    p.continuation = nil
+                    if mote_mqtt_tx_pending(client) > 0 { qos0Written.append(p) }
+                } else {
+                    inflight[packetID] = p
+                }
+            } else if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_RECEIVE_MAXIMUM || r == MOTE_ERR_NEED_MORE {
+                return
+            } else if Self.isConnectionError(r) {
+                connectionLost(error(from: r))
+                return
+            } else {
+                pendingHead += 1
+                p.continuation?.resume(throwing: MQTTError.fromCore(r.rawValue, detail: p.message.topic))
+                p.continuation = nil
+            }
+        }
+        if pendingHead == pending.count && pendingHead > 0 {
+            pending.removeAll(keepingCapacity: true)
+            pendingHead = 0
+        }
+    }
+
+    private static func isConnectionError(_ r: mote_err_t) -> Bool {
+        let v = r.rawValue
+        return v == MOTE_ERR_NOT_CONNECTED.rawValue || v == MOTE_ERR_KEEPALIVE_TIMEOUT.rawValue
+            || v == MOTE_ERR_SERVER_DISCONNECT.rawValue || v == MOTE_ERR_PROTOCOL.rawValue
+            || (v <= MOTE_ERR_TRANSPORT.rawValue && v >= MOTE_ERR_TLS_BAD_CERT.rawValue)
+            || v == MOTE_ERR_TIMEOUT.rawValue
+    }
+
+    private func error(from r: mote_err_t) -> MQTTError {
+        if r == MOTE_ERR_SERVER_DISCONNECT, let d = serverDisconnect {
+            return .serverDisconnected(reasonCode: d.code, reason: d.reason)
+        }
+        return MQTTError.fromCore(r.rawValue)
+    }
+
+    // MARK: Connecting
+
+    private func establish(cleanStart: Bool) throws(MQTTError) -> MQTTSessionInfo {
+        guard let port = UInt16(exactly: configuration.port), port > 0 else {
+            throw .invalidArgument("port \(configuration.port)")
+        }
+        let timeout = UInt32(clamping: RetryMath.milliseconds(configuration.connectTimeout))
+        try link.open(host: configuration.host, port: port, timeoutMs: timeout)
+        var info = mote_mqtt_session_info_t()
+        serverDisconnect = nil
+        inConnect = true
+        droppedDuringConnect.removeAll()
+        let r = ConnectOptions.withOptions(configuration, cleanStart: cleanStart) { opts in
+            mote_mqtt_connect(client, opts, timeout, &info)
+        }
+        inConnect = false
+        if r != MOTE_OK {
+            mote_mqtt_reset_connection(client)
+            link.close()
+            if r == MOTE_ERR_CONNACK_REFUSED {
+                let code = info.reason_code
+                let text = version == .v5 ? MQTTError.reasonText(code) : String(cString: mote_mqtt_v311_connack_string(code))
+                throw .connectionRefused(reasonCode: code, reason: text)
+            }
+            throw MQTTError.fromCore(r.rawValue, detail: "MQTT connect to \(configuration.host):\(port)")
+        }
+        link.connected()
+        let session = MQTTSessionInfo(
+            sessionPresent: info.session_present,
+            assignedClientID: info.assigned_client_id.len > 0 ? PropertyCodec.string(info.assigned_client_id) : nil,
+            keepAliveSeconds: info.keep_alive_s,
+            receiveMaximum: info.receive_maximum,
+            maximumQoS: MQTTQoS(rawValue: min(info.maximum_qos, 2)) ?? .exactlyOnce,
+            retainAvailable: info.retain_available)
+        // Messages the broker forgot with the old session go out again, in their first order.
+        if !droppedDuringConnect.isEmpty {
+            let again = droppedDuringConnect.sorted { $0.seq < $1.seq }
+            droppedDuringConnect.removeAll()
+            for p in again { p.freeStorage() }
+            pending.replaceSubrange(0..<pendingHead, with: [])
+            pendingHead = 0
+            pending.insert(contentsOf: again, at: 0)
+        }
+        for group in groups.values where !session.sessionPresent || !group.acknowledged {
+            group.needsSubscribe = true
+        }
+        state = .connected
+        logger.info("connected to \(configuration.host):\(port) (session present: \(session.sessionPresent))")
+        return session
+    }
+
+    private func connectionLost(_ error: MQTTError) {
+        logger.warning("connection lost: \(error)")
+        mote_mqtt_reset_connection(client)
+        link.close()
+        qos0Written.removeAll()
+        subacks.removeAll()
+        for filter in unsubacks.values { unsubscribeLater.insert(filter) }
+        unsubacks.removeAll()
+        for group in groups.values where !group.acknowledged { group.needsSubscribe = true }
+        assembling = nil
+        emit(.disconnected(error))
+        if configuration.reconnect.isEnabled {
+            scheduleReconnect(attempt: 0)
+        } else {
+            shutdown(error: error, emitClosed: true)
+        }
+    }
+
+    private func scheduleReconnect(attempt: Int) {
+        if let max = configuration.reconnect.maximumAttempts, attempt >= max {
+            shutdown(error: .closed, emitClosed: true)
+            return
+        }
+        let delay = configuration.reconnect.delay(forAttempt: attempt)
+        emit(.reconnecting(attempt: attempt, delay: delay))
+        state = .waitingToReconnect(deadline: ContinuousClock.now + delay, attempt: attempt)
+    }
+
+    private func reconnect(attempt: Int) {
+        do {
+            // A persistent session is resumed; a clean one starts again (and is rebuilt).
+            let info = try establish(cleanStart: configuration.cleanStart)
+            emit(.connected(info))
+        } catch {
+            logger.debug("reconnect attempt \(attempt) failed: \(error)")
+            if case .connectionRefused = error, configuration.reconnect.maximumAttempts == nil {
+                // keep trying: brokers refuse while restarting
+            }
+            scheduleReconnect(attempt: attempt + 1)
+        }
+    }
+
+    /// Stop the owner loop: fail what waits, end subscriptions, close the link.
+    private func shutdown(error: MQTTError?, emitClosed: Bool) {
+        state = .stopped
+        mote_mqtt_reset_connection(client)
+        link.close()
+        let failure = error ?? .closed
+        for i in pendingHead..<pending.count {
+            pending[i].continuation?.resume(throwing: failure)
+            pending[i].continuation = nil
+        }
+        pending.removeAll()
+        pendingHead = 0
+        // The C session keeps its in-flight records (resent on a later connect with a present
+        // session), so their memory stays; only the waiting callers are released.
+        for p in inflight.values {
+            p.continuation?.resume(throwing: failure)
+            p.continuation = nil
+        }
+        qos0Written.removeAll()
+        for group in groups.values {
+            for w in group.waiters { w.resume(throwing: failure) }
+            for sink in group.subscribers.values {
+                if let error { sink.finish(throwing: error) } else { sink.finish() }
+            }
+        }
+        groups.removeAll()
+        groupsByID.removeAll()
+        subscriberGroup.removeAll()
+        subacks.removeAll()
+        unsubacks.removeAll()
+        unsubscribeLater.removeAll()
+        assembling = nil
+        let leftover = shared.withLock { s -> [Command] in
+            s.running = false
+            s.connected = false
+            s.activeFilters = []
+            let c = s.commands
+            s.commands.removeAll()
+            return c
+        }
+        for c in leftover { reject(c) }
+        if emitClosed { emit(.closed) }
+    }
+
+    // MARK: Subscriptions
+
+    private func addSubscriber(_ r: SubscribeRequest) {
+        let group: FilterGroup
+        if let g = groups[r.filter] {
+            group = g
+            if r.qos > g.qos {
+                g.qos = r.qos
+                g.acknowledged = false
+                g.needsSubscribe = true
+            }
+        } else {
+            if case .connected = state {} else if configuration.offlinePublishing == .failFast {
+                r.sink.finish(throwing: MQTTError.notConnected)
+                r.ack.resume(throwing: MQTTError.notConnected)
+                return
+            }
+            group = FilterGroup(filter: r.filter, qos: r.qos, options: r.options, subscriptionID: nextSubscriptionID)
+            nextSubscriptionID = nextSubscriptionID >= 268_435_455 ? 1 : nextSubscriptionID + 1
+            groups[r.filter] = group
+            groupsByID[group.subscriptionID] = group
+        }
+        group.subscribers[r.subscriberID] = r.sink
+        subscriberGroup[r.subscriberID] = r.filter
+        unsubscribeLater.remove(r.filter)
+        if group.acknowledged && !group.needsSubscribe {
+            r.ack.resume()
+        } else {
+            group.waiters.append(r.ack)
+        }
+        publishFilters()
+    }
+
+    private func removeSubscriber(_ id: Int) {
+        guard let filter = subscriberGroup.removeValue(forKey: id), let group = groups[filter] else { return }
+        group.subscribers.removeValue(forKey: id)
+        guard group.subscribers.isEmpty else { return }
+        groups.removeValue(forKey: filter)
+        groupsByID.removeValue(forKey: group.subscriptionID)
+        for w in group.waiters { w.resume(throwing: MQTTError.closed) }
+        group.waiters.removeAll()
+        if case .connected = state, sendUnsubscribe(filter) {
+        } else {
+            unsubscribeLater.insert(filter)
+        }
+        publishFilters()
+    }
+
+    /// Filters the broker has (or is being asked to drop), for observers and tests.
+    private func publishFilters() {
+        var filters = Set(groups.keys)
+        filters.formUnion(unsubacks.values)
+        filters.formUnion(unsubscribeLater)
+        let list = filters.sorted()
+        shared.withLock { $0.activeFilters = list }
+    }
+
+    private func sendSubscribe(_ group: FilterGroup) -> Bool {
+        guard case .connected = state else { return false }
+        let filter = Array(group.filter.utf8)
+        var propsBuf = [UInt8](repeating: 0, count: 16)
+        var propsLen = 0
+        if version == .v5 {
+            propsLen = (try? PropertyCodec.encode(MQTTPublishProperties(), extra: [(PropertyCodec.subscriptionID, group.subscriptionID)],
+                                                  into: &propsBuf, cap: propsBuf.count)) ?? 0
+        }
+        var packetID: UInt16 = 0
+        let r = filter.withUnsafeBufferPointer { fp in
+            propsBuf.withUnsafeBufferPointer { pp in
+                var sub = mote_mqtt_subscription_t(filter: mote_bytes_t(ptr: fp.baseAddress, len: fp.count),
+                                                   options: group.qos.rawValue | group.options)
+                return mote_mqtt_subscribe(client, &sub, 1, mote_mqtt_props_t(ptr: pp.baseAddress, len: propsLen), &packetID)
+            }
+        }
+        if r == MOTE_OK {
+            group.needsSubscribe = false
+            subacks[packetID, default: []].append(group)
+            return true
+        }
+        if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_NEED_MORE { return false }
+        if Self.isConnectionError(r) {
+            connectionLost(error(from: r))
+            return false
+        }
+        // Invalid filter: fail this subscription group.
+        let err = MQTTError.fromCore(r.rawValue, detail: group.filter)
+        failGroup(group, err)
+        return true
+    }
+
+    private func failGroup(_ group: FilterGroup, _ err: MQTTError) {
+        groups.removeValue(forKey: group.filter)
+        groupsByID.removeValue(forKey: group.subscriptionID)
+        for w in group.waiters { w.resume(throwing: err) }
+        group.waiters.removeAll()
+        for (id, sink) in group.subscribers {
+            sink.finish(throwing: err)
+            subscriberGroup.removeValue(forKey: id)
+        }
+        group.subscribers.removeAll()
+        publishFilters()
+    }
+
+    private func sendUnsubscribe(_ filter: String) -> Bool {
+        guard case .connected = state else { return false }
+        let bytes = Array(filter.utf8)
+        var packetID: UInt16 = 0
+        let r = bytes.withUnsafeBufferPointer { fp in
+            var f = mote_bytes_t(ptr: fp.baseAddress, len: fp.count)
+            return mote_mqtt_unsubscribe(client, &f, 1, mote_mqtt_props_t(), &packetID)
+        }
+        if r == MOTE_OK {
+            unsubacks[packetID] = filter
+            return true
+        }
+        return false
+    }
+
+    // MARK: C callbacks (owner thread, inside mote_mqtt_connect / mote_mqtt_process)
+
+    fileprivate func handle(_ evt: UnsafePointer<mote_mqtt_event_t>) {
+        switch evt.pointee.type {
+        case MOTE_MQTT_EVT_PUBLISH:
+            received(evt)
+        case MOTE_MQTT_EVT_PUBLISH_DONE:
+            let ack = evt.pointee.u.ack
+            guard let p = inflight.removeValue(forKey: ack.packet_id) else { return }
+            if inConnect && ack.reason_code == 0x80 {
+                droppedDuringConnect.append(p)
+            } else if ack.reason_code >= 0x80 {
+                p.continuation?.resume(throwing: MQTTError.publishRejected(
+                    reasonCode: ack.reason_code,
+                    reason: PropertyCodec.reasonString(ack.props) ?? MQTTError.reasonText(ack.reason_code)))
+                p.continuation = nil
+                p.freeStorage()
+            } else {
+                p.continuation?.resume()
+                p.continuation = nil
+                p.freeStorage()
+            }
+        case MOTE_MQTT_EVT_SUBACK:
+            let s = evt.pointee.u.suback
+            guard let list = subacks.removeValue(forKey: s.packet_id) else { return }
+            for (i, group) in list.enumerated() {
+                let code: UInt8 = i < s.count ? s.reason_codes[i] : 0x80
+                if code >= 0x80 {
+                    failGroup(group, .subscriptionRejected(filter: group.filter, reasonCode: code,
+                                                           reason: PropertyCodec.reasonString(s.props) ?? MQTTError.reasonText(code)))
+                } else {
+                    group.acknowledged = true
+                    for w in group.waiters { w.resume() }
+                    group.waiters.removeAll()
+                }
+            }
+        case MOTE_MQTT_EVT_UNSUBACK:
+            if unsubacks.removeValue(forKey: evt.pointee.u.suback.packet_id) != nil { publishFilters() }
+        case MOTE_MQTT_EVT_DISCONNECT:
+            let a = evt.pointee.u.ack
+            serverDisconnect = (a.reason_code, PropertyCodec.reasonString(a.props) ?? MQTTError.reasonText(a.reason_code))
+        default:
+            break
+        }
+    }
+
+    private func received(_ evt: UnsafePointer<mote_mqtt_event_t>) {
+        let pub = evt.pointee.u.publish
+        let msg = pub.msg
+        let chunk = PropertyCodec.bytes(msg.payload)
+        if !(pub.first && pub.last) {
+            if pub.first {
+                var m = makeMessage(msg, payload: [])
+                m.payload.reserveCapacity(Int(pub.total))
+                assembling = (m, Int(pub.total))
+            }
+            assembling?.message.payload.append(contentsOf: chunk)
+            guard pub.last, let done = assembling else { return }
+            assembling = nil
+            route(done.message)
+            return
+        }
+        route(makeMessage(msg, payload: chunk))
+    }
+
+    private func makeMessage(_ msg: mote_mqtt_publish_t, payload: [UInt8]) -> MQTTMessage {
+        MQTTMessage(topic: PropertyCodec.string(msg.topic), payload: payload,
+                    qos: MQTTQoS(rawValue: msg.qos) ?? .atMostOnce, retain: msg.retain, isDuplicate: msg.dup,
+                    properties: version == .v5 ? PropertyCodec.decodePublish(msg.props) : MQTTPublishProperties())
+    }
+
+    private func route(_ message: MQTTMessage) {
+        var targets: [FilterGroup] = []
+        if !message.properties.subscriptionIdentifiers.isEmpty {
+            for id in message.properties.subscriptionIdentifiers { if let g = groupsByID[id] { targets.append(g) } }
+        } else {
+            let topic = Array(message.topic.utf8)
+            topic.withUnsafeBufferPointer { tp in
+                let t = mote_bytes_t(ptr: tp.baseAddress, len: tp.count)
+                for g in groups.values {
+                    let f = Array(g.filter.utf8)
+                    let match = f.withUnsafeBufferPointer { fp in
+                        mote_mqtt_topic_matches(mote_bytes_t(ptr: fp.baseAddress, len: fp.count), t)
+                    }
+                    if match { targets.append(g) }
+                }
+            }
+        }
+        for g in targets {
+            for sink in g.subscribers.values {
+                if case .dropped = sink.yield(message) {
+                    droppedMessages += 1
+                    if droppedMessages == 1 || droppedMessages % 1000 == 0 {
+                        logger.warning("subscription buffer full on \(g.filter): \(droppedMessages) messages dropped so far")
+                    }
+                }
+            }
+        }
+    }
+
+    fileprivate func trace(_ dir: CChar, _ packet: UnsafePointer<UInt8>, _ len: Int) {
+        let names = ["?", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE",
+                     "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "AUTH"]
+        let type = len > 0 ? Int(packet[0] >> 4) : 0
+        let head = UnsafeBufferPointer(start: packet, count: min(len, 16)).map { String(format: "%02x", $0) }.joined(separator: " ")
+        logger.trace("\(dir == 0x53 ? "sent" : "received") \(names[type]) (\(len) bytes): \(head)\(len > 16 ? " …" : "")")
+    }
+}
+
+enum RetryMath {
+    static func milliseconds(_ d: Duration) -> Int64 {
+        let c = d.components
+        return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
+    }
+}

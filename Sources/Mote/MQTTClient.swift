@@ -1,0 +1,139 @@
+import CMote
+import Logging
+
+/// An MQTT 3.1.1 / 5 client over the Mote C core.
+///
+/// Any number of tasks may publish and subscribe concurrently. The C client behind it is
+/// driven by one dedicated thread per connection; calls hand it work through a queue and
+/// wake it, and results come back through continuations.
+///
+/// ```swift
+/// var configuration = MQTTConfiguration(host: "127.0.0.1", port: 1883, clientID: "sensor-1", protocolVersion: .v5)
+/// configuration.keepAlive = .seconds(30)
+/// let client = MQTTClient(configuration: configuration)
+/// try await client.connect()
+/// let subscription = try await client.subscribe(to: "demo/#", qos: .atLeastOnce)
+/// try await client.publish(to: "demo/hello", payload: Array("hi".utf8), qos: .atLeastOnce)
+/// for try await message in subscription {
+///     print(message.topic, String(decoding: message.payload, as: UTF8.self))
+///     break
+/// }
+/// try await client.disconnect()
+/// ```
+///
+/// Every error thrown is an ``MQTTError``.
+public final class MQTTClient: Sendable {
+    public let configuration: MQTTConfiguration
+    public let logger: Logger
+    let engine: Engine
+
+    /// - Parameters:
+    ///   - configuration: broker address, identity, TLS, reconnect and buffering settings.
+    ///   - logger: where connection news go; at `.trace` level every packet the C core
+    ///     sends or receives is logged too.
+    public init(configuration: MQTTConfiguration, logger: Logger = Logger(label: "mote.mqtt")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.engine = Engine(configuration: configuration, logger: logger)
+    }
+
+    deinit {
+        engine.send(.disconnect(nil))
+    }
+
+    /// Connect to the broker (TCP or TLS, then MQTT CONNECT/CONNACK). After a successful
+    /// connect, a lost connection is re-established automatically as the reconnect policy says.
+    /// - Returns: what the broker said in CONNACK.
+    /// - Throws: ``MQTTError`` (transport, TLS, refused with the broker's reason code).
+    @discardableResult
+    public func connect() async throws -> MQTTSessionInfo {
+        try await withCheckedThrowingContinuation { c in
+            engine.send(.start(c))
+        }
+    }
+
+    /// Publish a message.
+    ///
+    /// QoS 0 returns once the message is handed to the connection; QoS 1 and 2 return when the
+    /// broker acknowledged it (PUBACK, or PUBCOMP). While reconnecting, the message waits in
+    /// the offline queue (or fails, as ``MQTTConfiguration/offlinePublishing`` says).
+    /// Cancelling the calling task does not withdraw a message already handed over.
+    /// - Throws: ``MQTTError/publishRejected(reasonCode:reason:)`` with the broker's v5
+    ///   reason code, ``MQTTError/invalidArgument(_:)`` for a bad topic, and others.
+    public func publish(to topic: String, payload: [UInt8], qos: MQTTQoS = .atMostOnce, retain: Bool = false,
+                        properties: MQTTPublishProperties = .init()) async throws {
+        let message = OutgoingPublish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            engine.send(.publish(message, c))
+        }
+    }
+
+    /// Publish a UTF-8 string payload.
+    public func publish(to topic: String, string: String, qos: MQTTQoS = .atMostOnce, retain: Bool = false,
+                        properties: MQTTPublishProperties = .init()) async throws {
+        try await publish(to: topic, payload: Array(string.utf8), qos: qos, retain: retain, properties: properties)
+    }
+
+    /// Subscribe to a topic filter. Returns once the broker granted it (SUBACK).
+    ///
+    /// The returned sequence yields the messages matching `filter`. Ending the `for` loop,
+    /// cancelling its task or calling ``MQTTSubscription/cancel()`` unsubscribes (the
+    /// UNSUBSCRIBE is sent when no other subscription of this client uses the same filter).
+    /// Overlapping subscriptions each receive the messages that match them (in v5 routed by
+    /// subscription identifier, so each gets one copy per message).
+    /// - Parameters:
+    ///   - bufferingPolicy: how many undelivered messages this subscription keeps.
+    ///   - noLocal: v5: do not receive this client's own publishes.
+    ///   - retainAsPublished: v5: keep the retain flag as the publisher set it.
+    public func subscribe(to filter: String, qos: MQTTQoS = .atMostOnce,
+                          bufferingPolicy: MQTTBufferingPolicy = .default,
+                          noLocal: Bool = false, retainAsPublished: Bool = false) async throws -> MQTTSubscription {
+        let id = engine.nextSubscriberID()
+        let policy: AsyncThrowingStream<MQTTMessage, any Error>.Continuation.BufferingPolicy
+        switch bufferingPolicy {
+        case .dropOldest(let n): policy = .bufferingNewest(max(n, 1))
+        case .dropNewest(let n): policy = .bufferingOldest(max(n, 1))
+        }
+        let (stream, sink) = AsyncThrowingStream<MQTTMessage, any Error>.makeStream(bufferingPolicy: policy)
+        let token = SubscriptionToken(engine: engine, subscriberID: id)
+        sink.onTermination = { [weak engine] _ in engine?.send(.unsubscribe(subscriberID: id)) }
+        var options: UInt8 = 0
+        if noLocal { options |= UInt8(MOTE_SUB_NO_LOCAL) }
+        if retainAsPublished { options |= UInt8(MOTE_SUB_RETAIN_AS_PUBLISHED) }
+        do {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                engine.send(.subscribe(SubscribeRequest(subscriberID: id, filter: filter, qos: qos, options: options,
+                                                        sink: sink, ack: c)))
+            }
+        } catch {
+            sink.finish()
+            throw error
+        }
+        return MQTTSubscription(filter: filter, stream: stream, token: token)
+    }
+
+    /// Send DISCONNECT, close the connection and stop reconnecting. Subscriptions end
+    /// (their loops finish normally); waiting publishes fail with ``MQTTError/closed``.
+    /// A persistent session keeps unacknowledged messages for the next ``connect()``.
+    public func disconnect() async throws {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            engine.send(.disconnect(c))
+        }
+    }
+
+    /// Connection state changes (connected, disconnected, reconnecting, closed) from now on.
+    /// Each call returns a new sequence; it keeps the newest 64 undelivered events.
+    public var events: AsyncStream<MQTTConnectionEvent> {
+        let (stream, sink) = AsyncStream<MQTTConnectionEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let id = engine.addEventSink(sink)
+        sink.onTermination = { [weak engine] _ in engine?.removeEventSink(id) }
+        return stream
+    }
+
+    /// True while connected to the broker.
+    public var isConnected: Bool { engine.shared.withLock { $0.connected } }
+
+    /// The topic filters this client has subscribed at the broker, including ones whose
+    /// UNSUBSCRIBE is not yet acknowledged.
+    public var subscribedFilters: [String] { engine.shared.withLock { $0.activeFilters } }
+}
