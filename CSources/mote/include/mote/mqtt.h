@@ -146,6 +146,7 @@ typedef struct mote_mqtt_client {
     uint32_t max_packet_in;       /* ours, as announced (0: none) */
     uint32_t alias_sent;          /* outgoing aliases announced in this connection (bits) */
     uint16_t rx_hdr;              /* bytes of the streamed PUBLISH header kept in rx_buf */
+    uint16_t rx_off;              /* bytes at the start of rx_buf already consumed */
     uint16_t next_packet_id;
     uint16_t keep_alive_s;
     uint16_t receive_max;

@@ -1,0 +1,651 @@
+/* MQTT client: connection set-up and the transmit side (publish, subscribe, unsubscribe,
+ * disconnect, flush). Outgoing packets are encoded straight into tx_buf and coalesced there,
+ * so a burst of small messages leaves in few transport writes; a payload that does not fit
+ * is written from the caller's memory as the second piece of a gathered write (no copy).
+ * The receive side and the process step are in mqtt_client_rx.c. */
+#include <string.h>
+
+#include "mqtt_client_internal.h"
+
+static uint32_t now_ms(const mote_mqtt_client_t *c)
+{
+    return c->cfg->clock(c->cfg->clock_ctx);
+}
+
+void mote_client_emit(const mote_mqtt_client_t *c, const mote_mqtt_event_t *evt)
+{
+    if (c->cfg->on_event != NULL)
+        c->cfg->on_event(c->cfg->user, evt);
+}
+
+static void trace_tx(const mote_mqtt_client_t *c, const uint8_t *p, size_t len)
+{
+    if (c->cfg->on_trace != NULL)
+        c->cfg->on_trace(c->cfg->user, 'S', p, len);
+}
+
+/* Forget everything that belongs to one connection (not the session records). */
+static void drop_connection(mote_mqtt_client_t *c)
+{
+    c->state = MQ_DISCONNECTED;
+    c->flags = 0;
+    c->tx_len = c->tx_sent = c->tx_tail_len = 0;
+    c->tx_tail = NULL;
+    c->rx_len = c->rx_skip = c->rx_total = 0;
+    c->rx_hdr = c->rx_off = 0;
+    c->ack_type = 0;
+    c->resend_left = 0;
+    c->sub_pending = 0;
+}
+
+mote_err_t mote_client_fail(mote_mqtt_client_t *c, mote_err_t err)
+{
+    drop_connection(c);
+    return err;
+}
+
+void mote_mqtt_reset_connection(mote_mqtt_client_t *c)
+{
+    if (c != NULL && c->cfg != NULL)
+        drop_connection(c);
+}
+
+mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t *cfg)
+{
+    const mote_transport_t *t;
+    if (c == NULL || cfg == NULL)
+        return MOTE_ERR_BAD_ARG;
+    t = cfg->transport;
+    /* 16 bytes hold any fixed header plus the short acks; less cannot work. */
+    if (t == NULL || t->send == NULL || t->recv == NULL || cfg->clock == NULL ||
+        cfg->rx_buf == NULL || cfg->rx_cap < 16 || cfg->tx_buf == NULL || cfg->tx_cap < 16 ||
+        (cfg->inflight_count != 0 && cfg->inflight == NULL) ||
+        (cfg->qos2_rx_count != 0 && cfg->qos2_rx_ids == NULL))
+        return MOTE_ERR_BAD_ARG;
+    memset(c, 0, sizeof *c);
+    c->cfg = cfg;
+    c->next_packet_id = 1;
+    if (cfg->inflight_count != 0)
+        memset(cfg->inflight, 0, (size_t)cfg->inflight_count * sizeof cfg->inflight[0]);
+    if (cfg->qos2_rx_count != 0)
+        memset(cfg->qos2_rx_ids, 0, (size_t)cfg->qos2_rx_count * sizeof cfg->qos2_rx_ids[0]);
+    return MOTE_OK;
+}
+
+bool mote_mqtt_is_connected(const mote_mqtt_client_t *c)
+{
+    return c != NULL && c->state == MQ_CONNECTED;
+}
+
+uint16_t mote_mqtt_inflight_count(const mote_mqtt_client_t *c)
+{
+    return c != NULL ? c->inflight_used : 0;
+}
+
+size_t mote_mqtt_tx_pending(const mote_mqtt_client_t *c)
+{
+    return c != NULL ? (size_t)(c->tx_len - c->tx_sent) + c->tx_tail_len : 0;
+}
+
+/* ---- Writing ---------------------------------------------------------------------------- */
+
+mote_err_t mote_mqtt_flush(mote_mqtt_client_t *c)
+{
+    const mote_transport_t *t;
+    if (c == NULL || c->cfg == NULL)
+        return MOTE_ERR_BAD_ARG;
+    t = c->cfg->transport;
+    while (c->tx_sent < c->tx_len || c->tx_tail_len != 0) {
+        mote_iovec_t iov[2];
+        size_t n = 0;
+        uint32_t head = c->tx_len - c->tx_sent;
+        int32_t w;
+        if (head != 0) {
+            iov[n].base = c->cfg->tx_buf + c->tx_sent;
+            iov[n++].len = head;
+        }
+        if (c->tx_tail_len != 0) {
+            iov[n].base = c->tx_tail;
+            iov[n++].len = c->tx_tail_len;
+        }
+        w = t->send(t->ctx, iov, n);
+        if (w == 0)
+            return MOTE_ERR_NEED_MORE;
+        if (w < 0 || (uint32_t)w > head + c->tx_tail_len)
+            return mote_client_fail(c, w < 0 ? (mote_err_t)w : MOTE_ERR_TRANSPORT);
+        c->last_tx_ms = now_ms(c);
+        if ((uint32_t)w <= head) {
+            c->tx_sent += (uint32_t)w;
+        } else {
+            c->tx_sent = c->tx_len;
+            c->tx_tail += (uint32_t)w - head;
+            c->tx_tail_len -= (uint32_t)w - head;
+        }
+    }
+    c->tx_len = c->tx_sent = 0;
+    c->tx_tail = NULL;
+    if (c->state == MQ_CLOSING)
+        c->state = MQ_DISCONNECTED;
+    return MOTE_OK;
+}
+
+/* Make need bytes free at tx_buf + tx_len, writing queued output if that is what it takes.
+ * MOTE_ERR_NEED_MORE when the transport cannot take it now; MOTE_ERR_BUFFER_TOO_SMALL when
+ * tx_buf could never hold need bytes. */
+static mote_err_t tx_room(mote_mqtt_client_t *c, size_t need)
+{
+    size_t cap = c->cfg->tx_cap;
+    mote_err_t rc;
+    if (c->tx_tail_len == 0 && cap - c->tx_len >= need)
+        return MOTE_OK;
+    if (need > cap)
+        return MOTE_ERR_BUFFER_TOO_SMALL;
+    rc = mote_mqtt_flush(c);
+    if (rc == MOTE_ERR_NEED_MORE && c->tx_tail_len == 0 && c->tx_sent != 0) {
+        /* Partly written: move the rest to the front to make room behind it. */
+        memmove(c->cfg->tx_buf, c->cfg->tx_buf + c->tx_sent, c->tx_len - c->tx_sent);
+        c->tx_len -= c->tx_sent;
+        c->tx_sent = 0;
+        return cap - c->tx_len >= need ? MOTE_OK : MOTE_ERR_NEED_MORE;
+    }
+    return rc;
+}
+
+static void tx_commit(mote_mqtt_client_t *c, int32_t n)
+{
+    trace_tx(c, c->cfg->tx_buf + c->tx_len, (size_t)n);
+    c->tx_len += (uint32_t)n;
+}
+
+mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, uint8_t type, uint16_t id, uint8_t reason)
+{
+    mote_mqtt_ack_t a;
+    int32_t n;
+    mote_err_t rc = tx_room(c, 8);
+    if (rc == MOTE_ERR_NEED_MORE) {
+        c->ack_type = type;
+        c->ack_id = id;
+        c->ack_reason = reason;
+        return MOTE_OK;
+    }
+    if (rc != MOTE_OK)
+        return rc;
+    a.packet_id = id;
+    a.reason_code = reason;
+    a.props.ptr = NULL;
+    a.props.len = 0;
+    n = mote_mqtt_encode_ack(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
+                             MQ_VERSION(c), type, &a);
+    if (n < 0)
+        return (mote_err_t)n;
+    tx_commit(c, n);
+    return MOTE_OK;
+}
+
+mote_err_t mote_client_retry_ack(mote_mqtt_client_t *c)
+{
+    uint8_t type = c->ack_type;
+    if (type == 0)
+        return MOTE_OK;
+    c->ack_type = 0;
+    return mote_client_queue_ack(c, type, c->ack_id, c->ack_reason);
+}
+
+mote_err_t mote_client_queue_ping(mote_mqtt_client_t *c)
+{
+    int32_t n;
+    mote_err_t rc = tx_room(c, 2);
+    if (rc != MOTE_OK)
+        return rc;
+    n = mote_mqtt_encode_pingreq(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len);
+    if (n < 0)
+        return (mote_err_t)n;
+    tx_commit(c, n);
+    c->flags |= MQF_PING;
+    c->ping_sent_ms = now_ms(c);
+    return MOTE_OK;
+}
+
+/* Queue one PUBLISH: copied whole into tx_buf when it fits behind what is queued, else
+ * its header is queued and the payload is written from caller memory. */
+static mote_err_t queue_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *p)
+{
+    uint8_t *buf = c->cfg->tx_buf;
+    size_t cap = c->cfg->tx_cap;
+    /* Bound on everything before the payload: fixed header 5, topic 2+len, id 2,
+     * property length 4 + properties. */
+    size_t hdr_max = p->topic.len + p->props.len + 13u;
+    int32_t h;
+    mote_err_t rc;
+    if (c->tx_tail_len == 0 && cap - c->tx_len >= hdr_max + p->payload.len) {
+        h = mote_mqtt_encode_publish(buf + c->tx_len, cap - c->tx_len, MQ_VERSION(c), p);
+        if (h < 0)
+            return (mote_err_t)h;
+        if (c->max_packet_out != 0 && (uint32_t)h > c->max_packet_out)
+            return MOTE_ERR_PACKET_TOO_LARGE;
+        tx_commit(c, h);
+        return MOTE_OK;
+    }
+    rc = tx_room(c, hdr_max);
+    if (rc != MOTE_OK)
+        return rc;
+    h = mote_mqtt_encode_publish_header(buf + c->tx_len, cap - c->tx_len, MQ_VERSION(c), p);
+    if (h < 0)
+        return (mote_err_t)h;
+    if (c->max_packet_out != 0 && (uint32_t)h + p->payload.len > c->max_packet_out)
+        return MOTE_ERR_PACKET_TOO_LARGE;
+    if (cap - c->tx_len - (size_t)h >= p->payload.len) {
+        if (p->payload.len != 0)
+            memcpy(buf + c->tx_len + h, p->payload.ptr, p->payload.len);
+        tx_commit(c, h + (int32_t)p->payload.len);
+        return MOTE_OK;
+    }
+    tx_commit(c, h);
+    c->tx_tail = p->payload.ptr;
+    c->tx_tail_len = (uint32_t)p->payload.len;
+    /* A big payload is worth a write of its own right away; it also frees QoS 0 callers'
+     * memory as early as possible. */
+    rc = mote_mqtt_flush(c);
+    return rc == MOTE_ERR_NEED_MORE ? MOTE_OK : rc;
+}
+
+#if MOTE_MQTT_V5
+/* Outgoing topic alias: when the topic is in the caller's alias table, send the alias
+ * (and the topic only the first time in this connection). *bit receives the alias bit to
+ * mark once queued, 0 when no alias applies. */
+static void apply_alias(const mote_mqtt_client_t *c, mote_mqtt_publish_t *p, uint8_t *pbuf,
+                        size_t pcap, uint32_t *bit)
+{
+    const mote_mqtt_client_config_t *cfg = c->cfg;
+    uint16_t n = c->alias_max_out, i;
+    *bit = 0;
+    if (n == 0 || p->topic.len == 0 || p->props.len + 3u > pcap)
+        return;
+    for (i = 0; i < n; i++) {
+        const mote_bytes_t *e = &cfg->topic_aliases[i];
+        if (e->ptr != NULL && e->len == p->topic.len && memcmp(e->ptr, p->topic.ptr, e->len) == 0)
+            break;
+    }
+    if (i == n)
+        return;
+    pbuf[0] = MOTE_PROP_TOPIC_ALIAS;
+    pbuf[1] = (uint8_t)((i + 1u) >> 8);
+    pbuf[2] = (uint8_t)(i + 1u);
+    if (p->props.len != 0)
+        memcpy(pbuf + 3, p->props.ptr, p->props.len);
+    p->props.ptr = pbuf;
+    p->props.len += 3u;
+    *bit = 1u << i;
+    if (c->alias_sent & *bit)
+        p->topic.len = 0;
+}
+#endif
+
+mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *msg,
+                             uint16_t *packet_id)
+{
+    mote_mqtt_publish_t p;
+    mote_mqtt_inflight_t *r = NULL;
+    mote_err_t rc;
+#if MOTE_MQTT_V5
+    uint8_t pbuf[64];
+    uint32_t bit = 0;
+#endif
+    if (c == NULL || msg == NULL || msg->props.len > 0xFFFFu || msg->topic.len > 0xFFFFu)
+        return MOTE_ERR_BAD_ARG;
+    if (c->state != MQ_CONNECTED)
+        return MOTE_ERR_NOT_CONNECTED;
+    if (msg->qos > c->max_qos)
+        return MOTE_ERR_BAD_QOS;
+    if (msg->retain && !(c->flags & MQF_RETAIN_OK))
+        return MOTE_ERR_UNSUPPORTED;
+    p = *msg;
+    p.dup = false;
+    p.packet_id = 0;
+#if MOTE_MQTT_V5
+    if (MQ_IS_V5(c))
+        apply_alias(c, &p, pbuf, sizeof pbuf, &bit);
+#endif
+    if (p.qos != 0) {
+        if (c->inflight_used >= c->receive_max)
+            return MOTE_ERR_RECEIVE_MAXIMUM;
+        r = mote_session_alloc(c);
+        if (r == NULL)
+            return MOTE_ERR_NO_SPACE;
+        p.packet_id = r->packet_id;
+    }
+    rc = queue_publish(c, &p);
+    if (rc != MOTE_OK) {
+        if (r != NULL && c->state != MQ_DISCONNECTED)
+            mote_session_free(c, r);
+        return rc;
+    }
+#if MOTE_MQTT_V5
+    c->alias_sent |= bit;
+#endif
+    if (r != NULL) {
+        r->topic = msg->topic.ptr;
+        r->topic_len = (uint16_t)msg->topic.len;
+        r->payload = msg->payload.ptr;
+        r->payload_len = (uint32_t)msg->payload.len;
+        r->props = msg->props.ptr;
+        r->props_len = (uint16_t)msg->props.len;
+        r->flags = (uint8_t)(msg->qos | (msg->retain ? IFF_RETAIN : 0u));
+        r->state = msg->qos == 1 ? IF_PUBACK : IF_PUBREC;
+        r->seq = ++c->seq;
+        if (packet_id != NULL)
+            *packet_id = r->packet_id;
+    }
+    return MOTE_OK;
+}
+
+mote_err_t mote_client_resend(mote_mqtt_client_t *c)
+{
+    while (c->resend_left != 0) {
+        mote_mqtt_inflight_t *r = mote_session_next_resend(c);
+        mote_err_t rc;
+        if (r == NULL) {
+            c->resend_left = 0;
+            break;
+        }
+        if (IF_STATE(r->state) == IF_PUBCOMP) {
+            rc = tx_room(c, 8);
+            if (rc == MOTE_OK)
+                rc = mote_client_queue_ack(c, MOTE_MQTT_PUBREL, r->packet_id, 0);
+        } else {
+            mote_mqtt_publish_t p;
+            p.topic.ptr = r->topic;
+            p.topic.len = r->topic_len;
+            p.payload.ptr = r->payload;
+            p.payload.len = r->payload_len;
+            p.props.ptr = r->props;
+            p.props.len = r->props_len;
+            p.qos = (uint8_t)(r->flags & IFF_QOS_MASK);
+            p.retain = (r->flags & IFF_RETAIN) != 0;
+            p.dup = true;
+            p.packet_id = r->packet_id;
+            rc = queue_publish(c, &p);
+        }
+        if (rc == MOTE_ERR_NEED_MORE)
+            return MOTE_OK; /* the process step continues later */
+        if (rc != MOTE_OK)
+            return rc;
+        r->state &= (uint8_t)~IF_RESEND;
+        c->resend_left--;
+    }
+    return MOTE_OK;
+}
+
+/* SUBSCRIBE and UNSUBSCRIBE share everything but the encoder. */
+static mote_err_t queue_sub(mote_mqtt_client_t *c, uint8_t type, const void *items, size_t count,
+                            mote_mqtt_props_t props, uint16_t *packet_id)
+{
+    size_t need = props.len + 16u, i;
+    uint16_t id;
+    int32_t n;
+    mote_err_t rc;
+    if (c == NULL || items == NULL || count == 0)
+        return MOTE_ERR_BAD_ARG;
+    if (c->state != MQ_CONNECTED)
+        return MOTE_ERR_NOT_CONNECTED;
+    for (i = 0; i < count; i++)
+        need += 3u + (type == MOTE_MQTT_SUBSCRIBE
+                          ? ((const mote_mqtt_subscription_t *)items)[i].filter.len
+                          : ((const mote_bytes_t *)items)[i].len);
+    rc = tx_room(c, need);
+    if (rc != MOTE_OK)
+        return rc;
+    id = mote_session_next_id(c);
+    if (type == MOTE_MQTT_SUBSCRIBE)
+        n = mote_mqtt_encode_subscribe(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
+                                       MQ_VERSION(c), id, items, count, props);
+    else
+        n = mote_mqtt_encode_unsubscribe(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
+                                         MQ_VERSION(c), id, items, count, props);
+    if (n < 0)
+        return (mote_err_t)n;
+    if (c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out)
+        return MOTE_ERR_PACKET_TOO_LARGE;
+    tx_commit(c, n);
+    c->sub_pending++;
+    if (packet_id != NULL)
+        *packet_id = id;
+    return MOTE_OK;
+}
+
+mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscription_t *subs,
+                               size_t count, mote_mqtt_props_t props, uint16_t *packet_id)
+{
+    return queue_sub(c, MOTE_MQTT_SUBSCRIBE, subs, count, props, packet_id);
+}
+
+mote_err_t mote_mqtt_unsubscribe(mote_mqtt_client_t *c, const mote_bytes_t *filters,
+                                 size_t count, mote_mqtt_props_t props, uint16_t *packet_id)
+{
+    return queue_sub(c, MOTE_MQTT_UNSUBSCRIBE, filters, count, props, packet_id);
+}
+
+mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
+                                mote_mqtt_props_t props)
+{
+    int32_t n;
+    mote_err_t rc;
+    if (c == NULL)
+        return MOTE_ERR_BAD_ARG;
+    if (c->state == MQ_CLOSING)
+        return mote_mqtt_flush(c);
+    if (c->state != MQ_CONNECTED)
+        return MOTE_ERR_NOT_CONNECTED;
+    rc = tx_room(c, props.len + 12u);
+    if (rc != MOTE_OK)
+        return rc;
+    n = mote_mqtt_encode_disconnect(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
+                                    MQ_VERSION(c), reason_code, props);
+    if (n < 0)
+        return (mote_err_t)n;
+    tx_commit(c, n);
+    c->state = MQ_CLOSING;
+    return mote_mqtt_flush(c);
+}
+
+/* ---- Connecting ---------------------------------------------------------------------- */
+
+#if MOTE_MQTT_V5
+/* Our CONNECT properties, built in rx_buf (unused until CONNACK arrives). */
+static mote_err_t connect_props(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *o,
+                                mote_mqtt_props_t *out)
+{
+    const mote_mqtt_client_config_t *cfg = c->cfg;
+    mote_mqtt_props_builder_t b;
+    mote_err_t rc = MOTE_OK;
+    uint32_t max_in = o->max_packet_size;
+    uint16_t i;
+    mote_mqtt_props_init(&b, cfg->rx_buf, cfg->rx_cap);
+    if (max_in == 0 && cfg->reject_oversize)
+        max_in = (uint32_t)cfg->rx_cap;
+    if (cfg->rx_topic_aliases != NULL && cfg->rx_alias_store != NULL && cfg->rx_alias_slot_size != 0)
+        c->alias_max_in = cfg->rx_topic_alias_count;
+    for (i = 0; i < c->alias_max_in; i++)
+        cfg->rx_topic_aliases[i].len = 0;
+    c->max_packet_in = max_in;
+    if (o->session_expiry_s != 0)
+        rc = mote_mqtt_props_add_int(&b, MOTE_PROP_SESSION_EXPIRY, o->session_expiry_s);
+    if (rc == MOTE_OK && cfg->qos2_rx_count != 0)
+        rc = mote_mqtt_props_add_int(&b, MOTE_PROP_RECEIVE_MAXIMUM, cfg->qos2_rx_count);
+    if (rc == MOTE_OK && max_in != 0)
+        rc = mote_mqtt_props_add_int(&b, MOTE_PROP_MAXIMUM_PACKET_SIZE, max_in);
+    if (rc == MOTE_OK && c->alias_max_in != 0)
+        rc = mote_mqtt_props_add_int(&b, MOTE_PROP_TOPIC_ALIAS_MAXIMUM, c->alias_max_in);
+    if (rc != MOTE_OK)
+        return rc;
+    if (o->extra_props.len != 0) {
+        if (o->extra_props.len > b.cap - b.len)
+            return MOTE_ERR_BUFFER_TOO_SMALL;
+        memcpy(b.buf + b.len, o->extra_props.ptr, o->extra_props.len);
+        b.len += o->extra_props.len;
+    }
+    *out = mote_mqtt_props_view(&b);
+    return MOTE_OK;
+}
+#endif
+
+/* CONNACK: refused or accepted; take over the server's limits, then the session. */
+static mote_err_t on_connack(mote_mqtt_client_t *c, const uint8_t *body, uint32_t len,
+                             mote_mqtt_session_info_t *info)
+{
+    mote_mqtt_connack_t ca;
+    mote_mqtt_session_info_t tmp;
+    mote_err_t rc = mote_mqtt_decode_connack(body, len, MQ_VERSION(c), &ca);
+    if (rc != MOTE_OK)
+        return rc;
+    if (info == NULL)
+        info = &tmp;
+    memset(info, 0, sizeof *info);
+    info->session_present = ca.session_present;
+    info->reason_code = ca.reason_code;
+    info->props = ca.props;
+    info->maximum_qos = 2;
+    info->retain_available = true;
+    info->receive_maximum = 0xFFFFu;
+    if (ca.reason_code != 0)
+        return MOTE_ERR_CONNACK_REFUSED;
+    if (ca.session_present && (c->flags & MQF_CLEAN))
+        return MOTE_ERR_PROTOCOL;
+#if MOTE_MQTT_V5
+    if (MQ_IS_V5(c)) {
+        size_t cur = 0;
+        mote_mqtt_prop_t pr;
+        while (mote_mqtt_prop_next(ca.props, &cur, &pr)) {
+            switch (pr.id) {
+            case MOTE_PROP_RECEIVE_MAXIMUM:
+                c->receive_max = (uint16_t)pr.u32;
+                break;
+            case MOTE_PROP_MAXIMUM_PACKET_SIZE:
+                c->max_packet_out = pr.u32;
+                break;
+            case MOTE_PROP_TOPIC_ALIAS_MAXIMUM:
+                info->topic_alias_maximum = (uint16_t)pr.u32;
+                break;
+            case MOTE_PROP_SERVER_KEEP_ALIVE:
+                c->keep_alive_s = (uint16_t)pr.u32;
+                break;
+            case MOTE_PROP_ASSIGNED_CLIENT_ID:
+                info->assigned_client_id = pr.value;
+                break;
+            case MOTE_PROP_MAXIMUM_QOS:
+                c->max_qos = (uint8_t)pr.u32;
+                break;
+            case MOTE_PROP_RETAIN_AVAILABLE:
+                if (pr.u32 == 0)
+                    c->flags &= (uint8_t)~MQF_RETAIN_OK;
+                break;
+            default:
+                break;
+            }
+        }
+        {
+            uint16_t n = c->cfg->topic_aliases != NULL ? c->cfg->topic_alias_count : 0;
+            if (n > 32)
+                n = 32;
+            if (n > info->topic_alias_maximum)
+                n = info->topic_alias_maximum;
+            c->alias_max_out = n;
+        }
+    }
+#endif
+    info->keep_alive_s = c->keep_alive_s;
+    info->receive_maximum = c->receive_max;
+    info->max_packet_size = c->max_packet_out;
+    info->maximum_qos = c->max_qos;
+    info->retain_available = (c->flags & MQF_RETAIN_OK) != 0;
+    c->state = MQ_CONNECTED;
+    c->last_tx_ms = now_ms(c);
+    mote_session_on_connack(c, ca.session_present);
+    return mote_client_resend(c);
+}
+
+mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *opts,
+                             uint32_t timeout_ms, mote_mqtt_session_info_t *info)
+{
+    mote_mqtt_connect_t pk;
+    mote_err_t rc;
+    int32_t n;
+    uint32_t start;
+    if (c == NULL || c->cfg == NULL || opts == NULL)
+        return MOTE_ERR_BAD_ARG;
+#if MOTE_MQTT_V5
+    if (opts->version != MOTE_MQTT_VERSION_5 && (!MOTE_MQTT_V311 || opts->version != MOTE_MQTT_VERSION_311))
+        return MOTE_ERR_UNSUPPORTED;
+#else
+    if (opts->version != MOTE_MQTT_VERSION_311)
+        return MOTE_ERR_UNSUPPORTED;
+#endif
+    drop_connection(c);
+    c->version = (uint8_t)opts->version;
+    c->keep_alive_s = opts->keep_alive_s;
+    c->receive_max = 0xFFFFu;
+    c->max_packet_out = 0;
+    c->max_packet_in = 0;
+    c->max_qos = 2;
+    c->alias_max_out = c->alias_max_in = 0;
+    c->alias_sent = 0;
+    c->flags = (uint8_t)(MQF_RETAIN_OK | (opts->clean_start ? MQF_CLEAN : 0u));
+    memset(&pk, 0, sizeof pk);
+    pk.version = opts->version;
+    pk.clean_start = opts->clean_start;
+    pk.keep_alive_s = opts->keep_alive_s;
+    pk.client_id = opts->client_id;
+    pk.will = opts->will;
+    pk.username = opts->username;
+    pk.password = opts->password;
+#if MOTE_MQTT_V5
+    if (opts->version == MOTE_MQTT_VERSION_5) {
+        rc = connect_props(c, opts, &pk.props);
+        if (rc != MOTE_OK)
+            return rc;
+    }
+#endif
+    n = mote_mqtt_encode_connect(c->cfg->tx_buf, c->cfg->tx_cap, &pk);
+    if (n < 0)
+        return (mote_err_t)n;
+    tx_commit(c, n);
+    c->state = MQ_CONNECTING;
+    start = now_ms(c);
+    for (;;) {
+        uint8_t type, flags;
+        uint32_t rem;
+        size_t hl;
+        rc = mote_mqtt_flush(c);
+        if (rc == MOTE_OK)
+            rc = mote_client_rx_first(c, &type, &flags, &rem, &hl);
+        if (rc == MOTE_OK) {
+            const uint8_t *body = c->cfg->rx_buf + c->rx_off + hl;
+            if (type == MOTE_MQTT_CONNACK) {
+                rc = on_connack(c, body, rem, info);
+                if (rc != MOTE_OK)
+                    return mote_client_fail(c, rc);
+                /* Consumed lazily: info's spans stay valid until the next process call. */
+                c->rx_off = (uint16_t)(c->rx_off + hl + rem);
+                rc = mote_mqtt_flush(c);
+                return rc == MOTE_ERR_NEED_MORE ? MOTE_OK : rc;
+            }
+#if MOTE_MQTT_V5
+            if (type == MOTE_MQTT_AUTH && MQ_IS_V5(c)) {
+                mote_mqtt_event_t evt;
+                rc = mote_mqtt_decode_disconnect(body, rem, type, MQ_VERSION(c), &evt.u.ack);
+                if (rc != MOTE_OK)
+                    return mote_client_fail(c, rc);
+                evt.type = MOTE_MQTT_EVT_AUTH;
+                mote_client_emit(c, &evt);
+                mote_client_rx_consume(c, hl + rem);
+                continue;
+            }
+#endif
+            return mote_client_fail(c, MOTE_ERR_PROTOCOL);
+        }
+        if (rc != MOTE_ERR_NEED_MORE)
+            return mote_client_fail(c, rc);
+        if (now_ms(c) - start >= timeout_ms)
+            return mote_client_fail(c, MOTE_ERR_TIMEOUT);
+    }
+}

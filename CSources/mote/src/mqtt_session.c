@@ -1,0 +1,160 @@
+/* MQTT session state in caller-provided arrays: outgoing QoS 1/2 records, packet ids,
+ * the resend order after a reconnect, and incoming QoS 2 ids awaiting PUBREL.
+ *
+ * Packet id -> record is O(1): a packet id always lives in slot (id - 1) % count, and ids
+ * are handed out so that this slot is free. Acks arriving in roughly the order of sending
+ * (the normal case) therefore cost the same with 100 records as with 20. */
+#include <string.h>
+
+#include "mqtt_client_internal.h"
+
+static uint16_t slot_of(const mote_mqtt_client_t *c, uint16_t id)
+{
+    return (uint16_t)((uint16_t)(id - 1u) % c->cfg->inflight_count);
+}
+
+static uint16_t bump_id(mote_mqtt_client_t *c)
+{
+    uint16_t id = c->next_packet_id;
+    c->next_packet_id = (uint16_t)(id == 0xFFFFu ? 1u : id + 1u);
+    return id;
+}
+
+mote_mqtt_inflight_t *mote_session_find(const mote_mqtt_client_t *c, uint16_t packet_id)
+{
+    mote_mqtt_inflight_t *r;
+    if (c->cfg->inflight_count == 0 || packet_id == 0)
+        return NULL;
+    r = &c->cfg->inflight[slot_of(c, packet_id)];
+    return r->packet_id == packet_id ? r : NULL;
+}
+
+mote_mqtt_inflight_t *mote_session_alloc(mote_mqtt_client_t *c)
+{
+    uint32_t tries;
+    uint32_t n = c->cfg->inflight_count;
+    if (c->inflight_used >= n)
+        return NULL;
+    /* Consecutive ids visit consecutive slots, so a free slot turns up within n ids
+     * (2n covers the jump where ids wrap from 65535 to 1). */
+    for (tries = 0; tries < 2u * n; tries++) {
+        uint16_t id = bump_id(c);
+        mote_mqtt_inflight_t *r = &c->cfg->inflight[slot_of(c, id)];
+        if (r->packet_id == 0) {
+            r->packet_id = id;
+            r->state = 0;
+            c->inflight_used++;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+void mote_session_free(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r)
+{
+    if (r->state & IF_RESEND)
+        c->resend_left--;
+    r->packet_id = 0;
+    r->state = 0;
+    c->inflight_used--;
+}
+
+uint16_t mote_session_next_id(mote_mqtt_client_t *c)
+{
+    uint16_t id;
+    do
+        id = bump_id(c);
+    while (mote_session_find(c, id) != NULL);
+    return id;
+}
+
+void mote_session_on_connack(mote_mqtt_client_t *c, bool session_present)
+{
+    uint16_t i;
+    const mote_mqtt_client_config_t *cfg = c->cfg;
+    c->resend_left = 0;
+    for (i = 0; i < cfg->inflight_count; i++) {
+        mote_mqtt_inflight_t *r = &cfg->inflight[i];
+        if (r->packet_id == 0)
+            continue;
+        if (session_present) {
+            r->state |= IF_RESEND;
+            c->resend_left++;
+        } else {
+            mote_mqtt_event_t evt;
+            memset(&evt, 0, sizeof evt);
+            evt.type = MOTE_MQTT_EVT_PUBLISH_DONE;
+            evt.u.ack.packet_id = r->packet_id;
+            evt.u.ack.reason_code = 0x80u;
+            r->packet_id = 0;
+            r->state = 0;
+            c->inflight_used--;
+            mote_client_emit(c, &evt);
+        }
+    }
+    if (!session_present && cfg->qos2_rx_ids != NULL)
+        memset(cfg->qos2_rx_ids, 0, (size_t)cfg->qos2_rx_count * sizeof cfg->qos2_rx_ids[0]);
+}
+
+mote_mqtt_inflight_t *mote_session_next_resend(const mote_mqtt_client_t *c)
+{
+    /* A reconnect is rare: a scan per resent record is cheap enough and needs no memory.
+     * Sequence numbers are compared relative to the oldest possible one, so the order
+     * survives the counter wrapping. */
+    mote_mqtt_inflight_t *best = NULL;
+    uint16_t i;
+    for (i = 0; i < c->cfg->inflight_count; i++) {
+        mote_mqtt_inflight_t *r = &c->cfg->inflight[i];
+        if (r->packet_id != 0 && (r->state & IF_RESEND) &&
+            (best == NULL || (int32_t)(r->seq - best->seq) < 0))
+            best = r;
+    }
+    return best;
+}
+
+/* Incoming QoS 2 ids: the preferred slot is (id - 1) % count, collisions take any free slot,
+ * so the common lookup touches one entry. */
+static uint16_t *qos2_find(const mote_mqtt_client_t *c, uint16_t id)
+{
+    const mote_mqtt_client_config_t *cfg = c->cfg;
+    uint16_t i;
+    uint16_t *home;
+    if (cfg->qos2_rx_count == 0 || cfg->qos2_rx_ids == NULL)
+        return NULL;
+    home = &cfg->qos2_rx_ids[(uint16_t)(id - 1u) % cfg->qos2_rx_count];
+    if (*home == id)
+        return home;
+    for (i = 0; i < cfg->qos2_rx_count; i++)
+        if (cfg->qos2_rx_ids[i] == id)
+            return &cfg->qos2_rx_ids[i];
+    return NULL;
+}
+
+bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, mote_err_t *err)
+{
+    uint16_t *slot;
+    *err = MOTE_OK;
+    if (c->cfg->qos2_rx_count == 0 || c->cfg->qos2_rx_ids == NULL) {
+        *err = MOTE_ERR_NO_SPACE;
+        return false;
+    }
+    if (qos2_find(c, packet_id) != NULL)
+        return true;
+    slot = &c->cfg->qos2_rx_ids[(uint16_t)(packet_id - 1u) % c->cfg->qos2_rx_count];
+    if (*slot != 0)
+        slot = qos2_find(c, 0);
+    if (slot == NULL)
+        *err = MOTE_ERR_NO_SPACE;
+    else
+        *slot = packet_id;
+    return false;
+}
+
+bool mote_session_qos2_release(mote_mqtt_client_t *c, uint16_t packet_id)
+{
+    uint16_t *slot = qos2_find(c, packet_id);
+    if (slot == NULL)
+        return false;
+    *slot = 0;
+    return true;
+}
