@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Footprint report (run by `make size`): Cortex-M4 flash/RAM per core module, the 3.1.1-only
+# MQTT build, sizeof the client context, worst-case stack per public call, the sample
+# firmware image and the static ARM tools. Prints one table and rewrites the block between
+# <!-- size:begin --> and <!-- size:end --> in README.md (nothing else in it).
+# Environment: MOTE_SIZE_README=0 to only print.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=build/size
+CC=arm-none-eabi-gcc
+if ! command -v $CC >/dev/null; then
+  echo "size: $CC not found: run toolchain/deps.sh cortex-m" >&2
+  exit 1
+fi
+rm -rf "$out"
+mkdir -p "$out"
+cpu=(-mcpu=cortex-m4 -mthumb)
+cflags=("${cpu[@]}" -std=c11 -Os -DNDEBUG -ffunction-sections -fdata-sections
+        -Wall -Wextra -I"$root/CSources/mote/include")
+
+# Public functions: everything declared in the public headers.
+grep -ohE '\bmote_[a-z0-9_]+[[:space:]]*\(' CSources/mote/include/mote/*.h \
+  | sed 's/[[:space:]]*($//' | sort -u > "$out/public-declared.txt"
+
+build_variant() { # name extra-cflags...
+  local name=$1; shift
+  local dir="$out/$name"
+  mkdir -p "$dir/core" "$dir/stub"
+  local src
+  for src in CSources/mote/src/*.c; do
+    (cd "$dir" && $CC "${cflags[@]}" "$@" -fcallgraph-info=su -fstack-usage \
+      -c "$root/$src" -o "core/$(basename "$src" .c).o")
+  done
+  # Keep every public function the objects define; gc everything unreachable from them.
+  arm-none-eabi-nm --defined-only -g "$dir"/core/*.o | awk '$2 == "T" {print $3}' | sort -u \
+    | comm -12 - "$out/public-declared.txt" > "$dir/public.txt"
+  printf 'int main(void);\nint main(void) { for (;;) { } }\n' > "$dir/stub/main.c"
+  $CC "${cflags[@]}" -c "$dir/stub/main.c" -o "$dir/stub/main.o"
+  $CC "${cflags[@]}" -c examples/cortex-m4/startup.c -o "$dir/stub/startup.o"
+  local keep=()
+  while read -r fn; do keep+=("-Wl,--undefined=$fn"); done < "$dir/public.txt"
+  # Same link as the sample firmware: newlib-nano, no start files, no syscall stubs.
+  $CC "${cpu[@]}" --specs=nano.specs -nostartfiles -T examples/cortex-m4/cm4.ld \
+    -Wl,--gc-sections -Wl,-Map="$dir/keep.map" "${keep[@]}" \
+    "$dir/stub/startup.o" "$dir/stub/main.o" "$dir"/core/*.o -o "$dir/keep.elf"
+}
+
+build_variant full
+build_variant v311 -DMOTE_MQTT_V5=0
+
+# sizeof the client context, as the compiler lays it out for Cortex-M4.
+: > "$out/sizeof.txt"
+for v in full v311; do
+  extra=()
+  [ $v = v311 ] && extra=(-DMOTE_MQTT_V5=0)
+  printf '#include "mote/mqtt.h"\nunsigned char mote_sizeof_client[sizeof(mote_mqtt_client_t)];\n' > "$out/sizeof-$v.c"
+  $CC "${cflags[@]}" "${extra[@]}" -c "$out/sizeof-$v.c" -o "$out/sizeof-$v.o"
+  hex=$(arm-none-eabi-nm -S "$out/sizeof-$v.o" | awk '$4 == "mote_sizeof_client" {print $2}')
+  echo "client_$v $((16#$hex))" >> "$out/sizeof.txt"
+done
+
+# The sample firmware image, built as a firmware project would (CMake + toolchain file).
+if cmake -S examples/cortex-m4 -B "$out/cm4" -DCMAKE_TOOLCHAIN_FILE="$root/toolchain/cortex-m4.cmake" \
+     -DCMAKE_BUILD_TYPE=MinSizeRel >"$out/cm4.log" 2>&1 \
+   && cmake --build "$out/cm4" -j 2 >>"$out/cm4.log" 2>&1; then
+  arm-none-eabi-size -B "$out/cm4/mote-cm4.elf" | awk 'NR == 2 {print $1, $2, $3}' > "$out/firmware.txt"
+else
+  echo "size: warning: the sample firmware did not build (see $out/cm4.log)" >&2
+fi
+
+{
+  echo "armhf build/armhf/bin/mote"
+  echo "armhf-minimal build/armhf-minimal/bin/mote"
+  echo "aarch64 build/aarch64/bin/mote"
+  echo "aarch64-minimal build/aarch64-minimal/bin/mote"
+} > "$out/cross.txt"
+
+args=("$out")
+[ "${MOTE_SIZE_README:-1}" = 1 ] && args+=(--readme README.md)
+python3 toolchain/size_report.py "${args[@]}"
