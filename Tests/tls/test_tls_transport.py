@@ -1,0 +1,297 @@
+"""The mbedTLS transport against real servers, through tls_probe (MOTE_TLS_PROBE): every good
+identity handshakes with mosquitto over mutual TLS and moves MQTT packets; every bad
+certificate, key or password fails with its own error code; SNI, ALPN and session resumption
+are checked from the server's side."""
+import os
+import subprocess
+import unittest
+
+from tls_fixtures import (PASSWORD, TIMEOUT, RecordingTLSServer, make_pki, remove_pki,
+                          tls_broker)
+
+PROBE = os.environ.get("MOTE_TLS_PROBE", "tls_probe")
+
+# mote_err_t values (CSources/mote/include/mote/error.h); the probe exits with -code.
+BAD_ARG = 1
+UNSUPPORTED = 8
+FILE = 64
+TLS_HANDSHAKE = 81
+CERT_EXPIRED = 82
+CERT_FUTURE = 83
+UNKNOWN_CA = 84
+HOSTNAME = 85
+CLIENT_CERT_REJECTED = 86
+KEY_MISMATCH = 87
+KEY_PASSWORD = 88
+BAD_CERT = 89
+
+PKI = None
+
+
+def setUpModule():
+    global PKI
+    PKI = make_pki()
+
+
+def tearDownModule():
+    remove_pki(PKI)
+
+
+def pki(name):
+    return os.path.join(PKI, name)
+
+
+def probe(port, *args, host="localhost", cafile=True, identity="client"):
+    cmd = [PROBE, "--host", host, "--port", str(port)]
+    if cafile:
+        cmd += ["--cafile", pki("ca.crt")]
+    if identity:
+        cmd += ["--cert", pki(identity + ".crt"), "--key", pki(identity + ".key")]
+    cmd += list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+class GoodPaths(unittest.TestCase):
+    """Mutual TLS to mosquitto (require_certificate true) with every supported identity."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = tls_broker(PKI).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.__exit__(None, None, None)
+
+    def ok(self, r):
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.broker.log()[-1500:])
+        self.assertIn("connect 1: ok TLSv1.", r.stdout)
+        return r.stdout
+
+    def test_identities_round_trip_mqtt(self):
+        cases = {
+            "ec-p256-pem": ["--cert", pki("client.crt"), "--key", pki("client.key")],
+            "ec-p384-pem": ["--cert", pki("client-p384.crt"), "--key", pki("client-p384.key")],
+            "rsa-pem": ["--cert", pki("client-rsa.crt"), "--key", pki("client-rsa.key")],
+            "ec-der": ["--cert", pki("client.der.crt"), "--key", pki("client.der.key")],
+            "rsa-der": ["--cert", pki("client-rsa.der.crt"), "--key", pki("client-rsa.der.key")],
+            "ec-encrypted": ["--cert", pki("client.crt"), "--key", pki("client-enc.key"),
+                             "--keypass", PASSWORD],
+            "rsa-encrypted": ["--cert", pki("client-rsa.crt"), "--key", pki("client-rsa-enc.key"),
+                              "--keypass", PASSWORD],
+        }
+        for name, ident in cases.items():
+            for mem in ([], ["--mem"]):
+                with self.subTest(identity=name, memory=bool(mem)):
+                    out = self.ok(probe(self.broker.port, "--mqtt", *ident, *mem, identity=None))
+                    self.assertIn("mqtt 1: ok", out)
+
+    def test_ca_from_memory_der_and_directory(self):
+        self.ok(probe(self.broker.port, "--mem"))
+        r = probe(self.broker.port, cafile=False, *["--cafile", pki("ca.der")])
+        self.ok(r)
+        capath = os.path.join(PKI, "capath")
+        os.makedirs(capath, exist_ok=True)
+        with open(pki("ca.crt")) as src, open(os.path.join(capath, "ca.pem"), "w") as dst:
+            dst.write(src.read())
+        self.ok(probe(self.broker.port, cafile=False, *["--capath", capath]))
+
+    def test_ip_address_checked_against_ip_san(self):
+        self.ok(probe(self.broker.port, "--mqtt", host="127.0.0.1"))
+
+    def test_servername_overrides_host(self):
+        self.ok(probe(self.broker.port, "--servername", "localhost", host="127.0.0.1"))
+        r = probe(self.broker.port, "--servername", "other.example", host="127.0.0.1")
+        self.assertEqual(r.returncode, HOSTNAME, r.stdout)
+
+    def test_large_payloads_and_many_messages(self):
+        out = self.ok(probe(self.broker.port, "--mqtt", "--payload", "200000", "--messages", "3"))
+        self.assertIn("mqtt 1: ok", out)
+        out = self.ok(probe(self.broker.port, "--mqtt", "--payload", "10", "--messages", "300"))
+        self.assertIn("mqtt 1: ok", out)
+
+    def test_max_fragment_length(self):
+        out = self.ok(probe(self.broker.port, "--mqtt", "--mfl", "1024", "--payload", "5000"))
+        self.assertIn("mqtt 1: ok", out)
+        self.assertEqual(probe(self.broker.port, "--mfl", "1000").returncode, BAD_ARG)
+
+    def test_session_resumption_with_mosquitto(self):
+        out = self.ok(probe(self.broker.port, "--connects", "3", "--mqtt"))
+        self.assertIn("connect 1: ok", out)
+        self.assertRegex(out, r"connect 1: .* resumed=0")
+        self.assertRegex(out, r"connect 2: .* resumed=1")
+        self.assertRegex(out, r"connect 3: .* resumed=1")
+        self.assertIn("mqtt 3: ok", out)
+        out = self.ok(probe(self.broker.port, "--connects", "2", "--no-resume"))
+        self.assertRegex(out, r"connect 2: .* resumed=0")
+
+    def test_cipher_selection(self):
+        out = self.ok(probe(self.broker.port, "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"))
+        self.assertIn("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256", out)
+        out = self.ok(probe(self.broker.port, "--ciphers",
+                            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"))
+        self.assertIn("CHACHA20-POLY1305", out)
+        # Defaults: ECDHE key exchange and an AEAD cipher.
+        out = self.ok(probe(self.broker.port))
+        self.assertRegex(out, r"TLS-ECDHE-(ECDSA|RSA)-WITH-[A-Z0-9-]*(GCM|CHACHA20-POLY1305|CCM)")
+        r = probe(self.broker.port, "--ciphers", "NOT-A-CIPHER")
+        self.assertEqual(r.returncode, BAD_ARG, r.stdout)
+        self.assertIn("NOT-A-CIPHER", r.stdout)
+
+    def test_versions(self):
+        out = self.ok(probe(self.broker.port, "--tls-version", "tlsv1.2"))
+        self.assertIn("TLSv1.2", out)
+        r = probe(self.broker.port, "--tls-version", "tlsv1.1")
+        self.assertEqual(r.returncode, BAD_ARG, r.stdout)
+        r = probe(self.broker.port, "--tls-version", "tlsv1.3")
+        if r.returncode != 0:  # mbedTLS 2.28 has no TLS 1.3
+            self.assertEqual(r.returncode, UNSUPPORTED, r.stdout)
+
+    def test_insecure_skips_verification_but_still_encrypts(self):
+        out = self.ok(probe(self.broker.port, "--insecure", "--mqtt", cafile=False))
+        self.assertIn("mqtt 1: ok", out)
+
+
+class BadServers(unittest.TestCase):
+    """Each deliberately bad server certificate fails with its own error."""
+
+    def expect(self, server, code, text, host="localhost"):
+        with tls_broker(PKI, server=server) as b:
+            r = probe(b.port, host=host)
+        self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+        self.assertIn(text, r.stdout)
+        self.assertEqual(len(r.stdout.strip().splitlines()), 1, r.stdout)
+
+    def test_expired(self):
+        self.expect("server-expired", CERT_EXPIRED, "certificate expired")
+
+    def test_not_yet_valid(self):
+        self.expect("server-future", CERT_FUTURE, "not yet valid")
+
+    def test_other_host(self):
+        self.expect("server-otherhost", HOSTNAME, "does not match the host name")
+
+    def test_other_host_by_address(self):
+        self.expect("server-otherhost", HOSTNAME, "'127.0.0.1' is not a name", host="127.0.0.1")
+
+    def test_unknown_ca(self):
+        self.expect("server-unknownca", UNKNOWN_CA, "unknown CA")
+
+    def test_insecure_accepts_unknown_ca(self):
+        with tls_broker(PKI, server="server-unknownca") as b:
+            r = probe(b.port, "--insecure", "--mqtt", cafile=False)
+        self.assertEqual(r.returncode, 0, r.stdout)
+
+
+class BadClients(unittest.TestCase):
+    """Client-side identity problems: caught locally where possible, else named from the
+    server's reaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = tls_broker(PKI).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.__exit__(None, None, None)
+
+    def expect(self, code, text, *args, identity=None):
+        r = probe(self.broker.port, *args, identity=identity)
+        self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+        self.assertIn(text, r.stdout)
+        return r.stdout
+
+    def test_client_cert_from_other_ca(self):
+        out = self.expect(CLIENT_CERT_REJECTED, "server rejected the client certificate",
+                          identity="client-otherca")
+        self.assertIn("alert", out)
+
+    def test_no_client_cert(self):
+        self.expect(CLIENT_CERT_REJECTED, "no client certificate")
+
+    def test_key_does_not_match(self):
+        self.expect(KEY_MISMATCH, "does not match", "--cert", pki("client.crt"),
+                    "--key", pki("client-mismatch.key"))
+
+    def test_wrong_password(self):
+        for key, cert in (("client-enc.key", "client.crt"), ("client-rsa-enc.key", "client-rsa.crt")):
+            with self.subTest(key=key):
+                self.expect(KEY_PASSWORD, "wrong password", "--cert", pki(cert), "--key", pki(key),
+                            "--keypass", "not-the-password")
+
+    def test_missing_password(self):
+        self.expect(KEY_PASSWORD, "--keypass", "--cert", pki("client.crt"),
+                    "--key", pki("client-enc.key"))
+
+    def test_pkcs8_openssl3_default_encryption(self):
+        # mbedTLS 3.x reads PBES2 with AES; 2.28 cannot, and says how to re-encrypt.
+        r = probe(self.broker.port, "--cert", pki("client.crt"), "--key", pki("client-enc-pkcs8.key"),
+                  "--keypass", PASSWORD, identity=None)
+        if r.returncode != 0:
+            self.assertEqual(r.returncode, BAD_CERT, r.stdout)
+            self.assertIn("re-encrypt", r.stdout)
+
+    def test_files_missing(self):
+        self.expect(FILE, "No such file", "--cert", pki("nope.crt"), "--key", pki("client.key"))
+        self.expect(FILE, "No such file", "--cert", pki("client.crt"), "--key", pki("nope.key"))
+        r = subprocess.run([PROBE, "--port", str(self.broker.port), "--cafile", pki("nope.crt")],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, FILE, r.stdout)
+
+    def test_garbage_certificate(self):
+        # A file that exists but holds no certificate.
+        self.expect(BAD_CERT, "does not parse", "--cert", pki("client-enc.pass"),
+                    "--key", pki("client.key"))
+
+    def test_cert_without_key(self):
+        r = subprocess.run([PROBE, "--port", str(self.broker.port), "--cafile", pki("ca.crt"),
+                            "--cert", pki("client.crt")], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        self.assertEqual(r.returncode, BAD_ARG, r.stdout)
+
+
+class WhatTheServerSees(unittest.TestCase):
+    """SNI, ALPN and resumption observed by an independent TLS server (OpenSSL via Python)."""
+
+    def test_sni_and_alpn_are_sent(self):
+        with RecordingTLSServer(PKI, alpn=["x-amzn-mqtt-ca"]) as s:
+            r = probe(s.port, "--alpn", "x-amzn-mqtt-ca,mqtt", identity=None)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("alpn=x-amzn-mqtt-ca", r.stdout)
+        self.assertEqual(s.connections[0]["sni"], "localhost", s.connections)
+        self.assertEqual(s.connections[0]["alpn"], "x-amzn-mqtt-ca", s.connections)
+
+    def test_second_alpn_choice(self):
+        with RecordingTLSServer(PKI, alpn=["mqtt"]) as s:
+            r = probe(s.port, "--alpn", "x-amzn-mqtt-ca,mqtt", identity=None)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("alpn=mqtt", r.stdout)
+        self.assertEqual(s.connections[0]["alpn"], "mqtt")
+
+    def test_servername_is_what_sni_carries(self):
+        with RecordingTLSServer(PKI) as s:
+            r = probe(s.port, "--servername", "localhost", host="127.0.0.1", identity=None)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(s.connections[0]["sni"], "localhost")
+
+    def test_no_sni_for_an_address(self):
+        # RFC 6066: an IP literal is never a server name.
+        with RecordingTLSServer(PKI) as s:
+            r = probe(s.port, host="127.0.0.1", identity=None)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIsNone(s.connections[0]["sni"])
+
+    def test_resumption_really_resumes(self):
+        with RecordingTLSServer(PKI) as s:
+            r = probe(s.port, "--connects", "3", identity=None)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual([c["resumed"] for c in s.connections], [False, True, True], s.connections)
+        self.assertRegex(r.stdout, r"connect 2: .* resumed=1")
+
+    def test_mutual_tls_to_python_server(self):
+        with RecordingTLSServer(PKI, require_client_cert=True) as s:
+            r = probe(s.port)
+        self.assertEqual(r.returncode, 0, r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()

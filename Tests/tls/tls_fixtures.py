@@ -1,0 +1,113 @@
+"""Shared by the TLS tests: a fresh PKI from toolchain/pki.sh, mosquitto TLS listeners over
+it, and a small Python TLS server that records what the client really sent (SNI, ALPN,
+resumption) as OpenSSL saw it."""
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+
+from mote_test import ROOT, Broker  # noqa: E402
+
+PASSWORD = "mote-test-password"
+SANITIZED = os.environ.get("MOTE_SANITIZED") == "1"
+# Sanitized builds run several times slower: give every child process room.
+TIMEOUT = 120 if SANITIZED else 30
+
+
+def make_pki():
+    """Generate the test PKI into a new world-readable directory (mosquitto reads it)."""
+    d = tempfile.mkdtemp(prefix="mote-pki-")
+    os.chmod(d, 0o755)
+    subprocess.run(["bash", os.path.join(ROOT, "toolchain", "pki.sh"), d], check=True,
+                   capture_output=True, timeout=120)
+    return d
+
+
+def remove_pki(d):
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def tls_broker(pki, server="server", require_certificate=True, extra=None):
+    """mosquitto with one TLS listener using PKI server certificate NAME (and ca.crt)."""
+    return Broker([{"kind": "tls", "cafile": os.path.join(pki, "ca.crt"),
+                    "certfile": os.path.join(pki, server + ".crt"),
+                    "keyfile": os.path.join(pki, server + ".key"),
+                    "require_certificate": require_certificate,
+                    "extra": extra or []}])
+
+
+class RecordingTLSServer:
+    """A TLS server on a free loopback port that completes handshakes, records per
+    connection the SNI name, the ALPN protocol it selected and whether the session was
+    resumed, then waits for the client to close."""
+
+    def __init__(self, pki, alpn=None, require_client_cert=False, tls13=False):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
+        if not tls13:
+            self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if require_client_cert:
+            self.ctx.verify_mode = ssl.CERT_REQUIRED
+            self.ctx.load_verify_locations(os.path.join(pki, "ca.crt"))
+        if alpn:
+            self.ctx.set_alpn_protocols(alpn)
+        self.sni = []
+        self.connections = []  # dicts: sni, alpn, resumed, version
+        self.ctx.sni_callback = self._on_sni
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _on_sni(self, sslsock, name, ctx):
+        self.sni.append(name)
+        return None
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.settimeout(10)
+            before = len(self.sni)
+            try:
+                tls = self.ctx.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                self.connections.append({"error": str(e)})
+                conn.close()
+                continue
+            self.connections.append({
+                "sni": self.sni[-1] if len(self.sni) > before else None,
+                "alpn": tls.selected_alpn_protocol(),
+                "resumed": tls.session_reused,
+                "version": tls.version(),
+            })
+            try:
+                while tls.recv(4096):
+                    pass
+            except (ssl.SSLError, OSError):
+                pass
+            tls.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self.thread.join(5)
+        self.sock.close()
