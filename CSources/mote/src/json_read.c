@@ -1,0 +1,355 @@
+/* Reading a document without a tree: iterate containers, look up members and elements,
+ * and convert values (strings unescaped, integers range-checked). */
+#include <string.h>
+
+#include "json_internal.h"
+
+size_t json_unescape_step(const uint8_t **pp, const uint8_t *end, uint8_t out[4])
+{
+    const uint8_t *p = *pp;
+    long cp, lo;
+    if (p >= end)
+        return 0;
+    if (*p != '\\') {
+        out[0] = *p;
+        *pp = p + 1;
+        return 1;
+    }
+    if (end - p < 2)
+        return 0;
+    *pp = p + 2;
+    switch (p[1]) {
+    case 'b': out[0] = '\b'; return 1;
+    case 'f': out[0] = '\f'; return 1;
+    case 'n': out[0] = '\n'; return 1;
+    case 'r': out[0] = '\r'; return 1;
+    case 't': out[0] = '\t'; return 1;
+    case '"': case '\\': case '/': out[0] = p[1]; return 1;
+    case 'u': break;
+    default: return 0;
+    }
+    cp = json_hex4(p + 2, end);
+    if (cp < 0)
+        return 0;
+    p += 6;
+    if (cp >= 0xD800 && cp <= 0xDFFF) {
+        if (cp > 0xDBFF || end - p < 6 || p[0] != '\\' || p[1] != 'u')
+            return 0;
+        lo = json_hex4(p + 2, end);
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return 0;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        p += 6;
+    }
+    *pp = p;
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xC0 | (cp >> 6));
+        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xE0 | (cp >> 12));
+        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xF0 | (cp >> 18));
+    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+int json_key_equals(const uint8_t *k, size_t klen, const char *s, size_t slen, int mode)
+{
+    const uint8_t *kend = k + klen;
+    const char *send = s + slen;
+    size_t i, n;
+    uint8_t buf[4];
+    for (i = 0; i < klen && k[i] != '\\'; i++) {
+    }
+    if (i == klen && mode == 0)
+        return klen == slen && memcmp(k, s, klen) == 0;
+    /* Slow path: escapes on either side; compare decoded bytes. */
+    while (k < kend) {
+        n = json_unescape_step(&k, kend, buf);
+        if (!n)
+            return 0;
+        for (i = 0; i < n; i++) {
+            uint8_t c;
+            if (s == send)
+                return 0;
+            c = (uint8_t)*s++;
+            if (mode == 1 && c == '\\' && s != send)
+                c = (uint8_t)*s++;
+            else if (mode == 2 && c == '~' && s != send)
+                c = *s++ == '0' ? '~' : '/';
+            if (c != buf[i])
+                return 0;
+        }
+    }
+    return s == send;
+}
+
+bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t key_len)
+{
+    if (!v || v->type != MOTE_JSON_STRING || v->len < 2 || (!key && key_len))
+        return false;
+    return json_key_equals((const uint8_t *)v->ptr + 1, v->len - 2, key, key_len, 0) != 0;
+}
+
+int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container)
+{
+    if (!it || !container || !container->ptr || container->len < 2)
+        return MOTE_ERR_BAD_ARG;
+    if (container->ptr[0] != '{' && container->ptr[0] != '[')
+        return MOTE_ERR_JSON_TYPE;
+    it->doc = container->ptr;
+    it->pos = container->ptr + 1;
+    it->end = container->ptr + container->len - 1; /* the closing bracket */
+    it->index = 0;
+    it->is_object = container->ptr[0] == '{';
+    return MOTE_OK;
+}
+
+static const uint8_t *skip_ws(const uint8_t *p, const uint8_t *end)
+{
+    while (p != end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Scans one value at *pp (after whitespace) into v. */
+static int scan_item(struct json_scan *sc, mote_json_value_t *v)
+{
+    int rc;
+    sc->p = skip_ws(sc->p, sc->end);
+    v->ptr = (const char *)sc->p;
+    rc = json_scan_value(sc);
+    if (rc != MOTE_OK)
+        return rc;
+    v->len = (size_t)(sc->p - (const uint8_t *)v->ptr);
+    v->type = json_type_of(*(const uint8_t *)v->ptr);
+    return MOTE_OK;
+}
+
+int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_value_t *value,
+                        mote_json_error_t *err)
+{
+    struct json_scan sc;
+    mote_json_value_t k, v;
+    int rc;
+    if (!it || !it->doc)
+        return MOTE_ERR_BAD_ARG;
+    sc.path = NULL;
+    sc.end = (const uint8_t *)it->end;
+    sc.p = skip_ws((const uint8_t *)it->pos, sc.end);
+    if (sc.p == sc.end)
+        return MOTE_ERR_NOT_FOUND;
+    k.ptr = NULL;
+    k.len = 0;
+    k.type = MOTE_JSON_NONE;
+    sc.reason = MOTE_JSON_R_EXPECTED_COMMA;
+    sc.err_at = sc.p;
+    if (it->index > 0) {
+        if (*sc.p != ',')
+            goto syntax;
+        sc.p++;
+    }
+    if (it->is_object) {
+        sc.p = skip_ws(sc.p, sc.end);
+        sc.reason = MOTE_JSON_R_EXPECTED_KEY;
+        sc.err_at = sc.p;
+        if (sc.p == sc.end || *sc.p != '"')
+            goto syntax;
+        rc = scan_item(&sc, &k);
+        if (rc != MOTE_OK)
+            goto fail;
+        sc.p = skip_ws(sc.p, sc.end);
+        sc.reason = MOTE_JSON_R_EXPECTED_COLON;
+        sc.err_at = sc.p;
+        if (sc.p == sc.end || *sc.p != ':')
+            goto syntax;
+        sc.p++;
+    }
+    rc = scan_item(&sc, &v);
+    if (rc != MOTE_OK)
+        goto fail;
+    it->pos = (const char *)sc.p;
+    it->index++;
+    if (key)
+        *key = k;
+    if (value)
+        *value = v;
+    return MOTE_OK;
+syntax:
+    rc = MOTE_ERR_JSON_SYNTAX;
+fail:
+    json_set_error(err, &sc, (const uint8_t *)it->doc);
+    it->pos = it->end; /* stop */
+    return rc;
+}
+
+int mote_json_member(const mote_json_value_t *object, const char *key, size_t key_len,
+                     mote_json_value_t *out)
+{
+    mote_json_iter_t it;
+    mote_json_value_t k, v;
+    int rc;
+    if (!out || (!key && key_len))
+        return MOTE_ERR_BAD_ARG;
+    rc = mote_json_iter_init(&it, object);
+    if (rc == MOTE_OK && !it.is_object)
+        rc = MOTE_ERR_JSON_TYPE;
+    while (rc == MOTE_OK) {
+        rc = mote_json_iter_next(&it, &k, &v, NULL);
+        if (rc == MOTE_OK && mote_json_string_equals(&k, key, key_len)) {
+            *out = v;
+            return MOTE_OK;
+        }
+    }
+    return rc;
+}
+
+int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_value_t *out)
+{
+    mote_json_iter_t it;
+    int rc;
+    if (!out)
+        return MOTE_ERR_BAD_ARG;
+    rc = mote_json_iter_init(&it, array);
+    if (rc == MOTE_OK && it.is_object)
+        rc = MOTE_ERR_JSON_TYPE;
+    while (rc == MOTE_OK) {
+        rc = mote_json_iter_next(&it, NULL, out, NULL);
+        if (rc == MOTE_OK && it.index == index + 1)
+            return MOTE_OK;
+    }
+    return rc;
+}
+
+int mote_json_get_bool(const mote_json_value_t *v, bool *out)
+{
+    if (!v || !out || !v->ptr)
+        return MOTE_ERR_BAD_ARG;
+    if (v->len == 4 && memcmp(v->ptr, "true", 4) == 0)
+        *out = true;
+    else if (v->len == 5 && memcmp(v->ptr, "false", 5) == 0)
+        *out = false;
+    else
+        return MOTE_ERR_JSON_TYPE;
+    return MOTE_OK;
+}
+
+int mote_json_get_null(const mote_json_value_t *v)
+{
+    if (!v || !v->ptr)
+        return MOTE_ERR_BAD_ARG;
+    return v->len == 4 && memcmp(v->ptr, "null", 4) == 0 ? MOTE_OK : MOTE_ERR_JSON_TYPE;
+}
+
+int mote_json_get_string(const mote_json_value_t *v, char *buf, size_t cap, size_t *out_len)
+{
+    const uint8_t *p, *end;
+    size_t n = 0, k;
+    uint8_t tmp[4];
+    if (!v || !v->ptr || (!buf && cap))
+        return MOTE_ERR_BAD_ARG;
+    if (v->len < 2 || v->ptr[0] != '"')
+        return MOTE_ERR_JSON_TYPE;
+    p = (const uint8_t *)v->ptr + 1;
+    end = (const uint8_t *)v->ptr + v->len - 1;
+    while (p < end) {
+        k = json_unescape_step(&p, end, tmp);
+        if (!k)
+            return MOTE_ERR_JSON_SYNTAX;
+        if (n + k < cap)
+            memcpy(buf + n, tmp, k);
+        n += k;
+    }
+    if (out_len)
+        *out_len = n;
+    if (n >= cap) {
+        if (cap)
+            buf[0] = '\0';
+        return MOTE_ERR_BUFFER_TOO_SMALL;
+    }
+    buf[n] = '\0';
+    return MOTE_OK;
+}
+
+int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
+{
+    const char *p, *end, *first = NULL;
+    uint64_t mag = 0, limit;
+    long exp = 0, frac = 0, tz = 0, ex = 0;
+    int neg, in_frac = 0, eneg = 0;
+    if (!v || !out || !v->ptr || !v->len)
+        return MOTE_ERR_BAD_ARG;
+    p = v->ptr;
+    end = p + v->len;
+    if (v->type != MOTE_JSON_NUMBER && json_type_of((uint8_t)*p) != MOTE_JSON_NUMBER)
+        return MOTE_ERR_JSON_TYPE;
+    neg = *p == '-';
+    p += neg;
+    /* Digits (integer and fraction) as S * 10^exp; trailing zeros move into exp. */
+    for (; p != end && (*p == '.' || (unsigned)(*p - '0') < 10u); p++) {
+        if (*p == '.') {
+            in_frac = 1;
+            continue;
+        }
+        frac += in_frac;
+        if (*p == '0') {
+            tz++;
+        } else {
+            if (!first)
+                first = p;
+            tz = 0;
+        }
+    }
+    if (p != end) { /* exponent */
+        p++;
+        if (*p == '-' || *p == '+')
+            eneg = *p++ == '-';
+        for (; p != end; p++)
+            if (ex < 100000)
+                ex = ex * 10 + (*p - '0');
+    }
+    exp = (eneg ? -ex : ex) - frac + tz;
+    limit = neg ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
+    if (first) {
+        /* Accumulate the significant digits up to the last non-zero one. */
+        long nd = 0;
+        const char *q;
+        for (q = first; q != v->ptr + v->len && (*q == '.' || (unsigned)(*q - '0') < 10u); q++)
+            nd += *q != '.';
+        nd -= tz;
+        if (exp < 0)
+            return MOTE_ERR_JSON_TYPE;
+        for (q = first; nd > 0; q++) {
+            unsigned d;
+            if (*q == '.')
+                continue;
+            d = (unsigned)(*q - '0');
+            /* limit / 10 is the same for both signs; the constant avoids a 64-bit
+             * division (a runtime helper on 32-bit CPUs). */
+            if (mag > 922337203685477580u || (mag == 922337203685477580u && d > (neg ? 8u : 7u)))
+                return MOTE_ERR_JSON_RANGE;
+            mag = mag * 10 + d;
+            nd--;
+        }
+        for (; exp > 0; exp--) {
+            if (mag > 922337203685477580u)
+                return MOTE_ERR_JSON_RANGE;
+            mag *= 10;
+            if (mag > limit)
+                return MOTE_ERR_JSON_RANGE;
+        }
+    }
+    *out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+    return MOTE_OK;
+}
