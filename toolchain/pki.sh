@@ -12,7 +12,9 @@
 #        client.der.crt client.der.key    DER copies of client.crt/client.key
 #        client-rsa.der.crt client-rsa.der.key
 #        client-enc.key                   client.key encrypted (traditional PEM, AES-256-CBC), password in client-enc.pass
-#        client-enc-pkcs8.key             client.key as OpenSSL 3 encrypts PKCS#8 by default, same password
+#        client-enc-pkcs8.key             client.key as OpenSSL 3 encrypts PKCS#8 by default
+#                                         (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC), same password
+#        client-rsa-enc-pkcs8.der.key     client-rsa.key the same way, DER
 #        client-rsa-enc.key               client-rsa.key encrypted (traditional PEM, AES-256-CBC), same password
 # Bad:   server-expired.{crt,key}         expired in 2021
 #        server-future.{crt,key}          valid from 2099
@@ -24,7 +26,7 @@
 # Every file is world-readable: mosquitto drops to user mosquitto before reading its keys.
 set -euo pipefail
 
-LAYOUT=5
+LAYOUT=6
 DIR=${1:?usage: pki.sh DIR}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -141,6 +143,8 @@ printf '%s' "$PASS" >"$DIR/client-enc.pass"
 # PKCS#8 (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC) is kept as a separate file.
 openssl ec -in "$DIR/client.key" -aes256 -passout "pass:$PASS" -out "$DIR/client-enc.key" 2>/dev/null
 openssl pkcs8 -topk8 -in "$DIR/client.key" -passout "pass:$PASS" -out "$DIR/client-enc-pkcs8.key"
+openssl pkcs8 -topk8 -in "$DIR/client-rsa.key" -passout "pass:$PASS" -outform DER \
+  -out "$DIR/client-rsa-enc-pkcs8.der.key"
 openssl rsa -in "$DIR/client-rsa.key" -aes256 -traditional -passout "pass:$PASS" \
   -out "$DIR/client-rsa-enc.key" 2>/dev/null
 

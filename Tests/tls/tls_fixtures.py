@@ -48,7 +48,7 @@ class RecordingTLSServer:
     connection the SNI name, the ALPN protocol it selected and whether the session was
     resumed, then waits for the client to close."""
 
-    def __init__(self, pki, alpn=None, require_client_cert=False, tls13=False):
+    def __init__(self, pki, alpn=None, require_client_cert=False, tls13=False, port=0):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
         if not tls13:
@@ -63,7 +63,11 @@ class RecordingTLSServer:
         self.ctx.sni_callback = self._on_sni
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        try:
+            self.sock.bind(("127.0.0.1", port))
+        except OSError:
+            self.sock.close()
+            raise
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self._stop = False

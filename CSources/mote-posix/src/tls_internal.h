@@ -83,6 +83,11 @@ struct mote_tls {
 /* tls_load.c */
 mote_err_t mote_tls_load_config(mote_tls_t *t, const mote_tls_config_t *cfg);
 
+/* tls_pkcs8.c: an encrypted PKCS#8 key (PEM with its NUL, or DER) that mbedTLS 2.x cannot
+ * decrypt itself (PBES2 with AES). 0 or an mbedTLS error (PK_PASSWORD_MISMATCH for a wrong
+ * password, PKCS5_FEATURE_UNAVAILABLE for schemes it does not know either). */
+int mote_tls_parse_pkcs8_aes(mbedtls_pk_context *pk, const uint8_t *in, size_t len, const char *pw);
+
 /* tls_errors.c */
 /* Record a failure: code, then a printf-style detail appended after mote_strerror(code). */
 mote_err_t mote_tls_fail(mote_tls_t *t, mote_err_t code, const char *fmt, ...)

@@ -2,10 +2,12 @@
  * the key-source interface), protocol versions, cipher suites, ALPN, fragment length. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mbedtls/error.h"
 #include "mbedtls/pkcs5.h"
+#include "mbedtls/platform_util.h"
 
 #include "tls_internal.h"
 
@@ -99,6 +101,38 @@ static int parse_key(mote_tls_t *t, const mote_tls_key_source_t *ks)
 #endif
 }
 
+/* mbedTLS 2.x lacks AES in PBES2: decrypt such PKCS#8 keys ourselves (tls_pkcs8.c). */
+static int parse_key_pkcs8_fallback(mote_tls_t *t, const mote_tls_key_source_t *ks)
+{
+    if (ks->data) {
+        return mote_tls_parse_pkcs8_aes(&t->key, ks->data, ks->len, ks->password);
+    }
+    FILE *f = fopen(ks->file, "rb");
+    if (!f) {
+        return MBEDTLS_ERR_PK_FILE_IO_ERROR;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n > 0 && n < (1L << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+            (buf = malloc((size_t)n + 1)) != NULL) {
+            len = fread(buf, 1, (size_t)n, f);
+            buf[len] = '\0';
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        return MBEDTLS_ERR_PK_FILE_IO_ERROR;
+    }
+    /* PEM is parsed as a string (length includes the NUL); DER by its exact length. */
+    int ret = mote_tls_parse_pkcs8_aes(&t->key, buf, buf[0] == '-' ? len + 1 : len,
+                                       ks->password);
+    mbedtls_platform_zeroize(buf, len);
+    free(buf);
+    return ret;
+}
+
 /* Whether the key text says it is encrypted (PEM headers), used to name a wrong password
  * when mbedTLS only reports that the decrypted bytes do not parse. */
 static bool key_looks_encrypted(const mote_tls_key_source_t *ks)
@@ -144,6 +178,16 @@ static mote_err_t load_key(mote_tls_t *t, const mote_tls_key_source_t *ks)
         return err;
     }
     int ret = parse_key(t, ks);
+#if defined(MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE)
+    /* PEM input reports the missing feature; DER input only "invalid format". */
+    if (ret == MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE ||
+        (ret != 0 && ret != MBEDTLS_ERR_PK_PASSWORD_MISMATCH && ks->password &&
+         key_looks_encrypted(ks))) {
+        mbedtls_pk_free(&t->key);
+        mbedtls_pk_init(&t->key);
+        ret = parse_key_pkcs8_fallback(t, ks);
+    }
+#endif
     if (ret == 0) {
         return MOTE_OK;
     }

@@ -1,0 +1,251 @@
+"""mote pub / mote sub over mutual TLS with mosquitto_pub/sub's TLS flags: QoS 0/1/2 round
+trips on both protocol versions, every identity format, every bad case failing with its own
+one-line message and a non-zero exit, and the port 443 ALPN default seen by the server."""
+import os
+import sys
+import time
+import unittest
+
+from tls_fixtures import (PASSWORD, HERE, RecordingTLSServer, make_pki, remove_pki,
+                          tls_broker)
+
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+from moteproc import Proc, mote, run, t  # noqa: E402
+
+VERSIONS = ("mqttv311", "mqttv5")
+EXIT_NETWORK = 2  # the mote tool's exit code for network and TLS failures
+
+PKI = None
+
+
+def setUpModule():
+    global PKI
+    PKI = make_pki()
+
+
+def tearDownModule():
+    remove_pki(PKI)
+
+
+def pki(name):
+    return os.path.join(PKI, name)
+
+
+def tls_args(port, identity="client", host="localhost", cafile=True):
+    args = ["-h", host, "-p", port]
+    if cafile:
+        args += ["--cafile", pki("ca.crt")]
+    if identity:
+        args += ["--cert", pki(identity + ".crt"), "--key", pki(identity + ".key")]
+    return args
+
+
+def error_lines(stderr):
+    """stderr lines other than the deliberate --insecure warning."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    return [ln for ln in text.splitlines() if ln.strip() and "WARNING" not in ln]
+
+
+class RoundTrips(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = tls_broker(PKI).start()
+        cls.port = cls.broker.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.__exit__(None, None, None)
+
+    def start_sub(self, *args):
+        p = Proc(mote("sub", "-d", *tls_args(self.port), *args))
+        if not p.wait_stderr("SUBACK", 20):
+            p.kill()
+            self.fail("mote sub did not subscribe over TLS: %s\n%s" % (p.stderr_text(),
+                                                                      self.broker.log()))
+        return p
+
+    def pub(self, *args, identity="client", extra=()):
+        r = run(mote("pub", *tls_args(self.port, identity), *extra, *args), timeout=30)
+        self.assertEqual(r.returncode, 0, "pub failed: %r" % r.stderr)
+        return r
+
+    def test_qos_round_trips_both_versions(self):
+        for v in VERSIONS:
+            for qos in (0, 1, 2):
+                with self.subTest(version=v, qos=qos):
+                    topic = "tls/rt/%s/%d" % (v, qos)
+                    with self.start_sub("-V", v, "-q", qos, "-t", topic, "-C", 2, "-v") as s:
+                        self.pub("-V", v, "-q", qos, "-t", topic, "-m", "hello %d" % qos)
+                        self.pub("-V", v, "-q", qos, "-t", topic, "-m", "x" * 50000)
+                        rc = s.wait(30)
+                        out = s.stdout_bytes()
+                    self.assertEqual(rc, 0, s.stderr_text())
+                    self.assertEqual(out, ("%s hello %d\n%s %s\n" % (topic, qos, topic, "x" * 50000)).encode())
+
+    def test_many_messages_qos1(self):
+        topic = "tls/many"
+        n = 500
+        with self.start_sub("-q", 1, "-t", topic, "-C", n) as s:
+            self.pub("-q", 1, "-t", topic, "-m", "m", "--repeat", n)
+            rc = s.wait(60)
+        self.assertEqual(rc, 0, s.stderr_text())
+        self.assertEqual(s.stdout_bytes(), b"m\n" * n)
+
+    def test_identity_formats(self):
+        idents = {
+            "p384": ["--cert", pki("client-p384.crt"), "--key", pki("client-p384.key")],
+            "rsa": ["--cert", pki("client-rsa.crt"), "--key", pki("client-rsa.key")],
+            "der": ["--cert", pki("client.der.crt"), "--key", pki("client.der.key")],
+            "encrypted": ["--cert", pki("client.crt"), "--key", pki("client-enc.key"),
+                          "--keypass", PASSWORD],
+            "rsa-encrypted": ["--cert", pki("client-rsa.crt"), "--key", pki("client-rsa-enc.key"),
+                              "--keypass", PASSWORD],
+        }
+        for name, ident in idents.items():
+            with self.subTest(identity=name):
+                topic = "tls/id/" + name
+                with self.start_sub("-q", 1, "-t", topic, "-C", 1) as s:
+                    r = run(mote("pub", *tls_args(self.port, None), *ident, "-q", 1, "-t", topic,
+                                 "-m", name), timeout=30)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertEqual(s.wait(30), 0)
+                    self.assertEqual(s.stdout_bytes(), (name + "\n").encode())
+
+    def test_address_and_servername(self):
+        r = run(mote("pub", *tls_args(self.port, host="127.0.0.1"), "-t", "a", "-m", "ip"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run(mote("pub", *tls_args(self.port, host="127.0.0.1"), "--tls-servername",
+                     "localhost", "-t", "a", "-m", "sni"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_tls_version_and_ciphers(self):
+        r = run(mote("pub", *tls_args(self.port), "--tls-version", "tlsv1.2", "--ciphers",
+                     "ECDHE-ECDSA-AES128-GCM-SHA256", "-t", "a", "-m", "v"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run(mote("pub", *tls_args(self.port), "--tls-version", "tlsv1.1", "-t", "a", "-m", "v"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("tlsv1.1", r.stderr.decode())
+
+    def test_interop_with_mosquitto_sub_over_tls(self):
+        topic = "tls/interop"
+        p = Proc(["mosquitto_sub", "-h", "localhost", "-p", str(self.port), "--cafile",
+                  pki("ca.crt"), "--cert", pki("client.crt"), "--key", pki("client.key"),
+                  "-t", topic, "-C", "1", "-q", "1", "-d"])
+        with p:
+            # mosquitto_sub -d prints its trace on stdout.
+            self.assertTrue(self._wait_out(p, b"SUBACK"), "mosquitto_sub did not subscribe")
+            self.pub("-q", 1, "-t", topic, "-m", "from mote")
+            self.assertEqual(p.wait(30), 0)
+            self.assertIn(b"from mote", p.stdout_bytes())
+
+    def _wait_out(self, p, text):
+        deadline = time.time() + t(15)
+        while time.time() < deadline:
+            if text in p.stdout_bytes():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def test_insecure_is_loud(self):
+        r = run(mote("pub", "-h", "localhost", "-p", self.port, "--insecure", "--cert",
+                     pki("client.crt"), "--key", pki("client.key"), "-t", "a", "-m", "i"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("WARNING", r.stderr.decode())
+        self.assertIn("NOT verified", r.stderr.decode())
+
+
+class Failures(unittest.TestCase):
+    """Each failure: non-zero exit, one line on stderr that names the cause."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = tls_broker(PKI).start()
+        cls.port = cls.broker.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.__exit__(None, None, None)
+
+    def check(self, r, text):
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        lines = error_lines(r.stderr)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(text, lines[0])
+        return lines[0]
+
+    def pub(self, port, *args, identity="client", host="localhost"):
+        return run(mote("pub", *tls_args(port, identity, host), "-t", "x", "-m", "y",
+                        "--connect-timeout", 10, *args), timeout=40)
+
+    def test_bad_server_certificates(self):
+        cases = {
+            "server-expired": "certificate expired",
+            "server-future": "not yet valid",
+            "server-otherhost": "does not match the host name",
+            "server-unknownca": "unknown CA",
+        }
+        for server, text in cases.items():
+            with self.subTest(server=server):
+                with tls_broker(PKI, server=server) as b:
+                    r = self.pub(b.port)
+                self.check(r, text)
+                self.assertEqual(r.returncode, EXIT_NETWORK)
+
+    def test_client_cert_other_ca(self):
+        line = self.check(self.pub(self.port, identity="client-otherca"),
+                          "server rejected the client certificate")
+        self.assertIn("unknown_ca", line)
+
+    def test_no_client_cert(self):
+        self.check(self.pub(self.port, identity=None), "no client certificate")
+
+    def test_key_mismatch(self):
+        self.check(self.pub(self.port, "--cert", pki("client.crt"), "--key",
+                            pki("client-mismatch.key"), identity=None),
+                   "private key does not match the certificate")
+
+    def test_wrong_and_missing_password(self):
+        self.check(self.pub(self.port, "--cert", pki("client.crt"), "--key", pki("client-enc.key"),
+                            "--keypass", "wrong", identity=None), "wrong password")
+        self.check(self.pub(self.port, "--cert", pki("client.crt"), "--key", pki("client-enc.key"),
+                            identity=None), "--keypass")
+
+    def test_missing_files(self):
+        self.check(self.pub(self.port, "--cert", pki("nope.crt"), "--key", pki("client.key"),
+                            identity=None), "nope.crt")
+        r = run(mote("pub", "-h", "localhost", "-p", self.port, "--cafile", pki("nope-ca.crt"),
+                     "-t", "x", "-m", "y"))
+        self.check(r, "nope-ca.crt")
+
+    def test_plain_client_against_tls_port_times_out_or_fails(self):
+        r = run(mote("pub", "-h", "localhost", "-p", self.port, "--no-tls", "-t", "x", "-m", "y",
+                     "--connect-timeout", 3), timeout=40)
+        self.assertNotEqual(r.returncode, 0)
+
+
+class WhatTheServerSees(unittest.TestCase):
+    def pub_to(self, port, *args):
+        # The recording server speaks no MQTT: the tool fails after the handshake.
+        return run(mote("pub", "-h", "localhost", "-p", port, "--cafile", pki("ca.crt"),
+                        "-t", "x", "-m", "y", "--connect-timeout", 2, *args), timeout=40)
+
+    def test_alpn_and_sni_flags(self):
+        with RecordingTLSServer(PKI, alpn=["mqtt"]) as s:
+            self.pub_to(s.port, "--tls-alpn", "x-amzn-mqtt-ca,mqtt", "--tls-servername", "localhost")
+        self.assertTrue(s.connections, "no connection recorded")
+        self.assertEqual(s.connections[0].get("alpn"), "mqtt", s.connections)
+        self.assertEqual(s.connections[0].get("sni"), "localhost", s.connections)
+
+    def test_port_443_selects_aws_alpn(self):
+        try:
+            s = RecordingTLSServer(PKI, alpn=["x-amzn-mqtt-ca"], port=443)
+        except OSError:
+            self.skipTest("port 443 not available on loopback")
+        with s:
+            self.pub_to(443)
+        self.assertTrue(s.connections, "no connection recorded")
+        self.assertEqual(s.connections[0].get("alpn"), "x-amzn-mqtt-ca", s.connections)
+        self.assertEqual(s.connections[0].get("sni"), "localhost", s.connections)
+
+if __name__ == "__main__":
+    unittest.main()
