@@ -138,7 +138,9 @@ static void on_event(void *user, const mote_mqtt_event_t *e)
             memcpy(r->props, m->props.ptr, m->props.len);
         r->payload_len = m->payload.len;
         memcpy(r->payload, m->payload.ptr, m->payload.len < 64 ? m->payload.len : 64);
-        if (e->u.publish.offset + m->payload.len <= sizeof f->assembled) {
+        /* chunks of a streamed message are put together by offset */
+        if (!(e->u.publish.first && e->u.publish.last) &&
+            e->u.publish.offset + m->payload.len <= sizeof f->assembled) {
             if (m->payload.len)
                 memcpy(f->assembled + e->u.publish.offset, m->payload.ptr, m->payload.len);
             if (e->u.publish.offset + m->payload.len > f->assembled_len)

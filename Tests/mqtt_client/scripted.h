@@ -52,7 +52,7 @@ int sent_next(scripted_t *s, size_t *cursor, uint8_t *type, uint8_t *flags, cons
 
 /* ---- A client wired to a scripted transport, recording its events ------------------- */
 
-#define EV_MAX 512
+#define EV_MAX 4096
 
 typedef struct ev_rec {
     int type;
