@@ -16,7 +16,8 @@ test_pkgs=(mosquitto mosquitto-clients libcmocka-dev procps psmisc libc6-dev-i38
 bench_pkgs=(libmosquitto-dev libcjson-dev libsimdjson-dev valgrind strace time)
 cortexm_pkgs=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
 cross_pkgs=(gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross libc6-dev-arm64-cross
-            libmbedtls-dev:armhf libmbedtls-dev:arm64 musl-dev:armhf musl-dev:arm64 qemu-user-static file dpkg-dev)
+            libmbedtls-dev:armhf libmbedtls-dev:arm64 musl-dev:armhf musl-dev:arm64 libcmocka-dev:armhf
+            qemu-user-static file dpkg-dev)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
