@@ -423,6 +423,44 @@ static mote_err_t load_ciphers(mote_tls_t *t, const mote_tls_config_t *cfg)
     return MOTE_OK;
 }
 
+/* Key-exchange groups, fastest first. mbedTLS 2.x's default list starts at secp521r1 and
+ * OpenSSL servers follow the client's order, which costs milliseconds per handshake. The
+ * list also bounds the curves accepted for the server's certificate key, hence P-521. */
+static void load_groups(mote_tls_t *t)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03010000
+    static const uint16_t groups[] = {
+#if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
+        MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+#endif
+        MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+        MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1,
+        MBEDTLS_SSL_IANA_TLS_GROUP_SECP521R1,
+        MBEDTLS_SSL_IANA_TLS_GROUP_NONE
+    };
+    mbedtls_ssl_conf_groups(&t->conf, groups);
+#elif defined(MBEDTLS_ECP_C)
+    static const mbedtls_ecp_group_id groups[] = {
+#if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
+        MBEDTLS_ECP_DP_CURVE25519,
+#endif
+#if defined(MBEDTLS_ECP_DP_SECP256R1_ENABLED)
+        MBEDTLS_ECP_DP_SECP256R1,
+#endif
+#if defined(MBEDTLS_ECP_DP_SECP384R1_ENABLED)
+        MBEDTLS_ECP_DP_SECP384R1,
+#endif
+#if defined(MBEDTLS_ECP_DP_SECP521R1_ENABLED)
+        MBEDTLS_ECP_DP_SECP521R1,
+#endif
+        MBEDTLS_ECP_DP_NONE
+    };
+    mbedtls_ssl_conf_curves(&t->conf, groups);
+#else
+    (void)t;
+#endif
+}
+
 static mote_err_t load_alpn(mote_tls_t *t, const mote_tls_config_t *cfg)
 {
     if (!cfg->alpn || !cfg->alpn[0]) {
@@ -482,6 +520,7 @@ mote_err_t mote_tls_load_config(mote_tls_t *t, const mote_tls_config_t *cfg)
         (err = load_trust(t, cfg)) != MOTE_OK || (err = load_identity(t, cfg)) != MOTE_OK) {
         return err;
     }
+    load_groups(t);
     mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
     return MOTE_OK;
 }
