@@ -5,6 +5,14 @@
 
 #include "mote/mqtt.h"
 
+/* Keeps a helper's locals (an event struct, mostly) out of its caller's frame, so the
+ * deepest receive path holds only one of them: the process step has a stack budget. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MQ_NOINLINE __attribute__((noinline))
+#else
+#define MQ_NOINLINE
+#endif
+
 /* mote_mqtt_client_t.state */
 #define MQ_DISCONNECTED 0u
 #define MQ_CONNECTING 1u

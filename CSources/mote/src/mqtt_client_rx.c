@@ -130,7 +130,7 @@ static mote_err_t qos2_is_new(mote_mqtt_client_t *c, const mote_mqtt_publish_t *
     return rc;
 }
 
-static void publish_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mote_mqtt_ack_t *a)
+MQ_NOINLINE static void publish_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mote_mqtt_ack_t *a)
 {
     mote_mqtt_event_t evt;
     evt.type = MOTE_MQTT_EVT_PUBLISH_DONE;
@@ -165,9 +165,11 @@ static mote_err_t on_ack(mote_mqtt_client_t *c, uint8_t type, const mote_mqtt_ac
 }
 
 /* One complete packet at pkt (header_len + remaining bytes). */
-static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, uint8_t type, uint8_t flags,
-                           size_t hl, uint32_t rem)
+MQ_NOINLINE static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
+                                       uint32_t rem)
 {
+    /* type and flags come from the first byte again: fewer arguments, a smaller frame */
+    const uint8_t type = (uint8_t)(pkt[0] >> 4), flags = (uint8_t)(pkt[0] & 0x0Fu);
     const uint8_t *body = pkt + hl;
     mote_mqtt_version_t v = MQ_VERSION(c);
     mote_mqtt_event_t evt;
@@ -245,7 +247,7 @@ static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, uint8_t ty
 /* The header of a PUBLISH too large for rx_buf is at the front of rx_buf (hl bytes of fixed
  * header, then at least the variable header): deliver what payload is here as the first
  * chunk and stream the rest, or skip it all when the application asked to reject these. */
-static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, uint32_t rem)
+MQ_NOINLINE static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, uint32_t rem)
 {
     uint8_t *buf = c->cfg->rx_buf;
     mote_mqtt_event_t evt;
@@ -293,7 +295,7 @@ static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, 
 }
 
 /* Read the next piece of a streamed (or skipped) payload into rx_buf after the kept header. */
-static mote_err_t stream_pump(mote_mqtt_client_t *c, int32_t *got)
+MQ_NOINLINE static mote_err_t stream_pump(mote_mqtt_client_t *c, int32_t *got)
 {
     uint8_t *buf = c->cfg->rx_buf;
     uint32_t hdr = c->rx_hdr, room = (uint32_t)c->cfg->rx_cap - hdr;
@@ -360,7 +362,7 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c)
             break;
         }
         if (total <= avail) {
-            rc = dispatch(c, buf + off, type, flags, hl, rem);
+            rc = dispatch(c, buf + off, hl, rem);
             off += total;
             if (rc != MOTE_OK)
                 break;
