@@ -216,6 +216,26 @@ const uint8_t *json_scalar_end(const uint8_t *p, const uint8_t *end)
     } while (0)
 
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
+#define TOP 256u /* closer of the top level: matches no byte */
+
+/* Skips digits, a word at a time: numbers are the most common values in device data. */
+static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
+{
+#if JSON_SWAR
+    while ((size_t)(end - p) >= sizeof(json_word_t)) {
+        json_word_t v, t;
+        memcpy(&v, p, sizeof v);
+        /* high bit set in each byte outside '0'..'9' (carries only reach later bytes) */
+        t = ((v + JSON_ONES * 0x46) | (v - JSON_ONES * 0x30)) & (JSON_ONES * 0x80);
+        if (t)
+            return p + ((unsigned)JSON_CTZ(t) >> 3);
+        p += sizeof(json_word_t);
+    }
+#endif
+    while (p != end && IS_DIGIT(*p))
+        p++;
+    return p;
+}
 
 int json_scan_value(struct json_scan *sc)
 {
@@ -224,6 +244,7 @@ int json_scan_value(struct json_scan *sc)
     struct json_path *const path = sc->path;
     uint8_t kinds[(MOTE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: that level is an array */
     unsigned depth = 0;
+    unsigned closer = TOP; /* '}' or ']' closing the innermost open container */
     unsigned watch = 0; /* search: the depth whose keys/elements are matched, 0 = none */
     int arm = path != NULL; /* search: the next value is the one the path matched so far */
     unsigned c;
@@ -240,6 +261,7 @@ value:
             goto too_deep;
         kinds[depth >> 3] &= (uint8_t)~(1u << (depth & 7));
         depth++;
+        closer = '}';
         p++;
         SKIP_WS();
         if (c == '}') {
@@ -252,6 +274,7 @@ value:
             goto too_deep;
         kinds[depth >> 3] |= (uint8_t)(1u << (depth & 7));
         depth++;
+        closer = ']';
         p++;
         SKIP_WS();
         if (c == ']') {
@@ -278,23 +301,22 @@ value:
             if (++p != end && IS_DIGIT(*p))
                 goto bad_number;
         } else {
-            while (++p != end && IS_DIGIT(*p)) {
-            }
+            p = skip_digits(p + 1, end);
         }
-        if (p != end && *p == '.') {
+        if (p == end || (*p != '.' && (*p | 0x20) != 'e'))
+            goto next;
+        if (*p == '.') {
             if (++p == end || !IS_DIGIT(*p))
                 goto bad_number;
-            while (++p != end && IS_DIGIT(*p)) {
-            }
+            p = skip_digits(p + 1, end);
+            if (p == end || (*p | 0x20) != 'e')
+                goto next;
         }
-        if (p != end && (*p | 0x20) == 'e') {
-            if (++p != end && (*p == '+' || *p == '-'))
-                p++;
-            if (p == end || !IS_DIGIT(*p))
-                goto bad_number;
-            while (++p != end && IS_DIGIT(*p)) {
-            }
-        }
+        if (++p != end && (*p == '+' || *p == '-'))
+            p++;
+        if (p == end || !IS_DIGIT(*p))
+            goto bad_number;
+        p = skip_digits(p + 1, end);
         goto next;
     case 't':
         if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
@@ -343,27 +365,29 @@ key: /* c == *p, the first byte of an object member */
     goto value;
 
 next: /* after a value */
-    if (depth == 0) {
-        sc->p = p;
-        return MOTE_OK;
-    }
     SKIP_WS();
     if (c == ',') {
-        p++;
-        if (IS_ARRAY(depth)) {
+        if (closer == ']') {
+            p++;
             if (depth == watch && json_path_on_element(path)) {
                 arm = 1;
                 watch = 0;
             }
             goto value;
         }
-        SKIP_WS();
-        goto key;
+        if (closer == '}') {
+            p++;
+            SKIP_WS();
+            goto key;
+        }
+        goto done;
     }
-    if (c == (IS_ARRAY(depth) ? (unsigned)']' : (unsigned)'}')) {
+    if (c == closer) {
         p++;
         goto close;
     }
+    if (closer == TOP)
+        goto done;
     sc->reason = MOTE_JSON_R_EXPECTED_COMMA;
     goto fail;
 
@@ -373,8 +397,14 @@ close: /* p is after a closing bracket */
         watch = 0;
     }
     depth--;
+    closer = depth == 0 ? TOP : IS_ARRAY(depth) ? (unsigned)']' : (unsigned)'}';
     goto next;
 
+done: /* the top-level value ended; values never end in whitespace, so step back over it */
+    while (IS_WS(p[-1]))
+        p--;
+    sc->p = p;
+    return MOTE_OK;
 bad_number:
     sc->reason = MOTE_JSON_R_BAD_NUMBER;
     goto fail;
@@ -382,6 +412,8 @@ bad_literal:
     sc->reason = MOTE_JSON_R_BAD_LITERAL;
     goto fail;
 eof:
+    if (closer == TOP)
+        goto done;
     sc->reason = MOTE_JSON_R_UNEXPECTED_END;
     goto fail;
 too_deep:
