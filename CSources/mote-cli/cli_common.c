@@ -23,7 +23,8 @@ static uint8_t g_rx[CLI_RX_MAX];
 static uint8_t g_tx[CLI_TX_CAP];
 static mote_mqtt_inflight_t g_inflight[CLI_INFLIGHT_MAX];
 static uint16_t g_qos2_rx[64];
-static mote_bytes_t g_rx_aliases[32];
+static mote_bytes_t g_rx_aliases[16];
+static uint8_t g_rx_alias_store[16 * 256];
 static uint8_t g_connect_props[512];
 static uint8_t g_will_props[8];
 
@@ -198,7 +199,7 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
     memset(o, 0, sizeof *o);
     o->net.host = "localhost";
     o->net.connect_timeout_ms = 10000;
-    o->version = MOTE_MQTT_V311;
+    o->version = MOTE_MQTT_VERSION_311;
     o->clean = true;
     o->keep_alive_s = 60;
     o->rx_cap = CLI_RX_DEFAULT;
@@ -252,10 +253,10 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         case 'V':
             if (strcmp(optarg, "mqttv311") == 0 || strcmp(optarg, "311") == 0 ||
                 strcmp(optarg, "v311") == 0) {
-                o->version = MOTE_MQTT_V311;
+                o->version = MOTE_MQTT_VERSION_311;
             } else if (strcmp(optarg, "mqttv5") == 0 || strcmp(optarg, "5") == 0 ||
                        strcmp(optarg, "v5") == 0) {
-                o->version = MOTE_MQTT_V5;
+                o->version = MOTE_MQTT_VERSION_5;
             } else {
                 return bad_value("-V (mqttv311 or mqttv5)", optarg);
             }
@@ -306,7 +307,7 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         case OPT_NO_TLS: o->net.no_tls = true; break;
         case OPT_QUIET: o->quiet = true; break;
         case OPT_RX_BUFFER:
-            if (!parse_long(optarg, 64, CLI_RX_MAX, &v)) return bad_value("--rx-buffer", optarg);
+            if (!parse_long(optarg, 64, CLI_RX_MAX - 1, &v)) return bad_value("--rx-buffer", optarg);
             o->rx_cap = (uint32_t)v;
             break;
         case OPT_MAX_INFLIGHT:
@@ -360,7 +361,7 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         fprintf(stderr, "mote: will options need --will-topic\n");
         return MOTE_EXIT_ERROR;
     }
-    if (o->user_count > 0 && o->version != MOTE_MQTT_V5) {
+    if (o->user_count > 0 && o->version != MOTE_MQTT_VERSION_5) {
         fprintf(stderr, "mote: user properties need -V mqttv5\n");
         return MOTE_EXIT_ERROR;
     }
@@ -568,9 +569,11 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
     s->cfg.inflight_count = o->max_inflight;
     s->cfg.qos2_rx_ids = g_qos2_rx;
     s->cfg.qos2_rx_count = (uint16_t)(sizeof g_qos2_rx / sizeof g_qos2_rx[0]);
-    if (o->version == MOTE_MQTT_V5) {
+    if (o->version == MOTE_MQTT_VERSION_5) {
         s->cfg.rx_topic_aliases = g_rx_aliases;
         s->cfg.rx_topic_alias_count = (uint16_t)(sizeof g_rx_aliases / sizeof g_rx_aliases[0]);
+        s->cfg.rx_alias_store = g_rx_alias_store;
+        s->cfg.rx_alias_slot_size = (uint16_t)(sizeof g_rx_alias_store / s->cfg.rx_topic_alias_count);
     }
     s->cfg.on_event = on_event;
     s->cfg.user = s;
@@ -604,7 +607,7 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
     if (o->password != NULL) {
         co.password = mote_bytes_cstr(o->password);
     }
-    if (o->version == MOTE_MQTT_V5) {
+    if (o->version == MOTE_MQTT_VERSION_5) {
         if (o->session_expiry_set) {
             co.session_expiry_s = o->session_expiry_s;
         } else if (!o->clean) {
@@ -617,7 +620,7 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
     if (err == MOTE_ERR_CONNACK_REFUSED) {
         uint8_t rc = s->info.reason_code;
         if (!o->quiet) {
-            if (o->version == MOTE_MQTT_V5) {
+            if (o->version == MOTE_MQTT_VERSION_5) {
                 fprintf(stderr, "mote: connection refused by broker: %s (reason code 0x%02x)\n",
                         mote_mqtt_reason_string(rc), (unsigned)rc);
             } else {
@@ -635,6 +638,10 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
         mote_cli_close(s);
         return code;
     }
+    if (o->debug) {
+        fprintf(stderr, "Client %s received CONNACK (session present %d, reason 0x%02x)\n",
+                s->client_id, s->info.session_present ? 1 : 0, (unsigned)s->info.reason_code);
+    }
     /* From here on the loop waits with poll, so reads must not wait themselves. */
     s->conn.tcp.recv_wait_ms = 0;
     return MOTE_EXIT_OK;
@@ -642,7 +649,11 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
 
 mote_err_t mote_cli_step(mote_cli_session_t *s, uint32_t wait_ms)
 {
-    mote_err_t err;
+    /* Queued packets (SUBSCRIBE, coalesced PUBLISH, acks) go out before we sleep. */
+    mote_err_t err = mote_mqtt_flush(&s->client);
+    if (err != MOTE_OK && err != MOTE_ERR_NEED_MORE) {
+        return err;
+    }
     if (s->tx_pending) {
         struct pollfd p = { s->conn.tcp.fd, POLLIN | POLLOUT, 0 };
         (void)poll(&p, 1, (int)wait_ms);

@@ -73,10 +73,12 @@ static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len
     msg.props = p->props;
     for (;;) {
         mote_err_t err = mote_mqtt_publish(&p->s.client, &msg, packet_id);
-        if (err == MOTE_OK || err == MOTE_ERR_NEED_MORE) {
+        if (err == MOTE_OK) {
             return MOTE_OK;
         }
-        if (err != MOTE_ERR_NO_SPACE && err != MOTE_ERR_RECEIVE_MAXIMUM) {
+        /* Not queued: the window is full or the socket cannot take more now. */
+        if (err != MOTE_ERR_NO_SPACE && err != MOTE_ERR_RECEIVE_MAXIMUM &&
+            err != MOTE_ERR_NEED_MORE) {
             return err;
         }
         if (mote_cli_interrupted()) {
@@ -230,6 +232,12 @@ static int run_lines(pub_state_t *p)
         if (err != MOTE_OK) {
             break;
         }
+        /* Write what this batch queued now rather than at the next wake-up. */
+        err = mote_mqtt_flush(&p->s.client);
+        if (err != MOTE_OK && err != MOTE_ERR_NEED_MORE) {
+            break;
+        }
+        err = MOTE_OK;
         if (start > 0) {
             /* QoS 0 payloads may still be referenced from buf: write them out first. */
             if (p->o->qos == 0) {
@@ -389,8 +397,8 @@ int mote_cmd_pub(int argc, char **argv)
 {
     static pub_state_t p;
     mote_cli_opts_t o;
-    const uint8_t *payload;
-    size_t len;
+    const uint8_t *payload = NULL;
+    size_t len = 0;
     void *map = NULL;
     uint8_t *heap = NULL;
     int code;
@@ -414,7 +422,7 @@ int mote_cmd_pub(int argc, char **argv)
     if (code != 0) {
         goto out;
     }
-    if (o.version == MOTE_MQTT_V5) {
+    if (o.version == MOTE_MQTT_VERSION_5) {
         p.props = mote_cli_user_props(&o, p.props_buf, sizeof p.props_buf);
     }
     if (o.lines) {

@@ -121,12 +121,16 @@ int mote_cmd_sub(int argc, char **argv)
         subs[i].filter = mote_bytes_cstr(o.topics[i]);
         subs[i].options = o.qos;
     }
-    if (o.version == MOTE_MQTT_V5) {
+    if (o.version == MOTE_MQTT_VERSION_5) {
         props = mote_cli_user_props(&o, props_buf, sizeof props_buf);
     }
-    err = mote_mqtt_subscribe(&st.s.client, subs, (size_t)o.topic_count, props, &st.sub_id);
-    if (err == MOTE_ERR_NEED_MORE) {
-        err = MOTE_OK;
+    /* NEED_MORE: not queued, the socket cannot take it yet. */
+    while ((err = mote_mqtt_subscribe(&st.s.client, subs, (size_t)o.topic_count, props,
+                                      &st.sub_id)) == MOTE_ERR_NEED_MORE) {
+        err = mote_cli_step(&st.s, 100);
+        if (err != MOTE_OK) {
+            break;
+        }
     }
     if (err != MOTE_OK) {
         code = mote_cli_fail(&st.s, "subscribe", err);

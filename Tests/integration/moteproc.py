@@ -71,6 +71,18 @@ class Proc:
             time.sleep(0.02)
         return False
 
+    def wait_stdout(self, text, timeout=10):
+        """Wait until text (bytes) appears in stdout."""
+        deadline = time.time() + t(timeout)
+        while time.time() < deadline:
+            if text in self.stdout_bytes():
+                return True
+            if self.p.poll() is not None:
+                time.sleep(0.1)
+                return text in self.stdout_bytes()
+            time.sleep(0.02)
+        return False
+
     def wait(self, timeout=20):
         try:
             rc = self.p.wait(t(timeout))
