@@ -66,7 +66,7 @@ for spec in armhf:arm: aarch64:aarch64: armhf-minimal:arm:quick aarch64-minimal:
   echo "--- $label: $(stat -c %s "$real") bytes; mutual TLS round trips and mote json under qemu-$qemu"
   if ! MOTE_BIN="$wrap_dir/mote" MOTE_CROSS_REAL="$real" MOTE_HOST_BIN="$host_bin" \
        MOTE_CROSS_QUICK=$([ "$quick" = quick ] && echo 1 || echo 0) \
-       python3 Tests/cross/test_cross.py -v 2>&1; then
+       python3 -W ignore::ResourceWarning Tests/cross/test_cross.py -v 2>&1; then
     echo "stage-60: $label FAILED" >&2
     status=1
   fi

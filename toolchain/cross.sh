@@ -144,7 +144,8 @@ for arch in $archs; do
     use_libc=glibc
   fi
   if [ "$use_libc" = musl ]; then
-    "$triple-gcc" -Os -ffunction-sections -fdata-sections -D_FILE_OFFSET_BITS=64 -Wall -Wextra \
+    # Without _FILE_OFFSET_BITS=64 here: fcntl64 must call the plain fcntl, not itself.
+    "$triple-gcc" -Os -ffunction-sections -fdata-sections -Wall -Wextra \
       -c toolchain/glibc-compat.c -o "$bdir/glibc-compat.o"
     ldflags="$ldflags -specs=/usr/lib/$musl_triple/musl-gcc.specs $root/$bdir/glibc-compat.o"
   fi

@@ -2,7 +2,9 @@
  * with _FORTIFY_SOURCE) call but musl does not provide. toolchain/cross.sh links the
  * static `mote` against musl's libc.a (Debian's musl-dev) because a static glibc costs
  * about 360 KB before main() does anything; this file maps the fortified calls onto the
- * plain ones, keeping their checks (a violated bound aborts, as glibc's would). */
+ * plain ones, keeping their checks (a violated bound aborts, as glibc's would), and the
+ * few large-file entry points glibc headers name that musl does not export. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@ int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
 int __printf_chk(int flag, const char *fmt, ...);
 long __fdelt_chk(long fd);
 void (*__sysv_signal(int sig, void (*handler)(int)))(int);
+int fcntl64(int fd, int cmd, ...);
 
 void *__memcpy_chk(void *dst, const void *src, size_t n, size_t dst_len)
 {
@@ -88,4 +91,16 @@ long __fdelt_chk(long fd)
 void (*__sysv_signal(int sig, void (*handler)(int)))(int)
 {
     return signal(sig, handler);
+}
+
+/* glibc (2.28+) maps fcntl to fcntl64 when _FILE_OFFSET_BITS=64 on 32-bit targets; musl's
+ * fcntl always takes the 64-bit struct flock, so the call is the same. The third argument
+ * is an int or a pointer; both travel as one machine word. */
+int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    unsigned long arg = va_arg(ap, unsigned long);
+    va_end(ap);
+    return fcntl(fd, cmd, arg);
 }

@@ -81,6 +81,18 @@ class CrossTLSRoundTrips(unittest.TestCase):
                         self.assertEqual(sub.stdout_bytes(),
                                          ("%s arm 0\n%s arm 1\n" % (topic, topic)).encode())
 
+    def test_other_identities(self):
+        # AWS IoT device certificates are RSA 2048 by default; P-384 is the other EC choice.
+        for ident in ("client-rsa", "client-p384"):
+            with self.subTest(identity=ident):
+                r = subprocess.run(mote_cmd("pub", "-h", "localhost", "-p", self.port,
+                                            "--cafile", os.path.join(self.pki, "ca.crt"),
+                                            "--cert", os.path.join(self.pki, ident + ".crt"),
+                                            "--key", os.path.join(self.pki, ident + ".key"),
+                                            "-q", 1, "-t", "cross/id", "-m", ident),
+                                   capture_output=True, timeout=TIMEOUT)
+                self.assertEqual(r.returncode, 0, "pub with %s failed: %r" % (ident, r.stderr))
+
     def test_untrusted_server_is_refused(self):
         # A CA file that did not sign the server: the handshake must fail, exit non-zero.
         r = subprocess.run(mote_cmd("pub", "-h", "localhost", "-p", self.port,
