@@ -5,6 +5,7 @@ are checked from the server's side."""
 import os
 import subprocess
 import unittest
+import warnings
 
 from tls_fixtures import (PASSWORD, TIMEOUT, RecordingTLSServer, make_pki, remove_pki,
                           tls_broker)
@@ -30,6 +31,7 @@ PKI = None
 
 def setUpModule():
     global PKI
+    warnings.simplefilter("ignore", ResourceWarning)
     PKI = make_pki()
 
 
