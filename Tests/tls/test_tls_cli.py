@@ -195,7 +195,7 @@ class Failures(unittest.TestCase):
         self.assertIn("unknown_ca", line)
 
     def test_no_client_cert(self):
-        self.check(self.pub(self.port, identity=None), "no client certificate")
+        self.check(self.pub(self.port, identity=None), "requires a client certificate")
 
     def test_key_mismatch(self):
         self.check(self.pub(self.port, "--cert", pki("client.crt"), "--key",

@@ -214,7 +214,7 @@ class BadClients(unittest.TestCase):
         self.assertIn("alert", out)
 
     def test_no_client_cert(self):
-        self.expect(CLIENT_CERT_REJECTED, "no client certificate")
+        self.expect(CLIENT_CERT_REJECTED, "requires a client certificate")
 
     def test_key_does_not_match(self):
         self.expect(KEY_MISMATCH, "does not match", "--cert", pki("client.crt"),

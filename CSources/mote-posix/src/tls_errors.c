@@ -164,10 +164,14 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
         t->last_alert = alert;
         /* An alert after our Certificate message went out is the server's verdict on it. */
         if (state > MBEDTLS_SSL_CLIENT_CERTIFICATE && alert_is_client_cert(alert)) {
+            if (!t->have_cert) {
+                return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                                     "the server requires a client certificate (--cert, --key); "
+                                     "it sent alert %d (%s)", alert, alert_name(alert));
+            }
             return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
-                                 "server sent alert %d (%s) after %s", alert, alert_name(alert),
-                                 t->have_cert ? "our client certificate"
-                                              : "we sent no client certificate (--cert/--key)");
+                                 "server sent alert %d (%s) in reply to our client certificate",
+                                 alert, alert_name(alert));
         }
         return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE, "server sent alert %d (%s)", alert,
                              alert_name(alert));
@@ -176,11 +180,14 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
         ret == MBEDTLS_ERR_NET_RECV_FAILED || ret == MBEDTLS_ERR_NET_SEND_FAILED) {
         if (state > MBEDTLS_SSL_CLIENT_CERTIFICATE && state <= MBEDTLS_SSL_SERVER_FINISHED) {
             /* Hung up without a readable alert right after our certificate went out. */
+            if (!t->have_cert) {
+                return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                                     "the server requires a client certificate (--cert, --key); "
+                                     "it closed the connection (%s)", why);
+            }
             return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
-                                 "server closed the connection after %s (%s)",
-                                 t->have_cert ? "our client certificate"
-                                              : "we sent no client certificate (--cert/--key)",
-                                 why);
+                                 "server closed the connection in reply to our client "
+                                 "certificate (%s)", why);
         }
         return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE,
                              "server closed the connection during the handshake (%s)", why);
