@@ -58,7 +58,7 @@ else
   exit 1
 fi
 
-host_bin="$root/build/host/bin/mote"
+host_bin="${MOTE_HOST_BIN:-$root/build/host/bin/mote}"
 if [ ! -x "$host_bin" ]; then
   cmake -S . -B build/host -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build/host --target mote-cli -j 2
