@@ -291,7 +291,7 @@ mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *m
     uint8_t pbuf[64];
     uint32_t bit = 0;
 #endif
-    if (c == NULL || msg == NULL || msg->props.len > 0xFFFFu || msg->topic.len > 0xFFFFu)
+    if (c == NULL || msg == NULL)
         return MOTE_ERR_BAD_ARG;
     if (c->state != MQ_CONNECTED)
         return MOTE_ERR_NOT_CONNECTED;
@@ -299,6 +299,11 @@ mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *m
         return MOTE_ERR_BAD_QOS;
     if (msg->retain && !(c->flags & MQF_RETAIN_OK))
         return MOTE_ERR_UNSUPPORTED;
+    /* The common QoS 0 case goes straight to the encoder, without a copy of msg. */
+    if (msg->qos == 0 && !msg->dup && (!MQ_IS_V5(c) || c->alias_max_out == 0))
+        return queue_publish(c, msg);
+    if (msg->props.len > 0xFFFFu || msg->topic.len > 0xFFFFu)
+        return MOTE_ERR_BAD_ARG; /* the in-flight record keeps 16-bit lengths */
     p = *msg;
     p.dup = false;
     p.packet_id = 0;
