@@ -201,19 +201,20 @@ const uint8_t *json_scalar_end(const uint8_t *p, const uint8_t *end)
 #define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
 
 /* Whitespace is rare in device documents: the loop tests `c <= ' '` and only then skips. */
-#define SKIP_WS()                                                                          \
+#define SKIP_WS_OR(at_end)                                                                        \
     do {                                                                                   \
         if (p == end)                                                                      \
-            goto eof;                                                                      \
+            goto at_end;                                                                   \
         c = *p;                                                                            \
         if (c <= ' ') {                                                                    \
             while (IS_WS(c)) {                                                             \
                 if (++p == end)                                                            \
-                    goto eof;                                                              \
+                    goto at_end;                                                            \
                 c = *p;                                                                    \
             }                                                                              \
         }                                                                                  \
     } while (0)
+#define SKIP_WS() SKIP_WS_OR(eof)
 
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
 #define TOP 256u /* closer of the top level: matches no byte */
@@ -365,7 +366,7 @@ key: /* c == *p, the first byte of an object member */
     goto value;
 
 next: /* after a value */
-    SKIP_WS();
+    SKIP_WS_OR(eof_after_value);
     if (c == ',') {
         if (closer == ']') {
             p++;
@@ -411,9 +412,10 @@ bad_number:
 bad_literal:
     sc->reason = MOTE_JSON_R_BAD_LITERAL;
     goto fail;
-eof:
+eof_after_value:
     if (closer == TOP)
         goto done;
+eof:
     sc->reason = MOTE_JSON_R_UNEXPECTED_END;
     goto fail;
 too_deep:

@@ -1,0 +1,21 @@
+# JSON core tests (cmocka): grammar, paths and iteration, value reading, writer; plus the
+# `mote json` command tests (Python, MOTE_BIN).
+find_library(CMOCKA_LIB cmocka)
+if(NOT CMOCKA_LIB)
+  message(WARNING "cmocka not found: JSON unit tests skipped")
+else()
+  foreach(t grammar path values writer)
+    if(EXISTS ${PROJECT_SOURCE_DIR}/Tests/json/test_json_${t}.c)
+      add_executable(test_json_${t} ${PROJECT_SOURCE_DIR}/Tests/json/test_json_${t}.c)
+      target_link_libraries(test_json_${t} PRIVATE mote ${CMOCKA_LIB} m)
+      target_compile_options(test_json_${t} PRIVATE ${MOTE_WARNINGS} -Wno-missing-prototypes)
+      add_test(NAME json_${t} COMMAND test_json_${t})
+    endif()
+  endforeach()
+endif()
+
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND AND TARGET mote-cli)
+  add_test(NAME json_cli COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/Tests/json/test_json_cli.py)
+  set_tests_properties(json_cli PROPERTIES ENVIRONMENT MOTE_BIN=${PROJECT_BINARY_DIR}/bin/mote)
+endif()
