@@ -38,12 +38,25 @@ build_variant() { # name extra-cflags...
   printf 'int main(void);\nint main(void) { for (;;) { } }\n' > "$dir/stub/main.c"
   $CC "${cflags[@]}" -c "$dir/stub/main.c" -o "$dir/stub/main.o"
   $CC "${cflags[@]}" -c examples/cortex-m4/startup.c -o "$dir/stub/startup.o"
-  local keep=()
-  while read -r fn; do keep+=("-Wl,--undefined=$fn"); done < "$dir/public.txt"
-  # Same link as the sample firmware: newlib-nano, no start files, no syscall stubs.
-  $CC "${cpu[@]}" --specs=nano.specs -nostartfiles -T examples/cortex-m4/cm4.ld \
-    -Wl,--gc-sections -Wl,-Map="$dir/keep.map" "${keep[@]}" \
-    "$dir/stub/startup.o" "$dir/stub/main.o" "$dir"/core/*.o -o "$dir/keep.elf"
+  # Two links, both like the sample firmware's (newlib-nano, no start files, no syscall
+  # stubs, --gc-sections):
+  #  keep   every public function is a root: the whole library;
+  #  device every public function except the packet encoders/decoders that only a broker
+  #         or a test needs (CONNECT/SUBSCRIBE decoding, CONNACK/SUBACK encoding, ...): what
+  #         a device using the client, JSON and AWS APIs links. The client's own codec calls
+  #         are still pulled in through the client.
+  grep -vE '^mote_mqtt_(encode|decode)_|_size$|^mote_mqtt_(subscribe|unsubscribe)_next$' \
+    "$dir/public.txt" > "$dir/device-roots.txt" || true
+  local set roots keep fn
+  for set in keep device; do
+    roots="$dir/public.txt"
+    [ $set = device ] && roots="$dir/device-roots.txt"
+    keep=()
+    while read -r fn; do keep+=("-Wl,--undefined=$fn"); done < "$roots"
+    $CC "${cpu[@]}" --specs=nano.specs -nostartfiles -T examples/cortex-m4/cm4.ld \
+      -Wl,--gc-sections -Wl,-Map="$dir/$set.map" "${keep[@]}" \
+      "$dir/stub/startup.o" "$dir/stub/main.o" "$dir"/core/*.o -o "$dir/$set.elf"
+  done
 }
 
 build_variant full
