@@ -16,8 +16,10 @@
 #   (time, stat64, gettimeofday, select, ...) resolve to musl's time32 compatibility
 #   symbols, which take exactly that ABI, and _FILE_OFFSET_BITS=64 makes stat/readdir use
 #   the layouts both libraries share. toolchain/glibc-compat.c supplies the _FORTIFY_SOURCE
-#   entry points (__memcpy_chk, ...) that Debian's archives call. MOTE_CROSS_LIBC=glibc
-#   links glibc instead (about 900 KB on armhf).
+#   entry points (__memcpy_chk, ...) that Debian's archives call. -Os also keeps glibc's
+#   extern-inline stdio bodies (which reach into glibc's FILE) out of our objects: with
+#   __OPTIMIZE_SIZE__ the headers only emit real calls. MOTE_CROSS_LIBC=glibc links glibc
+#   instead (about 920 KB on armhf). Tests/cross/test_cross.py runs the result under qemu.
 # - Debian's mbedTLS archives have no per-function sections, so --gc-sections can only drop
 #   whole objects; the ciphersuite and cipher tables still pull in every algorithm. The
 #   minimal variant compiles only what AWS IoT needs, with per-function sections.
