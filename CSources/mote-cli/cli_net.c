@@ -73,6 +73,21 @@ static int cli_net_open_tcp(const mote_cli_net_opts_t *o, const char *host, uint
     return MOTE_OK;
 }
 
+/* TLS transport seen through the connection: conn->tcp.recv_wait_ms governs how long recv
+ * waits, for TLS as for TCP (the session loop sets it to 0 once it polls by itself). */
+static int32_t cli_net_tls_send(void *ctx, const mote_iovec_t *iov, size_t iovcnt)
+{
+    mote_cli_conn_t *conn = ctx;
+    return conn->tls_transport.send(conn->tls_transport.ctx, iov, iovcnt);
+}
+
+static int32_t cli_net_tls_recv(void *ctx, uint8_t *buf, size_t len)
+{
+    mote_cli_conn_t *conn = ctx;
+    mote_tls_set_read_wait(conn->tls, conn->tcp.recv_wait_ms);
+    return conn->tls_transport.recv(conn->tls_transport.ctx, buf, len);
+}
+
 static int cli_net_open_tls(const mote_cli_net_opts_t *o, const char *host, uint16_t port,
                             uint32_t timeout, mote_cli_conn_t *conn, char *errbuf, size_t errlen)
 {
@@ -134,7 +149,14 @@ static int cli_net_open_tls(const mote_cli_net_opts_t *o, const char *host, uint
         conn->tls = NULL;
         return err;
     }
-    mote_tls_transport(conn->tls, &conn->transport);
+    mote_tls_transport(conn->tls, &conn->tls_transport);
+    conn->transport.send = cli_net_tls_send;
+    conn->transport.recv = cli_net_tls_recv;
+    conn->transport.ctx = conn;
+    /* tcp mirrors the TLS socket so poll loops on conn->tcp.fd work for both; the TLS object
+     * owns and closes it. */
+    conn->tcp.fd = mote_tls_fd(conn->tls);
+    conn->tcp.recv_wait_ms = 50;
     return MOTE_OK;
 }
 

@@ -32,9 +32,11 @@ typedef struct mote_cli_net_opts {
 } mote_cli_net_opts_t;
 
 typedef struct mote_cli_conn {
-    mote_tcp_t tcp;
+    mote_tcp_t tcp;          /* with TLS: fd mirrors the TLS socket (for poll), owned by tls;
+                              * recv_wait_ms applies to both (0: recv never waits) */
     mote_tls_t *tls;         /* non-NULL when TLS is in use */
     mote_transport_t transport;
+    mote_transport_t tls_transport; /* the TLS object's own transport, wrapped by transport */
 } mote_cli_conn_t;
 
 /* Open the connection and fill conn->transport. On failure returns the error and writes a

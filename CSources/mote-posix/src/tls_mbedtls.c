@@ -543,14 +543,30 @@ const char *mote_tls_last_error(const mote_tls_t *t)
     return t->err[0] ? t->err : "no error";
 }
 
+int mote_tls_fd(const mote_tls_t *t)
+{
+    return t ? t->tcp.fd : -1;
+}
+
+void mote_tls_set_read_wait(mote_tls_t *t, uint32_t ms)
+{
+    if (t) {
+        t->read_wait_ms = ms;
+    }
+}
+
 void mote_tls_close(mote_tls_t *t)
 {
     if (!t) {
         return;
     }
     if (t->connected) {
-        /* Best effort: finish a staged record, then say goodbye; never wait for the peer. */
-        (void)tls_flush(t);
+        /* The last staged record (often a DISCONNECT) gets a bounded chance to leave; then
+         * close_notify, without waiting for the peer's. */
+        uint32_t deadline = mote_posix_clock_ms(NULL) + 1000u;
+        while (tls_flush(t) == 0 && ms_left(deadline) > 0) {
+            (void)poll_fd(t->tcp.fd, POLLOUT, ms_left(deadline), NULL);
+        }
         (void)mbedtls_ssl_close_notify(&t->ssl);
     }
     tls_drop(t);

@@ -89,7 +89,14 @@ const char *mote_tls_last_error(const mote_tls_t *t);
 /* Wait until decrypted data may be read (buffered or on the socket) or timeout_ms passes,
  * flushing staged output meanwhile. 1 readable, 0 timeout, <0 mote_err_t. */
 int mote_tls_wait_readable(mote_tls_t *t, uint32_t timeout_ms);
-/* Close the connection, keep configuration and saved session for a reconnect. */
+/* The connected socket (for poll loops that also watch other descriptors), or -1. Data may
+ * already sit decrypted inside mbedTLS: mote_tls_wait_readable() knows; poll() does not. */
+int mote_tls_fd(const mote_tls_t *t);
+/* How long the transport's recv waits for data before returning 0 (0: not at all, for
+ * callers that wait with poll themselves). */
+void mote_tls_set_read_wait(mote_tls_t *t, uint32_t ms);
+/* Close the connection (staged output is flushed for up to a second, then close_notify),
+ * keep configuration and saved session for a reconnect. */
 void mote_tls_close(mote_tls_t *t);
 void mote_tls_free(mote_tls_t *t);
 
