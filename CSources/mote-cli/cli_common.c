@@ -22,7 +22,7 @@
 static uint8_t g_rx[CLI_RX_MAX];
 static uint8_t g_tx[CLI_TX_CAP];
 static mote_mqtt_inflight_t g_inflight[CLI_INFLIGHT_MAX];
-static uint16_t g_qos2_rx[64];
+static uint16_t g_qos2_rx[1024]; /* 3.1.1 brokers may send many QoS 2 messages at once */
 static mote_bytes_t g_rx_aliases[16];
 static uint8_t g_rx_alias_store[16 * 256];
 static uint8_t g_connect_props[512];
