@@ -206,43 +206,45 @@ mote_err_t mote_client_queue_ping(mote_mqtt_client_t *c)
     return MOTE_OK;
 }
 
-/* Queue one PUBLISH: copied whole into tx_buf when it fits behind what is queued, else
- * its header is queued and the payload is written from caller memory. */
+/* Queue one PUBLISH: its header is encoded into tx_buf, the payload is copied behind it
+ * when it fits there, else written from caller memory as the second piece of a gathered
+ * write. */
 static mote_err_t queue_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *p)
 {
     uint8_t *buf = c->cfg->tx_buf;
-    size_t cap = c->cfg->tx_cap;
+    size_t cap = c->cfg->tx_cap, plen = p->payload.len;
     /* Bound on everything before the payload: fixed header 5, topic 2+len, id 2,
      * property length 4 + properties. */
     size_t hdr_max = p->topic.len + p->props.len + 13u;
     int32_t h;
     mote_err_t rc;
-    if (c->tx_tail_len == 0 && cap - c->tx_len >= hdr_max + p->payload.len) {
-        h = mote_mqtt_encode_publish(buf + c->tx_len, cap - c->tx_len, MQ_VERSION(c), p);
-        if (h < 0)
-            return (mote_err_t)h;
-        if (c->max_packet_out != 0 && (uint32_t)h > c->max_packet_out)
-            return MOTE_ERR_PACKET_TOO_LARGE;
-        tx_commit(c, h);
-        return MOTE_OK;
+    if (c->tx_tail_len != 0 || cap - c->tx_len < hdr_max) {
+        rc = tx_room(c, hdr_max);
+        if (rc != MOTE_OK)
+            return rc;
     }
-    rc = tx_room(c, hdr_max);
-    if (rc != MOTE_OK)
-        return rc;
     h = mote_mqtt_encode_publish_header(buf + c->tx_len, cap - c->tx_len, MQ_VERSION(c), p);
     if (h < 0)
         return (mote_err_t)h;
-    if (c->max_packet_out != 0 && (uint32_t)h + p->payload.len > c->max_packet_out)
+    if (c->max_packet_out != 0 && (uint32_t)h + plen > c->max_packet_out)
         return MOTE_ERR_PACKET_TOO_LARGE;
-    if (cap - c->tx_len - (size_t)h >= p->payload.len) {
-        if (p->payload.len != 0)
-            memcpy(buf + c->tx_len + h, p->payload.ptr, p->payload.len);
-        tx_commit(c, h + (int32_t)p->payload.len);
+    if (cap - c->tx_len - (size_t)h >= plen) {
+        if (plen != 0)
+            memcpy(buf + c->tx_len + h, p->payload.ptr, plen);
+        tx_commit(c, h + (int32_t)plen);
         return MOTE_OK;
+    }
+    /* Not enough room behind what is queued: when the whole packet would fit in an empty
+     * tx_buf and the payload is small, write out first and copy; else zero copy. */
+    if (c->tx_len != 0 && plen < cap / 4u && (size_t)h + plen <= cap) {
+        rc = mote_mqtt_flush(c);
+        if (rc != MOTE_OK)
+            return rc;
+        return queue_publish(c, p);
     }
     tx_commit(c, h);
     c->tx_tail = p->payload.ptr;
-    c->tx_tail_len = (uint32_t)p->payload.len;
+    c->tx_tail_len = (uint32_t)plen;
     /* A big payload is worth a write of its own right away; it also frees QoS 0 callers'
      * memory as early as possible. */
     rc = mote_mqtt_flush(c);
@@ -281,8 +283,9 @@ static void apply_alias(const mote_mqtt_client_t *c, mote_mqtt_publish_t *p, uin
 }
 #endif
 
-mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *msg,
-                             uint16_t *packet_id)
+/* QoS 1/2 (and anything needing a changed copy of msg): in-flight record, alias, DUP. */
+MQ_NOINLINE static mote_err_t publish_tracked(mote_mqtt_client_t *c, const mote_mqtt_publish_t *msg,
+                                             uint16_t *packet_id)
 {
     mote_mqtt_publish_t p;
     mote_mqtt_inflight_t *r = NULL;
@@ -291,17 +294,6 @@ mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *m
     uint8_t pbuf[64];
     uint32_t bit = 0;
 #endif
-    if (c == NULL || msg == NULL)
-        return MOTE_ERR_BAD_ARG;
-    if (c->state != MQ_CONNECTED)
-        return MOTE_ERR_NOT_CONNECTED;
-    if (msg->qos > c->max_qos)
-        return MOTE_ERR_BAD_QOS;
-    if (msg->retain && !(c->flags & MQF_RETAIN_OK))
-        return MOTE_ERR_UNSUPPORTED;
-    /* The common QoS 0 case goes straight to the encoder, without a copy of msg. */
-    if (msg->qos == 0 && !msg->dup && (!MQ_IS_V5(c) || c->alias_max_out == 0))
-        return queue_publish(c, msg);
     if (msg->props.len > 0xFFFFu || msg->topic.len > 0xFFFFu)
         return MOTE_ERR_BAD_ARG; /* the in-flight record keeps 16-bit lengths */
     p = *msg;
@@ -342,6 +334,23 @@ mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *m
             *packet_id = r->packet_id;
     }
     return MOTE_OK;
+}
+
+mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *msg,
+                             uint16_t *packet_id)
+{
+    if (c == NULL || msg == NULL)
+        return MOTE_ERR_BAD_ARG;
+    if (c->state != MQ_CONNECTED)
+        return MOTE_ERR_NOT_CONNECTED;
+    if (msg->qos > c->max_qos)
+        return MOTE_ERR_BAD_QOS;
+    if (msg->retain && !(c->flags & MQF_RETAIN_OK))
+        return MOTE_ERR_UNSUPPORTED;
+    /* The common QoS 0 case goes straight to the encoder, without a copy of msg. */
+    if (msg->qos == 0 && !msg->dup && (!MQ_IS_V5(c) || c->alias_max_out == 0))
+        return queue_publish(c, msg);
+    return publish_tracked(c, msg, packet_id);
 }
 
 mote_err_t mote_client_resend(mote_mqtt_client_t *c)
