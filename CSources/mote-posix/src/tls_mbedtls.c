@@ -23,7 +23,7 @@
 
 #include "tls_internal.h"
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_USE_PSA_CRYPTO)
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
 #include "psa/crypto.h"
 #endif
 
@@ -189,7 +189,8 @@ mote_tls_t *mote_tls_new(const mote_tls_config_t *cfg, mote_err_t *err)
         snprintf(t->server_name, sizeof t->server_name, "%s", cfg->server_name);
     }
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_USE_PSA_CRYPTO)
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+    /* TLS 1.3 and PSA-backed keys in mbedTLS 3.x need the PSA core up first. */
     if (psa_crypto_init() != PSA_SUCCESS) {
         e = mote_tls_fail(t, MOTE_ERR_TLS, "PSA crypto initialisation failed");
         goto out;
@@ -215,6 +216,13 @@ mote_tls_t *mote_tls_new(const mote_tls_config_t *cfg, mote_err_t *err)
     mbedtls_ssl_conf_session_tickets(&t->conf, cfg->session_resumption
                                                    ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
                                                    : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+#endif
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
+    MBEDTLS_VERSION_NUMBER >= 0x03060000
+    /* TLS 1.3 tickets arrive after the handshake; 3.6 only hands them over when asked. */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &t->conf, cfg->session_resumption ? MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED
+                                          : MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_DISABLED);
 #endif
     if ((e = mote_tls_load_config(t, cfg)) != MOTE_OK) {
         goto out;
@@ -256,14 +264,21 @@ static mote_err_t tls_handshake(mote_tls_t *t)
     }
 }
 
+/* Keep the connection's session for the next connect; a failed copy keeps the old one. */
 static void save_session(mote_tls_t *t)
 {
+    mbedtls_ssl_session fresh;
     if (!t->session_resumption) {
         return;
     }
+    mbedtls_ssl_session_init(&fresh);
+    if (mbedtls_ssl_get_session(&t->ssl, &fresh) != 0) {
+        mbedtls_ssl_session_free(&fresh);
+        return;
+    }
     mbedtls_ssl_session_free(&t->session);
-    mbedtls_ssl_session_init(&t->session);
-    t->have_session = mbedtls_ssl_get_session(&t->ssl, &t->session) == 0;
+    t->session = fresh; /* ownership of its allocations moves with the struct */
+    t->have_session = true;
 }
 
 /* Drop the socket and per-connection state; configuration and saved session stay. */
