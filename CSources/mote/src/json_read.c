@@ -104,9 +104,9 @@ bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t
 
 int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container)
 {
-    if (!it || !container || !container->ptr || container->len < 2)
+    if (!it || !container || !container->ptr || !container->len)
         return MOTE_ERR_BAD_ARG;
-    if (container->ptr[0] != '{' && container->ptr[0] != '[')
+    if (container->len < 2 || (container->ptr[0] != '{' && container->ptr[0] != '['))
         return MOTE_ERR_JSON_TYPE;
     it->doc = container->ptr;
     it->pos = container->ptr + 1;
