@@ -244,89 +244,47 @@ MQ_NOINLINE static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt
     }
 }
 
-/* The header of a PUBLISH too large for rx_buf is at the front of rx_buf (hl bytes of fixed
- * header, then at least the variable header): deliver what payload is here as the first
- * chunk and stream the rest, or skip it all when the application asked to reject these. */
-MQ_NOINLINE static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, uint32_t rem)
+/* One piece of a PUBLISH too large for rx_buf: its header (fixed + variable, rx_hdr
+ * bytes) stays at the front of rx_buf and the n payload bytes just received follow it.
+ * The first piece decides whether the message is delivered (not a QoS 2 duplicate) or
+ * skipped (reject_oversize); the last one sends the ack. */
+MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bool first)
 {
     uint8_t *buf = c->cfg->rx_buf;
-    mote_mqtt_event_t evt;
-    mote_mqtt_publish_t *p = &evt.u.publish.msg;
-    size_t poff;
-    uint32_t hdr, have;
-    bool fresh;
-    mote_err_t rc = mote_mqtt_decode_publish_header(buf + hl, c->rx_len - hl, rem, flags,
-                                                    MQ_VERSION(c), p, &poff);
-    if (rc == MOTE_ERR_NEED_MORE)
-        return c->rx_len >= c->cfg->rx_cap ? MOTE_ERR_PACKET_TOO_LARGE : MOTE_OK;
-    if (rc != MOTE_OK)
-        return rc;
-    hdr = (uint32_t)(hl + poff);
-    if (hdr >= c->cfg->rx_cap || hdr > 0xFFFFu)
-        return MOTE_ERR_PACKET_TOO_LARGE;
-    have = c->rx_len - hdr;
-    if (c->cfg->on_trace != NULL)
-        c->cfg->on_trace(c->cfg->user, 'R', buf, c->rx_len);
-    c->rx_hdr = (uint16_t)hdr;
-    c->rx_total = rem - (uint32_t)poff;
-    c->rx_skip = c->rx_total - have;
-    c->rx_len = hdr;
-    if (c->cfg->reject_oversize) {
-        c->flags |= MQF_DISCARD;
-        return MOTE_ERR_OVERSIZE_REJECTED;
-    }
-    rc = RESOLVE(c, p);
-    if (rc == MOTE_OK)
-        rc = qos2_is_new(c, p, &fresh);
-    if (rc != MOTE_OK)
-        return rc;
-    c->flags |= (uint8_t)(MQF_STREAM | (fresh ? MQF_DELIVER : 0u));
-    if (fresh) {
-        evt.type = MOTE_MQTT_EVT_PUBLISH;
-        p->payload.ptr = buf + hdr;
-        p->payload.len = have;
-        evt.u.publish.offset = 0;
-        evt.u.publish.total = c->rx_total;
-        evt.u.publish.first = true;
-        evt.u.publish.last = false;
-        mote_client_emit(c, &evt);
-    }
-    return MOTE_OK;
-}
-
-/* Read the next piece of a streamed (or skipped) payload into rx_buf after the kept header. */
-MQ_NOINLINE static mote_err_t stream_pump(mote_mqtt_client_t *c, int32_t *got)
-{
-    uint8_t *buf = c->cfg->rx_buf;
-    uint32_t hdr = c->rx_hdr, room = (uint32_t)c->cfg->rx_cap - hdr;
-    int32_t n = rx_read(c, hdr, c->rx_skip < room ? c->rx_skip : room);
     mote_mqtt_event_t evt;
     mote_mqtt_publish_t *p = &evt.u.publish.msg;
     uint8_t type, flags;
     uint32_t rem;
     size_t hl, poff;
-    mote_err_t rc;
-    *got = n;
-    if (n <= 0)
-        return n < 0 ? (mote_err_t)n : MOTE_OK;
-    c->rx_skip -= (uint32_t)n;
-    /* The kept header was validated when the stream started; decode it again rather than
-     * keeping a copy of the decoded fields in the context. */
-    rc = mote_mqtt_decode_fixed_header(buf, hdr, &type, &flags, &rem, &hl);
+    bool fresh;
+    /* Decoding the kept header again is cheaper in RAM than keeping its fields. */
+    mote_err_t rc = mote_mqtt_decode_fixed_header(buf, c->rx_hdr, &type, &flags, &rem, &hl);
     if (rc == MOTE_OK)
-        rc = mote_mqtt_decode_publish_header(buf + hl, hdr - hl, rem, flags, MQ_VERSION(c), p,
+        rc = mote_mqtt_decode_publish_header(buf + hl, c->rx_hdr - hl, rem, flags, MQ_VERSION(c), p,
                                              &poff);
-    if (rc == MOTE_OK && !(c->flags & MQF_DISCARD))
-        rc = RESOLVE(c, p);
     if (rc != MOTE_OK)
         return rc;
+    if (first) {
+        if (c->cfg->reject_oversize) {
+            c->flags |= MQF_DISCARD;
+            return MOTE_ERR_OVERSIZE_REJECTED;
+        }
+        rc = RESOLVE(c, p);
+        if (rc == MOTE_OK)
+            rc = qos2_is_new(c, p, &fresh);
+        if (rc != MOTE_OK)
+            return rc;
+        c->flags |= (uint8_t)(MQF_STREAM | (fresh ? MQF_DELIVER : 0u));
+    }
     if (c->flags & MQF_DELIVER) {
+        if (!first && (rc = RESOLVE(c, p)) != MOTE_OK)
+            return rc;
         evt.type = MOTE_MQTT_EVT_PUBLISH;
-        p->payload.ptr = buf + hdr;
-        p->payload.len = (uint32_t)n;
+        p->payload.ptr = buf + c->rx_hdr;
+        p->payload.len = n;
         evt.u.publish.total = c->rx_total;
-        evt.u.publish.offset = c->rx_total - c->rx_skip - (uint32_t)n;
-        evt.u.publish.first = false;
+        evt.u.publish.offset = c->rx_total - c->rx_skip - n;
+        evt.u.publish.first = first;
         evt.u.publish.last = c->rx_skip == 0;
         mote_client_emit(c, &evt);
     }
@@ -337,6 +295,42 @@ MQ_NOINLINE static mote_err_t stream_pump(mote_mqtt_client_t *c, int32_t *got)
     c->rx_hdr = 0;
     /* A rejected message is acknowledged too, so the broker does not send it again. */
     return ack_publish(c, p->qos, p->packet_id);
+}
+
+/* A PUBLISH too large for rx_buf starts at the front of rx_buf (hl bytes of fixed header):
+ * once its variable header is in, keep that and stream the payload through the rest. */
+static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, uint32_t rem)
+{
+    mote_mqtt_publish_t p;
+    size_t poff;
+    uint32_t hdr;
+    mote_err_t rc = mote_mqtt_decode_publish_header(c->cfg->rx_buf + hl, c->rx_len - hl, rem, flags,
+                                                    MQ_VERSION(c), &p, &poff);
+    if (rc == MOTE_ERR_NEED_MORE)
+        return c->rx_len >= c->cfg->rx_cap ? MOTE_ERR_PACKET_TOO_LARGE : MOTE_OK;
+    if (rc != MOTE_OK)
+        return rc;
+    hdr = (uint32_t)(hl + poff);
+    if (hdr >= c->cfg->rx_cap || hdr > 0xFFFFu)
+        return MOTE_ERR_PACKET_TOO_LARGE;
+    if (c->cfg->on_trace != NULL)
+        c->cfg->on_trace(c->cfg->user, 'R', c->cfg->rx_buf, c->rx_len);
+    c->rx_hdr = (uint16_t)hdr;
+    c->rx_total = rem - (uint32_t)poff;
+    c->rx_skip = c->rx_total - (c->rx_len - hdr);
+    return stream_piece(c, c->rx_len - hdr, true);
+}
+
+/* Read the next piece of a streamed (or skipped) payload behind the kept header. */
+static mote_err_t stream_pump(mote_mqtt_client_t *c, int32_t *got)
+{
+    uint32_t room = (uint32_t)c->cfg->rx_cap - c->rx_hdr;
+    int32_t n = rx_read(c, c->rx_hdr, c->rx_skip < room ? c->rx_skip : room);
+    *got = n;
+    if (n <= 0)
+        return n < 0 ? (mote_err_t)n : MOTE_OK;
+    c->rx_skip -= (uint32_t)n;
+    return stream_piece(c, (uint32_t)n, false);
 }
 
 /* Dispatch every complete packet in rx_buf; start streaming an oversize PUBLISH. */
