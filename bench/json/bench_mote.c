@@ -1,97 +1,46 @@
-/* Mote JSON benchmark: validate, early search, late search on one document.
- * usage: bench_mote FILE QUERIES ITER
- * Prints MB/s per operation. Under callgrind, run with ITER=1 and collect only the
- * mote_json_* functions (--toggle-collect) to get instructions per byte. */
+/* Mote JSON benchmark driver: validate, early search, late search (dotted paths).
+ * usage: bench_mote FILE QUERIES ITERATIONS [OP]  -> "op<TAB>MB/s" lines */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
+#include "bench_common.h"
 #include "mote/json.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(buf);
-        return NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
+static const char *g_doc;
+static size_t g_len;
+static char g_dotted[2][256], g_pointer[2][256];
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+int run_op(int op);
 
-/* The queries file holds one line: "dotted<TAB>pointer" per path (early, then late). */
-static int read_queries(const char *path, char q[2][256])
+__attribute__((noinline)) int run_op(int op)
 {
-    FILE *f = fopen(path, "r");
-    char line[600];
-    int n = 0;
-    if (!f)
-        return -1;
-    while (n < 2 && fgets(line, sizeof line, f)) {
-        char *tab = strchr(line, '\t');
-        if (tab)
-            *tab = '\0';
-        line[strcspn(line, "\r\n")] = '\0';
-        snprintf(q[n++], 256, "%s", line);
-    }
-    fclose(f);
-    return n == 2 ? 0 : -1;
+    mote_json_value_t v;
+    if (op == 0)
+        return mote_json_validate(g_doc, g_len, NULL);
+    return mote_json_find(g_doc, g_len, g_dotted[op - 1], strlen(g_dotted[op - 1]), &v, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    size_t len;
-    char q[2][256];
-    char *doc;
+    static const char *names[3] = {"validate", "early", "late"};
     long iters, i;
-    volatile size_t sink = 0;
-    int op;
-    static const char *names[3] = {"validate", "early search", "late search"};
-    if (argc != 4)
+    int op, first = 0, last = 2;
+    char *doc;
+    if (argc < 4 || !(doc = bench_slurp(argv[1], &g_len)) ||
+        bench_queries(argv[2], g_dotted, g_pointer) != 0)
         return 2;
-    doc = slurp(argv[1], &len);
-    if (!doc || read_queries(argv[2], q) != 0)
-        return 2;
+    g_doc = doc;
     iters = atol(argv[3]);
-    for (op = 0; op < 3; op++) {
-        double t0 = now(), dt;
+    if (argc > 4)
+        first = last = atoi(argv[4]);
+    for (op = first; op <= last; op++) {
+        double t0 = bench_now();
         for (i = 0; i < iters; i++) {
-            mote_json_value_t v;
-            int rc;
-            if (op == 0) {
-                rc = mote_json_validate(doc, len, NULL);
-            } else {
-                rc = mote_json_find(doc, len, q[op - 1], strlen(q[op - 1]), &v, NULL);
-                sink += v.len;
-            }
-            if (rc != MOTE_OK) {
-                fprintf(stderr, "%s failed: %s\n", names[op], mote_strerror(rc));
+            if (run_op(op) != MOTE_OK) {
+                fprintf(stderr, "mote %s failed\n", names[op]);
                 return 1;
             }
         }
-        dt = now() - t0;
-        printf("%s\t%.0f\n", names[op], (double)len * (double)iters / dt / 1e6);
+        printf("%s\t%.0f\n", names[op], (double)g_len * (double)iters / (bench_now() - t0) / 1e6);
     }
-    (void)sink;
     free(doc);
     return 0;
 }
