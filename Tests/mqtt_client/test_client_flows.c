@@ -197,6 +197,43 @@ static void connect_timeout_and_bad_connack(void **state)
     fixture_free(f);
 }
 
+
+/* CONNACK and the first PUBLISH in one read: the CONNACK's spans (assigned client id)
+ * stay valid after connect, the PUBLISH is delivered by the next process call. */
+static void connack_then_publish_in_one_read(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    uint8_t pb[32], buf[128];
+    mote_mqtt_props_builder_t b;
+    mote_mqtt_connack_t ca;
+    mote_mqtt_publish_t p = msg("queued/while/offline", "hi", 1);
+    mote_mqtt_connect_opts_t o;
+    mote_mqtt_session_info_t info;
+    int32_t n1, n2;
+    (void)state;
+    mote_mqtt_props_init(&b, pb, sizeof pb);
+    assert_int_equal(mote_mqtt_props_add_bytes(&b, MOTE_PROP_ASSIGNED_CLIENT_ID, MOTE_STR("given-id")), MOTE_OK);
+    memset(&ca, 0, sizeof ca);
+    ca.props = mote_mqtt_props_view(&b);
+    n1 = mote_mqtt_encode_connack(buf, sizeof buf, V5, &ca);
+    assert_true(n1 > 0);
+    p.packet_id = 1;
+    n2 = mote_mqtt_encode_publish(buf + n1, sizeof buf - (size_t)n1, V5, &p);
+    assert_true(n2 > 0);
+    script_bytes(&f->t, buf, (size_t)(n1 + n2));
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.clean_start = true;
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_OK);
+    assert_int_equal(f->nev, 0);
+    assert_int_equal(info.assigned_client_id.len, 8);
+    assert_memory_equal(info.assigned_client_id.ptr, "given-id", 8);
+    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
+    assert_int_equal(f->nev, 1);
+    assert_memory_equal(f->ev[0].topic, "queued/while/offline", 20);
+    fixture_free(f);
+}
+
 /* ---- publish -------------------------------------------------------------------------- */
 
 static void publish_qos0_coalesced(void **state)
@@ -577,6 +614,7 @@ int main(void)
         cmocka_unit_test(connect_v5_connack_props),
         cmocka_unit_test(connect_refused),
         cmocka_unit_test(connect_timeout_and_bad_connack),
+        cmocka_unit_test(connack_then_publish_in_one_read),
         cmocka_unit_test(publish_qos0_coalesced),
         cmocka_unit_test(publish_qos1_qos2_flows),
         cmocka_unit_test(publish_inflight_full_and_many_ids),

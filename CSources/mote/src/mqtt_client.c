@@ -504,11 +504,10 @@ static mote_err_t connect_props(mote_mqtt_client_t *c, const mote_mqtt_connect_o
 #endif
 
 /* CONNACK: refused or accepted; take over the server's limits, then the session. */
-static mote_err_t on_connack(mote_mqtt_client_t *c, const uint8_t *body, uint32_t len,
-                             mote_mqtt_session_info_t *info)
+mote_err_t mote_client_on_connack(mote_mqtt_client_t *c, const uint8_t *body, uint32_t len)
 {
     mote_mqtt_connack_t ca;
-    mote_mqtt_session_info_t tmp;
+    mote_mqtt_session_info_t tmp, *info = c->info;
     mote_err_t rc = mote_mqtt_decode_connack(body, len, MQ_VERSION(c), &ca);
     if (rc != MOTE_OK)
         return rc;
@@ -624,42 +623,32 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
         return (mote_err_t)n;
     tx_commit(c, n);
     c->state = MQ_CONNECTING;
+    c->info = info;
     start = now_ms(c);
+    /* The receive path handles CONNACK (and v5 AUTH) while connecting; the CONNACK bytes
+     * are consumed lazily, so info's spans stay valid until the next process call. */
     for (;;) {
-        uint8_t type, flags;
-        uint32_t rem;
-        size_t hl;
+        int32_t got;
         rc = mote_mqtt_flush(c);
         if (rc == MOTE_OK)
-            rc = mote_client_rx_first(c, &type, &flags, &rem, &hl);
-        if (rc == MOTE_OK) {
-            const uint8_t *body = c->cfg->rx_buf + c->rx_off + hl;
-            if (type == MOTE_MQTT_CONNACK) {
-                rc = on_connack(c, body, rem, info);
-                if (rc != MOTE_OK)
-                    return mote_client_fail(c, rc);
-                /* Consumed lazily: info's spans stay valid until the next process call. */
-                c->rx_off = (uint16_t)(c->rx_off + hl + rem);
-                rc = mote_mqtt_flush(c);
-                return rc == MOTE_ERR_NEED_MORE ? MOTE_OK : rc;
-            }
-#if MOTE_MQTT_V5
-            if (type == MOTE_MQTT_AUTH && MQ_IS_V5(c)) {
-                mote_mqtt_event_t evt;
-                rc = mote_mqtt_decode_disconnect(body, rem, type, MQ_VERSION(c), &evt.u.ack);
-                if (rc != MOTE_OK)
-                    return mote_client_fail(c, rc);
-                evt.type = MOTE_MQTT_EVT_AUTH;
-                mote_client_emit(c, &evt);
-                mote_client_rx_consume(c, hl + rem);
-                continue;
-            }
-#endif
-            return mote_client_fail(c, MOTE_ERR_PROTOCOL);
+            rc = mote_client_rx_pump(c, &got);
+        else if (rc == MOTE_ERR_NEED_MORE)
+            rc = MOTE_OK;
+        if (rc != MOTE_OK || c->state == MQ_DISCONNECTED)
+            break;
+        if (c->state == MQ_CONNECTED) {
+            rc = mote_mqtt_flush(c);
+            if (rc == MOTE_ERR_NEED_MORE)
+                rc = MOTE_OK;
+            break;
         }
-        if (rc != MOTE_ERR_NEED_MORE)
-            return mote_client_fail(c, rc);
-        if (now_ms(c) - start >= timeout_ms)
-            return mote_client_fail(c, MOTE_ERR_TIMEOUT);
+        if (now_ms(c) - start >= timeout_ms) {
+            rc = MOTE_ERR_TIMEOUT;
+            break;
+        }
     }
+    c->info = NULL;
+    if (rc != MOTE_OK && c->state != MQ_DISCONNECTED)
+        drop_connection(c);
+    return rc;
 }

@@ -90,11 +90,8 @@ void mote_client_emit(const mote_mqtt_client_t *c, const mote_mqtt_event_t *evt)
 /* Read once from the transport and dispatch every complete packet. *got receives the
  * number of bytes read (0: nothing available now). */
 mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got);
-/* While connecting: read once, then report the packet complete at the start of rx_buf
- * (MOTE_OK with its fixed header fields) or MOTE_ERR_NEED_MORE. */
-mote_err_t mote_client_rx_first(mote_mqtt_client_t *c, uint8_t *type, uint8_t *flags,
-                                uint32_t *remaining, size_t *header_len);
-/* Drop the first n bytes of rx_buf. */
-void mote_client_rx_consume(mote_mqtt_client_t *c, size_t n);
+/* CONNACK while connecting (mqtt_client.c): refused or accepted, the server's limits,
+ * the session; reports into c->info when set. */
+mote_err_t mote_client_on_connack(mote_mqtt_client_t *c, const uint8_t *body, uint32_t len);
 
 #endif

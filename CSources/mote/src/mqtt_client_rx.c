@@ -12,13 +12,6 @@ static uint32_t now_ms(const mote_mqtt_client_t *c)
     return c->cfg->clock(c->cfg->clock_ctx);
 }
 
-void mote_client_rx_consume(mote_mqtt_client_t *c, size_t n)
-{
-    c->rx_off = (uint16_t)(c->rx_off + n);
-    if (c->rx_off >= c->rx_len)
-        c->rx_off = 0, c->rx_len = 0;
-}
-
 /* Move the unconsumed bytes to the front of rx_buf. */
 static void rx_compact(mote_mqtt_client_t *c, uint32_t off)
 {
@@ -41,39 +34,6 @@ static int32_t rx_read(mote_mqtt_client_t *c, uint32_t at, uint32_t want)
     if (n < 0 || (uint32_t)n > want)
         return (int32_t)mote_client_fail(c, n < 0 ? (mote_err_t)n : MOTE_ERR_TRANSPORT);
     return n;
-}
-
-mote_err_t mote_client_rx_first(mote_mqtt_client_t *c, uint8_t *type, uint8_t *flags,
-                                uint32_t *remaining, size_t *header_len)
-{
-    int pass;
-    for (pass = 0; pass < 2; pass++) {
-        uint32_t avail = c->rx_len - c->rx_off;
-        mote_err_t rc = mote_mqtt_decode_fixed_header(c->cfg->rx_buf + c->rx_off, avail, type,
-                                                      flags, remaining, header_len);
-        int32_t n;
-        if (rc == MOTE_OK) {
-            uint32_t total = (uint32_t)*header_len + *remaining;
-            if (total > c->cfg->rx_cap ||
-                (c->max_packet_in != 0 && total > c->max_packet_in))
-                return MOTE_ERR_PACKET_TOO_LARGE;
-            if (total <= avail)
-                return MOTE_OK;
-        } else if (rc != MOTE_ERR_NEED_MORE) {
-            return rc;
-        }
-        if (pass == 1)
-            break;
-        rx_compact(c, c->rx_off);
-        c->rx_off = 0;
-        n = rx_read(c, c->rx_len, (uint32_t)c->cfg->rx_cap - c->rx_len);
-        if (n < 0)
-            return (mote_err_t)n;
-        if (n == 0)
-            break;
-        c->rx_len += (uint32_t)n;
-    }
-    return MOTE_ERR_NEED_MORE;
 }
 
 #if MOTE_MQTT_V5
@@ -177,7 +137,12 @@ MQ_NOINLINE static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt
     bool fresh;
     if (c->cfg->on_trace != NULL)
         c->cfg->on_trace(c->cfg->user, 'R', pkt, hl + rem);
+    if ((c->state == MQ_CONNECTING) != (type == MOTE_MQTT_CONNACK) &&
+        !(type == MOTE_MQTT_AUTH && MQ_IS_V5(c)))
+        return MOTE_ERR_PROTOCOL; /* CONNACK first, and only then */
     switch (type) {
+    case MOTE_MQTT_CONNACK:
+        return mote_client_on_connack(c, body, rem);
     case MOTE_MQTT_PUBLISH: {
         mote_mqtt_publish_t *p = &evt.u.publish.msg;
         rc = mote_mqtt_decode_publish(body, rem, flags, v, p);
@@ -339,7 +304,8 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c)
     uint8_t *buf = c->cfg->rx_buf;
     uint32_t off = 0;
     mote_err_t rc = MOTE_OK;
-    while (c->ack_type == 0 && c->state == MQ_CONNECTED && off < c->rx_len) {
+    while (c->ack_type == 0 && (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING) &&
+           off < c->rx_len) {
         uint8_t type, flags;
         uint32_t rem, total, avail = c->rx_len - off;
         size_t hl;
@@ -360,10 +326,14 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c)
             off += total;
             if (rc != MOTE_OK)
                 break;
+            if (type == MOTE_MQTT_CONNACK) {
+                c->rx_off = off; /* consumed lazily: see mote_mqtt_connect */
+                return MOTE_OK;
+            }
             continue;
         }
         if (total > c->cfg->rx_cap) {
-            if (type != MOTE_MQTT_PUBLISH) {
+            if (type != MOTE_MQTT_PUBLISH || c->state != MQ_CONNECTED) {
                 rc = MOTE_ERR_PACKET_TOO_LARGE;
                 break;
             }
@@ -395,7 +365,8 @@ mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got)
     } else {
         /* Packets left over from a pass that had to stop for a parked ack go first. */
         rc = rx_parse(c);
-        if (rc == MOTE_OK && c->ack_type == 0 && c->rx_skip == 0 && c->state == MQ_CONNECTED) {
+        if (rc == MOTE_OK && c->ack_type == 0 && c->rx_skip == 0 && c->rx_off == 0 &&
+            (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING)) {
             n = rx_read(c, c->rx_len, (uint32_t)c->cfg->rx_cap - c->rx_len);
             if (n < 0)
                 return (mote_err_t)n;

@@ -139,14 +139,15 @@ typedef struct mote_mqtt_client {
     uint32_t rx_len;              /* bytes assembled in rx_buf */
     uint32_t rx_skip;             /* payload bytes of a streamed or skipped PUBLISH still due */
     uint32_t rx_total;            /* whole payload length of the PUBLISH being streamed */
+    uint32_t rx_off;              /* bytes at the start of rx_buf already consumed */
     uint32_t last_tx_ms;
     uint32_t ping_sent_ms;
     uint32_t seq;                 /* send order of in-flight records */
     uint32_t max_packet_out;      /* server's maximum packet size (0: none) */
     uint32_t max_packet_in;       /* ours, as announced (0: none) */
     uint32_t alias_sent;          /* outgoing aliases announced in this connection (bits) */
+    struct mote_mqtt_session_info *info; /* where connect reports the CONNACK */
     uint16_t rx_hdr;              /* bytes of the streamed PUBLISH header kept in rx_buf */
-    uint16_t rx_off;              /* bytes at the start of rx_buf already consumed */
     uint16_t next_packet_id;
     uint16_t keep_alive_s;
     uint16_t receive_max;
