@@ -139,7 +139,8 @@ for arch in $archs; do
     fi
   fi
   mkdir -p "$bdir"
-  ldflags="-Wl,--gc-sections -s"
+  # The map lets `make size` say where the bytes go (libc, mbedTLS, core, tool).
+  ldflags="-Wl,--gc-sections -s -Wl,-Map=$root/$bdir/bin/mote.map"
   use_libc=$libc
   if [ "$use_libc" = musl ] && [ ! -f "/usr/lib/$musl_triple/musl-gcc.specs" ]; then
     echo "cross.sh: warning: musl-dev:$arch is not installed; linking glibc (a much larger binary)" >&2
