@@ -37,36 +37,56 @@ size_t mote_mqtt_varint_size(uint32_t value)
          : value <= MOTE_WIRE_VARINT_MAX ? 4 : 0;
 }
 
-mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t *type,
-                                         uint8_t *flags, uint32_t *remaining, size_t *header_len)
+/* Which flag nibbles each packet type may carry (bit f set: flags f valid). PUBLISH takes
+ * any but QoS 3; PUBREL, SUBSCRIBE and UNSUBSCRIBE take 0010; the others 0000. */
+static const uint16_t valid_flags[16] = {
+    0, 0x0001, 0x0001, 0x3F3F, 0x0001, 0x0001, 0x0004, 0x0001,
+    0x0004, 0x0001, 0x0004, 0x0001, 0x0001, 0x0001, 0x0001, 0x0001,
+};
+
+MOTE_WIRE_COLD static mote_err_t fixed_header_slow(const uint8_t *buf, size_t len, uint8_t *type,
+                                    uint8_t *flags, uint32_t *remaining, size_t *header_len)
 {
-    if (!type || !flags || !remaining || !header_len || (!buf && len))
-        return MOTE_ERR_BAD_ARG;
     if (len == 0)
         return MOTE_ERR_NEED_MORE;
-    uint8_t t = buf[0] >> 4, f = buf[0] & 0x0Fu;
+    const unsigned t = buf[0] >> 4, f = buf[0] & 0x0Fu;
     if (t == 0)
         return MOTE_ERR_BAD_PACKET_TYPE;
-    if (t == MOTE_MQTT_PUBLISH) {
-        if ((f & 6u) == 6u)
-            return MOTE_ERR_BAD_QOS;
-    } else if (f != ((t == MOTE_MQTT_PUBREL || t == MOTE_MQTT_SUBSCRIBE ||
-                      t == MOTE_MQTT_UNSUBSCRIBE) ? 2u : 0u)) {
-        return MOTE_ERR_BAD_FLAGS;
-    }
+    if (!(valid_flags[t] >> f & 1u))
+        return t == MOTE_MQTT_PUBLISH ? MOTE_ERR_BAD_QOS : MOTE_ERR_BAD_FLAGS;
     uint32_t rem;
     int n = mote_wire_varint_get(buf + 1, len - 1, &rem);
-    if (n == 0)
-        return MOTE_ERR_NEED_MORE;
-    if (n < 0)
+    if (n <= 0)
+        return n ? MOTE_ERR_BAD_REMAINING_LENGTH : MOTE_ERR_NEED_MORE;
+    if (rem && (t == MOTE_MQTT_PINGREQ || t == MOTE_MQTT_PINGRESP))
         return MOTE_ERR_BAD_REMAINING_LENGTH;
-    if ((t == MOTE_MQTT_PINGREQ || t == MOTE_MQTT_PINGRESP) && rem)
-        return MOTE_ERR_BAD_REMAINING_LENGTH;
-    *type = t;
-    *flags = f;
+    *type = (uint8_t)t;
+    *flags = (uint8_t)f;
     *remaining = rem;
     *header_len = (size_t)n + 1;
     return MOTE_OK;
+}
+
+mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t *type,
+                                         uint8_t *flags, uint32_t *remaining, size_t *header_len)
+{
+#if !defined(__OPTIMIZE_SIZE__)
+    /* Fast path: a valid type/flags byte and a one-byte remaining length (zero for the
+     * PINGs). Everything else, errors included, goes the careful way. */
+    if (len >= 2) {
+        const unsigned b0 = buf[0], r = buf[1];
+        /* Stores first, test after: keeps the path free of saved registers. On failure the
+         * slow path below overwrites them or returns an error. */
+        *type = (uint8_t)(b0 >> 4);
+        *flags = (uint8_t)(b0 & 0x0Fu);
+        *remaining = r;
+        *header_len = 2;
+        /* (b0 >> 5) == 6: PINGREQ or PINGRESP, whose length must be 0 */
+        if (r < 0x80u && (valid_flags[b0 >> 4] >> (b0 & 0x0Fu) & 1u) && (r == 0 || (b0 >> 5) != 6))
+            return MOTE_OK;
+    }
+#endif
+    return fixed_header_slow(buf, len, type, flags, remaining, header_len);
 }
 
 /* ---- shared encoder helpers ------------------------------------------------------- */
@@ -75,8 +95,8 @@ mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t
  * the last omit bytes are not written by this call (the PUBLISH payload of a gathered
  * write). Returns the bytes this call produces (or would, when buf is NULL) or an error;
  * *body receives where the variable header goes. */
-static int32_t begin(uint8_t *buf, size_t cap, unsigned first, size_t rem, size_t omit,
-                     uint8_t **body)
+static inline int32_t begin(uint8_t *buf, size_t cap, unsigned first, size_t rem, size_t omit,
+                            uint8_t **body)
 {
     if (rem > MOTE_WIRE_VARINT_MAX)
         return MOTE_ERR_PACKET_TOO_LARGE;
@@ -225,57 +245,91 @@ int32_t mote_mqtt_encode_connect(uint8_t *buf, size_t cap, const mote_mqtt_conne
 
 /* ---- PUBLISH ---------------------------------------------------------------------- */
 
-static int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
-                              const mote_mqtt_publish_t *m, bool with_payload)
+/* The specific error for a PUBLISH the fast checks below refused; MOTE_OK for the one
+ * legal case among them (an empty topic with a v5 topic alias). */
+MOTE_WIRE_COLD static mote_err_t publish_refused(mote_mqtt_version_t v, const mote_mqtt_publish_t *m)
 {
-    if (!m || (m->payload.len && !m->payload.ptr))
-        return MOTE_ERR_BAD_ARG;
-    if (!mote_wire_version_ok(v))
-        return MOTE_ERR_UNSUPPORTED;
     if (m->qos > 2)
         return MOTE_ERR_BAD_QOS;
     if (m->dup && !m->qos)
         return MOTE_ERR_BAD_FLAGS;
     if (m->qos && !m->packet_id)
         return MOTE_ERR_BAD_PACKET_ID;
-    if (m->topic.len > 65535u || m->payload.len > MOTE_WIRE_VARINT_MAX)
-        return m->topic.len > 65535u ? MOTE_ERR_BAD_TOPIC : MOTE_ERR_PACKET_TOO_LARGE;
-    size_t rem = 2 + m->topic.len + (m->qos ? 2u : 0u) + m->payload.len;
-    mote_err_t e = MOTE_OK;
-    bool topic_needed = true;
+    if (m->payload.len > MOTE_WIRE_VARINT_MAX)
+        return MOTE_ERR_PACKET_TOO_LARGE;
+    if ((m->payload.len && !m->payload.ptr) || (m->topic.len && !m->topic.ptr))
+        return MOTE_ERR_BAD_ARG;
+    if (m->topic.len > 65535u)
+        return MOTE_ERR_BAD_TOPIC;
 #if MOTE_MQTT_V5
-    if (MOTE_WIRE_IS_V5(v)) {
-        e = props_ok(m->props, MOTE_MQTT_PUBLISH);
+    /* An empty topic is allowed only with a topic alias (5.0 3.3.2.3.4). */
+    mote_mqtt_prop_t pr;
+    if (MOTE_WIRE_IS_V5(v) && mote_mqtt_prop_find(m->props, MOTE_PROP_TOPIC_ALIAS, &pr))
+        return MOTE_OK;
+#else
+    (void)v;
+#endif
+    return MOTE_ERR_BAD_TOPIC;
+}
+
+static int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+                              const mote_mqtt_publish_t *m, bool with_payload)
+{
+    if (!m)
+        return MOTE_ERR_BAD_ARG;
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    const unsigned qos = m->qos;
+    const size_t tl = m->topic.len, pl = m->payload.len;
+    mote_err_t e;
+    /* One test for every field rule; the cold path tells which one failed. */
+    if (qos > 2 || (qos ? !m->packet_id : m->dup) || pl > MOTE_WIRE_VARINT_MAX ||
+        (pl && !m->payload.ptr) || tl - 1u >= 65535u || !m->topic.ptr) {
+        e = publish_refused(v, m);
         if (e)
             return e;
-        rem += props_size(m->props);
-        /* An empty topic is allowed only with a topic alias (5.0 3.3.2.3.4). */
-        if (!m->topic.len) {
-            mote_mqtt_prop_t pr;
-            topic_needed = !mote_mqtt_prop_find(m->props, MOTE_PROP_TOPIC_ALIAS, &pr);
+    }
+    size_t rem = 2 + tl + pl + (qos ? 2u : 0u);
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v)) {
+        if (m->props.len) {
+            e = props_ok(m->props, MOTE_MQTT_PUBLISH);
+            if (e)
+                return e;
         }
+        rem += props_size(m->props);
     }
 #endif
-    if (m->topic.len)
-        e = m->topic.ptr ? mote_wire_topic_chars(m->topic.ptr, m->topic.len) : MOTE_ERR_BAD_ARG;
-    else if (topic_needed)
-        e = MOTE_ERR_BAD_TOPIC;
-    if (e)
-        return e;
     uint8_t *p;
-    unsigned first = 0x30u | (m->dup ? 8u : 0u) | (unsigned)m->qos << 1 | (m->retain ? 1u : 0u);
-    int32_t n = begin(buf, cap, first, rem, with_payload ? 0 : m->payload.len, &p);
-    if (n <= 0 || !buf)
+    unsigned first = 0x30u | (m->dup ? 8u : 0u) | qos << 1 | (m->retain ? 1u : 0u);
+    int32_t n = begin(buf, cap, first, rem, with_payload ? 0 : pl, &p);
+    if (n <= 0)
         return n;
-    p = put_span(p, m->topic);
-    if (m->qos)
+    if (!buf) /* sizing only: still refuse a bad topic */
+        return tl && (e = mote_wire_topic_fast(m->topic.ptr, tl)) != MOTE_OK ? e : n;
+    p = mote_wire_put_u16(p, tl);
+    /* Copy the topic and check it in the same pass when the word screen allows. */
+#if MOTE_WIRE_VEC
+    if (tl >= 16) {
+        if (mote_wire_copy_screen(p, m->topic.ptr, tl) &&
+            (e = mote_wire_topic_chars(m->topic.ptr, tl)) != MOTE_OK)
+            return e;
+    } else
+#endif
+    if (tl) {
+        if ((e = mote_wire_topic_fast(m->topic.ptr, tl)) != MOTE_OK)
+            return e;
+        memcpy(p, m->topic.ptr, tl);
+    }
+    p += tl;
+    if (qos)
         p = mote_wire_put_u16(p, m->packet_id);
 #if MOTE_MQTT_V5
     if (MOTE_WIRE_IS_V5(v))
         p = put_props(p, m->props);
 #endif
     if (with_payload)
-        put_raw(p, m->payload.ptr, m->payload.len);
+        put_raw(p, m->payload.ptr, pl);
     return n;
 }
 

@@ -175,40 +175,29 @@ mote_err_t mote_mqtt_decode_connack(const uint8_t *body, size_t len, mote_mqtt_v
 
 /* ---- PUBLISH ---------------------------------------------------------------------- */
 
-mote_err_t mote_mqtt_decode_publish_header(const uint8_t *body, size_t avail, size_t total,
-                                           uint8_t flags, mote_mqtt_version_t v,
-                                           mote_mqtt_publish_t *p, size_t *payload_offset)
+/* Everything after the packet id that the fast path below leaves: properties, short or
+ * suspicious topics, the empty topic of an alias. p already holds topic, flags and id. */
+MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t avail,
+                                                     size_t total, mote_mqtt_version_t v,
+                                                     mote_mqtt_publish_t *p, size_t *payload_offset)
 {
-    if (!p || (!body && avail))
-        return MOTE_ERR_BAD_ARG;
-    if (!mote_wire_version_ok(v))
-        return MOTE_ERR_UNSUPPORTED;
-    const unsigned qos = flags >> 1 & 3u;
-    if (qos == 3)
-        return MOTE_ERR_BAD_QOS;
-    if ((flags & 8u) && !qos) /* DUP must be 0 for QoS 0 */
-        return MOTE_ERR_BAD_FLAGS;
-    if (avail > total)
-        avail = total;
-    reader_t r = { body, body + avail };
-    p->qos = (uint8_t)qos;
-    p->dup = flags & 8u;
-    p->retain = flags & 1u;
-    p->packet_id = 0;
-    clear_props(&p->props);
-    mote_err_t e = rd_span(&r, &p->topic);
-    if (!e && qos)
-        e = rd_pid(&r, &p->packet_id);
+    size_t off = 2 + p->topic.len + (p->qos ? 2u : 0u);
+    mote_err_t e = MOTE_OK;
 #if MOTE_MQTT_V5
-    if (!e && MOTE_WIRE_IS_V5(v))
+    if (MOTE_WIRE_IS_V5(v)) {
+        reader_t r = { body + off, body + avail };
         e = rd_props(&r, MOTE_MQTT_PUBLISH, &p->props);
+        off = (size_t)(r.p - body);
+    }
+#else
+    (void)v;
 #endif
     if (e == MOTE_ERR_NEED_MORE)
         return avail < total ? MOTE_ERR_NEED_MORE : MOTE_ERR_MALFORMED;
     if (e)
         return e;
     if (p->topic.len) {
-        e = mote_wire_topic_chars(p->topic.ptr, p->topic.len);
+        e = mote_wire_topic_fast(p->topic.ptr, p->topic.len);
         if (e)
             return e;
     } else {
@@ -219,18 +208,73 @@ mote_err_t mote_mqtt_decode_publish_header(const uint8_t *body, size_t avail, si
 #endif
             return MOTE_ERR_BAD_TOPIC;
     }
-    size_t off = (size_t)(r.p - body);
-    p->payload.ptr = r.p;
+    p->payload.ptr = body + off;
     p->payload.len = total - off;
     if (payload_offset)
         *payload_offset = off;
     return MOTE_OK;
 }
 
+/* Shared by both PUBLISH decoders; inlined into each when optimising for speed. The fast
+ * path (no properties, a topic of 16+ plain bytes) makes no calls. */
+MOTE_WIRE_HOT mote_err_t publish_header(const uint8_t *body, size_t avail, size_t total,
+                                        unsigned flags, mote_mqtt_version_t v,
+                                        mote_mqtt_publish_t *p, size_t *payload_offset)
+{
+    if (!mote_wire_version_ok(v))
+        return MOTE_ERR_UNSUPPORTED;
+    const unsigned qos = flags >> 1 & 3u;
+    if (qos == 3)
+        return MOTE_ERR_BAD_QOS;
+    if ((flags & 8u) && !qos) /* DUP must be 0 for QoS 0 */
+        return MOTE_ERR_BAD_FLAGS;
+    if (avail > total)
+        avail = total;
+    if (avail < 2)
+        return avail < total ? MOTE_ERR_NEED_MORE : MOTE_ERR_MALFORMED;
+    const size_t tl = mote_wire_get_u16(body);
+    size_t off = 2 + tl + (qos ? 2u : 0u);
+    if (off > avail)
+        return avail < total ? MOTE_ERR_NEED_MORE : MOTE_ERR_MALFORMED;
+    p->topic.ptr = body + 2;
+    p->topic.len = tl;
+    p->qos = (uint8_t)qos;
+    p->dup = flags & 8u;
+    p->retain = flags & 1u;
+    p->packet_id = qos ? mote_wire_get_u16(body + off - 2) : 0;
+    p->props.ptr = NULL;
+    p->props.len = 0;
+    if (qos && !p->packet_id)
+        return MOTE_ERR_BAD_PACKET_ID;
+#if !defined(__OPTIMIZE_SIZE__) && MOTE_WIRE_VEC
+    if (tl >= 16 && (!MOTE_WIRE_IS_V5(v) || (off < avail && body[off] == 0))) {
+        mote_wire_v16 acc = mote_wire_screen_v16(body + 2 + tl - 16);
+        for (size_t i = 0; i + 16 < tl; i += 16)
+            acc |= mote_wire_screen_v16(body + 2 + i);
+        if (!mote_wire_v16_any(acc)) {
+            off += MOTE_WIRE_IS_V5(v) ? 1u : 0u; /* the zero property length */
+            p->payload.ptr = body + off;
+            p->payload.len = total - off;
+            if (payload_offset)
+                *payload_offset = off;
+            return MOTE_OK;
+        }
+    }
+#endif
+    return publish_header_slow(body, avail, total, v, p, payload_offset);
+}
+
+mote_err_t mote_mqtt_decode_publish_header(const uint8_t *body, size_t avail, size_t total,
+                                           uint8_t flags, mote_mqtt_version_t v,
+                                           mote_mqtt_publish_t *p, size_t *payload_offset)
+{
+    return publish_header(body, avail, total, flags, v, p, payload_offset);
+}
+
 mote_err_t mote_mqtt_decode_publish(const uint8_t *body, size_t len, uint8_t flags,
                                     mote_mqtt_version_t v, mote_mqtt_publish_t *p)
 {
-    return mote_mqtt_decode_publish_header(body, len, len, flags, v, p, NULL);
+    return publish_header(body, len, len, flags, v, p, NULL);
 }
 
 /* ---- PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH ---------------------------- */

@@ -1,41 +1,10 @@
 /* Topic names and filters (MQTT 3.1.1 4.7, 5.0 4.7 and 4.8.2): validation and matching. */
 #include "mqtt_wire.h"
 
-/* Word-at-a-time screening: most topics are plain ASCII without wildcards, so test a whole
- * machine word per step and fall back to the byte-wise rules only when a word holds a
- * byte that needs a closer look (NUL, '+', '#' or a non-ASCII byte). */
-#define ONES ((size_t)-1 / 0xFFu)
-#define HIGHS (ONES * 0x80u)
-
-static inline size_t load_word(const uint8_t *p)
-{
-    size_t w;
-    memcpy(&w, p, sizeof w);
-    return w;
-}
-
-/* Nonzero when some byte of w is 0x00, >= 0x80, '+' (0x2B) or '#' (0x23). '+' and '#'
- * differ only in bit 3, so OR-ing 0x08 in maps both to 0x2B and one zero-byte test finds
- * either. The zero-byte test (x - 0x01..) & ~x & 0x80.. is exact for "is any byte zero". */
-static inline size_t suspicious(size_t w)
-{
-    size_t t = (w | ONES * 0x08u) ^ (ONES * 0x2Bu);
-    return (((w - ONES) & ~w) | ((t - ONES) & ~t) | w) & HIGHS;
-}
-
+/* The byte-wise rules behind mote_wire_topic_fast (mqtt_wire.h). Small builds (-Os) skip
+ * the word screen; larger ones run it here too, for callers of mote_mqtt_topic_validate. */
 mote_err_t mote_wire_topic_chars(const uint8_t *p, size_t len)
 {
-    const size_t w = sizeof(size_t);
-    if (len >= w) {
-        size_t i = 0;
-        for (; i + w <= len; i += w)
-            if (suspicious(load_word(p + i)))
-                goto slow;
-        /* The tail re-reads an overlapping last word instead of looping bytewise. */
-        if (i == len || !suspicious(load_word(p + len - w)))
-            return MOTE_OK;
-    }
-slow:
     for (size_t i = 0; i < len; i++)
         if (p[i] == '+' || p[i] == '#')
             return MOTE_ERR_BAD_TOPIC;
@@ -51,7 +20,7 @@ mote_err_t mote_mqtt_topic_validate(mote_bytes_t name)
 {
     if (!name.ptr || name.len == 0 || name.len > 65535u)
         return MOTE_ERR_BAD_TOPIC;
-    return mote_wire_topic_chars(name.ptr, name.len);
+    return mote_wire_topic_fast(name.ptr, name.len);
 }
 
 /* Length of the "$share/GROUP/" prefix of a shared subscription, 0 if f is not one or

@@ -7,6 +7,19 @@
 
 #include "mote/mqtt_codec.h"
 
+/* Slow paths kept out of line so the fast paths around them stay leaf functions. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MOTE_WIRE_COLD __attribute__((noinline, cold))
+#else
+#define MOTE_WIRE_COLD
+#endif
+/* A hot path shared by two entry points: copied into both unless optimising for size. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+#define MOTE_WIRE_HOT static inline __attribute__((always_inline))
+#else
+#define MOTE_WIRE_HOT static
+#endif
+
 /* Largest value a variable byte integer can carry (four bytes of seven bits). */
 #define MOTE_WIRE_VARINT_MAX 268435455u
 
@@ -50,6 +63,89 @@ uint8_t *mote_wire_varint_put(uint8_t *p, uint32_t v);
 /* Topic-name check without the empty/length rules: valid MQTT UTF-8, no '+' or '#'.
  * Returns MOTE_OK, MOTE_ERR_BAD_UTF8 or MOTE_ERR_BAD_TOPIC. */
 mote_err_t mote_wire_topic_chars(const uint8_t *p, size_t len);
+
+/* Word-at-a-time screening for the hot paths (PUBLISH encode/decode): most topics are
+ * plain ASCII without wildcards, so test a machine word per step and leave the byte-wise
+ * rules to mote_wire_topic_chars only when some byte needs a closer look. For each word
+ * w, with t = (w | 0x08..) ^ 0x2B.. (which maps both '#' 0x23 and '+' 0x2B to 0):
+ * the high bit of a byte of (w - 0x01..) | w | (t - 0x01..) is set exactly when a byte of
+ * w is 0x00, >= 0x80, '#' or '+' (a borrow only ever starts at a zero byte, itself a hit).
+ * The tail re-reads an overlapping last word instead of looping bytewise. */
+#define MOTE_WIRE_ONES ((size_t)-1 / 0xFFu)
+static inline size_t mote_wire_screen_word(const uint8_t *p)
+{
+    size_t w;
+    memcpy(&w, p, sizeof w);
+    size_t t = (w | MOTE_WIRE_ONES * 0x08u) ^ (MOTE_WIRE_ONES * 0x2Bu);
+    return (w - MOTE_WIRE_ONES) | w | (t - MOTE_WIRE_ONES);
+}
+
+#if !defined(__OPTIMIZE_SIZE__) && (defined(__SSE2__) || defined(__ARM_NEON)) && \
+    (defined(__GNUC__) || defined(__clang__))
+/* With 16-byte vector registers the same test runs per byte lane (GNU vector extension;
+ * no borrows cross lanes, so it is exact lane by lane). */
+#define MOTE_WIRE_VEC 1
+typedef uint8_t mote_wire_v16 __attribute__((vector_size(16)));
+static inline mote_wire_v16 mote_wire_screen_v16(const uint8_t *p)
+{
+    mote_wire_v16 w;
+    memcpy(&w, p, sizeof w);
+    mote_wire_v16 t = (w | 0x08) ^ 0x2B;
+    return (w - 1) | w | (t - 1);
+}
+#endif
+
+#if MOTE_WIRE_VEC
+/* OR of the high bits of every lane: nonzero when the screen found something. */
+static inline size_t mote_wire_v16_any(mote_wire_v16 acc)
+{
+    size_t half[16 / sizeof(size_t)], any = 0;
+    memcpy(half, &acc, sizeof half);
+    for (size_t i = 0; i < sizeof half / sizeof half[0]; i++)
+        any |= half[i];
+    return any & MOTE_WIRE_ONES * 0x80u;
+}
+
+/* Copy len >= 16 topic bytes to dst while screening them; nonzero if a byte needs the
+ * byte-wise rules. The last chunk overlaps the one before instead of looping bytewise. */
+static inline size_t mote_wire_copy_screen(uint8_t *dst, const uint8_t *src, size_t len)
+{
+    mote_wire_v16 w, acc;
+    memcpy(&w, src + len - 16, 16);
+    memcpy(dst + len - 16, &w, 16);
+    acc = (w - 1) | w | (((w | 0x08) ^ 0x2B) - 1);
+    for (size_t i = 0; i + 16 < len; i += 16) {
+        memcpy(&w, src + i, 16);
+        memcpy(dst + i, &w, 16);
+        acc |= (w - 1) | w | (((w | 0x08) ^ 0x2B) - 1);
+    }
+    return mote_wire_v16_any(acc);
+}
+#endif
+
+static inline mote_err_t mote_wire_topic_fast(const uint8_t *p, size_t len)
+{
+#if !defined(__OPTIMIZE_SIZE__)
+    const size_t W = sizeof(size_t);
+#if MOTE_WIRE_VEC
+    if (len >= 16) {
+        mote_wire_v16 acc = mote_wire_screen_v16(p + len - 16);
+        for (size_t i = 0; i + 16 < len; i += 16)
+            acc |= mote_wire_screen_v16(p + i);
+        if (!mote_wire_v16_any(acc))
+            return MOTE_OK;
+    } else
+#endif
+    if (len >= W) {
+        size_t acc = mote_wire_screen_word(p + len - W);
+        for (size_t i = 0; i + W < len; i += W)
+            acc |= mote_wire_screen_word(p + i);
+        if (!(acc & MOTE_WIRE_ONES * 0x80u))
+            return MOTE_OK;
+    }
+#endif
+    return mote_wire_topic_chars(p, len);
+}
 
 /* Does this span start a shared subscription ("$share/")? */
 bool mote_wire_is_shared(mote_bytes_t filter);
