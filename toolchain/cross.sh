@@ -114,6 +114,28 @@ build_minimal_mbedtls() {
   echo "$out"
 }
 
+# Configure and link build dir $bdir against libc $1 (musl|glibc); uses the loop's variables.
+configure_and_build() {
+  local with=$1
+  # The map lets `make size` say where the bytes go (libc, mbedTLS, core, tool).
+  mkdir -p "$bdir/bin"
+  local ldflags="-Wl,--gc-sections -s -Wl,-Map=$root/$bdir/bin/mote.map"
+  if [ "$with" = musl ]; then
+    ldflags="$ldflags -specs=/usr/lib/$musl_triple/musl-gcc.specs $root/$bdir/glibc-compat.o"
+  fi
+  cmake -S . -B "$bdir" \
+    -DCMAKE_TOOLCHAIN_FILE="$root/toolchain/$arch.cmake" \
+    -DCMAKE_BUILD_TYPE=MinSizeRel \
+    -DCMAKE_C_FLAGS="-ffunction-sections -fdata-sections -D_FILE_OFFSET_BITS=64" \
+    -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
+    -DMOTE_STATIC=ON -DMOTE_BUILD_TESTS=OFF \
+    -DMBEDTLS_INCLUDE_DIR="$mbed_inc" -DMBEDTLS_LIB="$mbed_tls" \
+    -DMBEDX509_LIB="$mbed_x509" -DMBEDCRYPTO_LIB="$mbed_crypto" >/dev/null || return 1
+  # Always relink: the libc/mbedTLS choice may have changed without any source changing.
+  rm -f "$bdir/bin/mote"
+  cmake --build "$bdir" --target mote-cli -j "$JOBS"
+}
+
 built=()
 for arch in $archs; do
   read -r triple musl_triple < <(arch_info "$arch")
@@ -139,8 +161,6 @@ for arch in $archs; do
     fi
   fi
   mkdir -p "$bdir"
-  # The map lets `make size` say where the bytes go (libc, mbedTLS, core, tool).
-  ldflags="-Wl,--gc-sections -s -Wl,-Map=$root/$bdir/bin/mote.map"
   use_libc=$libc
   if [ "$use_libc" = musl ] && [ ! -f "/usr/lib/$musl_triple/musl-gcc.specs" ]; then
     echo "cross.sh: warning: musl-dev:$arch is not installed; linking glibc (a much larger binary)" >&2
@@ -150,19 +170,15 @@ for arch in $archs; do
     # Without _FILE_OFFSET_BITS=64 here: fcntl64 must call the plain fcntl, not itself.
     "$triple-gcc" -Os -ffunction-sections -fdata-sections -Wall -Wextra \
       -c toolchain/glibc-compat.c -o "$bdir/glibc-compat.o"
-    ldflags="$ldflags -specs=/usr/lib/$musl_triple/musl-gcc.specs $root/$bdir/glibc-compat.o"
   fi
-  cmake -S . -B "$bdir" \
-    -DCMAKE_TOOLCHAIN_FILE="$root/toolchain/$arch.cmake" \
-    -DCMAKE_BUILD_TYPE=MinSizeRel \
-    -DCMAKE_C_FLAGS="-ffunction-sections -fdata-sections -D_FILE_OFFSET_BITS=64" \
-    -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
-    -DMOTE_STATIC=ON -DMOTE_BUILD_TESTS=OFF \
-    -DMBEDTLS_INCLUDE_DIR="$mbed_inc" -DMBEDTLS_LIB="$mbed_tls" \
-    -DMBEDX509_LIB="$mbed_x509" -DMBEDCRYPTO_LIB="$mbed_crypto" >/dev/null
-  # Always relink: the libc/mbedTLS choice may have changed without any source changing.
-  rm -f "$bdir/bin/mote"
-  cmake --build "$bdir" --target mote-cli -j "$JOBS"
+  if ! configure_and_build "$use_libc"; then
+    [ "$use_libc" = musl ] || exit 1
+    # A glibc-only call somewhere in the tool: still produce a working static binary, and
+    # say loudly that it is the big one (`make size` shows the size against its target).
+    echo "cross.sh: WARNING: linking $arch against musl failed (see above); falling back to glibc" >&2
+    use_libc=glibc
+    configure_and_build glibc
+  fi
   "$triple-strip" "$bdir/bin/mote"
   desc=$(file -b "$bdir/bin/mote")
   case "$desc" in
