@@ -9,12 +9,14 @@ import warnings
 
 from tls_fixtures import (PASSWORD, TIMEOUT, RecordingTLSServer, make_pki, remove_pki,
                           tls_broker)
+from mote_test import free_port, wait_port  # noqa: E402 (path set by tls_fixtures)
 
 PROBE = os.environ.get("MOTE_TLS_PROBE", "tls_probe")
 
 # mote_err_t values (CSources/mote/include/mote/error.h); the probe exits with -code.
 BAD_ARG = 1
 UNSUPPORTED = 8
+TIMEOUT_CODE = 7
 FILE = 64
 TLS_HANDSHAKE = 81
 CERT_EXPIRED = 82
@@ -256,6 +258,24 @@ class BadClients(unittest.TestCase):
         self.assertEqual(r.returncode, BAD_ARG, r.stdout)
 
 
+class Timeouts(unittest.TestCase):
+    def test_handshake_timeout_against_a_silent_server(self):
+        import socket
+        import time
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)  # accepts TCP (kernel backlog) and never answers the ClientHello
+        try:
+            t0 = time.time()
+            r = probe(srv.getsockname()[1], "--hs-timeout", "700", identity=None)
+            elapsed = time.time() - t0
+        finally:
+            srv.close()
+        self.assertEqual(r.returncode, TIMEOUT_CODE, r.stdout)
+        self.assertIn("no TLS handshake within 700 ms", r.stdout)
+        self.assertLess(elapsed, TIMEOUT)
+
+
 class WhatTheServerSees(unittest.TestCase):
     """SNI, ALPN and resumption observed by an independent TLS server (OpenSSL via Python)."""
 
@@ -298,6 +318,42 @@ class WhatTheServerSees(unittest.TestCase):
         with RecordingTLSServer(PKI, require_client_cert=True) as s:
             r = probe(s.port)
         self.assertEqual(r.returncode, 0, r.stdout)
+
+
+class OpenSSLServerWitness(unittest.TestCase):
+    """`openssl s_server` as an independent witness: it prints the SNI extension, the ALPN
+    list the client advertised and whether it reused the session."""
+
+    def serve(self, naccept, *extra):
+        port = free_port()
+        # s_server quits at end of its stdin: keep a pipe open until the client is done.
+        # wait_port's own probe connection counts as one accept.
+        p = subprocess.Popen(["openssl", "s_server", "-accept", str(port), "-cert", pki("server.crt"),
+                              "-key", pki("server.key"), "-naccept", str(naccept + 1), "-tlsextdebug",
+                              *extra], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        self.assertTrue(wait_port(port), "s_server did not listen")
+        return p, port
+
+    def finish(self, p):
+        try:
+            out, _ = p.communicate(timeout=10)  # closes stdin: s_server exits
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+        return out.decode("utf-8", "replace")
+
+    def test_sni_and_alpn(self):
+        p, port = self.serve(2, "-alpn", "x-amzn-mqtt-ca")
+        r = probe(port, "--alpn", "x-amzn-mqtt-ca,mqtt", "--connects", "2", identity=None)
+        out = self.finish(p)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn('TLS client extension "server name"', out)
+        self.assertIn(".localhost", out)
+        self.assertIn("ALPN protocols advertised by the client: x-amzn-mqtt-ca, mqtt", out)
+        self.assertIn("ALPN protocols selected: x-amzn-mqtt-ca", out)
+        self.assertIn("Reused session-id", out)
+        self.assertRegex(r.stdout, r"connect 2: .* alpn=x-amzn-mqtt-ca resumed=1")
 
 
 if __name__ == "__main__":

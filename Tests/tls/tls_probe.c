@@ -19,7 +19,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: tls_probe [--host H] [--port P] [--cafile F] [--capath D] [--os-certs]\n"
             "  [--cert F] [--key F] [--keypass P] [--mem] [--alpn a,b] [--servername N]\n"
-            "  [--tls-version V] [--ciphers C] [--insecure] [--mfl N] [--connects N]\n"
+            "  [--tls-version V] [--ciphers C] [--insecure] [--mfl N] [--hs-timeout MS] [--connects N]\n"
             "  [--no-resume] [--mqtt] [--payload N] [--messages N] [--time]\n");
     exit(64);
 }
@@ -243,6 +243,7 @@ int main(int argc, char **argv)
         else if (ARG("--tls-version")) cfg.tls_version = v;
         else if (ARG("--ciphers")) cfg.ciphers = v;
         else if (ARG("--mfl")) cfg.max_fragment_len = (uint16_t)atoi(v);
+        else if (ARG("--hs-timeout")) cfg.handshake_timeout_ms = (uint32_t)atoi(v);
         else if (ARG("--connects")) connects = atoi(v);
         else if (ARG("--payload")) payload = (size_t)atol(v);
         else if (ARG("--messages")) messages = atoi(v);
