@@ -120,10 +120,13 @@ static inline const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p,
         while ((size_t)(end - p) >= sizeof(json_word_t)) {
             json_word_t v, q, b, m;
             memcpy(&v, p, sizeof v);
-            q = v ^ (JSON_ONES * '"');
+            /* q = v ^ 0x02 maps '"' to 0x20 and keeps control bytes below 0x20, so one
+             * "below 0x21" test finds both; backslash is a zero byte of v ^ '\\'; bytes
+             * from 0x80 have their top bit set already. Borrows only disturb bytes after
+             * the first flagged one, and only the first is used. */
+            q = v ^ (JSON_ONES * 0x02);
             b = v ^ (JSON_ONES * '\\');
-            m = ((q - JSON_ONES) & ~q) | ((b - JSON_ONES) & ~b) | (v - JSON_ONES * 0x20) | v;
-            m &= JSON_ONES * 0x80;
+            m = ((q - JSON_ONES * 0x21) | ((b - JSON_ONES) & ~b) | v) & (JSON_ONES * 0x80);
             if (m) {
                 p += (unsigned)JSON_CTZ(m) >> 3;
                 goto special;
@@ -199,25 +202,14 @@ const uint8_t *json_scalar_end(const uint8_t *p, const uint8_t *end)
 }
 
 #define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
-
-/* Whitespace is rare in device documents: the loop tests `c <= ' '` and only then skips. */
-#define SKIP_WS_OR(at_end)                                                                        \
-    do {                                                                                   \
-        if (p == end)                                                                      \
-            goto at_end;                                                                   \
-        c = *p;                                                                            \
-        if (c <= ' ') {                                                                    \
-            while (IS_WS(c)) {                                                             \
-                if (++p == end)                                                            \
-                    goto at_end;                                                            \
-                c = *p;                                                                    \
-            }                                                                              \
-        }                                                                                  \
-    } while (0)
-#define SKIP_WS() SKIP_WS_OR(eof)
-
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
 #define TOP 256u /* closer of the top level: matches no byte */
+
+#if defined(__GNUC__)
+#define JSON_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define JSON_ALWAYS_INLINE inline
+#endif
 
 /* Skips digits, a word at a time: numbers are the most common values in device data. */
 static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
@@ -238,7 +230,11 @@ static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
-int json_scan_value(struct json_scan *sc)
+/* The scanner. `search` is a constant at each call site, so the validate-only copy carries
+ * no search checks at all (size-optimised builds keep one copy for both).
+ * Whitespace is rare in device documents: every place first tests for the byte it expects
+ * and only then looks for whitespace. */
+static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
 {
     const uint8_t *p = sc->p;
     const uint8_t *const end = sc->end;
@@ -247,46 +243,63 @@ int json_scan_value(struct json_scan *sc)
     unsigned depth = 0;
     unsigned closer = TOP; /* '}' or ']' closing the innermost open container */
     unsigned watch = 0; /* search: the depth whose keys/elements are matched, 0 = none */
-    int arm = path != NULL; /* search: the next value is the one the path matched so far */
+    int arm = search && path != NULL; /* search: the next value is the one matched so far */
     unsigned c;
 
 value:
-    SKIP_WS();
-    if (arm) {
+    if (p == end)
+        goto eof;
+    c = *p;
+value_c: /* c == *p */
+    if (search && arm && c > ' ') {
         arm = 0;
         watch = json_path_on_value(path, p, depth);
     }
     switch (c) {
+    case ' ': case '\t': case '\n': case '\r':
+        if (++p == end)
+            goto eof;
+        c = *p;
+        goto value_c;
     case '{':
         if (depth >= MOTE_JSON_MAX_DEPTH)
             goto too_deep;
         kinds[depth >> 3] &= (uint8_t)~(1u << (depth & 7));
         depth++;
         closer = '}';
-        p++;
-        SKIP_WS();
+        if (++p == end)
+            goto eof;
+        c = *p;
+        if (c == '"')
+            goto key;
         if (c == '}') {
             p++;
             goto close;
         }
-        goto key;
+        goto key_ws;
     case '[':
         if (depth >= MOTE_JSON_MAX_DEPTH)
             goto too_deep;
         kinds[depth >> 3] |= (uint8_t)(1u << (depth & 7));
         depth++;
         closer = ']';
-        p++;
-        SKIP_WS();
+        if (++p == end)
+            goto eof;
+        c = *p;
+        while (IS_WS(c)) {
+            if (++p == end)
+                goto eof;
+            c = *p;
+        }
         if (c == ']') {
             p++;
             goto close;
         }
-        if (depth == watch && json_path_on_element(path)) {
+        if (search && depth == watch && json_path_on_element(path)) {
             arm = 1;
             watch = 0;
         }
-        goto value;
+        goto value_c;
     case '"':
         p = scan_string(sc, p + 1, end);
         if (!p)
@@ -342,22 +355,39 @@ value:
         goto fail;
     }
 
-key: /* c == *p, the first byte of an object member */
+key_ws: /* c == *p: whitespace expected before a member */
+    while (IS_WS(c)) {
+        if (++p == end)
+            goto eof;
+        c = *p;
+    }
     if (c != '"') {
         sc->reason = MOTE_JSON_R_EXPECTED_KEY;
         goto fail;
     }
+key: /* *p == '"', the first byte of an object member */
     {
         const uint8_t *k = p + 1;
         p = scan_string(sc, k, end);
         if (!p)
             return MOTE_ERR_JSON_SYNTAX;
-        if (depth == watch && json_path_on_key(path, k, (size_t)(p - 1 - k))) {
+        if (search && depth == watch && json_path_on_key(path, k, (size_t)(p - 1 - k))) {
             arm = 1;
             watch = 0;
         }
     }
-    SKIP_WS();
+    if (p != end && *p == ':') {
+        p++;
+        goto value;
+    }
+    for (;;) {
+        if (p == end)
+            goto eof;
+        c = *p;
+        if (!IS_WS(c))
+            break;
+        p++;
+    }
     if (c != ':') {
         sc->reason = MOTE_JSON_R_EXPECTED_COLON;
         goto fail;
@@ -366,20 +396,26 @@ key: /* c == *p, the first byte of an object member */
     goto value;
 
 next: /* after a value */
-    SKIP_WS_OR(eof_after_value);
+    if (p == end)
+        goto eof_after_value;
+    c = *p;
+next_c:
     if (c == ',') {
         if (closer == ']') {
             p++;
-            if (depth == watch && json_path_on_element(path)) {
+            if (search && depth == watch && json_path_on_element(path)) {
                 arm = 1;
                 watch = 0;
             }
             goto value;
         }
         if (closer == '}') {
-            p++;
-            SKIP_WS();
-            goto key;
+            if (++p == end)
+                goto eof;
+            c = *p;
+            if (c == '"')
+                goto key;
+            goto key_ws;
         }
         goto done;
     }
@@ -387,13 +423,19 @@ next: /* after a value */
         p++;
         goto close;
     }
+    if (IS_WS(c)) {
+        if (++p == end)
+            goto eof_after_value;
+        c = *p;
+        goto next_c;
+    }
     if (closer == TOP)
         goto done;
     sc->reason = MOTE_JSON_R_EXPECTED_COMMA;
     goto fail;
 
 close: /* p is after a closing bracket */
-    if (depth == watch) {
+    if (search && depth == watch) {
         json_path_on_close(path, p);
         watch = 0;
     }
@@ -426,6 +468,28 @@ fail:
     sc->err_at = p;
     return MOTE_ERR_JSON_SYNTAX;
 }
+
+#ifdef __OPTIMIZE_SIZE__
+int json_scan_value(struct json_scan *sc)
+{
+    return scan_impl(sc, 1);
+}
+#else
+static int scan_validate(struct json_scan *sc)
+{
+    return scan_impl(sc, 0);
+}
+
+static int scan_search(struct json_scan *sc)
+{
+    return scan_impl(sc, 1);
+}
+
+int json_scan_value(struct json_scan *sc)
+{
+    return sc->path ? scan_search(sc) : scan_validate(sc);
+}
+#endif
 
 void json_set_error(mote_json_error_t *err, const struct json_scan *sc, const uint8_t *base)
 {
