@@ -507,12 +507,10 @@ static mote_err_t connect_props(mote_mqtt_client_t *c, const mote_mqtt_connect_o
 mote_err_t mote_client_on_connack(mote_mqtt_client_t *c, const uint8_t *body, uint32_t len)
 {
     mote_mqtt_connack_t ca;
-    mote_mqtt_session_info_t tmp, *info = c->info;
+    mote_mqtt_session_info_t *info = c->info; /* never NULL while connecting */
     mote_err_t rc = mote_mqtt_decode_connack(body, len, MQ_VERSION(c), &ca);
     if (rc != MOTE_OK)
         return rc;
-    if (info == NULL)
-        info = &tmp;
     memset(info, 0, sizeof *info);
     info->session_present = ca.session_present;
     info->reason_code = ca.reason_code;
@@ -573,14 +571,14 @@ mote_err_t mote_client_on_connack(mote_mqtt_client_t *c, const uint8_t *body, ui
     info->retain_available = (c->flags & MQF_RETAIN_OK) != 0;
     c->state = MQ_CONNECTED;
     c->last_tx_ms = now_ms(c);
-    mote_session_on_connack(c, ca.session_present);
-    return mote_client_resend(c);
+    return MOTE_OK;
 }
 
 mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *opts,
                              uint32_t timeout_ms, mote_mqtt_session_info_t *info)
 {
     mote_mqtt_connect_t pk;
+    mote_mqtt_session_info_t own;
     mote_err_t rc;
     int32_t n;
     uint32_t start;
@@ -623,7 +621,7 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
         return (mote_err_t)n;
     tx_commit(c, n);
     c->state = MQ_CONNECTING;
-    c->info = info;
+    c->info = info != NULL ? info : &own;
     start = now_ms(c);
     /* The receive path handles CONNACK (and v5 AUTH) while connecting; the CONNACK bytes
      * are consumed lazily, so info's spans stay valid until the next process call. */
@@ -637,7 +635,12 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
         if (rc != MOTE_OK || c->state == MQ_DISCONNECTED)
             break;
         if (c->state == MQ_CONNECTED) {
-            rc = mote_mqtt_flush(c);
+            /* The session: resend what is unacknowledged, or drop it (kept out of the
+             * receive path, whose stack depth the process step pays for). */
+            mote_session_on_connack(c, c->info->session_present);
+            rc = mote_client_resend(c);
+            if (rc == MOTE_OK)
+                rc = mote_mqtt_flush(c);
             if (rc == MOTE_ERR_NEED_MORE)
                 rc = MOTE_OK;
             break;

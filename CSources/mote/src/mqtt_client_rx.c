@@ -263,8 +263,9 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
 }
 
 /* A PUBLISH too large for rx_buf starts at the front of rx_buf (hl bytes of fixed header):
- * once its variable header is in, keep that and stream the payload through the rest. */
-static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, uint32_t rem)
+ * once its variable header is in, keep that and stream the payload through the rest
+ * (rx_hdr set; still 0 while the variable header is incomplete). */
+MQ_NOINLINE static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, uint32_t rem)
 {
     mote_mqtt_publish_t p;
     size_t poff;
@@ -283,7 +284,7 @@ static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, 
     c->rx_hdr = (uint16_t)hdr;
     c->rx_total = rem - (uint32_t)poff;
     c->rx_skip = c->rx_total - (c->rx_len - hdr);
-    return stream_piece(c, c->rx_len - hdr, true);
+    return MOTE_OK; /* the caller delivers the first piece: one frame less on the stack */
 }
 
 /* Read the next piece of a streamed (or skipped) payload behind the kept header. */
@@ -338,7 +339,10 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c)
                 break;
             }
             rx_compact(c, off);
-            return start_stream(c, flags, hl, rem);
+            rc = start_stream(c, flags, hl, rem);
+            if (rc != MOTE_OK || c->rx_hdr == 0)
+                return rc;
+            return stream_piece(c, c->rx_len - c->rx_hdr, true);
         }
         break; /* fits once the rest arrives */
     }
