@@ -176,6 +176,22 @@ def worst_stack(name, nodes, edges, memo, onstack):
     return memo[name]
 
 
+def deepest_path(name, nodes, edges, memo, onstack=frozenset()):
+    """The call chain behind worst_stack, as [(function, frame bytes), ...]."""
+    if name in memo:
+        return memo[name]
+    own = nodes.get(name, (0, "external"))[0]
+    best = (0, [])
+    for callee in edges.get(name, ()):
+        if callee == "__indirect_call" or callee in onstack or callee == name:
+            continue
+        b = deepest_path(callee, nodes, edges, memo, onstack | {name})
+        if b[0] > best[0]:
+            best = b
+    memo[name] = (own + best[0], [(name.rsplit(":", 1)[-1], own)] + best[1])
+    return memo[name]
+
+
 def fmt(n):
     return "{:,}".format(n)
 
@@ -318,6 +334,15 @@ def main():
     stack_list = ("Worst-case stack per public call on Cortex-M4 (bytes, from `-fcallgraph-info=su`; "
                   "the application's callbacks and libc mem* leaves excluded): " +
                   (", ".join(calls) if calls else "no public functions built yet") + ".\n")
+    path_memo = {}
+    deep = []
+    worst_json = max(json_calls, key=lambda k: json_calls[k][0]) if json_calls else None
+    for fn in ("mote_mqtt_process", worst_json):
+        if fn and fn in nodes:
+            total, chain = deepest_path(fn, nodes, edges, path_memo)
+            deep.append("`%s` %d B = %s" % (fn, total, " → ".join("%s %d" % c for c in chain)))
+    if deep:
+        stack_list += "\nDeepest paths (frame bytes per function): " + "; ".join(deep) + ".\n"
     text = ("Cortex-M4, `arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -DNDEBUG -ffunction-sections "
             "-fdata-sections`, linked like the sample firmware (newlib-nano, `--gc-sections`) with "
             "every public function of the device API kept: client, properties, topics, JSON, AWS "
