@@ -215,6 +215,15 @@ class Failures(unittest.TestCase):
                      "-t", "x", "-m", "y"))
         self.check(r, "nope-ca.crt")
 
+    def test_default_trust_is_the_system_bundle(self):
+        # No --cafile on a TLS connection: the system bundle is used, which lacks the test CA.
+        r = run(mote("pub", "-h", "localhost", "-p", self.port, "--cert", pki("client.crt"),
+                     "--key", pki("client.key"), "-t", "x", "-m", "y"), timeout=40)
+        self.check(r, "unknown CA")
+        r = run(mote("pub", "-h", "localhost", "-p", self.port, "--tls-use-os-certs", "--cert",
+                     pki("client.crt"), "--key", pki("client.key"), "-t", "x", "-m", "y"), timeout=40)
+        self.check(r, "unknown CA")
+
     def test_plain_client_against_tls_port_times_out_or_fails(self):
         r = run(mote("pub", "-h", "localhost", "-p", self.port, "--no-tls", "-t", "x", "-m", "y",
                      "--connect-timeout", 3), timeout=40)

@@ -105,6 +105,13 @@ class GoodPaths(unittest.TestCase):
             dst.write(src.read())
         self.ok(probe(self.broker.port, cafile=False, *["--capath", capath]))
 
+    def test_system_bundle_loads_but_does_not_trust_the_test_ca(self):
+        # /etc/ssl/certs/ca-certificates.crt (Amazon Root CA 1 among them) parses; our
+        # private CA is not in it, so the server is rejected for exactly that reason.
+        r = probe(self.broker.port, "--os-certs", cafile=False)
+        self.assertEqual(r.returncode, UNKNOWN_CA, r.stdout)
+        self.ok(probe(self.broker.port, "--os-certs"))  # plus our CA file: trusted
+
     def test_ip_address_checked_against_ip_san(self):
         self.ok(probe(self.broker.port, "--mqtt", host="127.0.0.1"))
 

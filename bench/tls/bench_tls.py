@@ -152,8 +152,17 @@ def static_mote():
     """The statically linked tool (what ships to boards), built once into build/tls-static."""
     out = os.path.join(ROOT, "build", "tls-static")
     binary = os.path.join(out, "bin", "mote")
+    # find_library prefers the shared mbedTLS; a static link needs the archives named.
+    archives = []
+    for var, lib in (("MBEDTLS_LIB", "libmbedtls.a"), ("MBEDX509_LIB", "libmbedx509.a"),
+                     ("MBEDCRYPTO_LIB", "libmbedcrypto.a")):
+        path = subprocess.run(["cc", "-print-file-name=" + lib], capture_output=True,
+                              text=True).stdout.strip()
+        if os.path.isabs(path):
+            archives.append("-D%s=%s" % (var, path))
     r = subprocess.run(["cmake", "-S", ROOT, "-B", out, "-DCMAKE_BUILD_TYPE=MinSizeRel",
-                        "-DMOTE_STATIC=ON", "-DMOTE_BUILD_TESTS=OFF"], capture_output=True)
+                        "-DMOTE_STATIC=ON", "-DMOTE_BUILD_TESTS=OFF"] + archives,
+                       capture_output=True)
     if r.returncode == 0:
         r = subprocess.run(["cmake", "--build", out, "--target", "mote-cli", "-j", "2"],
                            capture_output=True)
