@@ -531,6 +531,34 @@ static void keep_alive(void **state)
     fixture_free(f);
 }
 
+/* A peer that stops reading: nothing can be written, not even a PINGREQ. */
+static void keep_alive_blocked_writes(void **state)
+{
+    fixture_t *f = fixture_new(256, 64);
+    mote_mqtt_connect_opts_t o;
+    mote_mqtt_publish_t m = msg("k", "0123456789012345678901234567890123456789", 0);
+    static const uint8_t connack[] = { 0x20, 0x02, 0x00, 0x00 };
+    mote_err_t rc = MOTE_OK;
+    int i;
+    (void)state;
+    memset(&o, 0, sizeof o);
+    o.version = V311;
+    o.client_id = MOTE_STR("c");
+    o.clean_start = true;
+    o.keep_alive_s = 5;
+    script_bytes(&f->t, connack, sizeof connack);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_OK);
+    f->t.send_block = 1000000;
+    for (i = 0; i < 3 && rc == MOTE_OK; i++)
+        rc = mote_mqtt_publish(&f->c, &m, NULL);
+    assert_int_equal(rc, MOTE_ERR_NEED_MORE);
+    f->t.now += 5000;
+    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
+    f->t.now += 5000;
+    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_ERR_KEEPALIVE_TIMEOUT);
+    fixture_free(f);
+}
+
 static void process_budget_returns(void **state)
 {
     fixture_t *f = fixture_new(256, 256);
@@ -621,6 +649,7 @@ int main(void)
         cmocka_unit_test(publish_large_payload_zero_copy),
         cmocka_unit_test(subscribe_unsubscribe),
         cmocka_unit_test(keep_alive),
+        cmocka_unit_test(keep_alive_blocked_writes),
         cmocka_unit_test(process_budget_returns),
         cmocka_unit_test(partial_reads_and_writes),
     };

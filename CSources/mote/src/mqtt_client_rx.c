@@ -360,6 +360,8 @@ mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got)
     mote_err_t rc;
     int32_t n;
     *got = 0;
+    if (c->ack_type != 0)
+        return MOTE_OK; /* a parked ack must go out before anything else is read */
     if (c->rx_off != 0) {
         rx_compact(c, c->rx_off);
         c->rx_off = 0;
@@ -399,6 +401,10 @@ static mote_err_t keep_alive(mote_mqtt_client_t *c, uint32_t now)
             rc = mote_mqtt_flush(c);
         if (rc != MOTE_ERR_NEED_MORE)
             return rc;
+        /* Nothing has been written for two intervals, not even a PINGREQ: the peer
+         * stopped reading, which is as dead as a missing PINGRESP. */
+        if (now - c->last_tx_ms >= 2u * ka)
+            return mote_client_fail(c, MOTE_ERR_KEEPALIVE_TIMEOUT);
     }
     return MOTE_OK;
 }
