@@ -283,6 +283,35 @@ class Timeouts(unittest.TestCase):
         self.assertLess(elapsed, TIMEOUT)
 
 
+def blast_digest(n):
+    import hashlib
+    return hashlib.sha256(bytes(((i * 131 + (i >> 8)) & 0xff) for i in range(n))).hexdigest()
+
+
+class Backpressure(unittest.TestCase):
+    """Many small gathered writes into a peer that reads late through a small window: the
+    staged records must arrive complete and in order; a peer that never reads trips the
+    write timeout."""
+
+    def test_staged_writes_survive_a_slow_reader(self):
+        n = 3_000_000
+        with RecordingTLSServer(PKI, read_delay=1.0, rcvbuf=8192) as s:
+            r = probe(s.port, "--blast", str(n), "--sndbuf", "4096", identity=None)
+            deadline = __import__("time").time() + TIMEOUT
+            while "sha256" not in (s.connections[-1] if s.connections else {}):
+                self.assertLess(__import__("time").time(), deadline)
+                __import__("time").sleep(0.05)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(s.connections[0]["received"], n)
+        self.assertEqual(s.connections[0]["sha256"], blast_digest(n))
+
+    def test_write_timeout_when_the_peer_never_reads(self):
+        with RecordingTLSServer(PKI, never_read=True, rcvbuf=4096) as s:
+            r = probe(s.port, "--blast", "50000000", "--write-timeout", "800", identity=None)
+        self.assertEqual(r.returncode, TIMEOUT_CODE, r.stdout)
+        self.assertIn("output blocked", r.stdout)
+
+
 class WhatTheServerSees(unittest.TestCase):
     """SNI, ALPN and resumption observed by an independent TLS server (OpenSSL via Python)."""
 

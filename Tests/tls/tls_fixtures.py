@@ -2,6 +2,7 @@
 it, and a small Python TLS server that records what the client really sent (SNI, ALPN,
 resumption) as OpenSSL saw it."""
 import os
+import hashlib
 import shutil
 import socket
 import ssl
@@ -48,7 +49,8 @@ class RecordingTLSServer:
     connection the SNI name, the ALPN protocol it selected and whether the session was
     resumed, then waits for the client to close."""
 
-    def __init__(self, pki, alpn=None, require_client_cert=False, tls13=False, port=0):
+    def __init__(self, pki, alpn=None, require_client_cert=False, tls13=False, port=0,
+                 read_delay=0.0, rcvbuf=0, never_read=False):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
         if not tls13:
@@ -70,6 +72,12 @@ class RecordingTLSServer:
             raise
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
+        if rcvbuf:
+            # Set before listen so accepted sockets inherit it: a small window makes the
+            # client's writes block (WANT_WRITE) early.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.read_delay = read_delay
+        self.never_read = never_read
         self._stop = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -94,17 +102,30 @@ class RecordingTLSServer:
                 self.connections.append({"error": str(e)})
                 conn.close()
                 continue
-            self.connections.append({
+            record = {
                 "sni": self.sni[-1] if len(self.sni) > before else None,
                 "alpn": tls.selected_alpn_protocol(),
                 "resumed": tls.session_reused,
                 "version": tls.version(),
-            })
+                "received": 0,
+            }
+            self.connections.append(record)
+            digest = hashlib.sha256()
             try:
-                while tls.recv(4096):
-                    pass
+                if self.never_read:
+                    while not self._stop:
+                        threading.Event().wait(0.1)
+                if self.read_delay:
+                    threading.Event().wait(self.read_delay)
+                while True:
+                    chunk = tls.recv(65536)
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    record["received"] += len(chunk)
             except (ssl.SSLError, OSError):
                 pass
+            record["sha256"] = digest.hexdigest()
             tls.close()
 
     def __enter__(self):

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "mote/error.h"
@@ -20,7 +21,8 @@ static void usage(void)
             "usage: tls_probe [--host H] [--port P] [--cafile F] [--capath D] [--os-certs]\n"
             "  [--cert F] [--key F] [--keypass P] [--mem] [--alpn a,b] [--servername N]\n"
             "  [--tls-version V] [--ciphers C] [--insecure] [--mfl N] [--hs-timeout MS] [--connects N]\n"
-            "  [--no-resume] [--mqtt] [--payload N] [--messages N] [--time]\n");
+            "  [--no-resume] [--mqtt] [--payload N] [--messages N] [--time]\n"
+            "  [--blast BYTES] [--sndbuf BYTES] [--write-timeout MS]\n");
     exit(64);
 }
 
@@ -126,6 +128,50 @@ static size_t put_len(uint8_t *p, size_t v)
     return n;
 }
 
+/* Byte i of the --blast stream (the test computes the same). */
+static uint8_t blast_byte(size_t i)
+{
+    return (uint8_t)((i * 131u + (i >> 8)) & 0xffu);
+}
+
+/* Send `total` bytes as a stream of small gathered writes (pieces of 1..300 bytes, up to 7
+ * per call), resuming partial writes, to exercise staging under backpressure. */
+static int blast(mote_tls_t *t, size_t total)
+{
+    mote_transport_t tr;
+    static uint8_t data[1 << 16];
+    size_t sent = 0;
+    mote_tls_transport(t, &tr);
+    while (sent < total) {
+        mote_iovec_t iov[7];
+        size_t n = 0, off = sent;
+        for (; n < 7 && off < total; n++) {
+            size_t piece = 1 + ((off * 7 + n * 13) % 300);
+            if (piece > total - off) {
+                piece = total - off;
+            }
+            iov[n].base = data + (off % (sizeof data - 512));
+            iov[n].len = piece;
+            for (size_t k = 0; k < piece; k++) {
+                data[(off % (sizeof data - 512)) + k] = blast_byte(off + k);
+            }
+            off += piece;
+        }
+        int32_t r = tr.send(tr.ctx, iov, n);
+        if (r < 0) {
+            return r;
+        }
+        if (r == 0) {
+            int w = mote_tls_wait_readable(t, 20);
+            if (w < 0) {
+                return w;
+            }
+        }
+        sent += (size_t)r;
+    }
+    return MOTE_OK;
+}
+
 /* CONNECT, SUBSCRIBE at QoS 1, then `messages` QoS 1 PUBLISHes of `payload` bytes, each
  * gathered from several iovec pieces, each echoed back and acknowledged. */
 static int mqtt_exchange(mote_tls_t *t, size_t payload, int messages)
@@ -223,6 +269,8 @@ int main(int argc, char **argv)
     const char *host = "localhost";
     unsigned port = 8883;
     int connects = 1, mqtt = 0, mem = 0, messages = 1, timing = 0;
+    size_t blast_bytes = 0;
+    int sndbuf = 0;
     size_t payload = 16;
     const char *alpn_list[9] = { 0 };
     char alpn_buf[256];
@@ -244,6 +292,9 @@ int main(int argc, char **argv)
         else if (ARG("--ciphers")) cfg.ciphers = v;
         else if (ARG("--mfl")) cfg.max_fragment_len = (uint16_t)atoi(v);
         else if (ARG("--hs-timeout")) cfg.handshake_timeout_ms = (uint32_t)atoi(v);
+        else if (ARG("--write-timeout")) cfg.write_timeout_ms = (uint32_t)atoi(v);
+        else if (ARG("--blast")) blast_bytes = (size_t)atol(v);
+        else if (ARG("--sndbuf")) sndbuf = atoi(v);
         else if (ARG("--connects")) connects = atoi(v);
         else if (ARG("--payload")) payload = (size_t)atol(v);
         else if (ARG("--messages")) messages = atoi(v);
@@ -302,7 +353,17 @@ int main(int argc, char **argv)
         }
         printf("\n");
         fflush(stdout);
-        if (mqtt) {
+        if (sndbuf > 0) {
+            /* A small send buffer makes the socket push back early (WANT_WRITE). */
+            (void)setsockopt(mote_tls_fd(t), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        }
+        if (blast_bytes) {
+            err = blast(t, blast_bytes);
+            if (err == MOTE_OK) {
+                printf("blast %d: ok %zu bytes\n", c, blast_bytes);
+            }
+        }
+        if (mqtt && err == MOTE_OK) {
             err = mqtt_exchange(t, payload, messages);
             if (err == MOTE_OK) {
                 printf("mqtt %d: ok\n", c);
