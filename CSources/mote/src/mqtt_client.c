@@ -226,7 +226,7 @@ static mote_err_t queue_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t
     h = mote_mqtt_encode_publish_header(buf + c->tx_len, cap - c->tx_len, MQ_VERSION(c), p);
     if (h < 0)
         return (mote_err_t)h;
-    if (c->max_packet_out != 0 && (uint32_t)h + plen > c->max_packet_out)
+    if (MQ_V5_LIMIT(c->max_packet_out != 0 && (uint32_t)h + plen > c->max_packet_out))
         return MOTE_ERR_PACKET_TOO_LARGE;
     if (cap - c->tx_len - (size_t)h >= plen) {
         if (plen != 0)
@@ -304,7 +304,7 @@ MQ_NOINLINE static mote_err_t publish_tracked(mote_mqtt_client_t *c, const mote_
         apply_alias(c, &p, pbuf, sizeof pbuf, &bit);
 #endif
     if (p.qos != 0) {
-        if (c->inflight_used >= c->receive_max)
+        if (MQ_V5_LIMIT(c->inflight_used >= c->receive_max))
             return MOTE_ERR_RECEIVE_MAXIMUM;
         r = mote_session_alloc(c);
         if (r == NULL)
@@ -343,9 +343,9 @@ mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *m
         return MOTE_ERR_BAD_ARG;
     if (c->state != MQ_CONNECTED)
         return MOTE_ERR_NOT_CONNECTED;
-    if (msg->qos > c->max_qos)
+    if (msg->qos > 2 || MQ_V5_LIMIT(msg->qos > c->max_qos))
         return MOTE_ERR_BAD_QOS;
-    if (msg->retain && !(c->flags & MQF_RETAIN_OK))
+    if (MQ_V5_LIMIT(msg->retain && !(c->flags & MQF_RETAIN_OK)))
         return MOTE_ERR_UNSUPPORTED;
     /* The common QoS 0 case goes straight to the encoder, without a copy of msg. */
     if (msg->qos == 0 && !msg->dup && (!MQ_IS_V5(c) || c->alias_max_out == 0))
@@ -418,7 +418,7 @@ static mote_err_t queue_sub(mote_mqtt_client_t *c, uint8_t type, const void *ite
                                          MQ_VERSION(c), id, items, count, props);
     if (n < 0)
         return (mote_err_t)n;
-    if (c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out)
+    if (MQ_V5_LIMIT(c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out))
         return MOTE_ERR_PACKET_TOO_LARGE;
     tx_commit(c, n);
     c->sub_pending++;

@@ -48,6 +48,9 @@
 
 #define MQ_VERSION(c) ((mote_mqtt_version_t)(c)->version)
 
+/* A check that only a v5 server's limits can make true: folds away in 3.1.1-only builds. */
+#define MQ_V5_LIMIT(cond) (MOTE_MQTT_V5 && (cond))
+
 /* ---- Session (mqtt_session.c) --------------------------------------------------------- */
 
 /* The record for an outgoing packet id, or NULL when that id is not in flight. O(1). */

@@ -318,7 +318,7 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c)
         if (rc != MOTE_OK)
             break;
         total = (uint32_t)hl + rem;
-        if (c->max_packet_in != 0 && total > c->max_packet_in) {
+        if (MQ_V5_LIMIT(c->max_packet_in != 0 && total > c->max_packet_in)) {
             rc = MOTE_ERR_PACKET_TOO_LARGE;
             break;
         }
