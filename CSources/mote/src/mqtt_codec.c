@@ -456,26 +456,30 @@ int32_t mote_mqtt_encode_pingreq(uint8_t *buf, size_t cap)
     return empty_packet(buf, cap, 0xC0u);
 }
 
+#if MOTE_MQTT_SERVER
 int32_t mote_mqtt_encode_pingresp(uint8_t *buf, size_t cap)
 {
     return empty_packet(buf, cap, 0xD0u);
 }
 
+#endif
+
 /* ---- SUBSCRIBE, UNSUBSCRIBE ------------------------------------------------------- */
 
-/* subs for SUBSCRIBE, filters for UNSUBSCRIBE. */
+/* SUBSCRIBE and UNSUBSCRIBE share one walk: items is either the subscriptions (filter
+ * first, then the options byte) or the bare filters, stride bytes apart. */
 static int32_t sub_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint16_t packet_id,
-                          const mote_mqtt_subscription_t *subs, const mote_bytes_t *filters,
-                          size_t count, mote_mqtt_props_t props)
+                          const void *items, size_t stride, size_t count, mote_mqtt_props_t props)
 {
-    if (!count || (!subs && !filters))
+    if (!count || !items)
         return MOTE_ERR_BAD_ARG;
     if (!mote_wire_version_ok(v))
         return MOTE_ERR_UNSUPPORTED;
     if (!packet_id)
         return MOTE_ERR_BAD_PACKET_ID;
     const bool v5 = MOTE_WIRE_IS_V5(v);
-    const uint8_t type = subs ? MOTE_MQTT_SUBSCRIBE : MOTE_MQTT_UNSUBSCRIBE;
+    const bool sub = stride == sizeof(mote_mqtt_subscription_t);
+    const uint8_t type = sub ? MOTE_MQTT_SUBSCRIBE : MOTE_MQTT_UNSUBSCRIBE;
     size_t rem = 2;
 #if MOTE_MQTT_V5
     if (v5) {
@@ -487,14 +491,17 @@ static int32_t sub_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint1
 #else
     (void)props;
 #endif
-    for (size_t i = 0; i < count; i++) {
-        mote_bytes_t f = subs ? subs[i].filter : filters[i];
-        mote_err_t e = mote_mqtt_filter_validate(f);
-        if (!e && subs)
-            e = mote_wire_sub_options_ok(f, subs[i].options, v5);
+    /* The filter is each item's first member (C11 6.7.2.1p15). */
+    const size_t opt = offsetof(mote_mqtt_subscription_t, options);
+    const uint8_t *it = items;
+    for (size_t i = 0; i < count; i++, it += stride) {
+        const mote_bytes_t *f = (const mote_bytes_t *)(const void *)it;
+        mote_err_t e = mote_mqtt_filter_validate(*f);
+        if (!e && sub)
+            e = mote_wire_sub_options_ok(*f, it[opt], v5);
         if (e)
             return e;
-        rem += 2 + f.len + (subs ? 1u : 0u);
+        rem += 2 + f->len + sub;
         if (rem > MOTE_WIRE_VARINT_MAX)
             return MOTE_ERR_PACKET_TOO_LARGE;
     }
@@ -507,10 +514,10 @@ static int32_t sub_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint1
     if (v5)
         p = put_props(p, props);
 #endif
-    for (size_t i = 0; i < count; i++) {
-        p = put_span(p, subs ? subs[i].filter : filters[i]);
-        if (subs)
-            *p++ = subs[i].options;
+    for (it = items; count--; it += stride) {
+        p = put_span(p, *(const mote_bytes_t *)(const void *)it);
+        if (sub)
+            *p++ = it[opt];
     }
     return n;
 }
@@ -519,22 +526,19 @@ int32_t mote_mqtt_encode_subscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t
                                    uint16_t packet_id, const mote_mqtt_subscription_t *subs,
                                    size_t count, mote_mqtt_props_t props)
 {
-    if (!subs)
-        return MOTE_ERR_BAD_ARG;
-    return sub_common(buf, cap, v, packet_id, subs, NULL, count, props);
+    return sub_common(buf, cap, v, packet_id, subs, sizeof *subs, count, props);
 }
 
 int32_t mote_mqtt_encode_unsubscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                      uint16_t packet_id, const mote_bytes_t *filters,
                                      size_t count, mote_mqtt_props_t props)
 {
-    if (!filters)
-        return MOTE_ERR_BAD_ARG;
-    return sub_common(buf, cap, v, packet_id, NULL, filters, count, props);
+    return sub_common(buf, cap, v, packet_id, filters, sizeof *filters, count, props);
 }
 
 /* ---- server side: CONNACK, SUBACK, UNSUBACK --------------------------------------- */
 
+#if MOTE_MQTT_SERVER
 int32_t mote_mqtt_encode_connack(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                  const mote_mqtt_connack_t *c)
 {
@@ -571,6 +575,8 @@ int32_t mote_mqtt_encode_connack(uint8_t *buf, size_t cap, mote_mqtt_version_t v
     return n;
 }
 
+#endif
+
 /* Is rc a valid SUBACK/UNSUBACK code for this version? */
 bool mote_wire_suback_code_ok(mote_mqtt_version_t v, uint8_t type, uint8_t rc)
 {
@@ -582,6 +588,7 @@ bool mote_wire_suback_code_ok(mote_mqtt_version_t v, uint8_t type, uint8_t rc)
     return rc <= 2 || rc == 0x80u; /* 3.1.1 3.9.3 */
 }
 
+#if MOTE_MQTT_SERVER
 int32_t mote_mqtt_encode_suback(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
                                 const mote_mqtt_suback_t *s)
 {
@@ -622,3 +629,4 @@ int32_t mote_mqtt_encode_suback(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
     put_raw(p, s->reason_codes, count);
     return n;
 }
+#endif

@@ -14,6 +14,7 @@ static size_t left(const reader_t *r)
     return (size_t)(r->end - r->p);
 }
 
+#if MOTE_MQTT_SERVER
 /* Length-prefixed bytes (binary data, or a string before its UTF-8 check). */
 static mote_err_t rd_span(reader_t *r, mote_bytes_t *out)
 {
@@ -35,6 +36,7 @@ static mote_err_t rd_str(reader_t *r, mote_bytes_t *out)
         e = MOTE_ERR_BAD_UTF8;
     return e;
 }
+#endif
 
 /* A packet identifier, which must not be 0 (3.1.1 2.3.1, 5.0 2.2.1). */
 static mote_err_t rd_pid(reader_t *r, uint16_t *out)
@@ -77,6 +79,7 @@ static void clear_props(mote_mqtt_props_t *pr)
     pr->len = 0;
 }
 
+#if MOTE_MQTT_SERVER
 /* ---- CONNECT (server side) -------------------------------------------------------- */
 
 mote_err_t mote_mqtt_decode_connect(const uint8_t *body, size_t len, mote_mqtt_connect_t *c,
@@ -140,6 +143,8 @@ mote_err_t mote_mqtt_decode_connect(const uint8_t *body, size_t len, mote_mqtt_c
         e = rd_span(&r, &c->password);
     return finish(&r, e);
 }
+
+#endif
 
 /* ---- CONNACK ---------------------------------------------------------------------- */
 
@@ -334,6 +339,7 @@ mote_err_t mote_mqtt_decode_disconnect(const uint8_t *body, size_t len, uint8_t 
     return finish(&r, e);
 }
 
+#if MOTE_MQTT_SERVER
 /* ---- SUBSCRIBE, UNSUBSCRIBE (server side) ----------------------------------------- */
 
 static mote_err_t decode_sub(const uint8_t *body, size_t len, uint8_t flags,
@@ -431,6 +437,8 @@ bool mote_mqtt_unsubscribe_next(const uint8_t *body, size_t len, mote_mqtt_versi
 {
     return sub_next(body, len, v, cursor, out, NULL);
 }
+
+#endif
 
 /* ---- SUBACK, UNSUBACK ------------------------------------------------------------- */
 

@@ -38,6 +38,7 @@ static const uint8_t reason_table[][2] = {
     { 0xA2, C_SUBACK | C_DISCONNECT },
 };
 
+#if MOTE_MQTT_REASON_STRINGS
 static const char reason_names[] =
     "Success\0Granted QoS 1\0Granted QoS 2\0Disconnect with Will Message\0"
     "No matching subscribers\0No subscription existed\0Continue authentication\0"
@@ -53,6 +54,7 @@ static const char reason_names[] =
     "Use another server\0Server moved\0Shared Subscriptions not supported\0"
     "Connection rate exceeded\0Maximum connect time\0"
     "Subscription Identifiers not supported\0Wildcard Subscriptions not supported";
+#endif
 
 #define REASON_COUNT (sizeof reason_table / sizeof reason_table[0])
 
@@ -81,10 +83,14 @@ const char *mote_mqtt_reason_string(uint8_t reason_code)
     size_t i = reason_index(reason_code);
     if (i == REASON_COUNT)
         return "Unknown reason code";
+#if MOTE_MQTT_REASON_STRINGS
     const char *s = reason_names;
     while (i--)
         s += strlen(s) + 1;
     return s;
+#else
+    return "MQTT reason code";
+#endif
 }
 #else
 const char *mote_mqtt_reason_string(uint8_t reason_code)
@@ -96,6 +102,7 @@ const char *mote_mqtt_reason_string(uint8_t reason_code)
 
 const char *mote_mqtt_v311_connack_string(uint8_t return_code)
 {
+#if MOTE_MQTT_REASON_STRINGS
     static const char names[] =
         "Connection accepted\0Unacceptable protocol version\0Identifier rejected\0"
         "Server unavailable\0Bad user name or password\0Not authorized";
@@ -105,4 +112,7 @@ const char *mote_mqtt_v311_connack_string(uint8_t return_code)
     while (return_code--)
         s += strlen(s) + 1;
     return s;
+#else
+    return return_code ? "Connection refused" : "Connection accepted";
+#endif
 }

@@ -18,6 +18,24 @@
 #error "Mote: enable at least one of MOTE_MQTT_V5 and MOTE_MQTT_V311"
 #endif
 
+/* Server-side MQTT codec: decode CONNECT, SUBSCRIBE and UNSUBSCRIBE, encode CONNACK,
+ * SUBACK, UNSUBACK and PINGRESP (for test brokers and local stand-ins; a device never needs
+ * it). Default: 1 on hosted targets (Linux, macOS, Windows), 0 on bare metal. */
+#ifndef MOTE_MQTT_SERVER
+#if defined(__linux__) || defined(__APPLE__) || defined(_WIN32) || defined(__unix__)
+#define MOTE_MQTT_SERVER 1
+#else
+#define MOTE_MQTT_SERVER 0
+#endif
+#endif
+
+/* English names for MQTT reason codes (mote_mqtt_reason_string and
+ * mote_mqtt_v311_connack_string, about 1 KB of text). 0 makes both return a generic
+ * "reason code" text. Default: 1 on hosted targets, 0 on bare metal. */
+#ifndef MOTE_MQTT_REASON_STRINGS
+#define MOTE_MQTT_REASON_STRINGS MOTE_MQTT_SERVER
+#endif
+
 /* Deepest JSON nesting the parser accepts (objects + arrays). The parser keeps one bit per
  * level, not a C stack frame, so this costs MOTE_JSON_MAX_DEPTH/8 bytes. Default: 1024. */
 #ifndef MOTE_JSON_MAX_DEPTH

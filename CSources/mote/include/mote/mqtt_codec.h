@@ -222,20 +222,27 @@ int32_t mote_mqtt_encode_disconnect(uint8_t *buf, size_t cap, mote_mqtt_version_
                                     uint8_t reason_code, mote_mqtt_props_t props);
 int32_t mote_mqtt_encode_auth(uint8_t *buf, size_t cap, uint8_t reason_code,
                               mote_mqtt_props_t props);
-/* Server-side packets (used by tests, fake brokers and the local cloud stand-in). */
+#if MOTE_MQTT_SERVER
+/* Server-side packets (used by tests, fake brokers and the local cloud stand-in; build
+ * option MOTE_MQTT_SERVER, see config.h). */
 int32_t mote_mqtt_encode_connack(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                  const mote_mqtt_connack_t *c);
 int32_t mote_mqtt_encode_suback(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
                                 const mote_mqtt_suback_t *s); /* type SUBACK or UNSUBACK */
 int32_t mote_mqtt_encode_pingresp(uint8_t *buf, size_t cap);
+#endif
 
 size_t mote_mqtt_publish_size(mote_mqtt_version_t v, const mote_mqtt_publish_t *p);
 
 /* Decoders: body points at the variable header (after the fixed header), len is the
  * remaining length, flags is the fixed header's low nibble. Every field is validated;
  * output spans point into body. */
+#if MOTE_MQTT_SERVER
+/* CONNECT (server side): the version comes from the packet; will_out receives the will
+ * (and c->will points at it) when the will flag is set. */
 mote_err_t mote_mqtt_decode_connect(const uint8_t *body, size_t len, mote_mqtt_connect_t *c,
                                     mote_mqtt_will_t *will_out);
+#endif
 mote_err_t mote_mqtt_decode_connack(const uint8_t *body, size_t len, mote_mqtt_version_t v,
                                     mote_mqtt_connack_t *c);
 mote_err_t mote_mqtt_decode_publish(const uint8_t *body, size_t len, uint8_t flags,
@@ -248,6 +255,9 @@ mote_err_t mote_mqtt_decode_publish_header(const uint8_t *body, size_t avail, si
                                            mote_mqtt_publish_t *p, size_t *payload_offset);
 mote_err_t mote_mqtt_decode_ack(const uint8_t *body, size_t len, uint8_t type, uint8_t flags,
                                 mote_mqtt_version_t v, mote_mqtt_ack_t *a);
+#if MOTE_MQTT_SERVER
+/* SUBSCRIBE (server side): validates packet id, v5 properties, every filter and options
+ * byte; *count receives the number of filters. */
 mote_err_t mote_mqtt_decode_subscribe(const uint8_t *body, size_t len, uint8_t flags,
                                       mote_mqtt_version_t v, uint16_t *packet_id,
                                       mote_mqtt_props_t *props, size_t *count);
@@ -261,6 +271,7 @@ mote_err_t mote_mqtt_decode_unsubscribe(const uint8_t *body, size_t len, uint8_t
                                         mote_mqtt_props_t *props, size_t *count);
 bool mote_mqtt_unsubscribe_next(const uint8_t *body, size_t len, mote_mqtt_version_t v,
                                 size_t *cursor, mote_bytes_t *out);
+#endif
 mote_err_t mote_mqtt_decode_suback(const uint8_t *body, size_t len, uint8_t type,
                                    mote_mqtt_version_t v, mote_mqtt_suback_t *s);
 /* DISCONNECT and AUTH (a.packet_id is 0). */
