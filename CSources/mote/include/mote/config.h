@@ -33,7 +33,11 @@
  * mote_mqtt_v311_connack_string, about 1 KB of text). 0 makes both return a generic
  * "reason code" text. Default: 1 on hosted targets, 0 on bare metal. */
 #ifndef MOTE_MQTT_REASON_STRINGS
-#define MOTE_MQTT_REASON_STRINGS MOTE_MQTT_SERVER
+#if defined(__linux__) || defined(__APPLE__) || defined(_WIN32) || defined(__unix__)
+#define MOTE_MQTT_REASON_STRINGS 1
+#else
+#define MOTE_MQTT_REASON_STRINGS 0
+#endif
 #endif
 
 /* Deepest JSON nesting the parser accepts (objects + arrays). The parser keeps one bit per
