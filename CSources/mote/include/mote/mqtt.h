@@ -49,7 +49,9 @@ typedef struct mote_mqtt_client_config {
     size_t tx_cap;
     mote_mqtt_inflight_t *inflight; /* outgoing QoS 1/2 records; count bounds in-flight sends */
     uint16_t inflight_count;
-    uint16_t *qos2_rx_ids;        /* incoming QoS 2 ids awaiting PUBREL (exactly-once) */
+    uint16_t *qos2_rx_ids;        /* incoming QoS 2 ids awaiting PUBREL (exactly-once); needed
+                                     to receive QoS 2 (a full table is MOTE_ERR_NO_SPACE, in v5
+                                     MOTE_ERR_RECEIVE_MAXIMUM: its size is our receive maximum) */
     uint16_t qos2_rx_count;
     /* v5 outgoing topic aliases: the caller fills entry i with a topic (stable memory) that
      * may use alias i + 1; publishing that exact topic then sends the alias (the topic name
@@ -64,9 +66,13 @@ typedef struct mote_mqtt_client_config {
     uint16_t rx_topic_alias_count;
     bool reject_oversize;         /* true: incoming PUBLISH larger than rx_cap is an error
                                      (MOTE_ERR_OVERSIZE_REJECTED) instead of delivered in chunks */
+    /* Events. Spans point into rx_buf and are valid during the call only. The callback may
+     * publish, subscribe or reset the connection; it must not call process or connect. */
     void (*on_event)(void *user, const struct mote_mqtt_event *evt);
     void *user;
-    /* Optional debug trace of every packet sent and received (NULL: off). dir is 'S' or 'R'. */
+    /* Optional debug trace of every packet sent and received (NULL: off). dir is 'S' or 'R'.
+     * A PUBLISH whose payload is written from caller memory is traced without the payload;
+     * a streamed incoming PUBLISH as its header and first piece. */
     void (*on_trace)(void *user, char dir, const uint8_t *packet, size_t len);
     /* Storage for incoming topic aliases (see rx_topic_aliases): rx_topic_alias_count slots
      * of rx_alias_slot_size bytes. A topic longer than a slot cannot be aliased
@@ -201,8 +207,14 @@ mote_err_t mote_mqtt_flush(mote_mqtt_client_t *c);
 
 /* The process step: writes queued output, reads and dispatches incoming packets (events
  * go to cfg->on_event), answers QoS handshakes, sends PINGREQ only after keep_alive_s of
- * idle sending and reports MOTE_ERR_KEEPALIVE_TIMEOUT when PINGRESP does not come.
- * Returns after budget_ms (0: one pass over what is available now) or on error. */
+ * idle sending and reports MOTE_ERR_KEEPALIVE_TIMEOUT when PINGRESP does not come (or
+ * nothing at all could be written for twice that long). Returns after budget_ms (0: one
+ * pass over what is available now) or on error. Every error but
+ * MOTE_ERR_OVERSIZE_REJECTED (the rejected message is skipped and acknowledged) leaves the
+ * client disconnected; malformed input gives the codec's specific error, an ack for an
+ * unknown id MOTE_ERR_UNKNOWN_PACKET_ID, an unexpected packet MOTE_ERR_PROTOCOL, a v5 server
+ * DISCONNECT MOTE_ERR_SERVER_DISCONNECT (after its event), an incoming packet above our
+ * maximum packet size (or a non-PUBLISH above rx_cap) MOTE_ERR_PACKET_TOO_LARGE. */
 mote_err_t mote_mqtt_process(mote_mqtt_client_t *c, uint32_t budget_ms);
 
 /* Send DISCONNECT (v5 reason code and properties) and flush. The session records stay,
