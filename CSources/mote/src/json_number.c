@@ -21,6 +21,13 @@
 #include "json_internal.h"
 
 #define GEN_LIMBS 36
+#if defined(__GNUC__)
+#define NUM_INLINE inline __attribute__((always_inline))
+#define NUM_NOINLINE __attribute__((noinline))
+#else
+#define NUM_INLINE inline
+#define NUM_NOINLINE
+#endif
 #define BILLION 1000000000u
 #define EXP_INF 0x7FF0000000000000ull
 
@@ -43,7 +50,8 @@ struct dec {
     int P;
 };
 
-static void int_mul_pow2(struct gen *g, int s)
+/* Helpers below are inlined into gen_init so the bignum walk costs one stack frame. */
+static NUM_INLINE void int_mul_pow2(struct gen *g, int s)
 {
     while (s > 0) {
         int k = s > 2 ? 2 : s, i;
@@ -60,7 +68,7 @@ static void int_mul_pow2(struct gen *g, int s)
 }
 
 /* Integer part = v * 2^s (v < 2^62). */
-static void int_set(struct gen *g, uint64_t v, int s)
+static NUM_INLINE void int_set(struct gen *g, uint64_t v, int s)
 {
     uint32_t lo = (uint32_t)v, add, i;
     g->w[0] = (uint32_t)(v >> 32);
@@ -99,20 +107,22 @@ static int frac_digit(struct gen *g)
     return d;
 }
 
-static void gen_init(struct gen *g, uint64_t M, int q)
+static NUM_NOINLINE void gen_init(struct gen *g, uint64_t M, int q)
 {
+    uint64_t I = M, F = 0;
+    int fb = q < 0 ? -q : 0, s = q < 0 ? 0 : q;
     g->pending = -1;
     g->fl = g->flo = 0;
-    if (q >= 0) {
-        int_set(g, M, q);
-    } else {
-        int fb = -q, sh;
-        uint64_t F = fb < 64 ? M & (((uint64_t)1 << fb) - 1) : M;
-        uint64_t I = fb < 64 ? M >> fb : 0;
+    g->nint = 0;
+    if (fb) { /* split into integer and fraction bits */
+        I = fb < 64 ? M >> fb : 0;
+        F = fb < 64 ? M & (((uint64_t)1 << fb) - 1) : M;
+    }
+    if (I)
+        int_set(g, I, s); /* one call site keeps the inlined bignum code once */
+    if (fb) {
+        int sh;
         uint32_t *f;
-        g->nint = 0;
-        if (I)
-            int_set(g, I, 0);
         g->fl = (fb + 4 + 31) / 32;
         sh = 32 * g->fl - 4 - fb;
         f = g->w + g->nint;
@@ -176,9 +186,10 @@ static int dec_digit(struct dec *x)
 }
 
 /* Sign of (x - M * 2^q), exactly. M > 0. */
-static int cmp_dec_bin(struct dec x, uint64_t M, int q)
+static int cmp_dec_bin(const struct dec *xp, uint64_t M, int q)
 {
     struct gen g;
+    struct dec x = *xp;
     int dx, dg;
     gen_init(&g, M, q);
     if (x.P != g.P)
@@ -202,7 +213,7 @@ static int cmp_dec_bin(struct dec x, uint64_t M, int q)
 }
 
 /* The point halfway between the positive double with bits u and the next one up. */
-static int cmp_halfway(struct dec x, uint64_t u)
+static int cmp_halfway(const struct dec *x, uint64_t u)
 {
     int e = (int)(u >> 52);
     uint64_t m = u & (((uint64_t)1 << 52) - 1);
@@ -323,14 +334,14 @@ int mote_json_parse_double(const char *text, size_t len, double *out)
     x.end = mend;
     x.P = P;
     for (;;) {
-        int c = cmp_halfway(x, u);
+        int c = cmp_halfway(&x, u);
         if (c > 0 || (c == 0 && (u & 1))) {
             if (++u == EXP_INF)
                 return MOTE_ERR_JSON_RANGE;
             continue;
         }
         if (u > 0) {
-            c = cmp_halfway(x, u - 1);
+            c = cmp_halfway(&x, u - 1);
             if (c < 0 || (c == 0 && (u & 1))) {
                 u--;
                 continue;
@@ -353,7 +364,7 @@ int mote_json_get_double(const mote_json_value_t *v, double *out)
 }
 
 /* First 18 significant digits of the positive double u (exact), and its P. */
-static int first_digits(uint64_t u, char digits[18])
+static NUM_NOINLINE int first_digits(uint64_t u, char digits[18])
 {
     struct gen g;
     int e = (int)(u >> 52), i, d;
@@ -376,89 +387,99 @@ static int reads_back(const char *digits, int n, int P, uint64_t u)
     x.p = digits;
     x.end = digits + n;
     x.P = P;
-    c = cmp_halfway(x, u);
+    c = cmp_halfway(&x, u);
     if (c > 0 || (c == 0 && (u & 1)))
         return 0;
     if (u == 0)
         return 1;
-    c = cmp_halfway(x, u - 1);
+    c = cmp_halfway(&x, u - 1);
     return c > 0 || (c == 0 && !(u & 1));
+}
+
+/* Writes the text of digits[0..n) * 10^(P-n) into out (when not NULL); returns its length. */
+static int emit_number(char *out, int neg, const char *dg, int n, int P)
+{
+    int o = 0, i, E = P - 1;
+#define PUT(ch)                                                                            \
+    do {                                                                                   \
+        if (out)                                                                           \
+            out[o] = (ch);                                                                 \
+        o++;                                                                               \
+    } while (0)
+    if (neg)
+        PUT('-');
+    if (P > 0 && P <= 21) { /* 123.45, 1200 */
+        for (i = 0; i < n || i < P; i++) {
+            if (i == P)
+                PUT('.');
+            PUT(i < n ? dg[i] : '0');
+        }
+    } else if (P <= 0 && P > -6) { /* 0.00012 */
+        PUT('0');
+        PUT('.');
+        for (i = P; i < 0; i++)
+            PUT('0');
+        for (i = 0; i < n; i++)
+            PUT(dg[i]);
+    } else { /* 1.5e+300, 5e-324 */
+        PUT(dg[0]);
+        if (n > 1)
+            PUT('.');
+        for (i = 1; i < n; i++)
+            PUT(dg[i]);
+        PUT('e');
+        PUT(E < 0 ? '-' : '+');
+        if (E < 0)
+            E = -E;
+        if (E >= 100)
+            PUT((char)('0' + E / 100));
+        if (E >= 10)
+            PUT((char)('0' + E / 10 % 10));
+        PUT((char)('0' + E % 10));
+    }
+#undef PUT
+    return o;
 }
 
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
-    char all[18], dg[17], out[MOTE_JSON_DOUBLE_MAX];
+    char all[18], dg[17];
     uint64_t u = to_bits(value);
-    int neg = (int)(u >> 63), P, prec, n = 0, i, o = 0, E;
+    int neg = (int)(u >> 63), P, prec, n = 1, i;
     u &= ~((uint64_t)1 << 63);
-    if (!buf)
+    if ((!buf && cap) || u >= EXP_INF)
         return MOTE_ERR_BAD_ARG;
-    if (u >= EXP_INF)
-        return MOTE_ERR_BAD_ARG;
-    if (neg)
-        out[o++] = '-';
     if (u == 0) {
-        out[o++] = '0';
-        goto emit;
-    }
-    P = first_digits(u, all);
-    /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
-     * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
-     * search starts at one digit. */
-    for (prec = (u >> 52) ? 15 : 1; prec <= 17; prec++) {
-        int p2 = P;
-        memcpy(dg, all, (size_t)prec);
-        if (all[prec] >= '5') { /* round half up; reads_back decides */
-            for (i = prec - 1; i >= 0 && dg[i] == '9'; i--)
-                dg[i] = '0';
-            if (i >= 0) {
-                dg[i]++;
-            } else {
-                dg[0] = '1';
-                p2++;
+        dg[0] = '0';
+        P = 1;
+    } else {
+        P = first_digits(u, all);
+        /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
+         * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there
+         * the search starts at one digit. */
+        for (prec = (u >> 52) ? 15 : 1; prec <= 17; prec++) {
+            int p2 = P;
+            memcpy(dg, all, (size_t)prec);
+            if (all[prec] >= '5') { /* round half up; reads_back decides */
+                for (i = prec - 1; i >= 0 && dg[i] == '9'; i--)
+                    dg[i] = '0';
+                if (i >= 0) {
+                    dg[i]++;
+                } else {
+                    dg[0] = '1';
+                    p2++;
+                }
+            }
+            for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
+            }
+            if (prec == 17 || reads_back(dg, n, p2, u)) {
+                P = p2;
+                break;
             }
         }
-        for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
-        }
-        if (reads_back(dg, n, p2, u) || prec == 17) {
-            P = p2;
-            break;
-        }
     }
-    E = P - 1;
-    if (P > 0 && P <= 21) {
-        for (i = 0; i < n || i < P; i++) {
-            if (i == P)
-                out[o++] = '.';
-            out[o++] = i < n ? dg[i] : '0';
-        }
-    } else if (P <= 0 && P > -6) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (i = P; i < 0; i++)
-            out[o++] = '0';
-        memcpy(out + o, dg, (size_t)n);
-        o += n;
-    } else {
-        out[o++] = dg[0];
-        if (n > 1) {
-            out[o++] = '.';
-            memcpy(out + o, dg + 1, (size_t)(n - 1));
-            o += n - 1;
-        }
-        out[o++] = 'e';
-        out[o++] = E < 0 ? '-' : '+';
-        if (E < 0)
-            E = -E;
-        if (E >= 100)
-            out[o++] = (char)('0' + E / 100);
-        if (E >= 10)
-            out[o++] = (char)('0' + E / 10 % 10);
-        out[o++] = (char)('0' + E % 10);
-    }
-emit:
-    if ((size_t)o > cap)
+    i = emit_number(NULL, neg, dg, n, P);
+    if ((size_t)i > cap)
         return MOTE_ERR_BUFFER_TOO_SMALL;
-    memcpy(buf, out, (size_t)o);
-    return o;
+    return emit_number(buf, neg, dg, n, P);
 }

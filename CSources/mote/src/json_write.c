@@ -224,13 +224,15 @@ int mote_json_write_int64(mote_json_writer_t *w, int64_t v)
 
 int mote_json_write_double(mote_json_writer_t *w, double v)
 {
-    char tmp[MOTE_JSON_DOUBLE_MAX];
-    int n = mote_json_format_double(v, tmp, sizeof tmp);
-    if (!w)
-        return MOTE_ERR_BAD_ARG;
+    /* Formatted straight into the buffer (no copy on the stack). */
+    int n = before(w, 0);
+    if (n != MOTE_OK)
+        return n;
+    n = mote_json_format_double(v, w->buf + w->len, w->cap - w->len);
     if (n < 0)
-        return w->err ? w->err : fail(w, n);
-    return scalar(w, tmp, (size_t)n);
+        return fail(w, n);
+    w->len += (size_t)n;
+    return after(w);
 }
 
 int mote_json_write_bool(mote_json_writer_t *w, bool v)
