@@ -95,6 +95,17 @@ class GoodPaths(unittest.TestCase):
                     out = self.ok(probe(self.broker.port, "--mqtt", *ident, *mem, identity=None))
                     self.assertIn("mqtt 1: ok", out)
 
+    def test_key_source_backend(self):
+        # A PKCS#11-style backend through the key-source interface: the TLS stack never
+        # holds the private key, it asks the "token" to sign.
+        r = probe(self.broker.port, "--mqtt", "--cert", pki("client-rsa.crt"),
+                  "--key-backend", pki("client-rsa.key"), identity=None)
+        if r.returncode == UNSUPPORTED:
+            self.skipTest("needs mbedTLS 2.x RSA_ALT")
+        out = self.ok(r)
+        self.assertIn("mqtt 1: ok", out)
+        self.assertRegex(out, r"token signatures: [1-9]")
+
     def test_ca_from_memory_der_and_directory(self):
         self.ok(probe(self.broker.port, "--mem"))
         r = probe(self.broker.port, cafile=False, *["--cafile", pki("ca.der")])

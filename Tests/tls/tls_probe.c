@@ -11,6 +11,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "mbedtls/pk.h"
+#include "mbedtls/rsa.h"
+#include "mbedtls/version.h"
+
 #include "mote/error.h"
 #include "mote/posix.h"
 #include "mote/tls.h"
@@ -22,9 +26,59 @@ static void usage(void)
             "  [--cert F] [--key F] [--keypass P] [--mem] [--alpn a,b] [--servername N]\n"
             "  [--tls-version V] [--ciphers C] [--insecure] [--mfl N] [--hs-timeout MS] [--connects N]\n"
             "  [--no-resume] [--mqtt] [--payload N] [--messages N] [--time]\n"
-            "  [--blast BYTES] [--sndbuf BYTES] [--write-timeout MS]\n");
+            "  [--blast BYTES] [--sndbuf BYTES] [--write-timeout MS] [--key-backend RSA-KEY-FILE]\n");
     exit(64);
 }
+
+/* --key-backend: the key-source interface with a stand-in for a PKCS#11 token. The RSA key
+ * lives only in `token` (the "device"); the TLS stack gets an RSA_ALT context whose
+ * callbacks ask the token to sign, as a PKCS#11 or secure-element backend would. */
+#if MBEDTLS_VERSION_NUMBER < 0x03000000 && defined(MBEDTLS_PK_RSA_ALT_SUPPORT)
+#define PROBE_HAVE_KEY_BACKEND 1
+static mbedtls_pk_context token;
+static int token_signatures;
+
+static int token_sign(void *ctx, int (*f_rng)(void *, unsigned char *, size_t), void *p_rng,
+                      int mode, mbedtls_md_type_t md_alg, unsigned int hashlen,
+                      const unsigned char *hash, unsigned char *sig)
+{
+    (void)ctx;
+    token_signatures++;
+    return mbedtls_rsa_pkcs1_sign(mbedtls_pk_rsa(token), f_rng, p_rng, mode, md_alg, hashlen,
+                                  hash, sig);
+}
+
+static int token_decrypt(void *ctx, int mode, size_t *olen, const unsigned char *in,
+                         unsigned char *out, size_t max)
+{
+    (void)ctx;
+    (void)mode;
+    (void)olen;
+    (void)in;
+    (void)out;
+    (void)max;
+    return MBEDTLS_ERR_RSA_UNSUPPORTED_OPERATION; /* ECDHE suites only sign */
+}
+
+static size_t token_len(void *ctx)
+{
+    (void)ctx;
+    return mbedtls_pk_get_len(&token);
+}
+
+static mote_err_t token_load(void *backend_ctx, void *pk)
+{
+    const char *path = backend_ctx;
+    mbedtls_pk_init(&token);
+    if (mbedtls_pk_parse_keyfile(&token, path, NULL) != 0 ||
+        mbedtls_pk_get_type(&token) != MBEDTLS_PK_RSA) {
+        return MOTE_ERR_TLS_BAD_CERT;
+    }
+    return mbedtls_pk_setup_rsa_alt(pk, NULL, token_decrypt, token_sign, token_len) == 0
+               ? MOTE_OK
+               : MOTE_ERR_TLS;
+}
+#endif
 
 /* Whole file into a heap buffer with a NUL after it (mbedTLS wants PEM length + 1). */
 static uint8_t *slurp(const char *path, size_t *len)
@@ -271,6 +325,7 @@ int main(int argc, char **argv)
     int connects = 1, mqtt = 0, mem = 0, messages = 1, timing = 0;
     size_t blast_bytes = 0;
     int sndbuf = 0;
+    const char *key_backend = NULL;
     size_t payload = 16;
     const char *alpn_list[9] = { 0 };
     char alpn_buf[256];
@@ -295,6 +350,7 @@ int main(int argc, char **argv)
         else if (ARG("--write-timeout")) cfg.write_timeout_ms = (uint32_t)atoi(v);
         else if (ARG("--blast")) blast_bytes = (size_t)atol(v);
         else if (ARG("--sndbuf")) sndbuf = atoi(v);
+        else if (ARG("--key-backend")) key_backend = v;
         else if (ARG("--connects")) connects = atoi(v);
         else if (ARG("--payload")) payload = (size_t)atol(v);
         else if (ARG("--messages")) messages = atoi(v);
@@ -331,6 +387,15 @@ int main(int argc, char **argv)
         }
     }
 
+    if (key_backend) {
+#if defined(PROBE_HAVE_KEY_BACKEND)
+        cfg.key.load = token_load;
+        cfg.key.backend_ctx = (void *)(uintptr_t)key_backend;
+#else
+        printf("error %d: key backend demo needs mbedTLS 2.x RSA_ALT\n", MOTE_ERR_UNSUPPORTED);
+        return -MOTE_ERR_UNSUPPORTED;
+#endif
+    }
     mote_err_t err = MOTE_OK;
     mote_tls_t *t = mote_tls_new(&cfg, &err);
     if (!t) {
@@ -375,6 +440,12 @@ int main(int argc, char **argv)
         printf("error %d (%s): %s\n", err, mote_strerror(err), mote_tls_last_error(t));
     }
     mote_tls_free(t);
+#if defined(PROBE_HAVE_KEY_BACKEND)
+    if (key_backend) {
+        printf("token signatures: %d\n", token_signatures);
+        mbedtls_pk_free(&token);
+    }
+#endif
     free(ca_buf);
     free(cert_buf);
     free(key_buf);
