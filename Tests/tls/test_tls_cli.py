@@ -224,6 +224,16 @@ class Failures(unittest.TestCase):
                      pki("client.crt"), "--key", pki("client.key"), "-t", "x", "-m", "y"), timeout=40)
         self.check(r, "unknown CA")
 
+    def test_default_ports(self):
+        # 127.0.0.2 is loopback with nothing listening: the message shows the port chosen.
+        r = run(mote("pub", "-h", "127.0.0.2", "--cafile", pki("ca.crt"), "-t", "x", "-m", "y",
+                     "--connect-timeout", 3), timeout=40)
+        line = self.check(r, "127.0.0.2:8883")
+        self.assertIn("TLS", line)
+        r = run(mote("pub", "-h", "127.0.0.2", "-t", "x", "-m", "y", "--connect-timeout", 3),
+                timeout=40)
+        self.check(r, "127.0.0.2:1883")
+
     def test_plain_client_against_tls_port_times_out_or_fails(self):
         r = run(mote("pub", "-h", "localhost", "-p", self.port, "--no-tls", "-t", "x", "-m", "y",
                      "--connect-timeout", 3), timeout=40)
