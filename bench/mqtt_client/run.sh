@@ -42,3 +42,5 @@ printf '%-36s %10s   %-34s %s\n' "QoS 1 publish, 20 in flight" "$q20" "coreMQTT 
 printf '%-36s %10s   %-34s %s\n' "QoS 1 publish, 100 in flight" "$q100" "coreMQTT 4,408" "no worse than at 20"
 printf '%-36s %10s   %-34s %s\n' "QoS 0 receive, instr/msg" "$sub" "libmosquitto 3,143" "<= 500"
 echo "transport calls: QoS 0 publish $(io qos0); QoS 1 $(io qos1 20); receive $(io sub)"
+echo
+bash bench/mqtt_client/footprint.sh
