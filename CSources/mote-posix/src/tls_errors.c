@@ -192,9 +192,11 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
         return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE,
                              "server closed the connection during the handshake (%s)", why);
     }
+#if defined(MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE)
     if (ret == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE) {
         return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE, "no cipher suite in common (%s)", why);
     }
+#endif
     return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE, "%s", why);
 }
 
