@@ -6,6 +6,7 @@
 #
 # Good:  ca.crt ca.key ca.der
 #        server.crt server.key            CN=localhost, SAN DNS:localhost, IP:127.0.0.1
+#        server-rsa.crt server-rsa.key    the same with an RSA 2048 key (as AWS IoT endpoints have)
 #        client.crt client.key            EC P-256 client (the default identity)
 #        client-p384.crt client-p384.key EC P-384
 #        client-rsa.crt client-rsa.key    RSA 2048
@@ -26,7 +27,7 @@
 # Every file is world-readable: mosquitto drops to user mosquitto before reading its keys.
 set -euo pipefail
 
-LAYOUT=6
+LAYOUT=7
 DIR=${1:?usage: pki.sh DIR}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -114,6 +115,8 @@ server_ext "DNS:other.example" >"$WORK/other.ext"
 
 ec_key "$DIR/server.key" P-256
 sign server localhost ca "$WORK/server.ext" $NOW_START $NOW_END
+rsa_key "$DIR/server-rsa.key"
+sign server-rsa localhost ca "$WORK/server.ext" $NOW_START $NOW_END
 ec_key "$DIR/server-expired.key" P-256
 sign server-expired localhost ca "$WORK/server.ext" 20200101000000Z 20210101000000Z
 ec_key "$DIR/server-future.key" P-256

@@ -204,6 +204,15 @@ class BadServers(unittest.TestCase):
     def test_unknown_ca(self):
         self.expect("server-unknownca", UNKNOWN_CA, "unknown CA")
 
+    def test_rsa_server_certificate(self):
+        # AWS IoT endpoints present RSA certificates: ECDHE-RSA with AES-GCM.
+        with tls_broker(PKI, server="server-rsa") as b:
+            r = probe(b.port, "--mqtt", "--cert", pki("client-p384.crt"),
+                      "--key", pki("client-p384.key"), identity=None)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stdout, r"TLS-ECDHE-RSA-WITH-AES-\d+-GCM")
+        self.assertIn("mqtt 1: ok", r.stdout)
+
     def test_insecure_accepts_unknown_ca(self):
         with tls_broker(PKI, server="server-unknownca") as b:
             r = probe(b.port, "--insecure", "--mqtt", cafile=False)
