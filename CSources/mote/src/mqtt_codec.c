@@ -272,7 +272,7 @@ MOTE_WIRE_COLD static mote_err_t publish_refused(mote_mqtt_version_t v, const mo
     return MOTE_ERR_BAD_TOPIC;
 }
 
-static int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
+MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                               const mote_mqtt_publish_t *m, bool with_payload)
 {
     if (!m)

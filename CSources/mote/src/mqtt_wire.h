@@ -82,28 +82,31 @@ static inline size_t mote_wire_screen_word(const uint8_t *p)
 
 #if !defined(__OPTIMIZE_SIZE__) && (defined(__SSE2__) || defined(__ARM_NEON)) && \
     (defined(__GNUC__) || defined(__clang__))
-/* With 16-byte vector registers the same test runs per byte lane (GNU vector extension;
- * no borrows cross lanes, so it is exact lane by lane). */
+/* With 16-byte vector registers (GNU vector extension) the test is a signed compare per
+ * lane: a byte is suspicious when, read as signed, it is <= 0 (NUL or >= 0x80), or when
+ * OR 0x08 turns it into '+' (so '#' or '+'). Suspicious lanes become 0xFF. */
 #define MOTE_WIRE_VEC 1
-typedef uint8_t mote_wire_v16 __attribute__((vector_size(16)));
+typedef signed char mote_wire_v16 __attribute__((vector_size(16)));
+typedef char mote_wire_c16 __attribute__((vector_size(16)));
 static inline mote_wire_v16 mote_wire_screen_v16(const uint8_t *p)
 {
     mote_wire_v16 w;
     memcpy(&w, p, sizeof w);
-    mote_wire_v16 t = (w | 0x08) ^ 0x2B;
-    return (w - 1) | w | (t - 1);
+    return (mote_wire_v16)((w < 1) | ((w | 8) == 0x2B));
 }
-#endif
 
-#if MOTE_WIRE_VEC
-/* OR of the high bits of every lane: nonzero when the screen found something. */
+/* Nonzero when some lane of acc was flagged. */
 static inline size_t mote_wire_v16_any(mote_wire_v16 acc)
 {
+#if defined(__SSE2__)
+    return (size_t)__builtin_ia32_pmovmskb128((mote_wire_c16)acc);
+#else
     size_t half[16 / sizeof(size_t)], any = 0;
     memcpy(half, &acc, sizeof half);
     for (size_t i = 0; i < sizeof half / sizeof half[0]; i++)
         any |= half[i];
-    return any & MOTE_WIRE_ONES * 0x80u;
+    return any;
+#endif
 }
 
 /* Copy len >= 16 topic bytes to dst while screening them; nonzero if a byte needs the
@@ -113,11 +116,11 @@ static inline size_t mote_wire_copy_screen(uint8_t *dst, const uint8_t *src, siz
     mote_wire_v16 w, acc;
     memcpy(&w, src + len - 16, 16);
     memcpy(dst + len - 16, &w, 16);
-    acc = (w - 1) | w | (((w | 0x08) ^ 0x2B) - 1);
+    acc = (mote_wire_v16)((w < 1) | ((w | 8) == 0x2B));
     for (size_t i = 0; i + 16 < len; i += 16) {
         memcpy(&w, src + i, 16);
         memcpy(dst + i, &w, 16);
-        acc |= (w - 1) | w | (((w | 0x08) ^ 0x2B) - 1);
+        acc |= (mote_wire_v16)((w < 1) | ((w | 8) == 0x2B));
     }
     return mote_wire_v16_any(acc);
 }
