@@ -500,7 +500,7 @@ void json_set_error(mote_json_error_t *err, const struct json_scan *sc, const ui
 }
 
 /* Scans the whole text [doc, doc+len) as one value with only whitespace around it. */
-static int scan_document(const char *doc, size_t len, struct json_path *path, mote_json_error_t *err)
+static int scan_document(const void *doc, size_t len, struct json_path *path, mote_json_error_t *err)
 {
     struct json_scan sc;
     const uint8_t *base = (const uint8_t *)doc;
@@ -539,12 +539,12 @@ static int scan_document(const char *doc, size_t len, struct json_path *path, mo
     return rc;
 }
 
-int mote_json_validate(const char *doc, size_t len, mote_json_error_t *err)
+int mote_json_validate(const void *doc, size_t len, mote_json_error_t *err)
 {
     return scan_document(doc, len, NULL, err);
 }
 
-int mote_json_find(const char *doc, size_t len, const char *path, size_t path_len,
+int mote_json_find(const void *doc, size_t len, const char *path, size_t path_len,
                    mote_json_value_t *out, mote_json_error_t *err)
 {
     struct json_path jp;

@@ -185,14 +185,14 @@ static int scalar(mote_json_writer_t *w, const char *s, size_t n)
     return rc == MOTE_OK ? after(w) : rc;
 }
 
-int mote_json_write_string(mote_json_writer_t *w, const char *s, size_t len)
+int mote_json_write_string(mote_json_writer_t *w, const void *s, size_t len)
 {
     int rc = before(w, 0);
     if (rc != MOTE_OK)
         return rc;
     if (!s && len)
         return fail(w, MOTE_ERR_BAD_ARG);
-    rc = put_string(w, s ? s : "", len);
+    rc = put_string(w, s ? (const char *)s : "", len);
     return rc == MOTE_OK ? after(w) : rc;
 }
 
@@ -245,13 +245,13 @@ int mote_json_write_null(mote_json_writer_t *w)
     return scalar(w, "null", 4);
 }
 
-int mote_json_write_raw(mote_json_writer_t *w, const char *json, size_t len)
+int mote_json_write_raw(mote_json_writer_t *w, const void *json, size_t len)
 {
     if (!w)
         return MOTE_ERR_BAD_ARG;
     if (!w->err && mote_json_validate(json, len, NULL) != MOTE_OK)
         return fail(w, MOTE_ERR_BAD_ARG);
-    return scalar(w, json, len);
+    return scalar(w, (const char *)json, len);
 }
 
 int mote_json_writer_finish(mote_json_writer_t *w, size_t *out_len)

@@ -8,7 +8,10 @@
  * A value is a span of the document (mote_json_value_t). Spans returned by these calls are
  * themselves valid JSON texts, so a span can be searched, iterated or read again: that is
  * how `doc["state"]["desired"]` is expressed (mote_json_member on the result of
- * mote_json_member, or one mote_json_find with "state.desired"). */
+ * mote_json_member, or one mote_json_find with "state.desired").
+ *
+ * Documents and byte strings are `const void *` + length so Swift can pass any byte buffer;
+ * paths and keys are `const char *` + length (Swift strings convert directly). */
 #ifndef MOTE_JSON_H
 #define MOTE_JSON_H
 
@@ -78,7 +81,7 @@ const char *mote_json_reason_text(mote_json_reason_t reason);
  * err: optional; on failure receives the offset and reason.
  * Returns MOTE_OK, MOTE_ERR_JSON_SYNTAX, MOTE_ERR_JSON_DEPTH or MOTE_ERR_BAD_ARG (doc NULL
  * with len > 0). */
-int mote_json_validate(const char *doc, size_t len, mote_json_error_t *err);
+int mote_json_validate(const void *doc, size_t len, mote_json_error_t *err);
 
 /* Find a value by path in one pass that also validates the whole document.
  * path (path_len bytes, need not be NUL-terminated):
@@ -91,7 +94,7 @@ int mote_json_validate(const char *doc, size_t len, mote_json_error_t *err);
  * out: receives the span and type. err: optional, as for validate.
  * Returns MOTE_OK, MOTE_ERR_NOT_FOUND, MOTE_ERR_JSON_BAD_PATH, MOTE_ERR_JSON_SYNTAX,
  * MOTE_ERR_JSON_DEPTH or MOTE_ERR_BAD_ARG. */
-int mote_json_find(const char *doc, size_t len, const char *path, size_t path_len,
+int mote_json_find(const void *doc, size_t len, const char *path, size_t path_len,
                    mote_json_value_t *out, mote_json_error_t *err);
 
 /* Iterator over the members of an object or the elements of an array (a span from this
@@ -179,12 +182,12 @@ int mote_json_write_object_end(mote_json_writer_t *w);
 int mote_json_write_array_begin(mote_json_writer_t *w);
 int mote_json_write_array_end(mote_json_writer_t *w);
 int mote_json_write_key(mote_json_writer_t *w, const char *key, size_t len);
-int mote_json_write_string(mote_json_writer_t *w, const char *s, size_t len);
+int mote_json_write_string(mote_json_writer_t *w, const void *s, size_t len);
 int mote_json_write_int64(mote_json_writer_t *w, int64_t v);
 int mote_json_write_double(mote_json_writer_t *w, double v);
 int mote_json_write_bool(mote_json_writer_t *w, bool v);
 int mote_json_write_null(mote_json_writer_t *w);
-int mote_json_write_raw(mote_json_writer_t *w, const char *json, size_t len);
+int mote_json_write_raw(mote_json_writer_t *w, const void *json, size_t len);
 
 /* Finish: the top-level value must be complete. Writes a NUL after the text when there is
  * room (not required). *out_len (optional) gets the text length.
