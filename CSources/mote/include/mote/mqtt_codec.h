@@ -122,10 +122,12 @@ mote_mqtt_props_t mote_mqtt_props_view(const mote_mqtt_props_builder_t *b);
 /* ---- Fixed header ---------------------------------------------------------------- */
 
 /* Parse a fixed header from the start of buf. On MOTE_OK: *type, *flags (low nibble),
- * *remaining and *header_len are set. MOTE_ERR_NEED_MORE when buf ends inside the header;
- * MOTE_ERR_BAD_REMAINING_LENGTH for a length longer than four bytes;
- * MOTE_ERR_BAD_PACKET_TYPE for type 0 (and AUTH in a 3.1.1 session, checked by the caller);
- * MOTE_ERR_BAD_FLAGS when the reserved flag bits are wrong for the type. */
+ * *remaining and *header_len are set (they may also be written on failure).
+ * MOTE_ERR_NEED_MORE when buf ends inside the header; MOTE_ERR_BAD_REMAINING_LENGTH for a
+ * length longer than four bytes or not in its shortest form, and for PINGREQ/PINGRESP with
+ * a body; MOTE_ERR_BAD_PACKET_TYPE for type 0 (AUTH in a 3.1.1 session is refused by
+ * mote_mqtt_decode_disconnect); MOTE_ERR_BAD_FLAGS when the reserved flag bits are wrong for
+ * the type; MOTE_ERR_BAD_QOS for a PUBLISH with QoS 3. All pointers must be valid. */
 mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t *type,
                                          uint8_t *flags, uint32_t *remaining, size_t *header_len);
 
@@ -198,8 +200,12 @@ typedef struct mote_mqtt_suback {
 
 /* Encoders: write one complete packet into buf. Return the packet length (> 0) or a
  * negative mote_err_t (MOTE_ERR_BUFFER_TOO_SMALL when cap is too small; validation errors
- * for bad topics, QoS, packet ids, strings). Each has a *_size companion returning the
- * encoded length without writing (0 on invalid input), so callers can size buffers. */
+ * for bad topics, QoS, packet ids, strings, v5 properties not allowed in the packet or
+ * repeated, reason codes not valid for the packet). With buf NULL they validate and return
+ * the length they would write, so callers can size buffers (mote_mqtt_publish_size is the
+ * same for PUBLISH, returning 0 on invalid input). On error buf's contents are unspecified.
+ * v5 properties are ignored in 3.1.1. They never allocate and never read past the spans
+ * they are given. */
 int32_t mote_mqtt_encode_connect(uint8_t *buf, size_t cap, const mote_mqtt_connect_t *c);
 int32_t mote_mqtt_encode_publish(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                  const mote_mqtt_publish_t *p);
@@ -236,7 +242,12 @@ size_t mote_mqtt_publish_size(mote_mqtt_version_t v, const mote_mqtt_publish_t *
 
 /* Decoders: body points at the variable header (after the fixed header), len is the
  * remaining length, flags is the fixed header's low nibble. Every field is validated;
- * output spans point into body. */
+ * output spans point into body. Errors: MOTE_ERR_MALFORMED (lengths that run past len,
+ * trailing bytes, missing required parts), MOTE_ERR_BAD_FLAGS, MOTE_ERR_BAD_QOS,
+ * MOTE_ERR_BAD_PACKET_ID (0), MOTE_ERR_BAD_UTF8, MOTE_ERR_BAD_TOPIC, MOTE_ERR_BAD_PROPERTY
+ * (unknown id, wrong type or value, not allowed in this packet), MOTE_ERR_DUP_PROPERTY,
+ * MOTE_ERR_BAD_REASON_CODE, MOTE_ERR_BAD_PROTOCOL (CONNECT), MOTE_ERR_UNSUPPORTED (version
+ * compiled out). v5 acks, DISCONNECT and AUTH accept both their short and long forms. */
 #if MOTE_MQTT_SERVER
 /* CONNECT (server side): the version comes from the packet; will_out receives the will
  * (and c->will points at it) when the will flag is set. */
@@ -249,7 +260,10 @@ mote_err_t mote_mqtt_decode_publish(const uint8_t *body, size_t len, uint8_t fla
                                     mote_mqtt_version_t v, mote_mqtt_publish_t *p);
 /* PUBLISH variable header only (topic, packet id, properties), for a packet whose payload
  * has not all arrived: avail bytes of body are present, total is the remaining length.
- * *payload_offset receives where the payload starts within body. */
+ * *payload_offset (may be NULL) receives where the payload starts within body;
+ * p->payload.len is the whole payload length (total - offset), of which only
+ * avail - offset bytes are present yet. MOTE_ERR_NEED_MORE while the header itself is
+ * incomplete (avail < total); MOTE_ERR_MALFORMED when it cannot fit in total. */
 mote_err_t mote_mqtt_decode_publish_header(const uint8_t *body, size_t avail, size_t total,
                                            uint8_t flags, mote_mqtt_version_t v,
                                            mote_mqtt_publish_t *p, size_t *payload_offset);
@@ -289,10 +303,12 @@ mote_err_t mote_mqtt_filter_validate(mote_bytes_t filter);
  * beginning with '$'. A $share/GROUP/ prefix is matched against its inner filter. */
 bool mote_mqtt_topic_matches(mote_bytes_t filter, mote_bytes_t name);
 
-/* MQTT UTF-8 string check: well-formed UTF-8, no U+0000, no surrogates. */
+/* MQTT UTF-8 string check: well-formed UTF-8 (no overlong forms, nothing above U+10FFFF),
+ * no U+0000, no UTF-16 surrogates. Control characters and non-characters are allowed. */
 bool mote_mqtt_utf8_valid(const uint8_t *s, size_t len);
 
-/* Reason code names for messages ("Not authorized", ...). */
+/* Reason code names for messages ("Not authorized", ...); never NULL. Without the
+ * MOTE_MQTT_REASON_STRINGS build option (config.h) both return a generic text. */
 const char *mote_mqtt_reason_string(uint8_t reason_code);
 /* MQTT 3.1.1 CONNACK return code names. */
 const char *mote_mqtt_v311_connack_string(uint8_t return_code);
