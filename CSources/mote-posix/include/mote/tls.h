@@ -45,8 +45,9 @@ typedef struct mote_tls_config {
     const char *server_name;   /* SNI and host name checked; NULL: the connect host */
     const char *const *alpn;   /* NULL-terminated list, or NULL */
     const char *tls_version;   /* "tlsv1.2", "tlsv1.3" or NULL (1.2 and up) */
-    const char *ciphers;       /* colon-separated IANA or mbedTLS names; NULL: ECDHE + AEAD */
-    bool insecure;             /* skip server verification: tests only */
+    const char *ciphers;       /* colon-separated OpenSSL, IANA or mbedTLS suite names;
+                                * NULL: ECDHE key exchange with AEAD ciphers only */
+    bool insecure;             /* ignore the server verification verdict: tests only */
     uint32_t handshake_timeout_ms; /* 0: 10,000 */
     uint32_t read_wait_ms;     /* recv waits this long for data before returning 0; 0: 50 */
     uint32_t write_timeout_ms; /* send fails with MOTE_ERR_TIMEOUT when output stays blocked
