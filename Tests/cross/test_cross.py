@@ -93,6 +93,21 @@ class CrossTLSRoundTrips(unittest.TestCase):
                                    capture_output=True, timeout=TIMEOUT)
                 self.assertEqual(r.returncode, 0, "pub with %s failed: %r" % (ident, r.stderr))
 
+    def test_rsa_server_ecdhe_rsa(self):
+        # AWS IoT endpoints present RSA certificates: ECDHE-RSA with AES-GCM must work,
+        # also in the MBEDTLS=minimal build.
+        if not os.path.exists(os.path.join(self.pki, "server-rsa.crt")):
+            self.skipTest("test PKI has no server-rsa certificate")
+        with tls_broker(self.pki, server="server-rsa") as broker:
+            r = subprocess.run(mote_cmd("pub", "-h", "localhost", "-p", broker.port,
+                                        "--cafile", os.path.join(self.pki, "ca.crt"),
+                                        "--cert", os.path.join(self.pki, "client-rsa.crt"),
+                                        "--key", os.path.join(self.pki, "client-rsa.key"),
+                                        "-q", 1, "-t", "cross/rsa", "-m", "rsa"),
+                               capture_output=True, timeout=TIMEOUT)
+            self.assertEqual(r.returncode, 0, "pub to an RSA server failed: %r\nbroker: %s"
+                             % (r.stderr, broker.log()))
+
     def test_untrusted_server_is_refused(self):
         # A CA file that did not sign the server: the handshake must fail, exit non-zero.
         r = subprocess.run(mote_cmd("pub", "-h", "localhost", "-p", self.port,
