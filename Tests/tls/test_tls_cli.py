@@ -95,6 +95,7 @@ class RoundTrips(unittest.TestCase):
         self.assertEqual(s.stdout_bytes(), b"m\n" * n)
 
     def test_identity_formats(self):
+        # Every good identity, as subscriber and publisher, QoS 0/1/2 on both versions.
         idents = {
             "p384": ["--cert", pki("client-p384.crt"), "--key", pki("client-p384.key")],
             "rsa": ["--cert", pki("client-rsa.crt"), "--key", pki("client-rsa.key")],
@@ -103,16 +104,25 @@ class RoundTrips(unittest.TestCase):
                           "--keypass", PASSWORD],
             "rsa-encrypted": ["--cert", pki("client-rsa.crt"), "--key", pki("client-rsa-enc.key"),
                               "--keypass", PASSWORD],
+            "pkcs8-encrypted": ["--cert", pki("client.crt"), "--key", pki("client-enc-pkcs8.key"),
+                                "--keypass", PASSWORD],
         }
+        conn = ["-h", "localhost", "-p", self.port, "--cafile", pki("ca.crt")]
         for name, ident in idents.items():
-            with self.subTest(identity=name):
-                topic = "tls/id/" + name
-                with self.start_sub("-q", 1, "-t", topic, "-C", 1) as s:
-                    r = run(mote("pub", *tls_args(self.port, None), *ident, "-q", 1, "-t", topic,
-                                 "-m", name), timeout=30)
-                    self.assertEqual(r.returncode, 0, r.stderr)
-                    self.assertEqual(s.wait(30), 0)
-                    self.assertEqual(s.stdout_bytes(), (name + "\n").encode())
+            for v in VERSIONS:
+                with self.subTest(identity=name, version=v):
+                    topic = "tls/id/%s/%s" % (name, v)
+                    p = Proc(mote("sub", "-d", *conn, *ident, "-V", v, "-q", 2, "-t", topic,
+                                  "-C", 3, "-v"))
+                    with p:
+                        self.assertTrue(p.wait_stderr("SUBACK", 20), p.stderr_text())
+                        for qos in (0, 1, 2):
+                            r = run(mote("pub", *conn, *ident, "-V", v, "-q", qos, "-t", topic,
+                                         "-m", "%s q%d" % (name, qos)), timeout=30)
+                            self.assertEqual(r.returncode, 0, r.stderr)
+                        self.assertEqual(p.wait(30), 0, p.stderr_text())
+                        expected = "".join("%s %s q%d\n" % (topic, name, q) for q in (0, 1, 2))
+                        self.assertEqual(p.stdout_bytes().decode(), expected)
 
     def test_address_and_servername(self):
         r = run(mote("pub", *tls_args(self.port, host="127.0.0.1"), "-t", "a", "-m", "ip"))
