@@ -34,6 +34,14 @@ DIR=$(cd "$DIR" && pwd)
 if [ -f "$DIR/.complete" ] && [ "$(cat "$DIR/.complete")" = "$LAYOUT" ]; then
   exit 0
 fi
+# Several test processes may share one DIR: one generates, the others wait and reuse.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$DIR/.lock"
+  flock 9
+  if [ -f "$DIR/.complete" ] && [ "$(cat "$DIR/.complete")" = "$LAYOUT" ]; then
+    exit 0
+  fi
+fi
 
 PASS="mote-test-password"
 WORK=$(mktemp -d)
