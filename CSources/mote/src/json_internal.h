@@ -42,6 +42,10 @@ mote_json_type_t json_type_of(uint8_t c);
 /* End of the (already validated) scalar value starting at p. */
 const uint8_t *json_scalar_end(const uint8_t *p, const uint8_t *end);
 
+/* Search with a prepared path (json_path.h): the body of mote_json_find. */
+int json_find_path(const void *doc, size_t len, struct json_path *jp, mote_json_value_t *out,
+                   mote_json_error_t *err);
+
 /* Fills err from sc (if err is not NULL) using base for the offset. */
 void json_set_error(mote_json_error_t *err, const struct json_scan *sc, const uint8_t *base);
 

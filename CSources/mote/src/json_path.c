@@ -98,6 +98,18 @@ int json_path_init(struct json_path *jp, const char *path, size_t len)
     return next_segment(jp, 1);
 }
 
+void json_path_single(struct json_path *jp, const char *key, size_t key_len, size_t index)
+{
+    memset(jp, 0, sizeof *jp);
+    jp->rest = jp->end = key ? key + key_len : "";
+    jp->have = 1;
+    jp->key = key;
+    jp->key_len = key_len;
+    jp->index = index;
+    jp->index_ok = 1;
+    jp->kinds = key ? KIND_OBJECT : KIND_ARRAY;
+}
+
 unsigned json_path_on_value(struct json_path *jp, const uint8_t *p, unsigned depth)
 {
     if (!jp->have) {

@@ -27,6 +27,10 @@ struct json_path {
  * Returns MOTE_OK or MOTE_ERR_JSON_BAD_PATH. */
 int json_path_init(struct json_path *jp, const char *path, size_t len);
 
+/* A path of one segment: the member `key` (raw bytes, no escapes) when key is not NULL,
+ * else the element at `index`. */
+void json_path_single(struct json_path *jp, const char *key, size_t key_len, size_t index);
+
 /* The value the path matched so far starts at p (nesting depth `depth`). Returns the depth
  * to watch next (depth + 1 when descending into it), 0 for none. */
 unsigned json_path_on_value(struct json_path *jp, const uint8_t *p, unsigned depth);

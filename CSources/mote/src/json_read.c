@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "json_internal.h"
+#include "json_path.h"
 
 size_t json_unescape_step(const uint8_t **pp, const uint8_t *end, uint8_t out[4])
 {
@@ -194,42 +195,28 @@ fail:
     return rc;
 }
 
+/* Member and element lookups are one-segment searches over the container's span. */
+static int lookup(const mote_json_value_t *c, const char *key, size_t key_len, size_t index,
+                  mote_json_value_t *out)
+{
+    struct json_path jp;
+    if (!out || !c || !c->ptr || !c->len || (!key && key_len))
+        return MOTE_ERR_BAD_ARG;
+    if (c->ptr[0] != (key ? '{' : '['))
+        return MOTE_ERR_JSON_TYPE;
+    json_path_single(&jp, key, key_len, index);
+    return json_find_path(c->ptr, c->len, &jp, out, NULL);
+}
+
 int mote_json_member(const mote_json_value_t *object, const char *key, size_t key_len,
                      mote_json_value_t *out)
 {
-    mote_json_iter_t it;
-    mote_json_value_t k, v;
-    int rc;
-    if (!out || (!key && key_len))
-        return MOTE_ERR_BAD_ARG;
-    rc = mote_json_iter_init(&it, object);
-    if (rc == MOTE_OK && !it.is_object)
-        rc = MOTE_ERR_JSON_TYPE;
-    while (rc == MOTE_OK) {
-        rc = mote_json_iter_next(&it, &k, &v, NULL);
-        if (rc == MOTE_OK && mote_json_string_equals(&k, key, key_len)) {
-            *out = v;
-            return MOTE_OK;
-        }
-    }
-    return rc;
+    return lookup(object, key ? key : "", key_len, 0, out);
 }
 
 int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_value_t *out)
 {
-    mote_json_iter_t it;
-    int rc;
-    if (!out)
-        return MOTE_ERR_BAD_ARG;
-    rc = mote_json_iter_init(&it, array);
-    if (rc == MOTE_OK && it.is_object)
-        rc = MOTE_ERR_JSON_TYPE;
-    while (rc == MOTE_OK) {
-        rc = mote_json_iter_next(&it, NULL, out, NULL);
-        if (rc == MOTE_OK && it.index == index + 1)
-            return MOTE_OK;
-    }
-    return rc;
+    return lookup(array, NULL, 0, index, out);
 }
 
 int mote_json_get_bool(const mote_json_value_t *v, bool *out)

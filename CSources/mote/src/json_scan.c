@@ -499,8 +499,9 @@ void json_set_error(mote_json_error_t *err, const struct json_scan *sc, const ui
     }
 }
 
-/* Scans the whole text [doc, doc+len) as one value with only whitespace around it. */
-static int scan_document(const void *doc, size_t len, struct json_path *path, mote_json_error_t *err)
+/* Scans the whole text [doc, doc+len) as one value with only whitespace around it. Inlined
+ * into its two callers so it adds no stack frame of its own. */
+static JSON_ALWAYS_INLINE int scan_document(const void *doc, size_t len, struct json_path *path, mote_json_error_t *err)
 {
     struct json_scan sc;
     const uint8_t *base = (const uint8_t *)doc;
@@ -544,6 +545,22 @@ int mote_json_validate(const void *doc, size_t len, mote_json_error_t *err)
     return scan_document(doc, len, NULL, err);
 }
 
+int json_find_path(const void *doc, size_t len, struct json_path *jp, mote_json_value_t *out,
+                   mote_json_error_t *err)
+{
+    int rc = scan_document(doc, len, jp, err);
+    if (rc != MOTE_OK)
+        return rc;
+    if (!jp->found)
+        return MOTE_ERR_NOT_FOUND;
+    if (!jp->found_end)
+        jp->found_end = json_scalar_end(jp->found, (const uint8_t *)doc + len);
+    out->ptr = (const char *)jp->found;
+    out->len = (size_t)(jp->found_end - jp->found);
+    out->type = json_type_of(*jp->found);
+    return MOTE_OK;
+}
+
 int mote_json_find(const void *doc, size_t len, const char *path, size_t path_len,
                    mote_json_value_t *out, mote_json_error_t *err)
 {
@@ -555,19 +572,7 @@ int mote_json_find(const void *doc, size_t len, const char *path, size_t path_le
     out->len = 0;
     out->type = MOTE_JSON_NONE;
     rc = json_path_init(&jp, path, path_len);
-    if (rc != MOTE_OK)
-        return rc;
-    rc = scan_document(doc, len, &jp, err);
-    if (rc != MOTE_OK)
-        return rc;
-    if (!jp.found)
-        return MOTE_ERR_NOT_FOUND;
-    if (!jp.found_end)
-        jp.found_end = json_scalar_end(jp.found, (const uint8_t *)doc + len);
-    out->ptr = (const char *)jp.found;
-    out->len = (size_t)(jp.found_end - jp.found);
-    out->type = json_type_of(*jp.found);
-    return MOTE_OK;
+    return rc != MOTE_OK ? rc : json_find_path(doc, len, &jp, out, err);
 }
 
 const char *mote_json_reason_text(mote_json_reason_t reason)
