@@ -125,7 +125,7 @@ static mote_err_t on_ack(mote_mqtt_client_t *c, uint8_t type, const mote_mqtt_ac
 }
 
 /* One complete packet at pkt (header_len + remaining bytes). */
-MQ_NOINLINE static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
+static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
                                        uint32_t rem)
 {
     /* type and flags come from the first byte again: fewer arguments, a smaller frame */
@@ -265,13 +265,16 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
 /* A PUBLISH too large for rx_buf starts at the front of rx_buf (hl bytes of fixed header):
  * once its variable header is in, keep that and stream the payload through the rest
  * (rx_hdr set; still 0 while the variable header is incomplete). */
-MQ_NOINLINE static mote_err_t start_stream(mote_mqtt_client_t *c, uint8_t flags, size_t hl, uint32_t rem)
+MQ_NOINLINE static mote_err_t start_stream(mote_mqtt_client_t *c)
 {
     mote_mqtt_publish_t p;
-    size_t poff;
-    uint32_t hdr;
-    mote_err_t rc = mote_mqtt_decode_publish_header(c->cfg->rx_buf + hl, c->rx_len - hl, rem, flags,
-                                                    MQ_VERSION(c), &p, &poff);
+    size_t hl, poff;
+    uint32_t hdr, rem;
+    uint8_t type, flags;
+    mote_err_t rc = mote_mqtt_decode_fixed_header(c->cfg->rx_buf, c->rx_len, &type, &flags, &rem, &hl);
+    if (rc == MOTE_OK)
+        rc = mote_mqtt_decode_publish_header(c->cfg->rx_buf + hl, c->rx_len - hl, rem, flags,
+                                             MQ_VERSION(c), &p, &poff);
     if (rc == MOTE_ERR_NEED_MORE)
         return c->rx_len >= c->cfg->rx_cap ? MOTE_ERR_PACKET_TOO_LARGE : MOTE_OK;
     if (rc != MOTE_OK)
@@ -339,10 +342,7 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c)
                 break;
             }
             rx_compact(c, off);
-            rc = start_stream(c, flags, hl, rem);
-            if (rc != MOTE_OK || c->rx_hdr == 0)
-                return rc;
-            return stream_piece(c, c->rx_len - c->rx_hdr, true);
+            return MOTE_ERR_NEED_MORE; /* the caller starts streaming it */
         }
         break; /* fits once the rest arrives */
     }
@@ -371,8 +371,8 @@ mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got)
     } else {
         /* Packets left over from a pass that had to stop for a parked ack go first. */
         rc = rx_parse(c);
-        if (rc == MOTE_OK && c->ack_type == 0 && c->rx_skip == 0 && c->rx_off == 0 &&
-            (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING)) {
+        if ((rc == MOTE_OK || rc == MOTE_ERR_NEED_MORE) && c->ack_type == 0 && c->rx_off == 0 &&
+            c->rx_len < c->cfg->rx_cap && (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING)) {
             n = rx_read(c, c->rx_len, (uint32_t)c->cfg->rx_cap - c->rx_len);
             if (n < 0)
                 return (mote_err_t)n;
@@ -380,6 +380,13 @@ mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got)
             c->rx_len += (uint32_t)n;
             if (n > 0)
                 rc = rx_parse(c);
+        }
+        /* An oversize PUBLISH at the front: streaming starts here, not inside rx_parse,
+         * so its frames and the dispatch frames are never on the stack together. */
+        if (rc == MOTE_ERR_NEED_MORE) {
+            rc = start_stream(c);
+            if (rc == MOTE_OK && c->rx_hdr != 0)
+                rc = stream_piece(c, c->rx_len - c->rx_hdr, true);
         }
     }
     return fatal(rc) && c->state != MQ_DISCONNECTED ? mote_client_fail(c, rc) : rc;
