@@ -71,8 +71,21 @@ mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t
                                          uint8_t *flags, uint32_t *remaining, size_t *header_len)
 {
 #if !defined(__OPTIMIZE_SIZE__)
-    /* Fast path: a valid type/flags byte and a one-byte remaining length (zero for the
-     * PINGs). Everything else, errors included, goes the careful way. */
+    /* Fast path: a valid first byte and a one-byte remaining length. first_ok[b] has bit 0
+     * set when b may start a packet with an empty body, bit 1 with a non-empty one (the
+     * PINGs only allow the first). Everything else, errors included, takes the slow path. */
+#define F16(m, v) (((m) >> 0 & 1) * (v)), (((m) >> 1 & 1) * (v)), (((m) >> 2 & 1) * (v)),          \
+                  (((m) >> 3 & 1) * (v)), (((m) >> 4 & 1) * (v)), (((m) >> 5 & 1) * (v)),          \
+                  (((m) >> 6 & 1) * (v)), (((m) >> 7 & 1) * (v)), (((m) >> 8 & 1) * (v)),          \
+                  (((m) >> 9 & 1) * (v)), (((m) >> 10 & 1) * (v)), (((m) >> 11 & 1) * (v)),        \
+                  (((m) >> 12 & 1) * (v)), (((m) >> 13 & 1) * (v)), (((m) >> 14 & 1) * (v)),       \
+                  (((m) >> 15 & 1) * (v))
+    static const uint8_t first_ok[256] = {
+        F16(0, 3), F16(0x0001, 3), F16(0x0001, 3), F16(0x3F3F, 3), F16(0x0001, 3), F16(0x0001, 3),
+        F16(0x0004, 3), F16(0x0001, 3), F16(0x0004, 3), F16(0x0001, 3), F16(0x0004, 3),
+        F16(0x0001, 3), F16(0x0001, 1), F16(0x0001, 1), F16(0x0001, 3), F16(0x0001, 3),
+    };
+#undef F16
     if (len >= 2) {
         const unsigned b0 = buf[0], r = buf[1];
         /* Stores first, test after: keeps the path free of saved registers. On failure the
@@ -81,8 +94,7 @@ mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t
         *flags = (uint8_t)(b0 & 0x0Fu);
         *remaining = r;
         *header_len = 2;
-        /* (b0 >> 5) == 6: PINGREQ or PINGRESP, whose length must be 0 */
-        if (r < 0x80u && (valid_flags[b0 >> 4] >> (b0 & 0x0Fu) & 1u) && (r == 0 || (b0 >> 5) != 6))
+        if (r < 0x80u && (first_ok[b0] >> (r != 0) & 1u))
             return MOTE_OK;
     }
 #endif

@@ -228,11 +228,11 @@ MOTE_WIRE_HOT mote_err_t publish_header(const uint8_t *body, size_t avail, size_
 {
     if (!mote_wire_version_ok(v))
         return MOTE_ERR_UNSUPPORTED;
+    /* 0x3C3F: the flag nibbles allowed, i.e. not QoS 3 (6, 7, 14, 15) and not DUP on
+     * QoS 0 (8, 9) */
+    if (flags > 15 || !(0x3C3Fu >> flags & 1u))
+        return (flags & 6u) == 6u ? MOTE_ERR_BAD_QOS : MOTE_ERR_BAD_FLAGS;
     const unsigned qos = flags >> 1 & 3u;
-    if (qos == 3)
-        return MOTE_ERR_BAD_QOS;
-    if ((flags & 8u) && !qos) /* DUP must be 0 for QoS 0 */
-        return MOTE_ERR_BAD_FLAGS;
     if (avail > total)
         avail = total;
     if (avail < 2)
