@@ -1,7 +1,9 @@
 /* MQTT 3.1.1 and 5.0 packet codec: pure functions over caller buffers.
  * No I/O, no clock, no allocation, no global state. Every decoder validates every field
  * and returns a specific mote_err_t for malformed input; the decoded structures point
- * into the caller's input buffer (zero copy), so that buffer must outlive them. */
+ * into the caller's input buffer (zero copy), so that buffer must outlive them.
+ * Output pointers (and input pointers with a non-zero length) must be valid; the codec
+ * never reads or writes outside the spans and capacities it is given. */
 #ifndef MOTE_MQTT_CODEC_H
 #define MOTE_MQTT_CODEC_H
 
