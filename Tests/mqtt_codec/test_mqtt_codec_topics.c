@@ -141,6 +141,12 @@ static void topic_matching(void **state)
         { "a/#", "a/", true },
         { "a/b/#", "a/c", false },
         { "a//b", "a/b", false },
+        { "+/#", "a", true },
+        { "a/+/#", "a/b", true },
+        { "a/+/#", "a", false },
+        { "a/+", "a/", true },
+        { "/#", "/", true },
+        { "a/b/c", "a/b/c/", false },
         /* shared subscriptions match their inner filter */
         { "$share/g/a/+", "a/b", true },
         { "$share/g/#", "x/y", true },

@@ -77,29 +77,20 @@ bool mote_mqtt_topic_matches(mote_bytes_t filter, mote_bytes_t name)
     /* Topics starting with '$' are not matched by a wildcard in the first level. */
     if (n[0] == '$' && (f[fi] == '+' || f[fi] == '#'))
         return false;
-    for (;;) {
-        /* Both cursors are at the start of a level. */
-        if (fi < fl && f[fi] == '#')
+    while (fi < fl) {
+        const uint8_t c = f[fi];
+        if (c == '#') /* valid filters have it last, alone in its level */
             return true;
-        if (fi < fl && f[fi] == '+') {
-            fi++;
+        if (c == '+') { /* one whole level, possibly empty */
             while (ni < nl && n[ni] != '/')
                 ni++;
-        } else {
-            while (fi < fl && f[fi] != '/') {
-                if (ni >= nl || n[ni] != f[fi])
-                    return false;
-                fi++;
-                ni++;
-            }
-            if (ni < nl && n[ni] != '/')
-                return false;
+        } else if (ni == nl) {
+            /* The name ended: "a/#" still matches its parent "a". */
+            return c == '/' && fi + 2 == fl && f[fi + 1] == '#';
+        } else if (n[ni++] != c) {
+            return false;
         }
-        if (fi == fl)
-            return ni == nl;
-        if (ni == nl) /* "a/#" also matches its parent "a" */
-            return fi + 2 == fl && f[fi + 1] == '#';
         fi++;
-        ni++;
     }
+    return ni == nl;
 }
