@@ -11,26 +11,46 @@ struct json_path;
 
 /* One scan over one JSON value: the engine behind validate, find and iteration. */
 struct json_scan {
-    const uint8_t *p;     /* in: where the value (or whitespace before it) starts; out: after it */
+    const uint8_t *p;     /* in: where the value (or whitespace before it) starts; out: after
+                             it, or on failure the offending byte */
     const uint8_t *end;
     struct json_path *path; /* NULL to only validate */
-    const uint8_t *err_at;  /* on failure */
     mote_json_reason_t reason;
 };
 
 /* Scans one value (leading whitespace allowed, trailing left alone). Returns MOTE_OK,
- * MOTE_ERR_JSON_SYNTAX or MOTE_ERR_JSON_DEPTH (err_at/reason set). */
+ * MOTE_ERR_JSON_SYNTAX or MOTE_ERR_JSON_DEPTH (p at the offending byte, reason set). */
 int json_scan_value(struct json_scan *sc);
 
 /* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid or truncated. */
 size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
 
-/* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. */
-long json_hex4(const uint8_t *p, const uint8_t *end);
+#if defined(__GNUC__)
+#define JSON_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define JSON_ALWAYS_INLINE inline
+#endif
 
-/* Decodes one item of a validated string body at *pp (an escape or a raw byte) into out
- * (1..4 bytes), advancing *pp. Returns the byte count, 0 when the body is malformed. */
-size_t json_unescape_step(const uint8_t **pp, const uint8_t *end, uint8_t out[4]);
+/* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. Inline: it sits at the
+ * bottom of the deepest call chains. */
+static JSON_ALWAYS_INLINE long json_hex4(const uint8_t *p, const uint8_t *end)
+{
+    long v = 0;
+    int i;
+    if (end - p < 4)
+        return -1;
+    for (i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if ((unsigned)(c - '0') < 10u)
+            d = c - '0';
+        else if ((unsigned)((c | 0x20) - 'a') < 6u)
+            d = (c | 0x20) - 'a' + 10;
+        else
+            return -1;
+        v = v * 16 + (long)d;
+    }
+    return v;
+}
 
 /* Does the string body [k, k+klen) (JSON escapes allowed) equal the key s (slen bytes),
  * where s uses `mode` escapes: 0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1? */
@@ -41,10 +61,6 @@ mote_json_type_t json_type_of(uint8_t c);
 
 /* End of the (already validated) scalar value starting at p. */
 const uint8_t *json_scalar_end(const uint8_t *p, const uint8_t *end);
-
-/* Search with a prepared path (json_path.h): the body of mote_json_find. */
-int json_find_path(const void *doc, size_t len, struct json_path *jp, mote_json_value_t *out,
-                   mote_json_error_t *err);
 
 /* Fills err from sc (if err is not NULL) using base for the offset. */
 void json_set_error(mote_json_error_t *err, const struct json_scan *sc, const uint8_t *base);

@@ -5,11 +5,11 @@
 #include "json_internal.h"
 #include "json_path.h"
 
-#define KIND_OBJECT 1u
-#define KIND_ARRAY 2u
+#define KIND_OBJECT JSON_PATH_OBJECT
+#define KIND_ARRAY JSON_PATH_ARRAY
 
 /* Decimal index without leading zeros; 0 when not one (or too large). */
-static int parse_index(const char *s, size_t n, size_t *out)
+static JSON_ALWAYS_INLINE int parse_index(const char *s, size_t n, size_t *out)
 {
     size_t v = 0, i;
     if (n == 0 || (n > 1 && s[0] == '0'))
@@ -129,22 +129,14 @@ unsigned json_path_on_value(struct json_path *jp, const uint8_t *p, unsigned dep
     return 0; /* a scalar, or the wrong kind of container: not found */
 }
 
-int json_path_on_key(struct json_path *jp, const uint8_t *k, size_t klen)
+void json_path_advance(struct json_path *jp)
 {
-    if (jp->found_pending || !(jp->kinds & KIND_OBJECT))
-        return 0;
-    if (!json_key_equals(k, klen, jp->key, jp->key_len, jp->key_mode))
-        return 0;
     next_segment(jp, 0); /* syntax already checked */
-    return 1;
 }
 
 int json_path_on_element(struct json_path *jp)
 {
-    if (jp->found_pending || jp->elem++ != jp->index)
-        return 0;
-    next_segment(jp, 0);
-    return 1;
+    return !jp->found_pending && jp->elem++ == jp->index;
 }
 
 void json_path_on_close(struct json_path *jp, const uint8_t *p)

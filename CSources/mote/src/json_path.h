@@ -34,9 +34,12 @@ void json_path_single(struct json_path *jp, const char *key, size_t key_len, siz
 /* The value the path matched so far starts at p (nesting depth `depth`). Returns the depth
  * to watch next (depth + 1 when descending into it), 0 for none. */
 unsigned json_path_on_value(struct json_path *jp, const uint8_t *p, unsigned depth);
-/* A key (string body, escapes possible) of the watched object. 1 when it matches. */
-int json_path_on_key(struct json_path *jp, const uint8_t *k, size_t klen);
-/* An element of the watched array starts. 1 when it is the one. */
+#define JSON_PATH_OBJECT 1u /* kinds: the segment applies to objects */
+#define JSON_PATH_ARRAY 2u  /* kinds: the segment applies to arrays */
+
+/* A key of the watched object matched the current segment: move to the next one. */
+void json_path_advance(struct json_path *jp);
+/* An element of the watched array starts. 1 when it is the one (then json_path_advance). */
 int json_path_on_element(struct json_path *jp);
 /* The watched container closed; p is after its last byte. */
 void json_path_on_close(struct json_path *jp, const uint8_t *p);

@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "json_internal.h"
-#include "json_path.h"
 
-size_t json_unescape_step(const uint8_t **pp, const uint8_t *end, uint8_t out[4])
+/* Decodes one item of a validated string body at *pp (an escape or a raw byte) into out
+ * (1..4 bytes), advancing *pp. Returns the byte count, 0 when the body is malformed.
+ * Inlined into its two users so key comparison during a search calls nothing. */
+static JSON_ALWAYS_INLINE size_t unescape_step(const uint8_t **pp, const uint8_t *end, uint8_t out[4])
 {
     const uint8_t *p = *pp;
     long cp, lo;
@@ -77,7 +79,7 @@ int json_key_equals(const uint8_t *k, size_t klen, const char *s, size_t slen, i
         return klen == slen && memcmp(k, s, klen) == 0;
     /* Slow path: escapes on either side; compare decoded bytes. */
     while (k < kend) {
-        n = json_unescape_step(&k, kend, buf);
+        n = unescape_step(&k, kend, buf);
         if (!n)
             return 0;
         for (i = 0; i < n; i++) {
@@ -125,7 +127,7 @@ static const uint8_t *skip_ws(const uint8_t *p, const uint8_t *end)
 }
 
 /* Scans one value at *pp (after whitespace) into v. */
-static int scan_item(struct json_scan *sc, mote_json_value_t *v)
+static JSON_ALWAYS_INLINE int scan_item(struct json_scan *sc, mote_json_value_t *v)
 {
     int rc;
     sc->p = skip_ws(sc->p, sc->end);
@@ -142,20 +144,23 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
                         mote_json_error_t *err)
 {
     struct json_scan sc;
-    mote_json_value_t k, v;
+    mote_json_value_t tmp; /* stands in for a NULL key or value (one is enough) */
     int rc;
     if (!it || !it->doc)
         return MOTE_ERR_BAD_ARG;
+    if (!key)
+        key = &tmp;
+    if (!value)
+        value = &tmp;
     sc.path = NULL;
     sc.end = (const uint8_t *)it->end;
     sc.p = skip_ws((const uint8_t *)it->pos, sc.end);
     if (sc.p == sc.end)
         return MOTE_ERR_NOT_FOUND;
-    k.ptr = NULL;
-    k.len = 0;
-    k.type = MOTE_JSON_NONE;
+    key->ptr = NULL;
+    key->len = 0;
+    key->type = MOTE_JSON_NONE;
     sc.reason = MOTE_JSON_R_EXPECTED_COMMA;
-    sc.err_at = sc.p;
     if (it->index > 0) {
         if (*sc.p != ',')
             goto syntax;
@@ -164,28 +169,22 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
     if (it->is_object) {
         sc.p = skip_ws(sc.p, sc.end);
         sc.reason = MOTE_JSON_R_EXPECTED_KEY;
-        sc.err_at = sc.p;
         if (sc.p == sc.end || *sc.p != '"')
             goto syntax;
-        rc = scan_item(&sc, &k);
+        rc = scan_item(&sc, key);
         if (rc != MOTE_OK)
             goto fail;
         sc.p = skip_ws(sc.p, sc.end);
         sc.reason = MOTE_JSON_R_EXPECTED_COLON;
-        sc.err_at = sc.p;
         if (sc.p == sc.end || *sc.p != ':')
             goto syntax;
         sc.p++;
     }
-    rc = scan_item(&sc, &v);
+    rc = scan_item(&sc, value);
     if (rc != MOTE_OK)
         goto fail;
     it->pos = (const char *)sc.p;
     it->index++;
-    if (key)
-        *key = k;
-    if (value)
-        *value = v;
     return MOTE_OK;
 syntax:
     rc = MOTE_ERR_JSON_SYNTAX;
@@ -193,30 +192,6 @@ fail:
     json_set_error(err, &sc, (const uint8_t *)it->doc);
     it->pos = it->end; /* stop */
     return rc;
-}
-
-/* Member and element lookups are one-segment searches over the container's span. */
-static int lookup(const mote_json_value_t *c, const char *key, size_t key_len, size_t index,
-                  mote_json_value_t *out)
-{
-    struct json_path jp;
-    if (!out || !c || !c->ptr || !c->len || (!key && key_len))
-        return MOTE_ERR_BAD_ARG;
-    if (c->ptr[0] != (key ? '{' : '['))
-        return MOTE_ERR_JSON_TYPE;
-    json_path_single(&jp, key, key_len, index);
-    return json_find_path(c->ptr, c->len, &jp, out, NULL);
-}
-
-int mote_json_member(const mote_json_value_t *object, const char *key, size_t key_len,
-                     mote_json_value_t *out)
-{
-    return lookup(object, key ? key : "", key_len, 0, out);
-}
-
-int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_value_t *out)
-{
-    return lookup(array, NULL, 0, index, out);
 }
 
 int mote_json_get_bool(const mote_json_value_t *v, bool *out)
@@ -251,7 +226,7 @@ int mote_json_get_string(const mote_json_value_t *v, char *buf, size_t cap, size
     p = (const uint8_t *)v->ptr + 1;
     end = (const uint8_t *)v->ptr + v->len - 1;
     while (p < end) {
-        k = json_unescape_step(&p, end, tmp);
+        k = unescape_step(&p, end, tmp);
         if (!k)
             return MOTE_ERR_JSON_SYNTAX;
         if (n + k < cap)

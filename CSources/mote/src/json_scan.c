@@ -57,25 +57,6 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
-long json_hex4(const uint8_t *p, const uint8_t *end)
-{
-    long v = 0;
-    int i;
-    if (end - p < 4)
-        return -1;
-    for (i = 0; i < 4; i++) {
-        unsigned c = p[i], d;
-        if (IS_DIGIT(c))
-            d = c - '0';
-        else if ((unsigned)((c | 0x20) - 'a') < 6u)
-            d = (c | 0x20) - 'a' + 10;
-        else
-            return -1;
-        v = v * 16 + (long)d;
-    }
-    return v;
-}
-
 /* Validates the escape at p (p[0] == '\\'); returns the byte after it or NULL. */
 static const uint8_t *scan_escape(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
 {
@@ -102,16 +83,16 @@ static const uint8_t *scan_escape(struct json_scan *sc, const uint8_t *p, const 
             return p + 12;
     }
     sc->reason = MOTE_JSON_R_BAD_SURROGATE;
-    sc->err_at = p;
+    sc->p = p;
     return NULL;
 bad:
     sc->reason = MOTE_JSON_R_BAD_ESCAPE;
-    sc->err_at = p;
+    sc->p = p;
     return NULL;
 }
 
 /* Skips a string body starting after the opening quote; returns the byte after the closing
- * quote, or NULL with sc->reason/err_at set. */
+ * quote, or NULL with sc->reason and sc->p set. */
 static inline const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
 {
     unsigned c;
@@ -137,7 +118,7 @@ static inline const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p,
         for (;;) {
             if (p == end) {
                 sc->reason = MOTE_JSON_R_UNEXPECTED_END;
-                sc->err_at = p;
+                sc->p = p;
                 return NULL;
             }
             c = *p;
@@ -157,13 +138,13 @@ static inline const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p,
                 return NULL;
         } else if (c < 0x20) {
             sc->reason = MOTE_JSON_R_CONTROL_CHAR;
-            sc->err_at = p;
+            sc->p = p;
             return NULL;
         } else {
             size_t n = json_utf8_seq(p, end);
             if (!n) {
                 sc->reason = MOTE_JSON_R_BAD_UTF8;
-                sc->err_at = p;
+                sc->p = p;
                 return NULL;
             }
             p += n;
@@ -204,12 +185,7 @@ const uint8_t *json_scalar_end(const uint8_t *p, const uint8_t *end)
 #define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
 #define TOP 256u /* closer of the top level: matches no byte */
-
-#if defined(__GNUC__)
-#define JSON_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define JSON_ALWAYS_INLINE inline
-#endif
+#define ARMED 0x10000u /* search: above any depth */
 
 /* Skips digits, a word at a time: numbers are the most common values in device data. */
 static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
@@ -238,12 +214,12 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
 {
     const uint8_t *p = sc->p;
     const uint8_t *const end = sc->end;
-    struct json_path *const path = sc->path;
     uint8_t kinds[(MOTE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: that level is an array */
     unsigned depth = 0;
     unsigned closer = TOP; /* '}' or ']' closing the innermost open container */
-    unsigned watch = 0; /* search: the depth whose keys/elements are matched, 0 = none */
-    int arm = search && path != NULL; /* search: the next value is the one matched so far */
+    /* search: the depth whose keys/elements are matched (0 = none), or ARMED when the next
+     * value is the one the path matched so far (one variable keeps the frame small) */
+    unsigned watch = search && sc->path ? ARMED : 0;
     unsigned c;
 
 value:
@@ -251,10 +227,8 @@ value:
         goto eof;
     c = *p;
 value_c: /* c == *p */
-    if (search && arm && c > ' ') {
-        arm = 0;
-        watch = json_path_on_value(path, p, depth);
-    }
+    if (search && watch == ARMED && c > ' ')
+        watch = json_path_on_value(sc->path, p, depth);
     switch (c) {
     case ' ': case '\t': case '\n': case '\r':
         if (++p == end)
@@ -295,9 +269,9 @@ value_c: /* c == *p */
             p++;
             goto close;
         }
-        if (search && depth == watch && json_path_on_element(path)) {
-            arm = 1;
-            watch = 0;
+        if (search && depth == watch && json_path_on_element(sc->path)) {
+            json_path_advance(sc->path);
+            watch = ARMED;
         }
         goto value_c;
     case '"':
@@ -371,9 +345,15 @@ key: /* *p == '"', the first byte of an object member */
         p = scan_string(sc, k, end);
         if (!p)
             return MOTE_ERR_JSON_SYNTAX;
-        if (search && depth == watch && json_path_on_key(path, k, (size_t)(p - 1 - k))) {
-            arm = 1;
-            watch = 0;
+        if (search && depth == watch) {
+            /* The comparison is called from here, not from a path hook, so the deepest
+             * call chain under the scanner is one leaf function. */
+            struct json_path *jp = sc->path;
+            if (!jp->found_pending && (jp->kinds & JSON_PATH_OBJECT) &&
+                json_key_equals(k, (size_t)(p - 1 - k), jp->key, jp->key_len, jp->key_mode)) {
+                json_path_advance(jp);
+                watch = ARMED;
+            }
         }
     }
     if (p != end && *p == ':') {
@@ -403,9 +383,9 @@ next_c:
     if (c == ',') {
         if (closer == ']') {
             p++;
-            if (search && depth == watch && json_path_on_element(path)) {
-                arm = 1;
-                watch = 0;
+            if (search && depth == watch && json_path_on_element(sc->path)) {
+                json_path_advance(sc->path);
+                watch = ARMED;
             }
             goto value;
         }
@@ -436,7 +416,7 @@ next_c:
 
 close: /* p is after a closing bracket */
     if (search && depth == watch) {
-        json_path_on_close(path, p);
+        json_path_on_close(sc->path, p);
         watch = 0;
     }
     depth--;
@@ -462,10 +442,10 @@ eof:
     goto fail;
 too_deep:
     sc->reason = MOTE_JSON_R_TOO_DEEP;
-    sc->err_at = p;
+    sc->p = p;
     return MOTE_ERR_JSON_DEPTH;
 fail:
-    sc->err_at = p;
+    sc->p = p;
     return MOTE_ERR_JSON_SYNTAX;
 }
 
@@ -494,7 +474,7 @@ int json_scan_value(struct json_scan *sc)
 void json_set_error(mote_json_error_t *err, const struct json_scan *sc, const uint8_t *base)
 {
     if (err) {
-        err->offset = (size_t)(sc->err_at - base);
+        err->offset = (size_t)(sc->p - base);
         err->reason = sc->reason;
     }
 }
@@ -520,7 +500,6 @@ static JSON_ALWAYS_INLINE int scan_document(const void *doc, size_t len, struct 
     while (sc.p != sc.end && IS_WS(*sc.p))
         sc.p++;
     if (sc.p == sc.end) {
-        sc.err_at = sc.p;
         sc.reason = MOTE_JSON_R_EMPTY;
         json_set_error(err, &sc, base);
         return MOTE_ERR_JSON_SYNTAX;
@@ -530,7 +509,6 @@ static JSON_ALWAYS_INLINE int scan_document(const void *doc, size_t len, struct 
         while (sc.p != sc.end && IS_WS(*sc.p))
             sc.p++;
         if (sc.p != sc.end) {
-            sc.err_at = sc.p;
             sc.reason = MOTE_JSON_R_TRAILING;
             rc = MOTE_ERR_JSON_SYNTAX;
         }
@@ -545,8 +523,8 @@ int mote_json_validate(const void *doc, size_t len, mote_json_error_t *err)
     return scan_document(doc, len, NULL, err);
 }
 
-int json_find_path(const void *doc, size_t len, struct json_path *jp, mote_json_value_t *out,
-                   mote_json_error_t *err)
+static JSON_ALWAYS_INLINE int find_path(const void *doc, size_t len, struct json_path *jp,
+                                        mote_json_value_t *out, mote_json_error_t *err)
 {
     int rc = scan_document(doc, len, jp, err);
     if (rc != MOTE_OK)
@@ -572,7 +550,32 @@ int mote_json_find(const void *doc, size_t len, const char *path, size_t path_le
     out->len = 0;
     out->type = MOTE_JSON_NONE;
     rc = json_path_init(&jp, path, path_len);
-    return rc != MOTE_OK ? rc : json_find_path(doc, len, &jp, out, err);
+    return rc != MOTE_OK ? rc : find_path(doc, len, &jp, out, err);
+}
+
+
+/* Member and element lookups are one-segment searches over the container's span. */
+static int lookup(const mote_json_value_t *c, const char *key, size_t key_len, size_t index,
+                  mote_json_value_t *out)
+{
+    struct json_path jp;
+    if (!out || !c || !c->ptr || !c->len || (!key && key_len))
+        return MOTE_ERR_BAD_ARG;
+    if (c->ptr[0] != (key ? '{' : '['))
+        return MOTE_ERR_JSON_TYPE;
+    json_path_single(&jp, key, key_len, index);
+    return find_path(c->ptr, c->len, &jp, out, NULL);
+}
+
+int mote_json_member(const mote_json_value_t *object, const char *key, size_t key_len,
+                     mote_json_value_t *out)
+{
+    return lookup(object, key ? key : "", key_len, 0, out);
+}
+
+int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_value_t *out)
+{
+    return lookup(array, NULL, 0, index, out);
 }
 
 const char *mote_json_reason_text(mote_json_reason_t reason)
