@@ -373,52 +373,17 @@ size_t mote_mqtt_publish_size(mote_mqtt_version_t v, const mote_mqtt_publish_t *
 
 /* ---- acknowledgements, DISCONNECT, AUTH ------------------------------------------- */
 
-int32_t mote_mqtt_encode_ack(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
-                             const mote_mqtt_ack_t *a)
-{
-    if (!a || type < MOTE_MQTT_PUBACK || type > MOTE_MQTT_PUBCOMP)
-        return MOTE_ERR_BAD_ARG;
-    if (!mote_wire_version_ok(v))
-        return MOTE_ERR_UNSUPPORTED;
-    if (!a->packet_id)
-        return MOTE_ERR_BAD_PACKET_ID;
-    size_t rem = 2;
-#if MOTE_MQTT_V5
-    if (MOTE_WIRE_IS_V5(v)) {
-        if (!mote_wire_reason_ok(type, a->reason_code))
-            return MOTE_ERR_BAD_REASON_CODE;
-        mote_err_t e = props_ok(a->props, type);
-        if (e)
-            return e;
-        /* Short forms (5.0 3.4.2.1): no properties, and no reason code when 0. */
-        if (a->props.len)
-            rem = 3 + props_size(a->props);
-        else if (a->reason_code)
-            rem = 3;
-    }
-#endif
-    uint8_t *p;
-    int32_t n = begin(buf, cap, (unsigned)type << 4 | (type == MOTE_MQTT_PUBREL ? 2u : 0u), rem,
-                      0, &p);
-    if (n <= 0 || !buf)
-        return n;
-    p = mote_wire_put_u16(p, a->packet_id);
-#if MOTE_MQTT_V5
-    if (rem > 2)
-        *p++ = a->reason_code;
-    if (rem > 3)
-        put_props(p, a->props);
-#endif
-    return n;
-}
-
-/* DISCONNECT and AUTH: an optional reason code and optional properties. */
+/* PUBACK..PUBCOMP (packet id first), DISCONNECT and AUTH: then an optional reason code
+ * and optional properties, in their short forms (5.0 3.4.2.1, 3.14.2.1, 3.15.2.1). */
 static int32_t reason_packet(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
-                             uint8_t rc, mote_mqtt_props_t props)
+                             uint16_t packet_id, uint8_t rc, mote_mqtt_props_t props)
 {
     if (!mote_wire_version_ok(v))
         return MOTE_ERR_UNSUPPORTED;
-    size_t rem = 0;
+    const size_t head = type <= MOTE_MQTT_PUBCOMP ? 2u : 0u;
+    if (head && !packet_id)
+        return MOTE_ERR_BAD_PACKET_ID;
+    size_t rem = head;
 #if MOTE_MQTT_V5
     if (MOTE_WIRE_IS_V5(v)) {
         if (!mote_wire_reason_ok(type, rc))
@@ -426,39 +391,50 @@ static int32_t reason_packet(uint8_t *buf, size_t cap, mote_mqtt_version_t v, ui
         mote_err_t e = props_ok(props, type);
         if (e)
             return e;
-        /* AUTH carries the reason code only together with the property length. */
+        /* AUTH carries a reason code only together with the property length. */
         if (props.len || (rc && type == MOTE_MQTT_AUTH))
-            rem = 1 + props_size(props);
+            rem += 1 + props_size(props);
         else if (rc)
-            rem = 1;
+            rem += 1;
     }
 #else
     (void)rc, (void)props;
 #endif
     uint8_t *p;
-    int32_t n = begin(buf, cap, (unsigned)type << 4, rem, 0, &p);
+    int32_t n = begin(buf, cap, (unsigned)type << 4 | (type == MOTE_MQTT_PUBREL ? 2u : 0u), rem,
+                      0, &p);
     if (n <= 0 || !buf)
         return n;
+    if (head)
+        p = mote_wire_put_u16(p, packet_id);
 #if MOTE_MQTT_V5
-    if (rem)
+    if (rem > head)
         *p++ = rc;
-    if (rem > 1)
+    if (rem > head + 1)
         put_props(p, props);
 #endif
     return n;
 }
 
+int32_t mote_mqtt_encode_ack(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
+                             const mote_mqtt_ack_t *a)
+{
+    if (!a || type < MOTE_MQTT_PUBACK || type > MOTE_MQTT_PUBCOMP)
+        return MOTE_ERR_BAD_ARG;
+    return reason_packet(buf, cap, v, type, a->packet_id, a->reason_code, a->props);
+}
+
 int32_t mote_mqtt_encode_disconnect(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                     uint8_t reason_code, mote_mqtt_props_t props)
 {
-    return reason_packet(buf, cap, v, MOTE_MQTT_DISCONNECT, reason_code, props);
+    return reason_packet(buf, cap, v, MOTE_MQTT_DISCONNECT, 0, reason_code, props);
 }
 
 int32_t mote_mqtt_encode_auth(uint8_t *buf, size_t cap, uint8_t reason_code,
                               mote_mqtt_props_t props)
 {
 #if MOTE_MQTT_V5
-    return reason_packet(buf, cap, MOTE_MQTT_VERSION_5, MOTE_MQTT_AUTH, reason_code, props);
+    return reason_packet(buf, cap, MOTE_MQTT_VERSION_5, MOTE_MQTT_AUTH, 0, reason_code, props);
 #else
     (void)buf, (void)cap, (void)reason_code, (void)props;
     return MOTE_ERR_UNSUPPORTED;

@@ -284,6 +284,29 @@ mote_err_t mote_mqtt_decode_publish(const uint8_t *body, size_t len, uint8_t fla
 
 /* ---- PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH ---------------------------- */
 
+/* The optional v5 reason code and properties that end these packets, then the end check.
+ * AUTH omits both or neither (5.0 3.15.2.1). */
+static mote_err_t reason_tail(reader_t *r, mote_err_t e, uint8_t type, mote_mqtt_version_t v,
+                              mote_mqtt_ack_t *a)
+{
+    a->reason_code = 0;
+    clear_props(&a->props);
+#if MOTE_MQTT_V5
+    if (!e && MOTE_WIRE_IS_V5(v) && r->p < r->end) {
+        a->reason_code = *r->p++;
+        if (!mote_wire_reason_ok(type, a->reason_code))
+            e = MOTE_ERR_BAD_REASON_CODE;
+        else if (r->p < r->end)
+            e = rd_props(r, type, &a->props);
+        else if (type == MOTE_MQTT_AUTH)
+            e = MOTE_ERR_MALFORMED;
+    }
+#else
+    (void)type, (void)v;
+#endif
+    return finish(r, e);
+}
+
 mote_err_t mote_mqtt_decode_ack(const uint8_t *body, size_t len, uint8_t type, uint8_t flags,
                                 mote_mqtt_version_t v, mote_mqtt_ack_t *a)
 {
@@ -296,19 +319,8 @@ mote_err_t mote_mqtt_decode_ack(const uint8_t *body, size_t len, uint8_t type, u
     if (flags != (type == MOTE_MQTT_PUBREL ? 2u : 0u))
         return MOTE_ERR_BAD_FLAGS;
     reader_t r = { body, body + len };
-    a->reason_code = 0;
-    clear_props(&a->props);
     mote_err_t e = rd_pid(&r, &a->packet_id);
-#if MOTE_MQTT_V5
-    if (!e && MOTE_WIRE_IS_V5(v) && r.p < r.end) {
-        a->reason_code = *r.p++;
-        if (!mote_wire_reason_ok(type, a->reason_code))
-            e = MOTE_ERR_BAD_REASON_CODE;
-        else if (r.p < r.end)
-            e = rd_props(&r, type, &a->props);
-    }
-#endif
-    return finish(&r, e);
+    return reason_tail(&r, e, type, v, a);
 }
 
 mote_err_t mote_mqtt_decode_disconnect(const uint8_t *body, size_t len, uint8_t type,
@@ -321,22 +333,8 @@ mote_err_t mote_mqtt_decode_disconnect(const uint8_t *body, size_t len, uint8_t 
     if (type != MOTE_MQTT_DISCONNECT && (type != MOTE_MQTT_AUTH || !MOTE_WIRE_IS_V5(v)))
         return MOTE_ERR_BAD_PACKET_TYPE;
     reader_t r = { body, body + len };
-    mote_err_t e = MOTE_OK;
     a->packet_id = 0;
-    a->reason_code = 0;
-    clear_props(&a->props);
-#if MOTE_MQTT_V5
-    if (MOTE_WIRE_IS_V5(v) && len) {
-        a->reason_code = *r.p++;
-        if (!mote_wire_reason_ok(type, a->reason_code))
-            e = MOTE_ERR_BAD_REASON_CODE;
-        else if (r.p < r.end)
-            e = rd_props(&r, type, &a->props);
-        else if (type == MOTE_MQTT_AUTH) /* AUTH omits both or neither (5.0 3.15.2.1) */
-            e = MOTE_ERR_MALFORMED;
-    }
-#endif
-    return finish(&r, e);
+    return reason_tail(&r, MOTE_OK, type, v, a);
 }
 
 #if MOTE_MQTT_SERVER
