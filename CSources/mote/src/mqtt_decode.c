@@ -180,6 +180,18 @@ mote_err_t mote_mqtt_decode_connack(const uint8_t *body, size_t len, mote_mqtt_v
 
 /* ---- PUBLISH ---------------------------------------------------------------------- */
 
+/* Out of line so its property record is not on the stack while properties are checked. */
+MOTE_WIRE_COLD static bool has_topic_alias(mote_mqtt_props_t props)
+{
+#if MOTE_MQTT_V5
+    mote_mqtt_prop_t pr;
+    return mote_mqtt_prop_find(props, MOTE_PROP_TOPIC_ALIAS, &pr);
+#else
+    (void)props;
+    return false;
+#endif
+}
+
 /* Everything after the packet id that the fast path below leaves: properties, short or
  * suspicious topics, the empty topic of an alias. p already holds topic, flags and id. */
 MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t avail,
@@ -205,13 +217,8 @@ MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t
         e = mote_wire_topic_fast(p->topic.ptr, p->topic.len);
         if (e)
             return e;
-    } else {
-        /* An empty topic name needs a topic alias (5.0 3.3.2.3.4). */
-#if MOTE_MQTT_V5
-        mote_mqtt_prop_t pr;
-        if (!MOTE_WIRE_IS_V5(v) || !mote_mqtt_prop_find(p->props, MOTE_PROP_TOPIC_ALIAS, &pr))
-#endif
-            return MOTE_ERR_BAD_TOPIC;
+    } else if (!MOTE_WIRE_IS_V5(v) || !has_topic_alias(p->props)) {
+        return MOTE_ERR_BAD_TOPIC; /* an empty topic name needs a topic alias (5.0 3.3.2.3.4) */
     }
     p->payload.ptr = body + off;
     p->payload.len = total - off;
