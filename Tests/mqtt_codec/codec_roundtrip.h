@@ -20,6 +20,17 @@ static inline bool rt_canonical_type(uint8_t type)
            type != MOTE_MQTT_DISCONNECT && type != MOTE_MQTT_AUTH;
 }
 
+/* Validated properties must iterate to their exact end. */
+static inline bool rt_props_walk(mote_mqtt_props_t props)
+{
+    size_t cur = 0;
+    mote_mqtt_prop_t pr;
+    while (mote_mqtt_prop_next(props, &cur, &pr))
+        if (pr.id == 0)
+            return false;
+    return cur == props.len;
+}
+
 /* Decode the packet at pkt (len bytes, exactly one packet) for version v (CONNECT carries
  * its own) and re-encode it into out. Returns the re-encoded length, or the decoder's
  * error as a negative mote_err_t (*stage = 1), or the encoder's error (*stage = 2). */
@@ -49,6 +60,8 @@ static inline int32_t rt_reencode(const uint8_t *pkt, size_t len, mote_mqtt_vers
         if (e)
             return e;
         *stage = 2;
+        if (!rt_props_walk(c.props) || (c.will && !rt_props_walk(c.will->props)))
+            return MOTE_ERR_STATE;
         return mote_mqtt_encode_connect(out, cap, &c);
     }
     case MOTE_MQTT_CONNACK: {
@@ -57,6 +70,8 @@ static inline int32_t rt_reencode(const uint8_t *pkt, size_t len, mote_mqtt_vers
         if (e)
             return e;
         *stage = 2;
+        if (!rt_props_walk(c.props))
+            return MOTE_ERR_STATE;
         return mote_mqtt_encode_connack(out, cap, v, &c);
     }
     case MOTE_MQTT_PUBLISH: {
@@ -65,6 +80,8 @@ static inline int32_t rt_reencode(const uint8_t *pkt, size_t len, mote_mqtt_vers
         if (e)
             return e;
         *stage = 2;
+        if (!rt_props_walk(p.props))
+            return MOTE_ERR_STATE;
         return mote_mqtt_encode_publish(out, cap, v, &p);
     }
     case MOTE_MQTT_PUBACK:
@@ -76,6 +93,8 @@ static inline int32_t rt_reencode(const uint8_t *pkt, size_t len, mote_mqtt_vers
         if (e)
             return e;
         *stage = 2;
+        if (!rt_props_walk(a.props))
+            return MOTE_ERR_STATE;
         return mote_mqtt_encode_ack(out, cap, v, type, &a);
     }
     case MOTE_MQTT_SUBSCRIBE:
@@ -83,6 +102,8 @@ static inline int32_t rt_reencode(const uint8_t *pkt, size_t len, mote_mqtt_vers
         if (e)
             return e;
         *stage = 2;
+        if (!rt_props_walk(props))
+            return MOTE_ERR_STATE;
         if (count > RT_MAX_FILTERS)
             return MOTE_ERR_NO_SPACE;
         for (size_t i = 0; i < count; i++)
@@ -111,6 +132,8 @@ static inline int32_t rt_reencode(const uint8_t *pkt, size_t len, mote_mqtt_vers
         if (e)
             return e;
         *stage = 2;
+        if (!rt_props_walk(s.props))
+            return MOTE_ERR_STATE;
         return mote_mqtt_encode_suback(out, cap, v, type, &s);
     }
     case MOTE_MQTT_PINGREQ:
@@ -126,6 +149,8 @@ static inline int32_t rt_reencode(const uint8_t *pkt, size_t len, mote_mqtt_vers
         if (e)
             return e;
         *stage = 2;
+        if (!rt_props_walk(a.props))
+            return MOTE_ERR_STATE;
         if (type == MOTE_MQTT_AUTH)
             return mote_mqtt_encode_auth(out, cap, a.reason_code, a.props);
         return mote_mqtt_encode_disconnect(out, cap, v, a.reason_code, a.props);
