@@ -11,7 +11,7 @@
  * roundings to 15, 16 and 17 digits (from 1 digit for subnormals) that lies inside the double's rounding interval (the
  * same exact comparison) is printed. It always reads back as the same double.
  *
- * The exact expansion uses one fixed bignum of 36 32-bit limbs (144 B): base 10^9 limbs for
+ * The exact expansion uses one fixed bignum of 35 32-bit limbs (140 B): base 10^9 limbs for
  * the integer part (up to 2^1024 ~ 309 digits) and base 2^32 limbs for the fraction (down to
  * 2^-1075). Only 32-bit divisions by constants are used, so 32-bit targets need no runtime
  * helpers. */
@@ -20,7 +20,7 @@
 
 #include "json_internal.h"
 
-#define GEN_LIMBS 36
+#define GEN_LIMBS 35
 #if defined(__GNUC__)
 #define NUM_INLINE inline __attribute__((always_inline))
 #define NUM_NOINLINE __attribute__((noinline))
@@ -34,13 +34,13 @@
 /* The exact decimal expansion of M * 2^q, one significant digit at a time. */
 struct gen {
     uint32_t w[GEN_LIMBS]; /* integer limbs w[0..nint), then fraction limbs */
-    int nint;              /* integer limbs (base 10^9, little endian) */
-    int fl, flo;           /* fraction limbs (base 2^32, scaled so the top 4 bits are the
-                              next digit) and the lowest non-zero one */
-    int li;                /* integer limb being printed (-1 when done) */
     uint32_t div;          /* power of ten selecting the next digit in w[li] */
-    int pending;           /* a fraction digit already taken while skipping zeros */
-    int P;                 /* value = 0.d1d2d3... * 10^P */
+    int16_t P;             /* value = 0.d1d2d3... * 10^P */
+    int8_t nint;           /* integer limbs (base 10^9, little endian) */
+    int8_t fl, flo;        /* fraction limbs (base 2^32, scaled so the top 4 bits are the
+                              next digit) and the lowest non-zero one */
+    int8_t li;             /* integer limb being printed (-1 when done) */
+    int8_t pending;        /* a fraction digit already taken while skipping zeros */
 };
 
 /* A decimal: significant digits from p to end (a '.' is skipped), value 0.d1d2... * 10^P. */
@@ -123,7 +123,7 @@ static NUM_NOINLINE void gen_init(struct gen *g, uint64_t M, int q)
     if (fb) {
         int sh;
         uint32_t *f;
-        g->fl = (fb + 4 + 31) / 32;
+        g->fl = (int8_t)((fb + 4 + 31) / 32);
         sh = 32 * g->fl - 4 - fb;
         f = g->w + g->nint;
         memset(f, 0, (size_t)g->fl * sizeof *f);
@@ -144,14 +144,11 @@ static NUM_NOINLINE void gen_init(struct gen *g, uint64_t M, int q)
             n++;
         }
         g->li = g->nint - 1;
-        g->P = (g->nint - 1) * 9 + n;
+        g->P = (int16_t)((g->nint - 1) * 9 + n);
     } else {
-        int d;
         g->li = -1;
-        g->P = 0;
-        while ((d = frac_digit(g)) == 0)
-            g->P--;
-        g->pending = d;
+        g->P = 1; /* gen_digit skips the fraction's leading zeros, moving P down */
+        g->pending = -2;
     }
 }
 
@@ -176,6 +173,19 @@ static int gen_digit(struct gen *g)
     return frac_digit(g);
 }
 
+/* Finishes gen_init for values below 1 (kept out of it so gen_init calls nothing): reads
+ * the zeros after the point to find P and keeps the first significant digit. */
+static void gen_start(struct gen *g)
+{
+    int d;
+    if (g->pending != -2)
+        return;
+    g->P = 0;
+    while ((d = frac_digit(g)) == 0)
+        g->P--;
+    g->pending = (int8_t)d;
+}
+
 static int dec_digit(struct dec *x)
 {
     if (x->p != x->end && *x->p == '.')
@@ -192,6 +202,7 @@ static int cmp_dec_bin(const struct dec *xp, uint64_t M, int q)
     struct dec x = *xp;
     int dx, dg;
     gen_init(&g, M, q);
+    gen_start(&g);
     if (x.P != g.P)
         return x.P > g.P ? 1 : -1;
     for (;;) {
@@ -372,6 +383,7 @@ static NUM_NOINLINE int first_digits(uint64_t u, char digits[18])
     if (e)
         m |= (uint64_t)1 << 52;
     gen_init(&g, m, e ? e - 1075 : -1074);
+    gen_start(&g);
     for (i = 0; i < 18; i++) {
         d = gen_digit(&g);
         digits[i] = (char)('0' + (d < 0 ? 0 : d));
@@ -443,40 +455,32 @@ static int emit_number(char *out, int neg, const char *dg, int n, int P)
 
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
-    char all[18], dg[17];
+    char dg[18]; /* one buffer, regenerated per attempt: a small stack frame matters more */
     uint64_t u = to_bits(value);
-    int neg = (int)(u >> 63), P, prec, n = 1, i;
+    int neg = (int)(u >> 63), P = 1, prec, n = 1, i;
     u &= ~((uint64_t)1 << 63);
     if ((!buf && cap) || u >= EXP_INF)
         return MOTE_ERR_BAD_ARG;
-    if (u == 0) {
-        dg[0] = '0';
-        P = 1;
-    } else {
-        P = first_digits(u, all);
-        /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
-         * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there
-         * the search starts at one digit. */
-        for (prec = (u >> 52) ? 15 : 1; prec <= 17; prec++) {
-            int p2 = P;
-            memcpy(dg, all, (size_t)prec);
-            if (all[prec] >= '5') { /* round half up; reads_back decides */
-                for (i = prec - 1; i >= 0 && dg[i] == '9'; i--)
-                    dg[i] = '0';
-                if (i >= 0) {
-                    dg[i]++;
-                } else {
-                    dg[0] = '1';
-                    p2++;
-                }
-            }
-            for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
-            }
-            if (prec == 17 || reads_back(dg, n, p2, u)) {
-                P = p2;
-                break;
+    dg[0] = '0';
+    /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
+     * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
+     * search starts at one digit. */
+    for (prec = (u >> 52) ? 15 : 1; u && prec <= 17; prec++) {
+        P = first_digits(u, dg);
+        if (dg[prec] >= '5') { /* round half up; reads_back decides */
+            for (i = prec - 1; i >= 0 && dg[i] == '9'; i--)
+                dg[i] = '0';
+            if (i >= 0) {
+                dg[i]++;
+            } else {
+                dg[0] = '1';
+                P++;
             }
         }
+        for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
+        }
+        if (prec == 17 || reads_back(dg, n, P, u))
+            break;
     }
     i = emit_number(NULL, neg, dg, n, P);
     if ((size_t)i > cap)
