@@ -639,8 +639,9 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
         return code;
     }
     if (o->debug) {
-        fprintf(stderr, "Client %s received CONNACK (session present %d, reason 0x%02x)\n",
-                s->client_id, s->info.session_present ? 1 : 0, (unsigned)s->info.reason_code);
+        fprintf(stderr, "Client %s connected (MQTT %s, session present %d, keep-alive %u s)\n",
+                s->client_id, o->version == MOTE_MQTT_VERSION_5 ? "5" : "3.1.1",
+                s->info.session_present ? 1 : 0, (unsigned)s->info.keep_alive_s);
     }
     /* From here on the loop waits with poll, so reads must not wait themselves. */
     s->conn.tcp.recv_wait_ms = 0;
