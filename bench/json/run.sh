@@ -64,7 +64,8 @@ for doc in shadow_4k shadow_100k; do
     printf '  %-10s %-9s %12s\n' coreJSON validate "$([ $doc = shadow_4k ] && echo 30.3 || echo 37.2)"
     printf '  %-10s %-9s %12s\n' coreJSON late "$([ $doc = shadow_4k ] && echo 64.8 || echo 110.9)"
     printf '  %-10s %-9s %12s\n' yyjson validate "$([ $doc = shadow_4k ] && echo 9.8 || echo 12.1)"
-    echo "  (coreJSON, yyjson: figures quoted in the issue, not measured here; jsmn with parent links ~25 to tokenize)"
+    echo "  (coreJSON, yyjson: figures quoted in the issue, not measured here; jsmn with parent links ~25 to tokenize;"
+    echo "   cJSON/simdjson include allocation and DOM building; under valgrind simdjson may pick another SIMD kernel)"
 done
 
 echo
@@ -99,8 +100,10 @@ if command -v arm-none-eabi-gcc >/dev/null; then
     echo "Cortex-M4 flash (arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -DNDEBUG), bytes of text:"
     arm-none-eabi-size "$m4"/*.o | awk 'NR > 1 { n = split($6, p, "/"); printf "  %-18s %6d\n", p[n], $1; t += $1 }
         END { printf "  %-18s %6d  (target 4000; coreJSON validate+search+iterate: 2500)\n", "all json*.c", t }'
+    arm-none-eabi-size "$m4"/json_scan.o "$m4"/json_path.o | awk 'NR > 1 { t += $1 }
+        END { printf "  %-18s %6d  (validate, search by path/pointer, member/element)\n", "scan+path", t }'
     arm-none-eabi-size "$m4"/json_scan.o "$m4"/json_path.o "$m4"/json_read.o | awk 'NR > 1 { t += $1 }
-        END { printf "  %-18s %6d  (validate, search, iterate, typed reads except double)\n", "scan+path+read", t }'
+        END { printf "  %-18s %6d  (+ iterate, unescape, int64/bool/null reads)\n", "scan+path+read", t }'
     echo "worst-case stack per public call (bytes, -fcallgraph-info=su; target 256, coreJSON search 368):"
     python3 bench/json/stack.py "$m4"/*.ci | awk -F'\t' '{ printf "  %-30s %5d  %s\n", $1, $2, $3 }'
 else
