@@ -1,5 +1,7 @@
 /* Path state for the one-pass search (private). The scanner calls these hooks only at the
- * one depth it watches, so a search costs little more than validating. */
+ * one depth it watches, so a search costs little more than validating. Keys are compared by
+ * the scanner itself (json_key_equals) so no hook calls another function while the
+ * scanner's frame is live, except json_path_advance. */
 #ifndef MOTE_JSON_PATH_H
 #define MOTE_JSON_PATH_H
 
@@ -31,13 +33,13 @@ int json_path_init(struct json_path *jp, const char *path, size_t len);
  * else the element at `index`. */
 void json_path_single(struct json_path *jp, const char *key, size_t key_len, size_t index);
 
-/* The value the path matched so far starts at p (nesting depth `depth`). Returns the depth
- * to watch next (depth + 1 when descending into it), 0 for none. */
-unsigned json_path_on_value(struct json_path *jp, const uint8_t *p, unsigned depth);
 #define JSON_PATH_OBJECT 1u /* kinds: the segment applies to objects */
 #define JSON_PATH_ARRAY 2u  /* kinds: the segment applies to arrays */
 
-/* A key of the watched object matched the current segment: move to the next one. */
+/* The value the path matched so far starts at p (nesting depth `depth`). Returns the depth
+ * to watch next (depth + 1 when descending into it), 0 for none. */
+unsigned json_path_on_value(struct json_path *jp, const uint8_t *p, unsigned depth);
+/* A key or element of the watched container matched the current segment: next segment. */
 void json_path_advance(struct json_path *jp);
 /* An element of the watched array starts. 1 when it is the one (then json_path_advance). */
 int json_path_on_element(struct json_path *jp);

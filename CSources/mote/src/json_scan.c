@@ -18,11 +18,20 @@ typedef uint32_t json_word_t;
 #define JSON_CTZ(x) __builtin_ctz(x)
 #endif
 #define JSON_ONES ((json_word_t)-1 / 0xFF)
+/* An unaligned word load; the builtin stays a plain load even under -ffreestanding. */
+#define JSON_LOAD(v, p) __builtin_memcpy(&(v), (p), sizeof(v))
 #else
 #define JSON_SWAR 0
 #endif
 
 #define IS_DIGIT(c) ((unsigned)((c) - '0') < 10u)
+
+/* Literal checks; the builtin compiles to a word compare even under -ffreestanding. */
+#if defined(__GNUC__)
+#define JSON_MEMCMP __builtin_memcmp
+#else
+#define JSON_MEMCMP memcmp
+#endif
 
 size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
 {
@@ -100,7 +109,7 @@ static inline const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p,
 #if JSON_SWAR
         while ((size_t)(end - p) >= sizeof(json_word_t)) {
             json_word_t v, q, b, m;
-            memcpy(&v, p, sizeof v);
+            JSON_LOAD(v, p);
             /* q = v ^ 0x02 maps '"' to 0x20 and keeps control bytes below 0x20, so one
              * "below 0x21" test finds both; backslash is a zero byte of v ^ '\\'; bytes
              * from 0x80 have their top bit set already. Borrows only disturb bytes after
@@ -193,7 +202,7 @@ static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
 #if JSON_SWAR
     while ((size_t)(end - p) >= sizeof(json_word_t)) {
         json_word_t v, t;
-        memcpy(&v, p, sizeof v);
+        JSON_LOAD(v, p);
         /* high bit set in each byte outside '0'..'9' (carries only reach later bytes) */
         t = ((v + JSON_ONES * 0x46) | (v - JSON_ONES * 0x30)) & (JSON_ONES * 0x80);
         if (t)
@@ -307,19 +316,19 @@ value_c: /* c == *p */
         p = skip_digits(p + 1, end);
         goto next;
     case 't':
-        if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+        if (end - p >= 4 && JSON_MEMCMP(p, "true", 4) == 0) {
             p += 4;
             goto next;
         }
         goto bad_literal;
     case 'f':
-        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+        if (end - p >= 5 && JSON_MEMCMP(p, "false", 5) == 0) {
             p += 5;
             goto next;
         }
         goto bad_literal;
     case 'n':
-        if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+        if (end - p >= 4 && JSON_MEMCMP(p, "null", 4) == 0) {
             p += 4;
             goto next;
         }
