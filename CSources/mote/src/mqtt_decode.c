@@ -237,7 +237,8 @@ MOTE_WIRE_HOT mote_err_t publish_header(const uint8_t *body, size_t avail, size_
         return MOTE_ERR_UNSUPPORTED;
     /* 0x3C3F: the flag nibbles allowed, i.e. not QoS 3 (6, 7, 14, 15) and not DUP on
      * QoS 0 (8, 9) */
-    if (flags > 15 || !(0x3C3Fu >> flags & 1u))
+    flags &= 0x0Fu;
+    if (!(0x3C3Fu >> flags & 1u))
         return (flags & 6u) == 6u ? MOTE_ERR_BAD_QOS : MOTE_ERR_BAD_FLAGS;
     const unsigned qos = flags >> 1 & 3u;
     if (avail > total)
@@ -260,11 +261,8 @@ MOTE_WIRE_HOT mote_err_t publish_header(const uint8_t *body, size_t avail, size_
         return MOTE_ERR_BAD_PACKET_ID;
 #if !defined(__OPTIMIZE_SIZE__) && MOTE_WIRE_VEC
     if (tl >= 16 && (!MOTE_WIRE_IS_V5(v) || (off < avail && body[off] == 0))) {
-        mote_wire_v16 acc = mote_wire_screen_v16(body + 2 + tl - 16);
-        for (size_t i = 0; i + 16 < tl; i += 16)
-            acc |= mote_wire_screen_v16(body + 2 + i);
-        if (!mote_wire_v16_any(acc)) {
-            off += MOTE_WIRE_IS_V5(v) ? 1u : 0u; /* the zero property length */
+        off += MOTE_WIRE_IS_V5(v) ? 1u : 0u; /* the zero property length */
+        if (!mote_wire_screen_range(body + 2, tl)) {
             p->payload.ptr = body + off;
             p->payload.len = total - off;
             if (payload_offset)

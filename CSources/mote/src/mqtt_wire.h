@@ -109,18 +109,29 @@ static inline size_t mote_wire_v16_any(mote_wire_v16 acc)
 #endif
 }
 
-/* Copy len >= 16 topic bytes to dst while screening them; nonzero if a byte needs the
- * byte-wise rules. The last chunk overlaps the one before instead of looping bytewise. */
+/* Screen len >= 16 bytes: the first and the last 16 (overlapping for short topics, so no
+ * bytewise tail), then whatever lies between. Nonzero if a byte needs the byte-wise rules. */
+static inline size_t mote_wire_screen_range(const uint8_t *p, size_t len)
+{
+    mote_wire_v16 acc = mote_wire_screen_v16(p) | mote_wire_screen_v16(p + len - 16);
+    for (size_t i = 16; i + 16 < len; i += 16)
+        acc |= mote_wire_screen_v16(p + i);
+    return mote_wire_v16_any(acc);
+}
+
+/* The same while copying the bytes to dst. */
 static inline size_t mote_wire_copy_screen(uint8_t *dst, const uint8_t *src, size_t len)
 {
-    mote_wire_v16 w, acc;
-    memcpy(&w, src + len - 16, 16);
-    memcpy(dst + len - 16, &w, 16);
-    acc = (mote_wire_v16)((w < 1) | ((w | 8) == 0x2B));
-    for (size_t i = 0; i + 16 < len; i += 16) {
-        memcpy(&w, src + i, 16);
-        memcpy(dst + i, &w, 16);
-        acc |= (mote_wire_v16)((w < 1) | ((w | 8) == 0x2B));
+    mote_wire_v16 a, b, acc;
+    memcpy(&a, src, 16);
+    memcpy(&b, src + len - 16, 16);
+    memcpy(dst, &a, 16);
+    memcpy(dst + len - 16, &b, 16);
+    acc = (mote_wire_v16)((a < 1) | ((a | 8) == 0x2B) | (b < 1) | ((b | 8) == 0x2B));
+    for (size_t i = 16; i + 16 < len; i += 16) {
+        memcpy(&a, src + i, 16);
+        memcpy(dst + i, &a, 16);
+        acc |= (mote_wire_v16)((a < 1) | ((a | 8) == 0x2B));
     }
     return mote_wire_v16_any(acc);
 }
@@ -132,10 +143,7 @@ static inline mote_err_t mote_wire_topic_fast(const uint8_t *p, size_t len)
     const size_t W = sizeof(size_t);
 #if MOTE_WIRE_VEC
     if (len >= 16) {
-        mote_wire_v16 acc = mote_wire_screen_v16(p + len - 16);
-        for (size_t i = 0; i + 16 < len; i += 16)
-            acc |= mote_wire_screen_v16(p + i);
-        if (!mote_wire_v16_any(acc))
+        if (!mote_wire_screen_range(p, len))
             return MOTE_OK;
     } else
 #endif
