@@ -106,7 +106,7 @@ class MosquittoTest(unittest.TestCase):
 
     def test_no_will_on_clean_disconnect(self):
         will = "will/clean"
-        with self.sub("-t", will, "-W", 2) as s:
+        with self.sub("-t", will, "-W", int(t(3))) as s:
             self.pub("-t", "will/data", "-m", "x", "--will-topic", will, "--will-payload", "no")
             rc = s.wait(10)
         self.assertEqual(rc, 6, s.stderr_text())  # timed out: nothing came
@@ -142,6 +142,18 @@ class MosquittoTest(unittest.TestCase):
                 err = s.stderr_text()
                 self.assertIn("sending PINGREQ", err)
                 self.assertIn("received PINGRESP", err)
+
+    def test_pub_lines_keeps_alive_while_stdin_idle(self):
+        topic = "ka/lines"
+        with self.sub("-t", topic, "-C", 1, "-q", 1) as s:
+            p = Proc(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-d", "-k", 1, "-q", 1,
+                          "-t", topic, "-l"), stdin=subprocess.PIPE)
+            with p:
+                self.assertTrue(p.wait_stderr("received PINGRESP", 10), p.stderr_text())
+                p.p.stdin.write(b"after idle\n")
+                p.p.stdin.close()
+                self.assertEqual(p.wait(10), 0, p.stderr_text())
+            self.assertEqual(self.finish(s), b"after idle\n")
 
     def test_one_megabyte_payload(self):
         data = bytes((i * 7 + (i >> 8)) & 0xFF for i in range(1 << 20))
@@ -244,7 +256,8 @@ class BrokerLifecycleTest(unittest.TestCase):
     def test_persistent_session_survives_broker_restart(self):
         with mote_test.Broker(persistence=True) as b:
             cid = "restart-%d" % os.getpid()
-            s = start_sub(b.port, "-c", "-i", cid, "-q", 1, "-t", "rs", "-V", "mqttv5", "-W", 1)
+            s = start_sub(b.port, "-c", "-i", cid, "-q", 1, "-t", "rs", "-V", "mqttv5",
+                          "-W", int(t(3)))
             s.wait(10)
             r = run(mote("pub", "-h", "127.0.0.1", "-p", b.port, "-q", 1, "-t", "rs", "-m", "kept"))
             self.assertEqual(r.returncode, 0, r.stderr)
