@@ -112,11 +112,12 @@ class Conn:
 class FakeBroker:
     """Serve one client connection with script(conn) in a thread."""
 
-    def __init__(self, script):
+    def __init__(self, script, host="127.0.0.1"):
         self.script = script
-        self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.srv = socket.socket(family, socket.SOCK_STREAM)
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", 0))
+        self.srv.bind((host, 0))
         self.srv.listen(4)
         self.port = self.srv.getsockname()[1]
         self.error = None

@@ -269,5 +269,38 @@ class HostileBrokerTest(unittest.TestCase):
         self.assertIn("refused", err)
 
 
+class TransportTest(unittest.TestCase):
+    """The TCP adapter itself, with a well-behaved scripted broker."""
+
+    def good_broker(self, c):
+        c.handshake()
+        c.connack()
+        _, flags, body = c.expect(3)
+        if (flags >> 1) & 3:
+            pid = body[2 + int.from_bytes(body[:2], "big"):][:2]
+            c.send(packet(0x40, pid))
+        c.expect(14)
+
+    def test_ipv6_loopback(self):
+        try:
+            fb = FakeBroker(self.good_broker, host="::1")
+        except OSError:
+            self.skipTest("no IPv6 loopback")
+        with fb:
+            r = subprocess.run([mote_test.mote_bin(), "pub", "-h", "::1", "-p", str(fb.port),
+                                "-t", "v6", "-m", "x", "-q", "1"], capture_output=True,
+                               timeout=20 * SLOW)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNone(fb.error)
+
+    def test_name_resolving_to_several_addresses(self):
+        # "localhost" may give ::1 first; the broker only listens on 127.0.0.1.
+        with FakeBroker(self.good_broker) as fb:
+            r = subprocess.run([mote_test.mote_bin(), "pub", "-h", "localhost", "-p", str(fb.port),
+                                "-t", "v4", "-m", "x", "-q", "1"], capture_output=True,
+                               timeout=20 * SLOW)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
