@@ -122,10 +122,8 @@ unsigned json_path_on_value(struct json_path *jp, const uint8_t *p, unsigned dep
     }
     if (*p == '{' && (jp->kinds & KIND_OBJECT))
         return depth + 1;
-    if (*p == '[' && (jp->kinds & KIND_ARRAY) && jp->index_ok) {
-        jp->elem = 0;
+    if (*p == '[' && (jp->kinds & KIND_ARRAY) && jp->index_ok)
         return depth + 1;
-    }
     return 0; /* a scalar, or the wrong kind of container: not found */
 }
 
@@ -136,7 +134,13 @@ void json_path_advance(struct json_path *jp)
 
 int json_path_on_element(struct json_path *jp)
 {
-    return !jp->found_pending && jp->elem++ == jp->index;
+    /* index counts down: each segment applies to exactly one array */
+    if (jp->found_pending)
+        return 0;
+    if (jp->index == 0)
+        return 1;
+    jp->index--;
+    return 0;
 }
 
 void json_path_on_close(struct json_path *jp, const uint8_t *p)

@@ -13,8 +13,8 @@ struct json_path {
     const char *end;
     const char *key;      /* current segment as a key */
     size_t key_len;
-    size_t index;         /* current segment as an array index (if index_ok) */
-    size_t elem;          /* elements seen so far in the watched array */
+    size_t index;         /* current segment as an array index (if index_ok); counts down
+                             the elements still to pass in the watched array */
     const uint8_t *found; /* start of the matched value */
     const uint8_t *found_end; /* end of it; NULL for scalars until computed */
     uint8_t pointer;      /* JSON Pointer syntax (else dotted) */
