@@ -11,7 +11,11 @@
  * mote_json_member, or one mote_json_find with "state.desired").
  *
  * Documents and byte strings are `const void *` + length so Swift can pass any byte buffer;
- * paths and keys are `const char *` + length (Swift strings convert directly). */
+ * paths and keys are `const char *` + length (Swift strings convert directly).
+ *
+ * Worst-case stack on Cortex-M4 (-Os, measured by bench/json/run.sh): validate 256 B,
+ * iterate 280 B, find/member/element 304-312 B, double read/format 304-344 B (a 140 B
+ * bignum for exact rounding); the writer's other calls under 100 B. */
 #ifndef MOTE_JSON_H
 #define MOTE_JSON_H
 
@@ -77,13 +81,17 @@ typedef struct mote_json_error {
 /* Short English text for a reason (never NULL). */
 const char *mote_json_reason_text(mote_json_reason_t reason);
 
-/* Validate one complete JSON text (RFC 8259, strict UTF-8).
+/* Validate one complete JSON text (RFC 8259, strict UTF-8). Stricter than the RFC in one
+ * place: \u escapes of UTF-16 surrogates must form high+low pairs, so every accepted string
+ * unescapes to valid UTF-8.
  * err: optional; on failure receives the offset and reason.
  * Returns MOTE_OK, MOTE_ERR_JSON_SYNTAX, MOTE_ERR_JSON_DEPTH or MOTE_ERR_BAD_ARG (doc NULL
  * with len > 0). */
 int mote_json_validate(const void *doc, size_t len, mote_json_error_t *err);
 
-/* Find a value by path in one pass that also validates the whole document.
+/* Find a value by path in one pass that also validates the whole document (the cost is one
+ * read of the document whatever the depth of the path; an invalid document is reported as
+ * such even when the value comes before the error).
  * path (path_len bytes, need not be NUL-terminated):
  *   - starting with '/': an RFC 6901 JSON Pointer ("/state/lights/1/on", "~0" is '~',
  *     "~1" is '/'); a token applies to an object as a key and to an array as an index.
@@ -118,7 +126,7 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
                         mote_json_error_t *err);
 
 /* The member `key` (key_len raw bytes, no escaping) of an object, or the element at `index`
- * of an array. Returns MOTE_OK, MOTE_ERR_NOT_FOUND, MOTE_ERR_JSON_TYPE or a syntax error. */
+ * of an array: one search pass over the container's span. Returns MOTE_OK, MOTE_ERR_NOT_FOUND, MOTE_ERR_JSON_TYPE or a syntax error. */
 int mote_json_member(const mote_json_value_t *object, const char *key, size_t key_len,
                      mote_json_value_t *out);
 int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_value_t *out);
