@@ -458,10 +458,11 @@ static const char *packet_name(uint8_t type)
 static void on_trace(void *user, char dir, const uint8_t *packet, size_t len)
 {
     const mote_cli_session_t *s = user;
-    uint8_t type = (uint8_t)(packet[0] >> 4);
+    uint8_t type;
     if (len == 0) {
         return;
     }
+    type = (uint8_t)(packet[0] >> 4);
     if (type == MOTE_MQTT_PUBLISH) {
         fprintf(stderr, "Client %s %s %s (d%u, q%u, r%u, %zu bytes)\n", s->client_id,
                 dir == 'S' ? "sending" : "received", packet_name(type),
@@ -550,6 +551,9 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
             } else {
                 fprintf(stderr, "mote: cannot connect to %s: %s\n", net.host, mote_strerror(err));
             }
+        }
+        if (err == MOTE_ERR_FILE || err == MOTE_ERR_BAD_ARG) {
+            return MOTE_EXIT_ERROR; /* a missing key file or a bad flag, not the network */
         }
         return mote_cli_exit_code(err) == MOTE_EXIT_ERROR ? MOTE_EXIT_NETWORK
                                                             : mote_cli_exit_code(err);
