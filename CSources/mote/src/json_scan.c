@@ -558,7 +558,7 @@ int mote_json_find(const void *doc, size_t len, const char *path, size_t path_le
     out->ptr = NULL;
     out->len = 0;
     out->type = MOTE_JSON_NONE;
-    rc = json_path_init(&jp, path, path_len);
+    rc = json_path_init(&jp, path ? path : "", path_len);
     return rc != MOTE_OK ? rc : find_path(doc, len, &jp, out, err);
 }
 

@@ -228,7 +228,7 @@ int mote_json_write_double(mote_json_writer_t *w, double v)
     int n = before(w, 0);
     if (n != MOTE_OK)
         return n;
-    n = mote_json_format_double(v, w->buf + w->len, w->cap - w->len);
+    n = mote_json_format_double(v, w->buf ? w->buf + w->len : NULL, w->cap - w->len);
     if (n < 0)
         return fail(w, n);
     w->len += (size_t)n;
