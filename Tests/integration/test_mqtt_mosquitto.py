@@ -15,7 +15,9 @@ import mote_test
 VERSIONS = ("mqttv311", "mqttv5")
 
 
-class MosquittoTest(unittest.TestCase):
+class BrokerCase(unittest.TestCase):
+    """One mosquitto for the whole class, and helpers to publish and subscribe."""
+
     @classmethod
     def setUpClass(cls):
         cls.broker = mote_test.Broker().start()
@@ -39,6 +41,8 @@ class MosquittoTest(unittest.TestCase):
         self.assertEqual(rc, 0, "sub exit %d: %s" % (rc, p.stderr_text()))
         return p.stdout_bytes()
 
+
+class MosquittoTest(BrokerCase):
     def test_qos_round_trips_both_versions(self):
         for v in VERSIONS:
             for qos in (0, 1, 2):
@@ -231,6 +235,49 @@ class MosquittoTest(unittest.TestCase):
         r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-t", "bad/#", "-m", "x"))
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(b"publish", r.stderr)
+
+
+class PayloadSourcesTest(BrokerCase):
+    """-s (all of stdin), -n (empty message), -f from a pipe."""
+
+    def test_stdin_whole_and_null_message(self):
+        with self.sub("-t", "src/s", "-C", 2, "-q", 1) as s:
+            self.pub("-t", "src/s", "-q", 1, "-s", input=b"two\nlines")
+            self.pub("-t", "src/s", "-q", 1, "-n")
+            self.assertEqual(self.finish(s), b"two\nlines\n\n")
+
+    def test_file_from_pipe(self):
+        with self.sub("-t", "src/f", "-C", 1) as s:
+            self.pub("-t", "src/f", "-f", "/dev/stdin", input=b"piped")
+            self.assertEqual(self.finish(s), b"piped\n")
+
+
+class AuthenticationTest(unittest.TestCase):
+    """Username/password against a broker with a password file: accepted, and refused with
+    the reason named, on both protocol versions."""
+
+    def test_username_password(self):
+        if shutil.which("mosquitto_passwd") is None:
+            self.skipTest("mosquitto_passwd missing")
+        b = mote_test.Broker(extra=["allow_anonymous false"])
+        pw = os.path.join(b.dir, "passwd")
+        subprocess.run(["mosquitto_passwd", "-c", "-b", pw, "alice", "secret"], check=True,
+                       capture_output=True)
+        os.chmod(pw, 0o644)
+        b.extra.append("password_file %s" % pw)
+        with b:
+            for v, code in (("mqttv311", b"return code 5"), ("mqttv5", b"0x87")):
+                with self.subTest(version=v):
+                    base = mote("pub", "-h", "127.0.0.1", "-p", b.port, "-V", v, "-t", "auth",
+                                "-m", "x", "-q", 1)
+                    r = run(base + ["-u", "alice", "-P", "secret"])
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    r = run(base + ["-u", "alice", "-P", "wrong"])
+                    self.assertEqual(r.returncode, 3, r.stderr)
+                    self.assertIn(b"refused", r.stderr)
+                    r = run(base)
+                    self.assertEqual(r.returncode, 3, r.stderr)
+                    self.assertIn(code, r.stderr)
 
 
 class BrokerLifecycleTest(unittest.TestCase):
