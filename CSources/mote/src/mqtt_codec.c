@@ -289,8 +289,6 @@ MOTE_WIRE_COLD static mote_err_t publish_check(mote_mqtt_version_t v, const mote
 MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                               const mote_mqtt_publish_t *m, bool with_payload)
 {
-    if (!m)
-        return MOTE_ERR_BAD_ARG;
     if (!mote_wire_version_ok(v))
         return MOTE_ERR_UNSUPPORTED;
     const unsigned qos = m->qos;
@@ -301,9 +299,10 @@ MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version
     if (e)
         return e;
 #else
-    /* One test for every field rule; the cold path tells which one failed. */
+    /* One test for every field rule; the cold path tells which one failed. (Spans with a
+     * length must point somewhere: that is the caller's side of the contract.) */
     if (qos > 2 || (qos ? !m->packet_id : m->dup) || pl > MOTE_WIRE_VARINT_MAX ||
-        (pl && !m->payload.ptr) || tl - 1u >= 65535u || !m->topic.ptr) {
+        tl - 1u >= 65535u) {
         e = publish_check(v, m);
         if (e)
             return e;
@@ -321,7 +320,7 @@ MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version
     }
 #endif
     uint8_t *p;
-    unsigned first = 0x30u | (m->dup ? 8u : 0u) | qos << 1 | (m->retain ? 1u : 0u);
+    unsigned first = 0x30u | (unsigned)m->dup << 3 | qos << 1 | (unsigned)m->retain;
     int32_t n = begin(buf, cap, first, rem, with_payload ? 0 : pl, &p);
     if (n <= 0)
         return n;
