@@ -19,6 +19,9 @@ final class Link {
         tcp = .allocate(capacity: 1)
         tcp.initialize(to: mote_tcp_t(fd: -1, last_errno: 0, recv_wait_ms: 0))
         tlsSettings = tls
+        // The C client checks at init that the transport has functions; a closed TCP link
+        // (fd -1) fails every call until `open` connects it.
+        mote_tcp_transport(tcp, transport)
     }
 
     deinit {

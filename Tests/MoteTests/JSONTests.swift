@@ -1,0 +1,52 @@
+import Foundation
+import Mote
+import Testing
+
+struct JSONTests {
+    let text = #"{"state":{"desired":{"setpoint":21.5,"mode":"eco","on":true},"lights":[{"on":false},{"on":true}]},"v":42,"n":null,"a.b":"dot","s":"caf\u00e9 \"q\""}"#
+
+    @Test func subscriptsPathsAndTypedReads() throws {
+        let doc = try JSONDocument(string: text)
+        #expect(doc["state"]["desired"]["setpoint"].double == 21.5)
+        #expect(doc["state"]["desired"]["mode"].string == "eco")
+        #expect(doc["state"]["desired"]["on"].bool == true)
+        #expect(doc["state"]["lights"][1]["on"].bool == true)
+        #expect(doc["v"].int == 42)
+        #expect(doc["n"].isNull)
+        #expect(doc["s"].string == "café \"q\"")
+        #expect(doc.value(at: "state.lights[1].on").bool == true)
+        #expect(doc.value(at: "/state/lights/0/on").bool == false)
+        #expect(doc.value(at: #"a\.b"#).string == "dot")
+        #expect(!doc["missing"]["deeper"].exists)
+        #expect(doc["v"].string == nil)
+        #expect(doc["state"]["lights"].elements.count == 2)
+        #expect(doc["state"]["desired"].keys == ["setpoint", "mode", "on"])
+        #expect(doc["state"]["desired"]["setpoint"].rawText == "21.5")
+    }
+
+    @Test func strictValidation() {
+        #expect(throws: JSONError.self) { try JSONDocument(string: #"{"a":1,}"#) }
+        do {
+            _ = try JSONDocument(string: "[1, 2")
+            Issue.record("accepted truncated JSON")
+        } catch {
+            #expect(error.offset != nil)
+            #expect(error.reason != nil)
+        }
+    }
+
+    struct Desired: Codable, Equatable {
+        var setpoint: Double
+        var mode: String
+        var on: Bool
+    }
+
+    @Test func codableNextToZeroCopyReads() throws {
+        let doc = try JSONDocument(string: text)
+        let desired = try doc["state"]["desired"].decode(Desired.self)
+        #expect(desired == Desired(setpoint: 21.5, mode: "eco", on: true))
+        let message = MQTTMessage(topic: "t", payload: Array(try JSONEncoder().encode(desired)))
+        #expect(try message.decode(Desired.self) == desired)
+        #expect(try message.json()["mode"].string == "eco")
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Mote
+import Synchronization
+import Testing
+
+@Suite(.serialized)
+struct ReconnectTests {
+    static func persistentConfig(_ broker: Broker, _ name: String) -> MQTTConfiguration {
+        var cfg = T.config(broker, name)
+        cfg.clientID = name
+        cfg.cleanStart = false
+        cfg.sessionExpiryInterval = .max
+        cfg.keepAlive = .seconds(5)
+        cfg.connectTimeout = .seconds(2)
+        cfg.reconnect = MQTTReconnectPolicy(initialDelay: .milliseconds(100), maximumDelay: .milliseconds(500))
+        cfg.offlinePublishing = .queue(limit: 100_000)
+        return cfg
+    }
+
+    /// The broker is SIGKILLed and restarted (with persistence) during a stream of QoS 1
+    /// messages from a persistent-session client. Afterwards every message has arrived;
+    /// duplicates are only the few QoS 1 allows around the crash.
+    @Test func brokerKilledAndRestartedDuringQoS1Stream() async throws {
+        let broker = try Broker(persistence: true)
+        let suffix = UInt32.random(in: 0...UInt32.max)
+        try await T.within(120) {
+            let subscriber = MQTTClient(configuration: Self.persistentConfig(broker, "ksub-\(suffix)"))
+            let publisher = MQTTClient(configuration: Self.persistentConfig(broker, "kpub-\(suffix)"))
+            let events = publisher.events
+            let sawReconnect = Task { () -> Bool in
+                var lost = false
+                for await e in events {
+                    if case .disconnected = e { lost = true }
+                    if case .connected = e, lost { return true }
+                }
+                return false
+            }
+            try await subscriber.connect()
+            let sub = try await subscriber.subscribe(to: "k/stream", qos: .atLeastOnce, bufferingPolicy: .dropNewest(limit: 100_000))
+            try await publisher.connect()
+            try await Task.sleep(for: .milliseconds(300)) // let the subscription reach the persistence file
+
+            let n = 3000
+            let acked = Counter()
+            let receiver = Task { () -> (counts: [Int: Int], duplicates: Int, markedDuplicates: Int) in
+                var counts: [Int: Int] = [:]
+                var duplicates = 0, marked = 0
+                for try await m in sub {
+                    let v = Int(m.payloadString)!
+                    counts[v, default: 0] += 1
+                    if counts[v]! > 1 {
+                        duplicates += 1
+                        if m.isDuplicate { marked += 1 }
+                    }
+                    if counts.count == n { break }
+                }
+                return (counts, duplicates, marked)
+            }
+            let publishing = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for k in 0..<8 {
+                        group.addTask {
+                            for i in stride(from: k, to: n, by: 8) {
+                                try await publisher.publish(to: "k/stream", string: String(i), qos: .atLeastOnce)
+                                acked.add()
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            #expect(await T.eventually(30) { acked.value >= n / 3 })
+            broker.kill()
+            try await Task.sleep(for: .milliseconds(300))
+            try broker.start()
+            try await publishing.value
+            let result = try await receiver.value
+            #expect(result.counts.count == n)
+            #expect((0..<n).allSatisfy { result.counts[$0] != nil })
+            // Only messages in flight at the crash can repeat (QoS 1 at-least-once).
+            #expect(result.duplicates <= 2 * 64 + 16, "duplicates \(result.duplicates), marked DUP \(result.markedDuplicates)")
+            #expect(await sawReconnect.value)
+            print("kill/restart: \(n) messages, \(result.duplicates) duplicates (\(result.markedDuplicates) with DUP set)")
+            try await publisher.disconnect()
+            try await subscriber.disconnect()
+        }
+    }
+
+    /// Reconnect events, resubscribe after a new session, offline queue and fail-fast.
+    @Test func reconnectEventsAndOfflinePublishing() async throws {
+        let broker = try Broker()
+        try await T.within(60) {
+            var cfg = T.config(broker, "rc")
+            cfg.reconnect = MQTTReconnectPolicy(initialDelay: .milliseconds(100), maximumDelay: .milliseconds(300))
+            cfg.offlinePublishing = .queue(limit: 10)
+            let client = MQTTClient(configuration: cfg)
+            let events = client.events
+            try await client.connect()
+            let sub = try await client.subscribe(to: "rc/#", qos: .atLeastOnce)
+            broker.kill()
+            #expect(await T.eventually { !client.isConnected })
+            // Queued while offline, sent after the reconnect.
+            let queued = Task { try await client.publish(to: "rc/offline", string: "later", qos: .atLeastOnce) }
+            try await Task.sleep(for: .milliseconds(200))
+            try broker.start()
+            try await queued.value
+            var it = sub.makeAsyncIterator()
+            let m = try #require(try await it.next())
+            #expect(m.topic == "rc/offline") // resubscribed on the new (clean) session
+            var seen: [String] = []
+            for await e in events {
+                switch e {
+                case .connected: seen.append("connected")
+                case .disconnected: seen.append("disconnected")
+                case .reconnecting: seen.append("reconnecting")
+                case .closed: seen.append("closed")
+                }
+                if seen.filter({ $0 == "connected" }).count == 2 { break }
+            }
+            #expect(seen.first == "connected")
+            #expect(seen.contains("disconnected"))
+            #expect(seen.contains("reconnecting"))
+            try await client.disconnect()
+
+            var ff = T.config(broker, "ff")
+            ff.offlinePublishing = .failFast
+            ff.reconnect = MQTTReconnectPolicy(initialDelay: .seconds(5))
+            let fast = MQTTClient(configuration: ff)
+            try await fast.connect()
+            broker.kill()
+            #expect(await T.eventually { !fast.isConnected })
+            await #expect(throws: MQTTError.notConnected) {
+                try await fast.publish(to: "ff/x", string: "now", qos: .atLeastOnce)
+            }
+            try await fast.disconnect()
+        }
+    }
+
+    @Test func backoffGrowsWithJitterAndCap() {
+        let p = MQTTReconnectPolicy(initialDelay: .milliseconds(100), maximumDelay: .seconds(2), multiplier: 2, jitter: 0.2)
+        for attempt in 0..<10 {
+            let base = min(2000.0, 100.0 * pow(2, Double(attempt)))
+            let d = p.delay(forAttempt: attempt)
+            let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+            #expect(ms >= base * 0.8 - 1 && ms <= base * 1.2 + 1)
+        }
+    }
+}
+
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    func add() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
+}
