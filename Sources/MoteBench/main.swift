@@ -1,1 +1,84 @@
-print("bench")
+// MoteBench: publish N messages through a broker with the Swift Mote module and report the
+// rate and CPU per message. A plain main that runs the work in a task and waits on a
+// semaphore: an async main crashes under valgrind (libdispatch's signal mask).
+import ArgumentParser
+import Foundation
+import Mote
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+}
+
+struct MoteBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mote-bench",
+        abstract: "Publish N messages with the Swift Mote module and report throughput and CPU per message.")
+
+    @Option(name: .shortAndLong, help: "Broker host.") var host = "127.0.0.1"
+    @Option(name: .shortAndLong, help: "Broker port.") var port = 1883
+    @Option(name: .shortAndLong, help: "QoS 0, 1 or 2.") var qos = 0
+    @Option(name: .shortAndLong, help: "Messages to publish.") var count = 100_000
+    @Option(name: .shortAndLong, help: "Payload bytes.") var size = 32
+    @Option(help: "Concurrent publishing tasks (QoS 1/2 keep this many messages in flight).") var tasks = 20
+    @Option(help: "Topic.") var topic = "bench/swift"
+    @Flag(help: "MQTT 3.1.1 instead of 5.") var v311 = false
+
+    func run() throws {
+        guard let qos = MQTTQoS(rawValue: UInt8(clamping: self.qos)) else { throw ValidationError("QoS must be 0, 1 or 2") }
+        var configuration = MQTTConfiguration(host: host, port: port, clientID: "mote-bench-\(getpid())",
+                                              protocolVersion: v311 ? .v311 : .v5)
+        configuration.maximumInflight = max(tasks, 1)
+        configuration.reconnect = .disabled
+        let payload = [UInt8](repeating: 0x61, count: size)
+        let (count, tasks, topic) = (self.count, max(self.tasks, 1), self.topic)
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox()
+        Task {
+            do {
+                let client = MQTTClient(configuration: configuration)
+                try await client.connect()
+                let startCPU = cpuSeconds()
+                let start = ContinuousClock.now
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for t in 0..<tasks {
+                        group.addTask {
+                            var i = t
+                            while i < count {
+                                try await client.publish(to: topic, payload: payload, qos: qos)
+                                i += tasks
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                try await client.disconnect()
+                let elapsed = ContinuousClock.now - start
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let cpu = cpuSeconds() - startCPU
+                result.set(.success(String(format: "swift qos=%d messages=%d seconds=%.3f rate=%.0f cpu_us_per_msg=%.2f",
+                                           Int(qos.rawValue), count, seconds, Double(count) / seconds, cpu / Double(count) * 1e6)))
+            } catch {
+                result.set(.failure(BenchError(description: "\(error)")))
+            }
+            done.signal()
+        }
+        done.wait()
+        print(try result.get())
+    }
+}
+
+/// Hands the task's result to the waiting main thread.
+final class ResultBox: @unchecked Sendable {
+    // @unchecked: written once by the task before it signals the semaphore, read after the wait.
+    private var value: Result<String, BenchError> = .failure(BenchError(description: "no result"))
+    func set(_ r: Result<String, BenchError>) { value = r }
+    func get() throws -> String { try value.get() }
+}
+
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+}
+
+MoteBench.main()

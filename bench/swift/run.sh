@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Swift module beside the C tool, same run, same broker: QoS 0 and QoS 1 throughput and CPU
+# per message for N messages of 32 bytes (`mote pub --repeat N` against MoteBench, both with
+# 20 messages in flight, both timed as whole processes), then the clean `swift build` time of
+# the package on this machine.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+command -v swift >/dev/null 2>&1 || export PATH=/opt/swift/usr/bin:$PATH
+JOBS=$(nproc 2>/dev/null || echo 2)
+N0=${MOTE_BENCH_SWIFT_N0:-200000}
+N1=${MOTE_BENCH_SWIFT_N1:-50000}
+MOTE=${MOTE_BIN:-build/host/bin/mote}
+if [ ! -x "$MOTE" ]; then
+    cmake -S . -B build/host -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build/host -j "$JOBS" --target mote-cli >/dev/null
+fi
+swift build -c release -j "$JOBS" --product MoteBench --scratch-path .build-bench >/dev/null
+BENCH=$(swift build -c release --product MoteBench --scratch-path .build-bench --show-bin-path)/MoteBench
+
+# A broker of our own on a free port (mosquitto drops to user mosquitto: world-writable dir).
+DIR=$(mktemp -d /tmp/mote-swift-bench-XXXXXX)
+chmod 777 "$DIR"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type error\nmax_queued_messages 1000000\nmax_inflight_messages 0\n' \
+    "$PORT" >"$DIR/mosquitto.conf"
+chmod 644 "$DIR/mosquitto.conf"
+mosquitto -c "$DIR/mosquitto.conf" 2>"$DIR/broker.log" &
+BROKER=$!
+trap 'kill -9 $BROKER 2>/dev/null; rm -rf "$DIR"' EXIT
+for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),0.2)" 2>/dev/null && break
+    sleep 0.05
+done
+
+PAYLOAD=$(head -c 32 /dev/zero | tr '\0' a)
+# timed CMD... -> "wall user sys" of the whole process
+timed() {
+    local TIMEFORMAT='%R %U %S'
+    { time "$@" >/dev/null 2>"$DIR/err"; } 2>&1 | tail -1
+}
+row() { # label n "wall user sys"
+    awk -v l="$1" -v n="$2" -v t="$3" 'BEGIN { split(t, a, " ");
+        printf "%-28s %10.0f msg/s %8.2f us CPU/msg\n", l, n / a[1], (a[2] + a[3]) / n * 1e6 }'
+}
+ratio() { # n "c times" "swift times"
+    awk -v n="$1" -v c="$2" -v s="$3" 'BEGIN { split(c, a, " "); split(s, b, " ");
+        printf "%.0f %% of the C rate (target >= 90 %%)\n", (n / b[1]) / (n / a[1]) * 100 }'
+}
+
+echo "Swift Mote vs the mote C tool, $((N0)) QoS 0 / $((N1)) QoS 1 messages of 32 bytes, 20 in flight, local mosquitto"
+for qos in 0 1; do
+    n=$N0; [ $qos -eq 1 ] && n=$N1
+    c=$(timed "$MOTE" pub -h 127.0.0.1 -p "$PORT" -t bench/c -q $qos -m "$PAYLOAD" --repeat "$n" --max-inflight 20)
+    s=$(timed "$BENCH" --port "$PORT" --qos $qos --count "$n" --size 32 --tasks 20)
+    row "C tool   QoS $qos" "$n" "$c"
+    row "Swift    QoS $qos" "$n" "$s"
+    echo "         Swift: $(ratio "$n" "$c" "$s")"
+done
+
+# Clean debug build of the whole package (C core + adapters + Mote + swift-log + argument
+# parser + bench + tests' deps resolved), on this machine's cores.
+rm -rf .build-clean-time
+start=$(date +%s.%N)
+swift build -j "$JOBS" --scratch-path .build-clean-time >/dev/null
+end=$(date +%s.%N)
+rm -rf .build-clean-time
+awk -v s="$start" -v e="$end" -v j="$JOBS" 'BEGIN { printf "clean swift build of the package: %.1f s on %d cores (target < 30 s; AWS IoT Device SDK for Swift > 60 s)\n", e - s, j }'
