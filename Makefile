@@ -12,7 +12,7 @@ deps:
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --build $(BUILD) -j $(JOBS) --target mote-cli
 	@echo "built $(BUILD)/bin/mote"
 
 # Every test: unit + integration (ctest), sanitizers, fuzzing, freestanding check, Swift, cross.

@@ -646,6 +646,13 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
         fprintf(stderr, "Client %s connected (MQTT %s, session present %d, keep-alive %u s)\n",
                 s->client_id, o->version == MOTE_MQTT_VERSION_5 ? "5" : "3.1.1",
                 s->info.session_present ? 1 : 0, (unsigned)s->info.keep_alive_s);
+        if (s->conn.tls != NULL) {
+            const char *alpn = mote_tls_alpn(s->conn.tls);
+            fprintf(stderr, "Client %s TLS: %s, %s, ALPN %s, session %s\n", s->client_id,
+                    mote_tls_version(s->conn.tls), mote_tls_ciphersuite(s->conn.tls),
+                    alpn != NULL ? alpn : "none",
+                    mote_tls_resumed(s->conn.tls) ? "resumed" : "new");
+        }
     }
     /* From here on the loop waits with poll, so reads must not wait themselves. */
     s->conn.tcp.recv_wait_ms = 0;
