@@ -71,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MoteTests",
-            dependencies: ["Mote", "CMote"],
+            dependencies: ["Mote", "CMote", .product(name: "Logging", package: "swift-log")],
             path: "Tests/MoteTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -3,7 +3,7 @@ import CMotePOSIX
 import CMoteShims
 import Foundation
 import Logging
-import Synchronization
+
 
 /// One client's connection machinery. The C client is not thread-safe, so all C state and
 /// the fields marked "owner" are touched only by the connection's owner thread (started by
@@ -32,7 +32,7 @@ final class Engine: @unchecked Sendable {
     let configuration: MQTTConfiguration
     let logger: Logger
     let version: MQTTProtocolVersion
-    let shared = Mutex(Shared())
+    let shared = Locked(Shared())
     private let wakeFD: Int32
 
     // C state, allocated once at stable addresses, freed in deinit.
@@ -67,6 +67,9 @@ final class Engine: @unchecked Sendable {
     private var assembling: (message: MQTTMessage, total: Int)?
     private var serverDisconnect: (code: UInt8, reason: String)?
     private var droppedMessages = 0
+    /// In-flight count when the C client last refused a publish for lack of room (its table
+    /// or the broker's receive maximum); pumping again is worth it only once acks free slots.
+    private var blockedAtInflight: UInt16?
 
     init(configuration: MQTTConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -138,9 +141,12 @@ final class Engine: @unchecked Sendable {
         rxAliases.deallocate()
         rxAliasStore.deallocate()
         cmote_waker_close(wakeFD)
-        shared.withLock { s in
-            for sink in s.sinks.values { sink.finish() }
+        // Finish outside the lock: a sink's onTermination may take it.
+        let sinks = shared.withLock { s in
+            defer { s.sinks.removeAll() }
+            return Array(s.sinks.values)
         }
+        for sink in sinks { sink.finish() }
     }
 
     // MARK: Any thread
@@ -341,12 +347,14 @@ final class Engine: @unchecked Sendable {
     }
 
     private func canPumpMore() -> Bool {
-        pendingHead < pending.count && mote_mqtt_inflight_count(client) < cConfig.pointee.inflight_count
-            && mote_mqtt_tx_pending(client) == 0
+        guard pendingHead < pending.count, mote_mqtt_tx_pending(client) == 0 else { return false }
+        guard let blocked = blockedAtInflight else { return true }
+        return mote_mqtt_inflight_count(client) < blocked
     }
 
     /// Hand queued publishes and subscriptions to the C client while it has room.
     private func pump() {
+        blockedAtInflight = nil
         for group in groups.values where group.needsSubscribe {
             if !sendSubscribe(group) { break }
         }
@@ -376,7 +384,10 @@ final class Engine: @unchecked Sendable {
                 } else {
                     inflight[packetID] = p
                 }
-            } else if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_RECEIVE_MAXIMUM || r == MOTE_ERR_NEED_MORE {
+            } else if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_RECEIVE_MAXIMUM {
+                blockedAtInflight = mote_mqtt_inflight_count(client)
+                return
+            } else if r == MOTE_ERR_NEED_MORE {
                 return
             } else if Self.isConnectionError(r) {
                 connectionLost(error(from: r))

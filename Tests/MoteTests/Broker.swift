@@ -14,7 +14,7 @@ final class Broker: @unchecked Sendable {
     private var process: Process?
     private let logPath: String
 
-    init(persistence: Bool = false, tls: PKI? = nil) throws {
+    init(persistence: Bool = false, tls: PKI? = nil, extra: [String] = []) throws {
         var template = Array("/tmp/mote-swift-broker-XXXXXX".utf8CString)
         guard let dir = mkdtemp(&template) else { throw BrokerError.setup("mkdtemp") }
         directory = String(cString: dir)
@@ -23,8 +23,9 @@ final class Broker: @unchecked Sendable {
         tlsPort = tls != nil ? Self.freePort() : nil
         logPath = directory + "/mosquitto.log"
         var lines = ["allow_anonymous true", "log_dest stderr", "log_type error", "log_type warning",
-                     "max_queued_messages 100000", "max_inflight_messages 0",
-                     "listener \(port) 127.0.0.1"]
+                     "max_queued_messages 100000"]
+        lines += extra.isEmpty ? ["max_inflight_messages 0"] : extra
+        lines += ["listener \(port) 127.0.0.1"]
         if persistence {
             lines += ["persistence true", "persistence_location \(directory)/",
                       "autosave_interval 1", "autosave_on_changes true"]

@@ -177,12 +177,12 @@ struct ClientTests {
             try await client.connect()
             let sub = try await client.subscribe(to: "c/one", qos: .atLeastOnce)
             #expect(client.subscribedFilters == ["c/one"])
-            let started = Mutex(false)
+            let started = Counter()
             let task = Task {
-                started.withLock { $0 = true }
+                started.add()
                 for try await _ in sub {}
             }
-            _ = await T.eventually { started.withLock { $0 } }
+            _ = await T.eventually { started.value > 0 }
             try await Task.sleep(for: .milliseconds(50))
             task.cancel()
             _ = try? await task.value

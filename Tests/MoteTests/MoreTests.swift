@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import Mote
+import Synchronization
+import Testing
+
+@Suite(.serialized)
+struct MoreTests {
+    /// The broker's receive maximum (10) is below our in-flight table (64): publishes wait for
+    /// acks instead of failing, and all complete.
+    @Test func brokerReceiveMaximumBelowInflightTable() async throws {
+        let broker = try Broker(extra: ["max_inflight_messages 10"])
+        try await T.within(60) {
+            let client = MQTTClient(configuration: T.config(broker, "rxmax"))
+            let info = try await client.connect()
+            #expect(info.receiveMaximum == 10)
+            let done = Counter()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for t in 0..<50 {
+                    group.addTask {
+                        for i in 0..<40 {
+                            try await client.publish(to: "rx/\(t)", string: String(i), qos: .atLeastOnce)
+                            done.add()
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(done.value == 2000)
+            try await client.disconnect()
+        }
+    }
+
+    /// The C core's packet trace reaches the swift-log logger at trace level.
+    @Test func coreTraceReachesLogger() async throws {
+        let broker = try Broker()
+        let lines = CapturedLines()
+        var traceLogger = Logger(label: "mote.test") { _ in CapturingHandler(lines: lines) }
+        traceLogger.logLevel = .trace
+        let logger = traceLogger
+        try await T.within(20) {
+            let client = MQTTClient(configuration: T.config(broker, "trace"), logger: logger)
+            try await client.connect()
+            try await client.publish(to: "trace/x", string: "1", qos: .atLeastOnce)
+            try await client.disconnect()
+        }
+        let all = lines.all
+        #expect(all.contains { $0.hasPrefix("sent CONNECT") })
+        #expect(all.contains { $0.hasPrefix("received CONNACK") })
+        #expect(all.contains { $0.hasPrefix("sent PUBLISH") })
+        #expect(all.contains { $0.hasPrefix("received PUBACK") })
+    }
+
+    /// A will message is published when a client's connection ends without DISCONNECT.
+    @Test func willMessage() async throws {
+        let broker = try Broker()
+        try await T.within(30) {
+            let watcher = MQTTClient(configuration: T.config(broker, "watch"))
+            try await watcher.connect()
+            let wills = try await watcher.subscribe(to: "will/#", qos: .atLeastOnce)
+            var cfg = T.config(broker, "dying")
+            cfg.keepAlive = .seconds(1)
+            cfg.reconnect = .disabled
+            cfg.will = MQTTWill(topic: "will/dying", payload: Array("gone".utf8), qos: .atLeastOnce)
+            let dying = MQTTClient(configuration: cfg)
+            try await dying.connect()
+            // Another connection with the same client id takes the session over: the broker
+            // closes the first connection without a DISCONNECT from it, so its will goes out.
+            var thief = cfg
+            thief.will = nil
+            let taker = MQTTClient(configuration: thief)
+            try await taker.connect()
+            var it = wills.makeAsyncIterator()
+            let m = try #require(try await it.next())
+            #expect(m.topic == "will/dying")
+            #expect(m.payloadString == "gone")
+            try await taker.disconnect()
+            try await dying.disconnect()
+            try await watcher.disconnect()
+        }
+    }
+}
+
+final class CapturedLines: @unchecked Sendable {
+    // @unchecked: `lines` is only touched with `lock` held (NSLock, which TSan understands).
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}
+
+struct CapturingHandler: LogHandler {
+    let lines: CapturedLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        lines.append(event.message.description)
+    }
+}
