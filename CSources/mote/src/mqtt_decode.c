@@ -227,9 +227,13 @@ MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t
     return MOTE_OK;
 }
 
-/* Shared by both PUBLISH decoders; inlined into each when optimising for speed. The fast
- * path (no properties, a topic of 16+ plain bytes) makes no calls. */
-MOTE_WIRE_HOT mote_err_t publish_header(const uint8_t *body, size_t avail, size_t total,
+/* Shared by both PUBLISH decoders: inlined into each when optimising for speed, into the
+ * streaming one only when optimising for size. The fast path (no properties, a topic of
+ * 16+ plain bytes) makes no calls. */
+#if (defined(__GNUC__) || defined(__clang__))
+__attribute__((always_inline))
+#endif
+static inline mote_err_t publish_header(const uint8_t *body, size_t avail, size_t total,
                                         unsigned flags, mote_mqtt_version_t v,
                                         mote_mqtt_publish_t *p, size_t *payload_offset)
 {
@@ -284,7 +288,12 @@ mote_err_t mote_mqtt_decode_publish_header(const uint8_t *body, size_t avail, si
 mote_err_t mote_mqtt_decode_publish(const uint8_t *body, size_t len, uint8_t flags,
                                     mote_mqtt_version_t v, mote_mqtt_publish_t *p)
 {
+#if defined(__OPTIMIZE_SIZE__)
+    /* One copy of the decoder (inlined into the streaming entry point), no extra frame. */
+    return mote_mqtt_decode_publish_header(body, len, len, flags, v, p, NULL);
+#else
     return publish_header(body, len, len, flags, v, p, NULL);
+#endif
 }
 
 /* ---- PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH ---------------------------- */
