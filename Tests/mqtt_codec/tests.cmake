@@ -40,3 +40,16 @@ foreach(variant v311only v5only)
   target_compile_options(test_mqtt_codec_packets_${variant} PRIVATE ${MOTE_WARNINGS} -Wno-missing-prototypes)
   add_test(NAME mqtt_codec_packets_${variant} COMMAND test_mqtt_codec_packets_${variant})
 endforeach()
+
+# The device configuration (no server-side packets, no reason names), as bare-metal builds
+# get by default: it must keep compiling warning-free, for both protocol sets.
+foreach(variant device device_v311only)
+  set(defs MOTE_MQTT_SERVER=0 MOTE_MQTT_REASON_STRINGS=0)
+  if(variant STREQUAL device_v311only)
+    list(APPEND defs MOTE_MQTT_V5=0)
+  endif()
+  add_library(mote_codec_${variant} STATIC ${MOTE_CODEC_SOURCES})
+  target_include_directories(mote_codec_${variant} PUBLIC ${PROJECT_SOURCE_DIR}/CSources/mote/include)
+  target_compile_definitions(mote_codec_${variant} PUBLIC ${defs})
+  target_compile_options(mote_codec_${variant} PRIVATE ${MOTE_WARNINGS})
+endforeach()
