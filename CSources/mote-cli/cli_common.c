@@ -78,6 +78,7 @@ enum {
     OPT_MAX_INFLIGHT,
     OPT_CONNECT_TIMEOUT,
     OPT_REPEAT,
+    OPT_ACK_TIMEOUT,
     OPT_PROPERTY
 };
 
@@ -125,6 +126,7 @@ static const struct option k_long_opts[] = {
     { "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
     { "repeat", required_argument, NULL, OPT_REPEAT },
+    { "ack-timeout", required_argument, NULL, OPT_ACK_TIMEOUT },
     { "property", required_argument, NULL, OPT_PROPERTY },
     { NULL, 0, NULL, 0 }
 };
@@ -141,7 +143,9 @@ static void usage(mote_cli_mode_t mode, FILE *out)
               "  -s                  send all of stdin as one message\n"
               "  -n                  send an empty (null) message\n"
               "  -r                  retain the message\n"
-              "  --repeat N          publish the message N times\n", out);
+              "  --repeat N          publish the message N times\n"
+              "  --ack-timeout S     give up when QoS 1/2 acks stop coming for S seconds\n"
+              "                      (default 30; exit 6)\n", out);
     } else {
         fputs("  -t FILTER           topic filter to subscribe to (repeatable, required)\n"
               "  -v                  print \"topic payload\"\n"
@@ -199,6 +203,7 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
     memset(o, 0, sizeof *o);
     o->net.host = "localhost";
     o->net.connect_timeout_ms = 10000;
+    o->ack_timeout_ms = 30000;
     o->version = MOTE_MQTT_VERSION_311;
     o->clean = true;
     o->keep_alive_s = 60;
@@ -319,6 +324,10 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         case OPT_CONNECT_TIMEOUT:
             if (!parse_long(optarg, 1, 3600, &v)) return bad_value("--connect-timeout", optarg);
             o->net.connect_timeout_ms = (uint32_t)v * 1000u;
+            break;
+        case OPT_ACK_TIMEOUT:
+            if (!parse_long(optarg, 1, 86400, &v)) return bad_value("--ack-timeout", optarg);
+            o->ack_timeout_ms = (uint32_t)v * 1000u;
             break;
         case OPT_REPEAT:
             if (!parse_long(optarg, 1, 0x7fffffffL, &v)) return bad_value("--repeat", optarg);

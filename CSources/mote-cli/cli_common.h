@@ -64,6 +64,7 @@ typedef struct mote_cli_opts {
     bool stdin_whole;             /* -s */
     bool null_message;            /* -n */
     uint32_t repeat;              /* --repeat N (publish the message N times) */
+    uint32_t ack_timeout_ms;      /* --ack-timeout S: QoS 1/2 acks must progress within this */
     /* sub */
     long count;                   /* -C, 0: unlimited */
     long wait_s;                  /* -W, 0: none */

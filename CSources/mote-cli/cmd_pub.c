@@ -30,6 +30,8 @@ typedef struct pub_state {
     pub_slot_t *slots;
     uint16_t nslots;
     uint32_t failed;              /* v5 acks with an error reason */
+    uint16_t ack_inflight;        /* in flight at the last ack check */
+    uint32_t ack_since_ms;        /* when an ack last completed (or waiting began) */
     uint8_t props_buf[512];
     mote_mqtt_props_t props;
 } pub_state_t;
@@ -56,6 +58,33 @@ static void pub_event(void *user, const mote_mqtt_event_t *evt)
             break;
         }
     }
+}
+
+/* While waiting for acks: MOTE_ERR_TIMEOUT when messages are in flight and none has
+ * completed for --ack-timeout (a broker that answers PINGREQ but never acks must not keep
+ * the tool waiting forever). */
+static mote_err_t ack_progress(pub_state_t *p)
+{
+    uint16_t inflight = mote_mqtt_inflight_count(&p->s.client);
+    uint32_t now = mote_posix_clock_ms(NULL);
+    if (inflight == 0 || inflight < p->ack_inflight) {
+        p->ack_inflight = inflight;
+        p->ack_since_ms = now;
+        return MOTE_OK;
+    }
+    if (inflight > p->ack_inflight) { /* more sent: the clock runs from the first wait */
+        if (p->ack_inflight == 0) {
+            p->ack_since_ms = now;
+        }
+        p->ack_inflight = inflight;
+    }
+    if ((uint32_t)(now - p->ack_since_ms) >= p->o->ack_timeout_ms) {
+        fprintf(stderr, "mote: no acknowledgement from the broker for %u s (%u message%s in flight)\n",
+                (unsigned)(p->o->ack_timeout_ms / 1000u), (unsigned)inflight,
+                inflight == 1 ? "" : "s");
+        return MOTE_ERR_TIMEOUT;
+    }
+    return MOTE_OK;
 }
 
 /* Publish one message, waiting (while processing input) when the in-flight window is
@@ -85,6 +114,9 @@ static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len
             return MOTE_ERR_TIMEOUT;
         }
         err = mote_cli_step(&p->s, 100);
+        if (err == MOTE_OK) {
+            err = ack_progress(p);
+        }
         if (err != MOTE_OK) {
             return err;
         }
@@ -103,6 +135,9 @@ static mote_err_t drain(pub_state_t *p)
             return MOTE_OK;
         }
         err = mote_cli_step(&p->s, 200);
+        if (err == MOTE_OK) {
+            err = ack_progress(p);
+        }
         if (err != MOTE_OK) {
             return err;
         }

@@ -226,6 +226,24 @@ class HostileBrokerTest(unittest.TestCase):
         self.assertEqual(rc, EXIT_TIMEOUT, err)
         self.assertIn("keep", err.lower())
 
+    def test_broker_that_never_acks_qos1(self):
+        """PINGREQ answered, PUBLISH never acknowledged: --ack-timeout ends the wait."""
+        def script(c):
+            c.handshake()
+            c.connack()
+            c.sock.settimeout(20)
+            try:
+                while True:
+                    ptype, _, _ = c.recv_packet()
+                    if ptype == 12:
+                        c.send(packet(0xD0, b""))
+            except Exception:  # noqa: BLE001 - the client giving up ends the script
+                pass
+        rc, err, elapsed = self.run_mote(script, self.pub("-q", 1, "-k", 1, "--ack-timeout", 3))
+        self.assertEqual(rc, EXIT_TIMEOUT, err)
+        self.assertIn("no acknowledgement", err)
+        self.assertGreaterEqual(elapsed, 2.5)
+
     def test_suback_for_unknown_packet_id_then_silence(self):
         def script(c):
             c.handshake()
