@@ -9,12 +9,23 @@ enum Command: Sendable {
     case disconnect(CheckedContinuation<Void, Never>?)
 }
 
-struct OutgoingPublish: Sendable {
-    var topic: String
-    var payload: [UInt8]
-    var qos: MQTTQoS
-    var retain: Bool
-    var properties: MQTTPublishProperties
+/// A message on its way to the owner thread. A class so queues and hand-offs move one
+/// reference instead of copying (and retaining) every field.
+final class OutgoingPublish: Sendable {
+    let topic: String
+    let payload: [UInt8]
+    let qos: MQTTQoS
+    let retain: Bool
+    /// nil when empty (the common case; v3.1.1 ignores them anyway).
+    let properties: MQTTPublishProperties?
+
+    init(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool, properties: MQTTPublishProperties) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self.properties = properties.isEmpty ? nil : properties
+    }
 }
 
 struct SubscribeRequest: Sendable {
@@ -48,7 +59,8 @@ final class PendingPublish {
     func prepare(version: MQTTProtocolVersion) throws(MQTTError) -> mote_mqtt_publish_t {
         if storage == nil {
             let topic = Array(message.topic.utf8)
-            let propsCap = version == .v5 && !message.properties.isEmpty ? PropertyCodec.sizeBound(message.properties) : 0
+            let properties = version == .v5 ? message.properties : nil
+            let propsCap = properties.map { PropertyCodec.sizeBound($0) } ?? 0
             let total = topic.count + message.payload.count + propsCap
             let raw = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 8)
             let base = raw.assumingMemoryBound(to: UInt8.self)
@@ -57,9 +69,9 @@ final class PendingPublish {
                 if let a = p.baseAddress { (base + topic.count).update(from: a, count: p.count) }
             }
             var propsLen = 0
-            if propsCap > 0 {
+            if let properties, propsCap > 0 {
                 do {
-                    propsLen = try PropertyCodec.encode(message.properties, into: base + topic.count + message.payload.count,
+                    propsLen = try PropertyCodec.encode(properties, into: base + topic.count + message.payload.count,
                                                         cap: propsCap)
                 } catch {
                     raw.deallocate()

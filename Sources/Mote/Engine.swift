@@ -21,7 +21,14 @@ final class Engine: @unchecked Sendable {
         var sinks: [Int: AsyncStream<MQTTConnectionEvent>.Continuation] = [:]
         var nextID = 1
         var activeFilters: [String] = []
+        /// QoS 0 messages handed over without a continuation and not yet sent: queued
+        /// commands plus the owner's backlog. Bounds the fast path's memory.
+        var qos0: [OutgoingPublish] = []
+        var ownerBacklog = 0
     }
+
+    /// Most QoS 0 messages waiting for the owner thread before publishers must wait too.
+    static let qos0HandOffLimit = 8192
 
     enum State {
         case connected
@@ -179,6 +186,20 @@ final class Engine: @unchecked Sendable {
         }
     }
 
+    /// QoS 0 fast path: queue the message without suspending the caller, when connected and
+    /// below the hand-off limit. Returns false when the caller must take the waiting path.
+    func trySendQoS0(_ message: OutgoingPublish) -> Bool {
+        shared.withLock { s in
+            guard s.running, s.connected, s.qos0.count + s.ownerBacklog < Self.qos0HandOffLimit else { return false }
+            s.qos0.append(message)
+            if s.ownerWaiting {
+                s.ownerWaiting = false
+                cmote_waker_signal(wakeFD)
+            }
+            return true
+        }
+    }
+
     /// A command that arrived while no owner thread runs.
     private func reject(_ command: Command) {
         switch command {
@@ -288,7 +309,7 @@ final class Engine: @unchecked Sendable {
     /// commands arrived since they were last taken.
     private func waitForWork(_ wait: (UInt32) -> Void) {
         let idle = shared.withLock { s -> Bool in
-            if !s.commands.isEmpty { return false }
+            if !s.commands.isEmpty || !s.qos0.isEmpty { return false }
             s.ownerWaiting = true
             return true
         }
@@ -298,11 +319,30 @@ final class Engine: @unchecked Sendable {
         cmote_waker_drain(wakeFD)
     }
 
+    /// Take queued work. QoS 0 hand-offs come first: a task that published QoS 0 and then
+    /// QoS 1 had its QoS 0 message queued before the QoS 1 command.
     private func takeCommands() -> [Command] {
-        shared.withLock { s in
+        let backlog = pending.count - pendingHead
+        var qos0: [OutgoingPublish] = []
+        let commands = shared.withLock { s in
             let c = s.commands
             s.commands.removeAll(keepingCapacity: true)
+            swap(&qos0, &s.qos0)
+            s.ownerBacklog = backlog
             return c
+        }
+        for message in qos0 { handleQoS0(message) }
+        return commands
+    }
+
+    private func handleQoS0(_ message: OutgoingPublish) {
+        if case .connected = state {
+            if pendingHead == pending.count && publishDirect(message) { return }
+            enqueue(PendingPublish(message, continuation: nil, seq: nextSeq()))
+        } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
+            enqueue(PendingPublish(message, continuation: nil, seq: nextSeq()))
+        } else {
+            logger.debug("QoS 0 message to \(message.topic) dropped: not connected")
         }
     }
 
@@ -331,6 +371,28 @@ final class Engine: @unchecked Sendable {
             shutdown(error: nil, emitClosed: true)
             c?.resume()
         }
+    }
+
+    /// QoS 0 without properties and with a small payload: the C client copies such a packet
+    /// into tx_buf (it writes from caller memory only payloads that do not fit an empty
+    /// tx_buf's quarter), so it can be published straight from the Swift values.
+    /// Returns false when it must go through the queue instead.
+    private func publishDirect(_ message: OutgoingPublish) -> Bool {
+        guard message.properties == nil || version == .v311 else { return false }
+        var topic = message.topic
+        guard message.payload.count + topic.utf8.count + 16 < cConfig.pointee.tx_cap / 4 else { return false }
+        let r = topic.withUTF8 { t in
+            message.payload.withUnsafeBufferPointer { p in
+                var m = mote_mqtt_publish_t()
+                m.topic = mote_bytes_t(ptr: t.baseAddress, len: t.count)
+                m.payload = mote_bytes_t(ptr: p.baseAddress, len: p.count)
+                m.retain = message.retain
+                return mote_mqtt_publish(client, &m, nil)
+            }
+        }
+        if r == MOTE_OK { return true }
+        if Self.isConnectionError(r) { connectionLost(error(from: r)) }
+        return false
     }
 
     private func nextSeq() -> UInt64 {
@@ -550,6 +612,7 @@ final class Engine: @unchecked Sendable {
             s.activeFilters = []
             let c = s.commands
             s.commands.removeAll()
+            s.qos0.removeAll()
             return c
         }
         for c in leftover { reject(c) }

@@ -63,9 +63,21 @@ public final class MQTTClient: Sendable {
     public func publish(to topic: String, payload: [UInt8], qos: MQTTQoS = .atMostOnce, retain: Bool = false,
                         properties: MQTTPublishProperties = .init()) async throws {
         let message = OutgoingPublish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
+        if qos == .atMostOnce {
+            // Fast path: QoS 0 has no outcome to wait for, so hand the message over without
+            // suspending (bounded; past the bound the caller waits like QoS 1/2 callers do).
+            try Self.validateTopic(topic)
+            if engine.trySendQoS0(message) { return }
+        }
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
             engine.send(.publish(message, c))
         }
+    }
+
+    static func validateTopic(_ topic: String) throws {
+        var t = topic
+        let r = t.withUTF8 { mote_mqtt_topic_validate(mote_bytes_t(ptr: $0.baseAddress, len: $0.count)) }
+        if r != MOTE_OK { throw MQTTError.invalidArgument("topic \"\(topic)\": \(MoteCoreError(code: r.rawValue))") }
     }
 
     /// Publish a UTF-8 string payload.

@@ -19,7 +19,7 @@ struct MoteBench: ParsableCommand {
     @Option(name: .shortAndLong, help: "QoS 0, 1 or 2.") var qos = 0
     @Option(name: .shortAndLong, help: "Messages to publish.") var count = 100_000
     @Option(name: .shortAndLong, help: "Payload bytes.") var size = 32
-    @Option(help: "Concurrent publishing tasks (QoS 1/2 keep this many messages in flight).") var tasks = 20
+    @Option(help: "Concurrent publishing tasks (QoS 1/2 keep this many messages in flight; QoS 0 uses one task unless given).") var tasks: Int?
     @Option(help: "Topic.") var topic = "bench/swift"
     @Flag(help: "MQTT 3.1.1 instead of 5.") var v311 = false
 
@@ -27,10 +27,11 @@ struct MoteBench: ParsableCommand {
         guard let qos = MQTTQoS(rawValue: UInt8(clamping: self.qos)) else { throw ValidationError("QoS must be 0, 1 or 2") }
         var configuration = MQTTConfiguration(host: host, port: port, clientID: "mote-bench-\(getpid())",
                                               protocolVersion: v311 ? .v311 : .v5)
-        configuration.maximumInflight = max(tasks, 1)
+        let tasks = max(self.tasks ?? (qos == .atMostOnce ? 1 : 20), 1)
+        configuration.maximumInflight = tasks
         configuration.reconnect = .disabled
         let payload = [UInt8](repeating: 0x61, count: size)
-        let (count, tasks, topic) = (self.count, max(self.tasks, 1), self.topic)
+        let (count, topic) = (self.count, self.topic)
         let done = DispatchSemaphore(value: 0)
         let result = ResultBox()
         Task {

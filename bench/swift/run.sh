@@ -59,6 +59,7 @@ done
 
 # Clean debug build of the whole package (C core + adapters + Mote + swift-log + argument
 # parser + bench + tests' deps resolved), on this machine's cores.
+[ "${MOTE_BENCH_SWIFT_SKIP_CLEAN:-0}" = 1 ] && exit 0
 rm -rf .build-clean-time
 start=$(date +%s.%N)
 swift build -j "$JOBS" --scratch-path .build-clean-time >/dev/null
