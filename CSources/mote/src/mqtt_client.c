@@ -157,11 +157,13 @@ static void tx_commit(mote_mqtt_client_t *c, int32_t n)
     c->tx_len += (uint32_t)n;
 }
 
+/* Acks and PINGREQ are written here directly rather than through the public encoders:
+ * their form is fixed (no properties), and the encoders' argument and property checks
+ * would otherwise sit on the deepest receive path and in every device image. */
 mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, uint8_t type, uint16_t id, uint8_t reason)
 {
-    mote_mqtt_ack_t a;
-    int32_t n;
-    mote_err_t rc = tx_room(c, 8);
+    uint8_t *p;
+    mote_err_t rc = tx_room(c, 5);
     if (rc == MOTE_ERR_NEED_MORE) {
         c->ack_type = type;
         c->ack_id = id;
@@ -170,15 +172,18 @@ mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, uint8_t type, uint16_t i
     }
     if (rc != MOTE_OK)
         return rc;
-    a.packet_id = id;
-    a.reason_code = reason;
-    a.props.ptr = NULL;
-    a.props.len = 0;
-    n = mote_mqtt_encode_ack(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
-                             MQ_VERSION(c), type, &a);
-    if (n < 0)
-        return (mote_err_t)n;
-    tx_commit(c, n);
+    p = c->cfg->tx_buf + c->tx_len;
+    /* PUBREL's flags are 0010 (3.6.1); a v5 reason other than success follows the id,
+     * success is the short form without it (5.0 3.4.2.1). */
+    p[0] = (uint8_t)(type << 4 | (type == MOTE_MQTT_PUBREL ? 2u : 0u));
+    p[1] = 2;
+    p[2] = (uint8_t)(id >> 8);
+    p[3] = (uint8_t)id;
+    if (MQ_V5_LIMIT(reason != 0)) {
+        p[1] = 3;
+        p[4] = reason;
+    }
+    tx_commit(c, p[1] + 2);
     return MOTE_OK;
 }
 
@@ -193,14 +198,12 @@ mote_err_t mote_client_retry_ack(mote_mqtt_client_t *c)
 
 mote_err_t mote_client_queue_ping(mote_mqtt_client_t *c)
 {
-    int32_t n;
     mote_err_t rc = tx_room(c, 2);
     if (rc != MOTE_OK)
         return rc;
-    n = mote_mqtt_encode_pingreq(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len);
-    if (n < 0)
-        return (mote_err_t)n;
-    tx_commit(c, n);
+    c->cfg->tx_buf[c->tx_len] = 0xC0u; /* PINGREQ, remaining length 0 */
+    c->cfg->tx_buf[c->tx_len + 1] = 0;
+    tx_commit(c, 2);
     c->flags |= MQF_PING;
     c->ping_sent_ms = now_ms(c);
     return MOTE_OK;

@@ -141,11 +141,11 @@ static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
         !(type == MOTE_MQTT_AUTH && MQ_IS_V5(c)))
         return MOTE_ERR_PROTOCOL; /* CONNACK first, and only then */
     switch (type) {
-    case MOTE_MQTT_CONNACK:
-        return mote_client_on_connack(c, body, rem);
     case MOTE_MQTT_PUBLISH: {
         mote_mqtt_publish_t *p = &evt.u.publish.msg;
-        rc = mote_mqtt_decode_publish(body, rem, flags, v, p);
+        /* The header decoder directly: the whole-packet one is a wrapper around it in
+         * size builds, one frame more on the deepest path. */
+        rc = mote_mqtt_decode_publish_header(body, rem, rem, flags, v, p, NULL);
         if (rc == MOTE_OK)
             rc = RESOLVE(c, p);
         if (rc == MOTE_OK)
@@ -302,6 +302,9 @@ static mote_err_t stream_pump(mote_mqtt_client_t *c, int32_t *got)
     return stream_piece(c, (uint32_t)n, false);
 }
 
+/* rx_parse stopped at a CONNACK for the caller to handle (not a mote_err_t value). */
+#define RX_CONNACK ((mote_err_t)1)
+
 /* Dispatch every complete packet in rx_buf; start streaming an oversize PUBLISH. */
 static mote_err_t rx_parse(mote_mqtt_client_t *c)
 {
@@ -326,14 +329,20 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c)
             break;
         }
         if (total <= avail) {
+            if (type == MOTE_MQTT_CONNACK && c->state == MQ_CONNECTING) {
+                /* Handled by the caller (rx_pump), so the CONNACK decoder and its
+                 * properties never stack on this frame. rx_off: its end (consumed
+                 * lazily: see mote_mqtt_connect); rx_total: its body length. */
+                if (c->cfg->on_trace != NULL)
+                    c->cfg->on_trace(c->cfg->user, 'R', buf + off, total);
+                c->rx_off = off + total;
+                c->rx_total = rem;
+                return RX_CONNACK;
+            }
             rc = dispatch(c, buf + off, hl, rem);
             off += total;
             if (rc != MOTE_OK)
                 break;
-            if (type == MOTE_MQTT_CONNACK) {
-                c->rx_off = off; /* consumed lazily: see mote_mqtt_connect */
-                return MOTE_OK;
-            }
             continue;
         }
         if (total > c->cfg->rx_cap) {
@@ -380,6 +389,10 @@ mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got)
             c->rx_len += (uint32_t)n;
             if (n > 0)
                 rc = rx_parse(c);
+        }
+        if (rc == RX_CONNACK) {
+            rc = mote_client_on_connack(c, c->cfg->rx_buf + c->rx_off - c->rx_total, c->rx_total);
+            c->rx_total = 0;
         }
         /* An oversize PUBLISH at the front: streaming starts here, not inside rx_parse,
          * so its frames and the dispatch frames are never on the stack together. */

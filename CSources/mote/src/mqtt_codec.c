@@ -149,7 +149,7 @@ static mote_err_t props_ok(mote_mqtt_props_t pr, uint8_t kind)
 {
     if (pr.len && !pr.ptr)
         return MOTE_ERR_BAD_ARG;
-    return mote_wire_props_check(pr.ptr, pr.len, kind);
+    return mote_wire_props_check(pr.ptr, pr.len, kind, NULL);
 }
 
 static size_t props_size(mote_mqtt_props_t pr)

@@ -49,7 +49,13 @@ static mote_err_t rd_pid(reader_t *r, uint16_t *out)
 }
 
 #if MOTE_MQTT_V5
-static mote_err_t rd_props(reader_t *r, uint8_t kind, mote_mqtt_props_t *out)
+/* Inlined: it sits between the PUBLISH decoder and the property check on the client's
+ * receive path, whose stack depth the process step pays for. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline mote_err_t rd_props(reader_t *r, uint8_t kind, mote_mqtt_props_t *out,
+                                  uint64_t *ids)
 {
     uint32_t n;
     int k = mote_wire_varint_get(r->p, left(r), &n);
@@ -61,7 +67,7 @@ static mote_err_t rd_props(reader_t *r, uint8_t kind, mote_mqtt_props_t *out)
     out->ptr = r->p;
     out->len = n;
     r->p += n;
-    return n ? mote_wire_props_check(out->ptr, n, kind) : MOTE_OK;
+    return n ? mote_wire_props_check(out->ptr, n, kind, ids) : MOTE_OK;
 }
 #endif
 
@@ -115,7 +121,7 @@ mote_err_t mote_mqtt_decode_connect(const uint8_t *body, size_t len, mote_mqtt_c
     c->clean_start = flags & 0x02u;
 #if MOTE_MQTT_V5
     if (v5)
-        e = rd_props(&r, MOTE_MQTT_CONNECT, &c->props);
+        e = rd_props(&r, MOTE_MQTT_CONNECT, &c->props, NULL);
 #endif
     if (!e)
         e = rd_str(&r, &c->client_id);
@@ -127,7 +133,7 @@ mote_err_t mote_mqtt_decode_connect(const uint8_t *body, size_t len, mote_mqtt_c
         will_out->retain = flags & 0x20u;
 #if MOTE_MQTT_V5
         if (v5)
-            e = rd_props(&r, MOTE_WIRE_WILL, &will_out->props);
+            e = rd_props(&r, MOTE_WIRE_WILL, &will_out->props, NULL);
 #endif
         if (!e)
             e = rd_span(&r, &will_out->topic);
@@ -168,7 +174,7 @@ mote_err_t mote_mqtt_decode_connack(const uint8_t *body, size_t len, mote_mqtt_v
 #if MOTE_MQTT_V5
         if (!mote_wire_reason_ok(MOTE_MQTT_CONNACK, c->reason_code))
             return MOTE_ERR_BAD_REASON_CODE;
-        e = rd_props(&r, MOTE_MQTT_CONNACK, &c->props);
+        e = rd_props(&r, MOTE_MQTT_CONNACK, &c->props, NULL);
 #endif
     } else if (c->reason_code > 5) {
         return MOTE_ERR_BAD_REASON_CODE;
@@ -180,18 +186,6 @@ mote_err_t mote_mqtt_decode_connack(const uint8_t *body, size_t len, mote_mqtt_v
 
 /* ---- PUBLISH ---------------------------------------------------------------------- */
 
-/* Out of line so its property record is not on the stack while properties are checked. */
-MOTE_WIRE_COLD static bool has_topic_alias(mote_mqtt_props_t props)
-{
-#if MOTE_MQTT_V5
-    mote_mqtt_prop_t pr;
-    return mote_mqtt_prop_find(props, MOTE_PROP_TOPIC_ALIAS, &pr);
-#else
-    (void)props;
-    return false;
-#endif
-}
-
 /* Everything after the packet id that the fast path below leaves: properties, short or
  * suspicious topics, the empty topic of an alias. p already holds topic, flags and id. */
 MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t avail,
@@ -200,10 +194,11 @@ MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t
 {
     size_t off = 2 + p->topic.len + (p->qos ? 2u : 0u);
     mote_err_t e = MOTE_OK;
+    uint64_t ids = 0; /* property ids present: the empty-topic rule needs no second walk */
 #if MOTE_MQTT_V5
     if (MOTE_WIRE_IS_V5(v)) {
         reader_t r = { body + off, body + avail };
-        e = rd_props(&r, MOTE_MQTT_PUBLISH, &p->props);
+        e = rd_props(&r, MOTE_MQTT_PUBLISH, &p->props, &ids);
         off = (size_t)(r.p - body);
     }
 #else
@@ -217,7 +212,7 @@ MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t
         e = mote_wire_topic_fast(p->topic.ptr, p->topic.len);
         if (e)
             return e;
-    } else if (!MOTE_WIRE_IS_V5(v) || !has_topic_alias(p->props)) {
+    } else if (!MOTE_WIRE_IS_V5(v) || !(ids >> MOTE_PROP_TOPIC_ALIAS & 1u)) {
         return MOTE_ERR_BAD_TOPIC; /* an empty topic name needs a topic alias (5.0 3.3.2.3.4) */
     }
     p->payload.ptr = body + off;
@@ -311,7 +306,7 @@ static mote_err_t reason_tail(reader_t *r, mote_err_t e, uint8_t type, mote_mqtt
         if (!mote_wire_reason_ok(type, a->reason_code))
             e = MOTE_ERR_BAD_REASON_CODE;
         else if (r->p < r->end)
-            e = rd_props(r, type, &a->props);
+            e = rd_props(r, type, &a->props, NULL);
         else if (type == MOTE_MQTT_AUTH)
             e = MOTE_ERR_MALFORMED;
     }
@@ -371,7 +366,7 @@ static mote_err_t decode_sub(const uint8_t *body, size_t len, uint8_t flags,
     mote_err_t e = rd_pid(&r, packet_id);
 #if MOTE_MQTT_V5
     if (!e && v5)
-        e = rd_props(&r, type, props);
+        e = rd_props(&r, type, props, NULL);
 #endif
     while (!e && r.p < r.end) {
         mote_bytes_t f;
@@ -471,7 +466,7 @@ mote_err_t mote_mqtt_decode_suback(const uint8_t *body, size_t len, uint8_t type
     mote_err_t e = rd_pid(&r, &s->packet_id);
 #if MOTE_MQTT_V5
     if (!e && v5)
-        e = rd_props(&r, type, &s->props);
+        e = rd_props(&r, type, &s->props, NULL);
 #endif
     if (e)
         return finish(&r, e);

@@ -140,7 +140,7 @@ static int parse_one(const uint8_t *p, size_t avail, mote_mqtt_prop_t *out)
     return (int)used;
 }
 
-mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind)
+mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind, uint64_t *ids)
 {
     uint64_t seen = 0;
     size_t i = 0;
@@ -171,8 +171,10 @@ mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind)
             /* fall through */
         case T_STR:
             if (pr.id == MOTE_PROP_RESPONSE_TOPIC) {
-                /* A response topic is a topic name: no wildcards, not empty. */
-                mote_err_t e = mote_mqtt_topic_validate(pr.value);
+                /* A response topic is a topic name: no wildcards, not empty (the span
+                 * is already known to be at most 65,535 bytes). */
+                mote_err_t e = pr.value.len ? mote_wire_topic_chars(pr.value.ptr, pr.value.len)
+                                            : MOTE_ERR_BAD_TOPIC;
                 if (e)
                     return e == MOTE_ERR_BAD_UTF8 ? e : MOTE_ERR_BAD_PROPERTY;
             } else if (!mote_mqtt_utf8_valid(pr.value.ptr, pr.value.len)) {
@@ -188,6 +190,8 @@ mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind)
     /* Authentication data without a method is a protocol error (5.0 3.1.2.11.10). */
     if ((seen >> MOTE_PROP_AUTH_DATA & 1u) && !(seen >> MOTE_PROP_AUTH_METHOD & 1u))
         return MOTE_ERR_BAD_PROPERTY;
+    if (ids)
+        *ids = seen;
     return MOTE_OK;
 }
 
@@ -204,10 +208,19 @@ bool mote_mqtt_prop_next(mote_mqtt_props_t props, size_t *cursor, mote_mqtt_prop
 
 bool mote_mqtt_prop_find(mote_mqtt_props_t props, uint8_t id, mote_mqtt_prop_t *out)
 {
+    /* Its own walk rather than calls to mote_mqtt_prop_next: one frame less under the
+     * receive path (topic aliases). */
     size_t cur = 0;
-    while (mote_mqtt_prop_next(props, &cur, out))
+    if (!out || !props.ptr)
+        return false;
+    while (cur < props.len) {
+        int n = parse_one(props.ptr + cur, props.len - cur, out);
+        if (n <= 0)
+            return false;
         if (out->id == id)
             return true;
+        cur += (size_t)n;
+    }
     return false;
 }
 

@@ -175,8 +175,9 @@ bool mote_wire_suback_code_ok(mote_mqtt_version_t v, uint8_t type, uint8_t rc);
 /* Validate encoded properties for one packet kind: known ids, each value's type and range,
  * allowed in this packet, no forbidden duplicates, UTF-8 strings well formed.
  * Returns MOTE_OK, MOTE_ERR_MALFORMED (truncated), MOTE_ERR_BAD_PROPERTY,
- * MOTE_ERR_DUP_PROPERTY or MOTE_ERR_BAD_UTF8. */
-mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind);
+ * MOTE_ERR_DUP_PROPERTY or MOTE_ERR_BAD_UTF8. *ids (may be NULL) receives a bit per
+ * property id present (bit id), so callers need no second walk to learn that. */
+mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind, uint64_t *ids);
 
 /* Is code a valid v5 reason code for this packet type (CONNACK, PUBACK..PUBCOMP, SUBACK,
  * UNSUBACK, DISCONNECT, AUTH)? */
