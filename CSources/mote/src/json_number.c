@@ -1,236 +1,114 @@
-/* Decimal <-> double without libc.
+/* Numbers: int64 and double reads, and shortest round-trip double formatting, without libc.
  *
- * Reading: a number with at most 15 significant digits and a power of ten up to 22 is one
- * exact multiplication or division (both operands exact, so IEEE rounding gives the
- * correctly rounded result). Otherwise a double approximation (a few ulp off at most) is
- * corrected by comparing the decimal input, digit by digit, with the exact decimal
- * expansion of the halfway point between neighbouring doubles. That comparison is exact, so
- * every input is correctly rounded (nearest, ties to even), whatever its length.
+ * Reading a double: a number with an exact integer significand below 2^53 and a power of
+ * ten up to 22 is one exact multiplication or division (IEEE rounding of exact operands is
+ * the correct rounding). Otherwise a double approximation (a few ulp off at most) is
+ * corrected one ulp at a time by comparing the decimal input, digit by digit, with the
+ * exact decimal expansion of the halfway point between neighbouring doubles. The
+ * comparison is exact, so every input is correctly rounded (nearest, ties to even),
+ * whatever its length.
  *
- * Writing: the exact expansion of the double gives 17 correct digits; the shortest of the
- * roundings to 15, 16 and 17 digits (from 1 digit for subnormals) that lies inside the double's rounding interval (the
- * same exact comparison) is printed. It always reads back as the same double.
+ * Writing: the same expansion gives the double's first 18 exact digits; the shortest of the
+ * roundings to 15, 16 and 17 digits (from 1 digit for subnormals) that the reader maps back
+ * to the same double is printed. One conversion core (`expand`) serves both directions.
  *
- * The exact expansion uses one fixed bignum of 35 32-bit limbs (140 B): base 10^9 limbs for
- * the integer part (up to 2^1024 ~ 309 digits) and base 2^32 limbs for the fraction (down to
- * 2^-1075). Only 32-bit divisions by constants are used, so 32-bit targets need no runtime
- * helpers. */
+ * The expansion lives in one fixed bignum of 35 32-bit limbs (140 B): base 10^9 limbs for
+ * the integer part (below 2^1024, so at most 309 digits) and base 2^32 limbs for the
+ * fraction (down to 2^-1075). It is built by doubling and read by multiplying by ten, so it
+ * needs no division of wide numbers and no runtime helper on 32-bit CPUs. */
 #include <float.h>
 #include <string.h>
 
 #include "json_internal.h"
 
 #define GEN_LIMBS 35
-#if defined(__GNUC__)
-#define NUM_INLINE inline __attribute__((always_inline))
-#define NUM_NOINLINE __attribute__((noinline))
-#else
-#define NUM_INLINE inline
-#define NUM_NOINLINE
-#endif
 #define BILLION 1000000000u
 #define EXP_INF 0x7FF0000000000000ull
+#define MANT_MASK 0x000FFFFFFFFFFFFFull
+#define SIGN_BIT 0x8000000000000000ull
 
-/* The exact decimal expansion of M * 2^q, one significant digit at a time. */
-struct gen {
-    uint32_t w[GEN_LIMBS]; /* integer limbs w[0..nint), then fraction limbs */
-    uint32_t div;          /* power of ten selecting the next digit in w[li] */
-    int16_t P;             /* value = 0.d1d2d3... * 10^P */
-    int8_t nint;           /* integer limbs (base 10^9, little endian) */
-    int8_t fl, flo;        /* fraction limbs (base 2^32, scaled so the top 4 bits are the
-                              next digit) and the lowest non-zero one */
-    int8_t li;             /* integer limb being printed (-1 when done) */
-    int8_t pending;        /* a fraction digit already taken while skipping zeros */
-};
-
-/* A decimal: significant digits from p to end (a '.' is skipped), value 0.d1d2... * 10^P. */
+/* A validated JSON number: value = (neg ? -1 : 1) * 0.d1 d2 d3 ... * 10^P, d1 (at p) the
+ * first non-zero digit; digits run to end ('.' skipped); nz counts the digits through the
+ * last non-zero one (0 when the value is zero). */
 struct dec {
     const char *p;
     const char *end;
-    int P;
+    long P;
+    int nz;
+    int neg;
 };
 
-/* Helpers below are inlined into gen_init so the bignum walk costs one stack frame. */
-static NUM_INLINE void int_mul_pow2(struct gen *g, int s)
+static void dec_parse(struct dec *x, const char *p, const char *end)
 {
-    while (s > 0) {
-        int k = s > 2 ? 2 : s, i;
-        uint32_t carry = 0;
-        for (i = 0; i < g->nint; i++) {
-            uint32_t t = (g->w[i] << k) + carry; /* < 4 * 10^9 + 3 < 2^32 */
-            g->w[i] = t % BILLION;
-            carry = t / BILLION;
+    long ex = 0, P = 0;
+    int point = 0, n = 0, eneg = 0;
+    x->neg = p != end && *p == '-';
+    p += x->neg;
+    x->p = NULL;
+    x->nz = 0;
+    for (; p != end && (*p == '.' || (unsigned)(*p - '0') < 10u); p++) {
+        if (*p == '.') {
+            point = 1;
+            continue;
         }
-        if (carry)
-            g->w[g->nint++] = carry;
-        s -= k;
-    }
-}
-
-/* Integer part = v * 2^s (v < 2^62). */
-static NUM_INLINE void int_set(struct gen *g, uint64_t v, int s)
-{
-    uint32_t lo = (uint32_t)v, add, i;
-    g->w[0] = (uint32_t)(v >> 32);
-    g->nint = g->w[0] != 0;
-    int_mul_pow2(g, 32);
-    add = lo % BILLION;
-    lo /= BILLION;
-    for (i = 0; add || lo; i++) {
-        uint32_t t;
-        if ((int)i == g->nint)
-            g->w[g->nint++] = 0;
-        t = g->w[i] + add;
-        add = lo + (t >= BILLION);
-        lo = 0;
-        g->w[i] = t >= BILLION ? t - BILLION : t;
-    }
-    int_mul_pow2(g, s);
-}
-
-static int frac_digit(struct gen *g)
-{
-    uint32_t *f = g->w + g->nint;
-    uint32_t carry = 0;
-    int i, d;
-    if (g->flo == g->fl)
-        return -1;
-    for (i = g->flo; i < g->fl; i++) {
-        uint64_t t = (uint64_t)f[i] * 10u + carry;
-        f[i] = (uint32_t)t;
-        carry = (uint32_t)(t >> 32);
-    }
-    d = (int)(f[g->fl - 1] >> 28);
-    f[g->fl - 1] &= 0x0FFFFFFFu;
-    while (g->flo < g->fl && f[g->flo] == 0)
-        g->flo++;
-    return d;
-}
-
-static NUM_NOINLINE void gen_init(struct gen *g, uint64_t M, int q)
-{
-    uint64_t I = M, F = 0;
-    int fb = q < 0 ? -q : 0, s = q < 0 ? 0 : q;
-    g->pending = -1;
-    g->fl = g->flo = 0;
-    g->nint = 0;
-    if (fb) { /* split into integer and fraction bits */
-        I = fb < 64 ? M >> fb : 0;
-        F = fb < 64 ? M & (((uint64_t)1 << fb) - 1) : M;
-    }
-    if (I)
-        int_set(g, I, s); /* one call site keeps the inlined bignum code once */
-    if (fb) {
-        int sh;
-        uint32_t *f;
-        g->fl = (int8_t)((fb + 4 + 31) / 32);
-        sh = 32 * g->fl - 4 - fb;
-        f = g->w + g->nint;
-        memset(f, 0, (size_t)g->fl * sizeof *f);
-        f[0] = (uint32_t)(F << sh);
-        if (g->fl > 1)
-            f[1] = (uint32_t)((F << sh) >> 32);
-        if (g->fl > 2 && sh)
-            f[2] = (uint32_t)(F >> (64 - sh));
-        while (g->flo < g->fl && f[g->flo] == 0)
-            g->flo++;
-    }
-    if (g->nint) {
-        uint32_t top = g->w[g->nint - 1];
-        int n = 1;
-        g->div = 1;
-        while (g->div <= top / 10) {
-            g->div *= 10;
+        if (x->p) {
             n++;
+        } else if (*p != '0') {
+            x->p = p;
+            n = 1;
         }
-        g->li = g->nint - 1;
-        g->P = (int16_t)((g->nint - 1) * 9 + n);
-    } else {
-        g->li = -1;
-        g->P = 1; /* gen_digit skips the fraction's leading zeros, moving P down */
-        g->pending = -2;
+        if (*p != '0')
+            x->nz = n;
+        /* Significant digits before the point raise P; zeros after the point before the
+         * first significant digit lower it. */
+        if (!point && x->p)
+            P++;
+        else if (point && !x->p)
+            P--;
     }
+    x->end = p;
+    if (p != end && ++p != end) { /* exponent */
+        if (*p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        for (; p != end; p++)
+            if (ex < 100000)
+                ex = ex * 10 + (*p - '0');
+    }
+    x->P = P + (eneg ? -ex : ex);
 }
 
-/* Next digit, or -1 when every remaining digit is zero. */
-static int gen_digit(struct gen *g)
+int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
 {
-    int d;
-    if (g->li >= 0) {
-        d = (int)(g->w[g->li] / g->div % 10);
-        g->div /= 10;
-        if (!g->div) {
-            g->li--;
-            g->div = BILLION / 10;
+    struct dec x;
+    uint64_t mag = 0;
+    const char *q;
+    long i;
+    if (!v || !out || !v->ptr || !v->len)
+        return MOTE_ERR_BAD_ARG;
+    if (json_type_of((uint8_t)v->ptr[0]) != MOTE_JSON_NUMBER)
+        return MOTE_ERR_JSON_TYPE;
+    dec_parse(&x, v->ptr, v->ptr + v->len);
+    if (x.nz) {
+        if (x.P < x.nz)
+            return MOTE_ERR_JSON_TYPE; /* a fraction remains */
+        if (x.P > 19)
+            return MOTE_ERR_JSON_RANGE;
+        for (i = 0, q = x.p; i < x.P; i++) {
+            unsigned d = 0;
+            if (i < x.nz) {
+                q += *q == '.';
+                d = (unsigned)(*q++ - '0');
+            }
+            /* the constant is (2^63 - 1) / 10: a 64-bit division would need a helper */
+            if (mag > 922337203685477580u)
+                return MOTE_ERR_JSON_RANGE;
+            mag = mag * 10 + d;
         }
-        return d;
+        if (mag > ((uint64_t)1 << 63) - (uint64_t)!x.neg)
+            return MOTE_ERR_JSON_RANGE;
     }
-    if (g->pending >= 0) {
-        d = g->pending;
-        g->pending = -1;
-        return d;
-    }
-    return frac_digit(g);
-}
-
-/* Finishes gen_init for values below 1 (kept out of it so gen_init calls nothing): reads
- * the zeros after the point to find P and keeps the first significant digit. */
-static void gen_start(struct gen *g)
-{
-    int d;
-    if (g->pending != -2)
-        return;
-    g->P = 0;
-    while ((d = frac_digit(g)) == 0)
-        g->P--;
-    g->pending = (int8_t)d;
-}
-
-static int dec_digit(struct dec *x)
-{
-    if (x->p != x->end && *x->p == '.')
-        x->p++;
-    if (x->p == x->end)
-        return -1;
-    return *x->p++ - '0';
-}
-
-/* Sign of (x - M * 2^q), exactly. M > 0. */
-static int cmp_dec_bin(const struct dec *xp, uint64_t M, int q)
-{
-    struct gen g;
-    struct dec x = *xp;
-    int dx, dg;
-    gen_init(&g, M, q);
-    gen_start(&g);
-    if (x.P != g.P)
-        return x.P > g.P ? 1 : -1;
-    for (;;) {
-        dx = dec_digit(&x);
-        dg = gen_digit(&g);
-        if (dx < 0) {
-            while (dg == 0)
-                dg = gen_digit(&g);
-            return dg < 0 ? 0 : -1;
-        }
-        if (dg < 0) {
-            while (dx == 0)
-                dx = dec_digit(&x);
-            return dx < 0 ? 0 : 1;
-        }
-        if (dx != dg)
-            return dx > dg ? 1 : -1;
-    }
-}
-
-/* The point halfway between the positive double with bits u and the next one up. */
-static int cmp_halfway(const struct dec *x, uint64_t u)
-{
-    int e = (int)(u >> 52);
-    uint64_t m = u & (((uint64_t)1 << 52) - 1);
-    if (e)
-        m |= (uint64_t)1 << 52;
-    return cmp_dec_bin(x, 2 * m + 1, (e ? e - 1075 : -1074) - 1);
+    *out = x.neg ? (int64_t)(0 - mag) : (int64_t)mag;
+    return MOTE_OK;
 }
 
 static double from_bits(uint64_t u)
@@ -247,6 +125,127 @@ static uint64_t to_bits(double d)
     return u;
 }
 
+/* The conversion core, with the bignum in its own frame. Modes:
+ *  - dg != NULL: writes the first 18 exact digits of the positive double *u into dg and
+ *    returns P (value = 0.d1d2... * 10^P).
+ *  - dg == NULL: moves *u (a guess) to the correctly rounded double of the decimal
+ *    [p, end) * 10^(P - 1) (p at a non-zero digit, '.' skipped). Returns MOTE_OK or
+ *    MOTE_ERR_JSON_RANGE; with `verify`, returns 1 as soon as *u would move.
+ * Every loop body appears once, so the whole walk is a single stack frame. */
+static int expand(const char *p, const char *end, long P, uint64_t *up, char *dg, int verify)
+{
+    uint32_t w[GEN_LIMBS];
+    uint64_t u = *up;
+    int dir = 0; /* 0: compare with the halfway above u, 1: the halfway below it */
+    for (;;) {
+        uint64_t b = u - (uint64_t)dir, H = b & MANT_MASK;
+        int ef = (int)(b >> 52), E, ni = 0, fl, li, i, j, t, n = 0, c, dx, dd;
+        uint32_t div = BILLION / 10;
+        long Pg;
+        const char *q = p;
+        if (ef)
+            H |= MANT_MASK + 1;
+        E = ef ? ef - 1075 : -1074;
+        if (!dg) { /* the halfway point (2H + 1) * 2^(E-1) */
+            H = 2 * H + 1;
+            E--;
+        }
+        /* Bits of H from the top, weight 2^t: at and above the point they double the
+         * integer part (base 10^9, then E more doublings); below it they are set in the
+         * fraction, top-aligned under 4 spare bits that receive each digit. */
+        fl = E < 0 ? (35 - E) / 32 : 0;
+        memset(w, 0, sizeof w);
+        for (i = 0, t = 63 + E; i < 64 + (E > 0 ? E : 0); i++, t--) {
+            uint32_t carry = (uint32_t)(H >> 63);
+            H <<= 1;
+            if (t >= 0) {
+                for (j = 0; j < ni; j++) {
+                    uint32_t v = w[j] * 2 + carry;
+                    carry = v >= BILLION;
+                    w[j] = carry ? v - BILLION : v;
+                }
+                if (carry)
+                    w[ni++] = carry;
+            } else if (carry) {
+                j = 32 * fl - 4 + t;
+                w[ni + j / 32] |= 1u << (j % 32);
+            }
+        }
+        li = ni - 1;
+        Pg = 9L * ni;
+        /* Walk the digits (leading zeros only lower Pg); -1 means "only zeros remain". */
+        for (;;) {
+            if (li >= 0) {
+                dd = (int)(w[li] / div % 10);
+                div /= 10;
+                if (!div) {
+                    div = BILLION / 10;
+                    li--;
+                }
+            } else {
+                uint32_t *f = w + ni, carry = 0, any = 0;
+                for (j = 0; j < fl; j++) {
+                    uint64_t m = (uint64_t)f[j] * 10 + carry;
+                    any |= f[j];
+                    f[j] = (uint32_t)m;
+                    carry = (uint32_t)(m >> 32);
+                }
+                dd = any ? (int)(f[fl - 1] >> 28) : -1;
+                if (any)
+                    f[fl - 1] &= 0x0FFFFFFFu;
+            }
+            if (n == 0) {
+                if (dd == 0) {
+                    Pg--;
+                    continue;
+                }
+                if (!dg && P != Pg) {
+                    c = P > Pg ? 1 : -1;
+                    break;
+                }
+            }
+            if (dg) {
+                dg[n++] = (char)('0' + (dd < 0 ? 0 : dd));
+                if (n == 18)
+                    return (int)Pg;
+                continue;
+            }
+            n = 1;
+            dx = -1;
+            while (q != end) {
+                char ch = *q++;
+                if (ch != '.') {
+                    dx = ch - '0';
+                    break;
+                }
+            }
+            /* an exhausted side reads as zeros until both are */
+            if ((dx < 0 ? 0 : dx) != (dd < 0 ? 0 : dd)) {
+                c = (dx < 0 ? 0 : dx) > (dd < 0 ? 0 : dd) ? 1 : -1;
+                break;
+            }
+            if (dx < 0 && dd < 0) {
+                c = 0;
+                break;
+            }
+        }
+        /* Move u while the decimal lies beyond the halfway point (ties go to even). */
+        if ((dir ? c < 0 : c > 0) || (c == 0 && (u & 1))) {
+            if (verify)
+                return 1;
+            u = dir ? u - 1 : u + 1;
+            if (u == EXP_INF)
+                return MOTE_ERR_JSON_RANGE;
+            continue;
+        }
+        if (dir || u == 0)
+            break;
+        dir = 1;
+    }
+    *up = u;
+    return MOTE_OK;
+}
+
 /* 10^n for 0 <= n <= 22, exact. */
 static double pow10_small(int n)
 {
@@ -258,110 +257,57 @@ static double pow10_small(int n)
 
 int mote_json_parse_double(const char *text, size_t len, double *out)
 {
-    const char *p = text, *end = text + len, *sig = NULL, *mend;
-    long ex = 0;
-    int neg, eneg = 0, P = 0, n = 0, nz = 0, seen_point = 0, k;
-    uint64_t D = 0, u;
-    double d;
+    struct json_scan sc;
     struct dec x;
+    uint64_t D = 0, u;
+    const char *q;
+    int k = 0, rc;
+    double d = 0;
     if (!text || !out)
         return MOTE_ERR_BAD_ARG;
-    /* Grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-    neg = p != end && *p == '-';
-    p += neg;
-    if (p == end || (unsigned)(*p - '0') > 9u || (*p == '0' && p + 1 != end && (unsigned)(p[1] - '0') < 10u))
+    /* The scanner checks the grammar: one number and nothing around it. */
+    sc.p = (const uint8_t *)text;
+    sc.end = sc.p + len;
+    sc.path = NULL;
+    if (!len || (*text != '-' && (unsigned)(*text - '0') > 9u) || json_scan_value(&sc) != MOTE_OK ||
+        sc.p != sc.end)
         return MOTE_ERR_JSON_SYNTAX;
-    for (; p != end; p++) {
-        if (*p == '.') {
-            if (seen_point || p + 1 == end || (unsigned)(p[1] - '0') > 9u)
-                return MOTE_ERR_JSON_SYNTAX;
-            seen_point = 1;
-            continue;
-        }
-        if ((unsigned)(*p - '0') > 9u)
-            break;
-        if (sig) {
-            n++;
-        } else if (*p != '0') {
-            sig = p;
-            n = 1;
-        }
-        if (sig && *p != '0')
-            nz = n;
-        /* Digits before the point count toward P once significant; zeros after it
-         * but before the first significant digit move P down. */
-        if (!seen_point && sig)
-            P++;
-        else if (seen_point && !sig)
-            P--;
-    }
-    mend = p;
-    if (p != end) {
-        if ((*p | 0x20) != 'e' || ++p == end)
-            return MOTE_ERR_JSON_SYNTAX;
-        if (*p == '+' || *p == '-')
-            eneg = *p++ == '-';
-        if (p == end)
-            return MOTE_ERR_JSON_SYNTAX;
-        for (; p != end; p++) {
-            if ((unsigned)(*p - '0') > 9u)
-                return MOTE_ERR_JSON_SYNTAX;
-            if (ex < 100000)
-                ex = ex * 10 + (*p - '0');
-        }
-    }
-    if (!sig || (!eneg && P + ex < -400) || (eneg && P - ex < -400)) {
-        *out = neg ? -0.0 : 0.0;
-        return MOTE_OK;
-    }
-    P += (int)(eneg ? -ex : ex);
-    if (P > 310)
-        return MOTE_ERR_JSON_RANGE;
-    /* First up to 19 significant digits (through the last non-zero one). */
-    for (k = 0, p = sig; k < nz && k < 19; p++) {
-        if (*p == '.')
-            continue;
-        D = D * 10 + (uint64_t)(*p - '0');
-        k++;
-    }
-    k = P - k; /* value ~ D * 10^k */
-#if FLT_EVAL_METHOD == 0
-    if (nz <= 15 && k >= -22 && k <= 22) {
-        d = k >= 0 ? (double)D * pow10_small(k) : (double)D / pow10_small(-k);
-        *out = neg ? -d : d;
-        return MOTE_OK;
-    }
-#endif
-    d = (double)D;
-    for (; k >= 22; k -= 22)
-        d *= 1e22;
-    for (; k <= -22; k += 22)
-        d /= 1e22;
-    d = k >= 0 ? d * pow10_small(k) : d / pow10_small(-k);
-    u = to_bits(d);
-    if (u >= EXP_INF)
-        u = EXP_INF - 1; /* DBL_MAX; the check below decides about overflow */
-    x.p = sig;
-    x.end = mend;
-    x.P = P;
-    for (;;) {
-        int c = cmp_halfway(&x, u);
-        if (c > 0 || (c == 0 && (u & 1))) {
-            if (++u == EXP_INF)
-                return MOTE_ERR_JSON_RANGE;
-            continue;
-        }
-        if (u > 0) {
-            c = cmp_halfway(&x, u - 1);
-            if (c < 0 || (c == 0 && (u & 1))) {
-                u--;
-                continue;
+    dec_parse(&x, text, text + len);
+    if (x.nz && x.P >= -330) {
+        if (x.P > 310)
+            return MOTE_ERR_JSON_RANGE;
+        /* value ~ D * 10^k from the first 19 digits */
+        for (q = x.p; q != x.end && k < 19; q++)
+            if (*q != '.') {
+                D = D * 10 + (uint64_t)(*q - '0');
+                k++;
             }
+        rc = k;
+        k = (int)x.P - k;
+#if FLT_EVAL_METHOD == 0
+        if (x.nz <= rc && D <= ((uint64_t)1 << 53) && k >= -22 && k <= 22) {
+            d = k >= 0 ? (double)D * pow10_small(k) : (double)D / pow10_small(-k);
+            goto done;
         }
-        break;
+#endif
+        d = (double)D;
+        for (; k >= 22; k -= 22)
+            d *= 1e22;
+        for (; k <= -22; k += 22)
+            d /= 1e22;
+        d = k >= 0 ? d * pow10_small(k) : d / pow10_small(-k);
+        u = to_bits(d);
+        if (u >= EXP_INF)
+            u = EXP_INF - 1; /* DBL_MAX; expand decides about overflow */
+        rc = expand(x.p, x.end, x.P, &u, NULL, 0);
+        if (rc != MOTE_OK)
+            return rc;
+        d = from_bits(u);
     }
-    d = from_bits(u);
-    *out = neg ? -d : d;
+#if FLT_EVAL_METHOD == 0
+done:
+#endif
+    *out = x.neg ? -d : d;
     return MOTE_OK;
 }
 
@@ -374,116 +320,77 @@ int mote_json_get_double(const mote_json_value_t *v, double *out)
     return mote_json_parse_double(v->ptr, v->len, out);
 }
 
-/* First 18 significant digits of the positive double u (exact), and its P. */
-static NUM_NOINLINE int first_digits(uint64_t u, char digits[18])
-{
-    struct gen g;
-    int e = (int)(u >> 52), i, d;
-    uint64_t m = u & (((uint64_t)1 << 52) - 1);
-    if (e)
-        m |= (uint64_t)1 << 52;
-    gen_init(&g, m, e ? e - 1075 : -1074);
-    gen_start(&g);
-    for (i = 0; i < 18; i++) {
-        d = gen_digit(&g);
-        digits[i] = (char)('0' + (d < 0 ? 0 : d));
-    }
-    return g.P;
-}
-
-/* Does the decimal digits[0..n) * 10^(P-n) read back as the double u? */
-static int reads_back(const char *digits, int n, int P, uint64_t u)
-{
-    struct dec x;
-    int c;
-    x.p = digits;
-    x.end = digits + n;
-    x.P = P;
-    c = cmp_halfway(&x, u);
-    if (c > 0 || (c == 0 && (u & 1)))
-        return 0;
-    if (u == 0)
-        return 1;
-    c = cmp_halfway(&x, u - 1);
-    return c > 0 || (c == 0 && !(u & 1));
-}
-
-/* Writes the text of digits[0..n) * 10^(P-n) into out (when not NULL); returns its length. */
-static int emit_number(char *out, int neg, const char *dg, int n, int P)
-{
-    int o = 0, i, E = P - 1;
 #define PUT(ch)                                                                            \
     do {                                                                                   \
-        if (out)                                                                           \
-            out[o] = (ch);                                                                 \
+        if (pass)                                                                          \
+            buf[o] = (char)(ch);                                                           \
         o++;                                                                               \
     } while (0)
-    if (neg)
-        PUT('-');
-    if (P > 0 && P <= 21) { /* 123.45, 1200 */
-        for (i = 0; i < n || i < P; i++) {
-            if (i == P)
-                PUT('.');
-            PUT(i < n ? dg[i] : '0');
-        }
-    } else if (P <= 0 && P > -6) { /* 0.00012 */
-        PUT('0');
-        PUT('.');
-        for (i = P; i < 0; i++)
-            PUT('0');
-        for (i = 0; i < n; i++)
-            PUT(dg[i]);
-    } else { /* 1.5e+300, 5e-324 */
-        PUT(dg[0]);
-        if (n > 1)
-            PUT('.');
-        for (i = 1; i < n; i++)
-            PUT(dg[i]);
-        PUT('e');
-        PUT(E < 0 ? '-' : '+');
-        if (E < 0)
-            E = -E;
-        if (E >= 100)
-            PUT((char)('0' + E / 100));
-        if (E >= 10)
-            PUT((char)('0' + E / 10 % 10));
-        PUT((char)('0' + E % 10));
-    }
-#undef PUT
-    return o;
-}
 
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
-    char dg[18]; /* one buffer, regenerated per attempt: a small stack frame matters more */
-    uint64_t u = to_bits(value);
-    int neg = (int)(u >> 63), P = 1, prec, n = 1, i;
-    u &= ~((uint64_t)1 << 63);
+    char dg[18];
+    uint64_t u = to_bits(value), w;
+    int neg = (int)(u >> 63), P = 1, Pc = 1, prec, n = 1, i, j, E, o = 0, pass;
+    u &= ~SIGN_BIT;
     if ((!buf && cap) || u >= EXP_INF)
         return MOTE_ERR_BAD_ARG;
     dg[0] = '0';
+    if (u)
+        P = expand(NULL, NULL, 0, &u, dg, 0);
     /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
      * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
-     * search starts at one digit. */
+     * search starts at one digit. Each rounding is undone after a failed try. */
     for (prec = (u >> 52) ? 15 : 1; u && prec <= 17; prec++) {
-        P = first_digits(u, dg);
-        if (dg[prec] >= '5') { /* round half up; reads_back decides */
+        int up = dg[prec] >= '5';
+        Pc = P;
+        i = prec;
+        if (up) {
             for (i = prec - 1; i >= 0 && dg[i] == '9'; i--)
                 dg[i] = '0';
             if (i >= 0) {
                 dg[i]++;
             } else {
                 dg[0] = '1';
-                P++;
+                Pc++;
             }
         }
         for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
         }
-        if (prec == 17 || reads_back(dg, n, P, u))
+        w = u;
+        if (prec == 17 || expand(dg, dg + n, Pc, &w, NULL, 1) == MOTE_OK)
             break;
+        for (j = i + 1; j < prec; j++)
+            dg[j] = '9';
+        if (i >= 0 && i < prec)
+            dg[i]--;
     }
-    i = emit_number(NULL, neg, dg, n, P);
-    if ((size_t)i > cap)
-        return MOTE_ERR_BUFFER_TOO_SMALL;
-    return emit_number(buf, neg, dg, n, P);
+    /* Two passes: count, then write if it fits. Plain notation for exponents -6..20
+     * (123.45, 1200, 0.00012), else one digit before the point (1.5e+300, 5e-324). */
+    E = Pc - 1;
+    j = E >= -6 && E < 21 ? E : 0; /* the exponent the digits are placed at */
+    for (pass = 0; pass < 2; pass++) {
+        o = 0;
+        if (neg)
+            PUT('-');
+        for (i = j < 0 ? j : 0; i < n || i <= j; i++) {
+            if (i == j + 1)
+                PUT('.');
+            PUT(i >= 0 && i < n ? dg[i] : '0');
+        }
+        if (j != E) {
+            PUT('e');
+            PUT(E < 0 ? '-' : '+');
+            E = E < 0 ? -E : E;
+            if (E >= 100)
+                PUT('0' + E / 100);
+            if (E >= 10)
+                PUT('0' + E / 10 % 10);
+            PUT('0' + E % 10);
+            E = Pc - 1;
+        }
+        if ((size_t)o > cap)
+            return MOTE_ERR_BUFFER_TOO_SMALL;
+    }
+    return o;
 }
