@@ -205,7 +205,7 @@ final class Engine: @unchecked Sendable {
         switch command {
         case .start(let c): c.resume(throwing: MQTTError.invalidArgument("already connected"))
         case .publish(_, let c):
-            c.resume(throwing: configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.closed)
+            c.resume(throwing: MQTTError.notConnected)
         case .subscribe(let r):
             r.sink.finish(throwing: MQTTError.notConnected)
             r.ack.resume(throwing: MQTTError.notConnected)
@@ -566,10 +566,8 @@ final class Engine: @unchecked Sendable {
             let info = try establish(cleanStart: configuration.cleanStart)
             emit(.connected(info))
         } catch {
+            // Refusals count as failed attempts too: brokers refuse while they restart.
             logger.debug("reconnect attempt \(attempt) failed: \(error)")
-            if case .connectionRefused = error, configuration.reconnect.maximumAttempts == nil {
-                // keep trying: brokers refuse while restarting
-            }
             scheduleReconnect(attempt: attempt + 1)
         }
     }

@@ -91,7 +91,12 @@ final class JSONStorage: Sendable {
 
     func withBase<R>(_ body: (UnsafePointer<CChar>, Int) -> R) -> R {
         bytes.withUnsafeBufferPointer { bp in
-            bp.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(bp.count, 1)) { body($0, bp.count) }
+            guard let base = bp.baseAddress, bp.count > 0 else {
+                // An empty array may have no storage; the C calls still need a valid pointer.
+                var zero: CChar = 0
+                return body(&zero, 0)
+            }
+            return base.withMemoryRebound(to: CChar.self, capacity: bp.count) { body($0, bp.count) }
         }
     }
 

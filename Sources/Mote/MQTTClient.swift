@@ -100,6 +100,11 @@ public final class MQTTClient: Sendable {
     public func subscribe(to filter: String, qos: MQTTQoS = .atMostOnce,
                           bufferingPolicy: MQTTBufferingPolicy = .default,
                           noLocal: Bool = false, retainAsPublished: Bool = false) async throws -> MQTTSubscription {
+        var f = filter
+        let valid = f.withUTF8 { mote_mqtt_filter_validate(mote_bytes_t(ptr: $0.baseAddress, len: $0.count)) }
+        if valid != MOTE_OK {
+            throw MQTTError.invalidArgument("filter \"\(filter)\": \(MoteCoreError(code: valid.rawValue))")
+        }
         let id = engine.nextSubscriberID()
         let policy: AsyncThrowingStream<MQTTMessage, any Error>.Continuation.BufferingPolicy
         switch bufferingPolicy {

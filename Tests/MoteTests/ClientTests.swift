@@ -211,6 +211,7 @@ struct ClientTests {
             #expect(try await ni.next()?.payloadString == "3")
             #expect(try await wi.next()?.payloadString == "3")
             #expect(client.subscribedFilters == ["o/#", "o/a"])
+            await #expect(throws: MQTTError.self) { _ = try await client.subscribe(to: "bad/#/filter") }
             try await client.disconnect()
         }
     }

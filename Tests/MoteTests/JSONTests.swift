@@ -26,6 +26,7 @@ struct JSONTests {
 
     @Test func strictValidation() {
         #expect(throws: JSONError.self) { try JSONDocument(string: #"{"a":1,}"#) }
+        #expect(throws: JSONError.self) { try JSONDocument(bytes: []) }
         do {
             _ = try JSONDocument(string: "[1, 2")
             Issue.record("accepted truncated JSON")
