@@ -19,12 +19,12 @@ final class OutgoingPublish: Sendable {
     /// nil when empty (the common case; v3.1.1 ignores them anyway).
     let properties: MQTTPublishProperties?
 
-    init(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool, properties: MQTTPublishProperties) {
+    init(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool, properties: MQTTPublishProperties?) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retain = retain
-        self.properties = properties.isEmpty ? nil : properties
+        self.properties = properties?.isEmpty == false ? properties : nil
     }
 }
 

@@ -61,7 +61,7 @@ public final class MQTTClient: Sendable {
     /// - Throws: ``MQTTError/publishRejected(reasonCode:reason:)`` with the broker's v5
     ///   reason code, ``MQTTError/invalidArgument(_:)`` for a bad topic, and others.
     public func publish(to topic: String, payload: [UInt8], qos: MQTTQoS = .atMostOnce, retain: Bool = false,
-                        properties: MQTTPublishProperties = .init()) async throws {
+                        properties: MQTTPublishProperties? = nil) async throws {
         let message = OutgoingPublish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
         if qos == .atMostOnce {
             // Fast path: QoS 0 has no outcome to wait for, so hand the message over without
@@ -82,7 +82,7 @@ public final class MQTTClient: Sendable {
 
     /// Publish a UTF-8 string payload.
     public func publish(to topic: String, string: String, qos: MQTTQoS = .atMostOnce, retain: Bool = false,
-                        properties: MQTTPublishProperties = .init()) async throws {
+                        properties: MQTTPublishProperties? = nil) async throws {
         try await publish(to: topic, payload: Array(string.utf8), qos: qos, retain: retain, properties: properties)
     }
 
