@@ -7,32 +7,62 @@
 
 #include "mote/json.h"
 
-struct json_path;
+#if defined(__GNUC__)
+#define JSON_ALWAYS_INLINE inline __attribute__((always_inline))
+#define JSON_NOINLINE __attribute__((noinline))
+#else
+#define JSON_ALWAYS_INLINE inline
+#define JSON_NOINLINE
+#endif
 
-/* One scan over one JSON value: the engine behind validate, find and iteration. */
+/* One scan over one JSON value: the engine behind validate, find, iteration and the number
+ * grammar check. Kept small: it lives in the caller's frame while the scanner's nesting bits
+ * are on the stack. */
 struct json_scan {
-    const uint8_t *p;     /* in: where the value (or whitespace before it) starts; out: after
-                             it, or on failure the offending byte */
+    const uint8_t *p; /* in: where the value (or whitespace before it) starts; out: after
+                         it, or on failure the offending byte */
     const uint8_t *end;
-    struct json_path *path; /* NULL to only validate */
-    mote_json_reason_t reason;
+    uint8_t reason;   /* mote_json_reason_t of a failure */
+    uint8_t top;      /* a whole document: only whitespace around the value */
+    uint8_t search;   /* this is the `sc` of a struct json_find */
 };
 
-/* Scans one value (leading whitespace allowed, trailing left alone). Returns MOTE_OK,
- * MOTE_ERR_JSON_SYNTAX or MOTE_ERR_JSON_DEPTH (p at the offending byte, reason set). */
+/* A path search: the scan plus the path state (json_path.c), in one struct so a search
+ * keeps all its state in a single frame. */
+struct json_find {
+    struct json_scan sc;      /* first member: the scanner gets &find->sc */
+    const char *rest;         /* the path after the current segment */
+    const char *pend;         /* end of the path */
+    const char *key;          /* current segment as a key: [key, rest) */
+    size_t index;             /* current segment as an index; counts down the elements still
+                                 to pass in the watched array */
+    union {
+        mote_json_value_t *out; /* the found value: ptr set where it starts (NULL until
+                                   then), len where it ends */
+        uint8_t *buf;           /* json_string_walk's output (JSON_COPY) */
+    } u;
+    uint8_t pointer;          /* JSON Pointer syntax (else dotted) */
+    uint8_t have;             /* a segment is pending (else the path is fully matched) */
+    uint8_t kinds;            /* the segment applies to objects (1) and/or arrays (2) */
+    uint8_t key_mode;         /* escapes inside key: 0 none, 1 backslash, 2 ~0/~1 */
+    uint8_t index_ok;         /* the segment is a valid index */
+};
+
+#define JSON_PATH_OBJECT 1u /* kinds: the segment applies to objects */
+#define JSON_PATH_ARRAY 2u  /* kinds: the segment applies to arrays */
+
+/* Scans one value (leading whitespace allowed; with `top`, trailing whitespace too and
+ * nothing else). Returns MOTE_OK, MOTE_ERR_JSON_SYNTAX or MOTE_ERR_JSON_DEPTH (p at the
+ * offending byte, reason set); a search also MOTE_ERR_NOT_FOUND. */
 int json_scan_value(struct json_scan *sc);
+
+/* Fills err (when not NULL) from a failed scan; offsets count from base. Returns rc. */
+int json_scan_error(int rc, mote_json_error_t *err, const struct json_scan *sc, const void *base);
 
 /* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid or truncated. */
 size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
 
-#if defined(__GNUC__)
-#define JSON_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define JSON_ALWAYS_INLINE inline
-#endif
-
-/* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. Inline: it sits at the
- * bottom of the deepest call chains. */
+/* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. */
 static JSON_ALWAYS_INLINE long json_hex4(const uint8_t *p, const uint8_t *end)
 {
     long v = 0;
@@ -40,29 +70,36 @@ static JSON_ALWAYS_INLINE long json_hex4(const uint8_t *p, const uint8_t *end)
     if (end - p < 4)
         return -1;
     for (i = 0; i < 4; i++) {
-        unsigned c = p[i], d;
+        unsigned c = p[i] | 0x20u; /* lower case letters; digits keep their value */
         if ((unsigned)(c - '0') < 10u)
-            d = c - '0';
-        else if ((unsigned)((c | 0x20) - 'a') < 6u)
-            d = (c | 0x20) - 'a' + 10;
+            c -= '0';
+        else if ((unsigned)(c - 'a') < 6u)
+            c -= 'a' - 10;
         else
             return -1;
-        v = v * 16 + (long)d;
+        v = v * 16 + (long)c;
     }
     return v;
 }
 
-/* Does the string body [k, k+klen) (JSON escapes allowed) equal the key s (slen bytes),
- * where s uses `mode` escapes: 0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1? */
-int json_key_equals(const uint8_t *k, size_t klen, const char *s, size_t slen, int mode);
+/* Walks the string body [k, kend), decoding escapes (\uXXXX and surrogate pairs to UTF-8).
+ * key_mode 0..2: compares the decoded bytes with the path key [f->key, f->rest), read with
+ * key_mode escapes (0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1); returns 1 when
+ * equal, else 0. key_mode JSON_COPY: stores the first f->index decoded bytes at f->u.buf;
+ * returns the decoded length, or (size_t)-1 when the body is malformed.
+ * A leaf with a small frame: the scanner calls it with its nesting bits live. */
+#define JSON_COPY 3u
+size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend);
 
 /* Type of the value starting with byte c. */
 mote_json_type_t json_type_of(uint8_t c);
 
-/* End of the (already validated) scalar value starting at p. */
-const uint8_t *json_scalar_end(const uint8_t *p, const uint8_t *end);
-
-/* Fills err from sc (if err is not NULL) using base for the offset. */
-void json_set_error(mote_json_error_t *err, const struct json_scan *sc, const uint8_t *base);
+/* Path parsing (json_path.c). json_path_init checks the whole path and loads the first
+ * segment (MOTE_OK or MOTE_ERR_JSON_BAD_PATH); json_path_single makes a one-segment path:
+ * the member `key` (n raw bytes) when key is not NULL, else the element at index n. */
+int json_path_init(struct json_find *f, const char *path, size_t len);
+void json_path_single(struct json_find *f, const char *key, size_t n);
+/* A key or element of the watched container matched the current segment: next segment. */
+void json_path_advance(struct json_find *f);
 
 #endif

@@ -268,9 +268,10 @@ int mote_json_parse_double(const char *text, size_t len, double *out)
     /* The scanner checks the grammar: one number and nothing around it. */
     sc.p = (const uint8_t *)text;
     sc.end = sc.p + len;
-    sc.path = NULL;
-    if (!len || (*text != '-' && (unsigned)(*text - '0') > 9u) || json_scan_value(&sc) != MOTE_OK ||
-        sc.p != sc.end)
+    sc.top = 1;
+    sc.search = 0;
+    if (!len || (*text != '-' && (unsigned)(*text - '0') > 9u) ||
+        (unsigned)(text[len - 1] - '0') > 9u || json_scan_value(&sc) != MOTE_OK)
         return MOTE_ERR_JSON_SYNTAX;
     dec_parse(&x, text, text + len);
     if (x.nz && x.P >= -330) {

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "json_internal.h"
-#include "json_path.h"
 
 /* Strings are skipped a machine word at a time: a word is "plain" when it holds no quote,
  * backslash, control byte or non-ASCII byte, which is most of a typical document. */
@@ -173,28 +172,11 @@ mote_json_type_t json_type_of(uint8_t c)
     }
 }
 
-const uint8_t *json_scalar_end(const uint8_t *p, const uint8_t *end)
-{
-    struct json_scan sc;
-    switch (*p) {
-    case '"':
-        p = scan_string(&sc, p + 1, end);
-        return p ? p : end;
-    case 't': case 'n':
-        return p + 4;
-    case 'f':
-        return p + 5;
-    default:
-        while (p != end && (IS_DIGIT(*p) || *p == '-' || *p == '+' || *p == '.' || (*p | 0x20) == 'e'))
-            p++;
-        return p;
-    }
-}
-
 #define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
 #define TOP 256u /* closer of the top level: matches no byte */
 #define ARMED 0x10000u /* search: above any depth */
+#define SCALAR 0x10001u /* search: inside the matched scalar */
 
 /* Skips digits, a word at a time: numbers are the most common values in device data. */
 static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
@@ -218,7 +200,10 @@ static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
 /* The scanner. `search` is a constant at each call site, so the validate-only copy carries
  * no search checks at all (size-optimised builds keep one copy for both).
  * Whitespace is rare in device documents: every place first tests for the byte it expects
- * and only then looks for whitespace. */
+ * and only then looks for whitespace.
+ * Search: `watch` is the depth whose keys/elements are matched (0 = none), ARMED when the
+ * next value is the one the path matched so far, SCALAR while the matched value is a
+ * scalar whose end is still to be seen (one variable keeps the frame small). */
 static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
 {
     const uint8_t *p = sc->p;
@@ -226,18 +211,28 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
     uint8_t kinds[(MOTE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: that level is an array */
     unsigned depth = 0;
     unsigned closer = TOP; /* '}' or ']' closing the innermost open container */
-    /* search: the depth whose keys/elements are matched (0 = none), or ARMED when the next
-     * value is the one the path matched so far (one variable keeps the frame small) */
-    unsigned watch = search && sc->path ? ARMED : 0;
+    unsigned watch = search && sc->search ? ARMED : 0; /* 0 never matches a depth */
     unsigned c;
+    const uint8_t *k;
+    struct json_find *const f = (struct json_find *)sc; /* used only when searching */
 
 value:
     if (p == end)
         goto eof;
     c = *p;
 value_c: /* c == *p */
-    if (search && watch == ARMED && c > ' ')
-        watch = json_path_on_value(sc->path, p, depth);
+    if (search && watch == ARMED && c > ' ') {
+        /* The value the path matched so far starts here. */
+        watch = 0;
+        if (!f->have) {
+            f->u.out->ptr = (const char *)p;
+            watch = SCALAR;
+        }
+        if ((c == '{' && (f->kinds & JSON_PATH_OBJECT)) ||
+            (c == '[' && (f->kinds & JSON_PATH_ARRAY) && f->index_ok) ||
+            (!f->have && (c == '{' || c == '[')))
+            watch = depth + 1;
+    }
     switch (c) {
     case ' ': case '\t': case '\n': case '\r':
         if (++p == end)
@@ -278,16 +273,10 @@ value_c: /* c == *p */
             p++;
             goto close;
         }
-        if (search && depth == watch && json_path_on_element(sc->path)) {
-            json_path_advance(sc->path);
-            watch = ARMED;
-        }
-        goto value_c;
+        goto element;
     case '"':
-        p = scan_string(sc, p + 1, end);
-        if (!p)
-            return MOTE_ERR_JSON_SYNTAX;
-        goto next;
+        k = NULL;
+        goto string;
     case '-':
         if (++p == end || !IS_DIGIT(*p))
             goto bad_number;
@@ -338,6 +327,18 @@ value_c: /* c == *p */
         goto fail;
     }
 
+element: /* c == *p, the first byte of an array element */
+    if (search && depth == watch && (f->kinds & JSON_PATH_ARRAY)) {
+        /* the index counts down: each segment applies to exactly one array */
+        if (f->index == 0) {
+            json_path_advance(f);
+            watch = ARMED;
+        } else {
+            f->index--;
+        }
+    }
+    goto value_c;
+
 key_ws: /* c == *p: whitespace expected before a member */
     while (IS_WS(c)) {
         if (++p == end)
@@ -349,21 +350,19 @@ key_ws: /* c == *p: whitespace expected before a member */
         goto fail;
     }
 key: /* *p == '"', the first byte of an object member */
-    {
-        const uint8_t *k = p + 1;
-        p = scan_string(sc, k, end);
-        if (!p)
-            return MOTE_ERR_JSON_SYNTAX;
-        if (search && depth == watch) {
-            /* The comparison is called from here, not from a path hook, so the deepest
-             * call chain under the scanner is one leaf function. */
-            struct json_path *jp = sc->path;
-            if (!jp->found_pending && (jp->kinds & JSON_PATH_OBJECT) &&
-                json_key_equals(k, (size_t)(p - 1 - k), jp->key, jp->key_len, jp->key_mode)) {
-                json_path_advance(jp);
-                watch = ARMED;
-            }
-        }
+    k = p + 1;
+string: /* *p == '"'; k: the key's first byte, NULL for a string value (one copy of the
+         * string loop) */
+    p = scan_string(sc, p + 1, end);
+    if (!p)
+        goto fail_at;
+    if (!k)
+        goto next;
+    
+    if (search && depth == watch && (f->kinds & JSON_PATH_OBJECT) &&
+        json_string_walk(f, k, p - 1)) {
+        json_path_advance(f);
+        watch = ARMED;
     }
     if (p != end && *p == ':') {
         p++;
@@ -385,28 +384,25 @@ key: /* *p == '"', the first byte of an object member */
     goto value;
 
 next: /* after a value */
+    if (search && watch == SCALAR) {
+        f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
+        watch = 0;
+    }
     if (p == end)
         goto eof_after_value;
     c = *p;
 next_c:
     if (c == ',') {
-        if (closer == ']') {
-            p++;
-            if (search && depth == watch && json_path_on_element(sc->path)) {
-                json_path_advance(sc->path);
-                watch = ARMED;
-            }
-            goto value;
-        }
-        if (closer == '}') {
-            if (++p == end)
-                goto eof;
-            c = *p;
-            if (c == '"')
-                goto key;
-            goto key_ws;
-        }
-        goto done;
+        if (closer == TOP)
+            goto done;
+        if (++p == end)
+            goto eof;
+        c = *p;
+        if (closer == ']')
+            goto element;
+        if (c == '"')
+            goto key;
+        goto key_ws;
     }
     if (c == closer) {
         p++;
@@ -425,17 +421,31 @@ next_c:
 
 close: /* p is after a closing bracket */
     if (search && depth == watch) {
-        json_path_on_close(sc->path, p);
+        if (!f->have) /* the matched container ends */
+            f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
         watch = 0;
     }
     depth--;
     closer = depth == 0 ? TOP : IS_ARRAY(depth) ? (unsigned)']' : (unsigned)'}';
     goto next;
 
-done: /* the top-level value ended; values never end in whitespace, so step back over it */
-    while (IS_WS(p[-1]))
-        p--;
+done: /* the top-level value ended at or before p */
+    if (sc->top) {
+        if (p != end) {
+            sc->reason = MOTE_JSON_R_TRAILING;
+            goto fail;
+        }
+    } else {
+        while (IS_WS(p[-1])) /* values never end in whitespace: step back over it */
+            p--;
+    }
     sc->p = p;
+    if (search && sc->search) {
+        mote_json_value_t *out = f->u.out;
+        if (!out->ptr)
+            return MOTE_ERR_NOT_FOUND;
+        out->type = json_type_of((uint8_t)*out->ptr);
+    }
     return MOTE_OK;
 bad_number:
     sc->reason = MOTE_JSON_R_BAD_NUMBER;
@@ -447,15 +457,14 @@ eof_after_value:
     if (closer == TOP)
         goto done;
 eof:
-    sc->reason = MOTE_JSON_R_UNEXPECTED_END;
+    sc->reason = depth == 0 && sc->top ? MOTE_JSON_R_EMPTY : MOTE_JSON_R_UNEXPECTED_END;
     goto fail;
 too_deep:
     sc->reason = MOTE_JSON_R_TOO_DEEP;
-    sc->p = p;
-    return MOTE_ERR_JSON_DEPTH;
 fail:
     sc->p = p;
-    return MOTE_ERR_JSON_SYNTAX;
+fail_at:
+    return sc->reason == MOTE_JSON_R_TOO_DEEP ? MOTE_ERR_JSON_DEPTH : MOTE_ERR_JSON_SYNTAX;
 }
 
 #ifdef __OPTIMIZE_SIZE__
@@ -476,135 +485,114 @@ static int scan_search(struct json_scan *sc)
 
 int json_scan_value(struct json_scan *sc)
 {
-    return sc->path ? scan_search(sc) : scan_validate(sc);
+    return sc->search ? scan_search(sc) : scan_validate(sc);
 }
 #endif
 
-void json_set_error(mote_json_error_t *err, const struct json_scan *sc, const uint8_t *base)
+int json_scan_error(int rc, mote_json_error_t *err, const struct json_scan *sc, const void *base)
 {
-    if (err) {
-        err->offset = (size_t)(sc->p - base);
-        err->reason = sc->reason;
+    if (err && rc != MOTE_OK && rc != MOTE_ERR_NOT_FOUND) {
+        err->offset = (size_t)(sc->p - (const uint8_t *)base);
+        err->reason = (mote_json_reason_t)sc->reason;
     }
+    return rc;
 }
 
-/* Scans the whole text [doc, doc+len) as one value with only whitespace around it. Inlined
- * into its two callers so it adds no stack frame of its own. */
-static JSON_ALWAYS_INLINE int scan_document(const void *doc, size_t len, struct json_path *path, mote_json_error_t *err)
+/* Sets up a scan of the whole text [doc, doc+len). Returns MOTE_ERR_BAD_ARG for a NULL
+ * doc with len > 0. */
+static int scan_init(struct json_scan *sc, const void *doc, size_t len, mote_json_error_t *err)
 {
-    struct json_scan sc;
-    const uint8_t *base = (const uint8_t *)doc;
-    int rc;
     if (err) {
         err->offset = 0;
         err->reason = MOTE_JSON_R_NONE;
     }
     if (!doc && len)
         return MOTE_ERR_BAD_ARG;
-    if (!doc)
-        base = (const uint8_t *)"";
-    sc.p = base;
-    sc.end = base + len;
-    sc.path = path;
-    while (sc.p != sc.end && IS_WS(*sc.p))
-        sc.p++;
-    if (sc.p == sc.end) {
-        sc.reason = MOTE_JSON_R_EMPTY;
-        json_set_error(err, &sc, base);
-        return MOTE_ERR_JSON_SYNTAX;
-    }
-    rc = json_scan_value(&sc);
-    if (rc == MOTE_OK) {
-        while (sc.p != sc.end && IS_WS(*sc.p))
-            sc.p++;
-        if (sc.p != sc.end) {
-            sc.reason = MOTE_JSON_R_TRAILING;
-            rc = MOTE_ERR_JSON_SYNTAX;
-        }
-    }
-    if (rc != MOTE_OK)
-        json_set_error(err, &sc, base);
-    return rc;
+    sc->p = doc ? (const uint8_t *)doc : (const uint8_t *)"";
+    sc->end = sc->p + len;
+    sc->top = 1;
+    sc->search = 0;
+    return MOTE_OK;
 }
 
 int mote_json_validate(const void *doc, size_t len, mote_json_error_t *err)
 {
-    return scan_document(doc, len, NULL, err);
+    struct json_scan sc;
+    int rc = scan_init(&sc, doc, len, err);
+    return rc != MOTE_OK ? rc : json_scan_error(json_scan_value(&sc), err, &sc, doc);
 }
 
-static JSON_ALWAYS_INLINE int find_path(const void *doc, size_t len, struct json_path *jp,
-                                        mote_json_value_t *out, mote_json_error_t *err)
+/* Starts a search: the result goes to out. */
+static int find_init(struct json_find *f, const void *doc, size_t len, mote_json_value_t *out,
+                     mote_json_error_t *err)
 {
-    int rc = scan_document(doc, len, jp, err);
-    if (rc != MOTE_OK)
-        return rc;
-    if (!jp->found)
-        return MOTE_ERR_NOT_FOUND;
-    if (!jp->found_end)
-        jp->found_end = json_scalar_end(jp->found, (const uint8_t *)doc + len);
-    out->ptr = (const char *)jp->found;
-    out->len = (size_t)(jp->found_end - jp->found);
-    out->type = json_type_of(*jp->found);
-    return MOTE_OK;
+    if (!out)
+        return MOTE_ERR_BAD_ARG;
+    out->ptr = NULL;
+    out->len = 0;
+    out->type = MOTE_JSON_NONE;
+    f->u.out = out;
+    return scan_init(&f->sc, doc, len, err);
 }
 
 int mote_json_find(const void *doc, size_t len, const char *path, size_t path_len,
                    mote_json_value_t *out, mote_json_error_t *err)
 {
-    struct json_path jp;
-    int rc;
-    if (!out || (!path && path_len))
-        return MOTE_ERR_BAD_ARG;
-    out->ptr = NULL;
-    out->len = 0;
-    out->type = MOTE_JSON_NONE;
-    rc = json_path_init(&jp, path ? path : "", path_len);
-    return rc != MOTE_OK ? rc : find_path(doc, len, &jp, out, err);
+    struct json_find f;
+    int rc = (!path && path_len) ? MOTE_ERR_BAD_ARG : find_init(&f, doc, len, out, err);
+    if (rc == MOTE_OK)
+        rc = json_path_init(&f, path ? path : "", path_len);
+    if (rc != MOTE_OK)
+        return rc;
+    f.sc.search = 1;
+    return json_scan_error(json_scan_value(&f.sc), err, &f.sc, doc);
 }
 
-
-/* Member and element lookups are one-segment searches over the container's span. */
-static int lookup(const mote_json_value_t *c, const char *key, size_t key_len, size_t index,
-                  mote_json_value_t *out)
+/* Member and element lookups are one-segment searches over the container's span: the
+ * member `key` when key is not NULL, else the element `index`. */
+static int lookup(const mote_json_value_t *c, const char *key, size_t n, mote_json_value_t *out)
 {
-    struct json_path jp;
-    if (!out || !c || !c->ptr || !c->len || (!key && key_len))
+    struct json_find f;
+    int rc;
+    if (!c || !c->ptr || !c->len)
         return MOTE_ERR_BAD_ARG;
     if (c->ptr[0] != (key ? '{' : '['))
         return MOTE_ERR_JSON_TYPE;
-    json_path_single(&jp, key, key_len, index);
-    return find_path(c->ptr, c->len, &jp, out, NULL);
+    rc = find_init(&f, c->ptr, c->len, out, NULL);
+    if (rc != MOTE_OK)
+        return rc;
+    json_path_single(&f, key, n);
+    f.sc.search = 1;
+    return json_scan_value(&f.sc);
 }
 
 int mote_json_member(const mote_json_value_t *object, const char *key, size_t key_len,
                      mote_json_value_t *out)
 {
-    return lookup(object, key ? key : "", key_len, 0, out);
+    if (!key && key_len)
+        return MOTE_ERR_BAD_ARG;
+    return lookup(object, key ? key : "", key_len, out);
 }
 
 int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_value_t *out)
 {
-    return lookup(array, NULL, 0, index, out);
+    return lookup(array, NULL, index, out);
 }
 
 const char *mote_json_reason_text(mote_json_reason_t reason)
 {
-    switch (reason) {
-    case MOTE_JSON_R_NONE: return "no error";
-    case MOTE_JSON_R_EMPTY: return "no value";
-    case MOTE_JSON_R_UNEXPECTED_END: return "unexpected end of input";
-    case MOTE_JSON_R_UNEXPECTED_CHAR: return "unexpected character";
-    case MOTE_JSON_R_EXPECTED_KEY: return "expected a string key";
-    case MOTE_JSON_R_EXPECTED_COLON: return "expected ':'";
-    case MOTE_JSON_R_EXPECTED_COMMA: return "expected ',' or closing bracket";
-    case MOTE_JSON_R_BAD_LITERAL: return "invalid literal";
-    case MOTE_JSON_R_BAD_NUMBER: return "invalid number";
-    case MOTE_JSON_R_BAD_ESCAPE: return "invalid escape";
-    case MOTE_JSON_R_BAD_SURROGATE: return "unpaired UTF-16 surrogate escape";
-    case MOTE_JSON_R_CONTROL_CHAR: return "control character in string";
-    case MOTE_JSON_R_BAD_UTF8: return "invalid UTF-8";
-    case MOTE_JSON_R_TOO_DEEP: return "nesting too deep";
-    case MOTE_JSON_R_TRAILING: return "data after the value";
-    default: return "unknown";
-    }
+    /* One string of NUL-separated texts, in enum order: no pointer table. */
+    static const char texts[] = "no error\0no value\0unexpected end of input\0"
+                                "unexpected character\0expected a string key\0expected ':'\0"
+                                "expected ',' or closing bracket\0invalid literal\0"
+                                "invalid number\0invalid escape\0"
+                                "unpaired UTF-16 surrogate escape\0control character in string\0"
+                                "invalid UTF-8\0nesting too deep\0data after the value\0unknown";
+    const char *t = texts;
+    unsigned r = (unsigned)reason;
+    if (r > MOTE_JSON_R_TRAILING)
+        r = MOTE_JSON_R_TRAILING + 1;
+    while (r--)
+        t += strlen(t) + 1;
+    return t;
 }
