@@ -25,6 +25,7 @@ final class Engine: @unchecked Sendable {
         /// commands plus the owner's backlog. Bounds the fast path's memory.
         var qos0: [OutgoingPublish] = []
         var ownerBacklog = 0
+        var handOffWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// Most QoS 0 messages waiting for the owner thread before publishers must wait too.
@@ -186,17 +187,39 @@ final class Engine: @unchecked Sendable {
         }
     }
 
+    enum HandOff {
+        case sent
+        /// The hand-off queue is full: wait with `waitForHandOffSpace`, then try again.
+        case full
+        /// Not connected: take the waiting path (offline queue or failure).
+        case unavailable
+    }
+
     /// QoS 0 fast path: queue the message without suspending the caller, when connected and
-    /// below the hand-off limit. Returns false when the caller must take the waiting path.
-    func trySendQoS0(_ message: OutgoingPublish) -> Bool {
+    /// below the hand-off limit.
+    func trySendQoS0(_ message: OutgoingPublish) -> HandOff {
         shared.withLock { s in
-            guard s.running, s.connected, s.qos0.count + s.ownerBacklog < Self.qos0HandOffLimit else { return false }
+            guard s.running, s.connected else { return .unavailable }
+            guard s.qos0.count + s.ownerBacklog < Self.qos0HandOffLimit else { return .full }
             s.qos0.append(message)
             if s.ownerWaiting {
                 s.ownerWaiting = false
                 cmote_waker_signal(wakeFD)
             }
-            return true
+            return .sent
+        }
+    }
+
+    /// Suspend until the owner thread has taken enough QoS 0 messages (or has stopped):
+    /// one suspension per thousands of messages instead of one per message.
+    func waitForHandOffSpace() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let waiting = shared.withLock { s -> Bool in
+                guard s.running, s.connected, s.qos0.count + s.ownerBacklog >= Self.qos0HandOffLimit else { return false }
+                s.handOffWaiters.append(c)
+                return true
+            }
+            if !waiting { c.resume() }
         }
     }
 
@@ -324,13 +347,18 @@ final class Engine: @unchecked Sendable {
     private func takeCommands() -> [Command] {
         let backlog = pending.count - pendingHead
         var qos0: [OutgoingPublish] = []
+        var resume: [CheckedContinuation<Void, Never>] = []
         let commands = shared.withLock { s in
             let c = s.commands
             s.commands.removeAll(keepingCapacity: true)
             swap(&qos0, &s.qos0)
             s.ownerBacklog = backlog
+            if !s.handOffWaiters.isEmpty && backlog < Self.qos0HandOffLimit / 2 {
+                swap(&resume, &s.handOffWaiters)
+            }
             return c
         }
+        for c in resume { c.resume() }
         for message in qos0 { handleQoS0(message) }
         return commands
     }
@@ -366,6 +394,7 @@ final class Engine: @unchecked Sendable {
             removeSubscriber(id)
         case .disconnect(let c):
             if case .connected = state {
+                drainOutput()
                 _ = mote_mqtt_disconnect(client, 0, mote_mqtt_props_t())
             }
             shutdown(error: nil, emitClosed: true)
@@ -393,6 +422,21 @@ final class Engine: @unchecked Sendable {
         if r == MOTE_OK { return true }
         if Self.isConnectionError(r) { connectionLost(error(from: r)) }
         return false
+    }
+
+    /// Before DISCONNECT: write what callers already handed over (QoS 0 messages count as
+    /// sent once handed over), for at most the connect timeout.
+    private func drainOutput() {
+        let deadline = ContinuousClock.now + configuration.connectTimeout
+        while ContinuousClock.now < deadline {
+            pump()
+            guard case .connected = state else { return }
+            let r = mote_mqtt_process(client, 0)
+            if r != MOTE_OK && r != MOTE_ERR_NEED_MORE { return }
+            let backlog = pending[pendingHead...].contains { $0.message.qos == .atMostOnce }
+            if !backlog && mote_mqtt_tx_pending(client) == 0 { return }
+            link.wait(wantWrite: true, wakeFD: -1, timeoutMs: 20)
+        }
     }
 
     private func nextSeq() -> UInt64 {
@@ -611,6 +655,9 @@ final class Engine: @unchecked Sendable {
             let c = s.commands
             s.commands.removeAll()
             s.qos0.removeAll()
+            let waiters = s.handOffWaiters
+            s.handOffWaiters.removeAll()
+            for w in waiters { w.resume() }
             return c
         }
         for c in leftover { reject(c) }

@@ -67,7 +67,13 @@ public final class MQTTClient: Sendable {
             // Fast path: QoS 0 has no outcome to wait for, so hand the message over without
             // suspending (bounded; past the bound the caller waits like QoS 1/2 callers do).
             try Self.validateTopic(topic)
-            if engine.trySendQoS0(message) { return }
+            handOff: while true {
+                switch engine.trySendQoS0(message) {
+                case .sent: return
+                case .full: await engine.waitForHandOffSpace()
+                case .unavailable: break handOff
+                }
+            }
         }
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
             engine.send(.publish(message, c))
