@@ -31,6 +31,32 @@ struct MoreTests {
         }
     }
 
+    /// QoS 0 messages handed over just before disconnect() are still written, in order.
+    @Test func qos0BurstThenDisconnect() async throws {
+        let broker = try Broker()
+        try await T.within(60) {
+            let subscriber = MQTTClient(configuration: T.config(broker, "burst-sub"))
+            try await subscriber.connect()
+            let sub = try await subscriber.subscribe(to: "burst", qos: .atMostOnce, bufferingPolicy: .dropNewest(limit: 50_000))
+            let n = 20_000
+            let receiver = Task { () -> [Int] in
+                var got: [Int] = []
+                for try await m in sub {
+                    got.append(Int(m.payloadString)!)
+                    if got.count == n { break }
+                }
+                return got
+            }
+            let publisher = MQTTClient(configuration: T.config(broker, "burst-pub"))
+            try await publisher.connect()
+            for i in 0..<n { try await publisher.publish(to: "burst", string: String(i)) }
+            try await publisher.disconnect()
+            let got = try await receiver.value
+            #expect(got == Array(0..<n))
+            try await subscriber.disconnect()
+        }
+    }
+
     /// The C core's packet trace reaches the swift-log logger at trace level.
     @Test func coreTraceReachesLogger() async throws {
         let broker = try Broker()
