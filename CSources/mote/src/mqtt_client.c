@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mqtt_client_internal.h"
+#include "mqtt_wire.h"
 
 static uint32_t now_ms(const mote_mqtt_client_t *c)
 {
@@ -163,15 +164,14 @@ static void tx_commit(mote_mqtt_client_t *c, int32_t n)
 mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, uint8_t type, uint16_t id, uint8_t reason)
 {
     uint8_t *p;
-    mote_err_t rc = tx_room(c, 5);
-    if (rc == MOTE_ERR_NEED_MORE) {
+    /* No room now: park it rather than write from here (that is the process step's job,
+     * and a write would put the transport's frames under the receive path). */
+    if (c->tx_tail_len != 0 || c->cfg->tx_cap - c->tx_len < 5) {
         c->ack_type = type;
         c->ack_id = id;
         c->ack_reason = reason;
         return MOTE_OK;
     }
-    if (rc != MOTE_OK)
-        return rc;
     p = c->cfg->tx_buf + c->tx_len;
     /* PUBREL's flags are 0010 (3.6.1); a v5 reason other than success follows the id,
      * success is the short form without it (5.0 3.4.2.1). */
@@ -190,8 +190,12 @@ mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, uint8_t type, uint16_t i
 mote_err_t mote_client_retry_ack(mote_mqtt_client_t *c)
 {
     uint8_t type = c->ack_type;
+    mote_err_t rc;
     if (type == 0)
         return MOTE_OK;
+    rc = tx_room(c, 5); /* writes out (and compacts) what is queued when that makes room */
+    if (rc != MOTE_OK)
+        return rc == MOTE_ERR_NEED_MORE ? MOTE_OK : rc;
     c->ack_type = 0;
     return mote_client_queue_ack(c, type, c->ack_id, c->ack_reason);
 }
@@ -211,8 +215,10 @@ mote_err_t mote_client_queue_ping(mote_mqtt_client_t *c)
 
 /* Queue one PUBLISH: its header is encoded into tx_buf, the payload is copied behind it
  * when it fits there, else written from caller memory as the second piece of a gathered
- * write. */
-static mote_err_t queue_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *p)
+ * write. trusted: MOTE_WIRE_PUB_TRUSTED for a resend (checked when first sent, which keeps
+ * the property check off the process step's stack), else 0. */
+static mote_err_t queue_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *p,
+                                unsigned trusted)
 {
     uint8_t *buf = c->cfg->tx_buf;
     size_t cap = c->cfg->tx_cap, plen = p->payload.len;
@@ -226,7 +232,7 @@ static mote_err_t queue_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t
         if (rc != MOTE_OK)
             return rc;
     }
-    h = mote_mqtt_encode_publish_header(buf + c->tx_len, cap - c->tx_len, MQ_VERSION(c), p);
+    h = mote_wire_publish_header(buf + c->tx_len, cap - c->tx_len, p, c->version | trusted);
     if (h < 0)
         return (mote_err_t)h;
     if (MQ_V5_LIMIT(c->max_packet_out != 0 && (uint32_t)h + plen > c->max_packet_out))
@@ -243,7 +249,7 @@ static mote_err_t queue_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t
         rc = mote_mqtt_flush(c);
         if (rc != MOTE_OK)
             return rc;
-        return queue_publish(c, p);
+        return queue_publish(c, p, trusted);
     }
     tx_commit(c, h);
     c->tx_tail = p->payload.ptr;
@@ -314,7 +320,7 @@ MQ_NOINLINE static mote_err_t publish_tracked(mote_mqtt_client_t *c, const mote_
             return MOTE_ERR_NO_SPACE;
         p.packet_id = r->packet_id;
     }
-    rc = queue_publish(c, &p);
+    rc = queue_publish(c, &p, 0);
     if (rc != MOTE_OK) {
         if (r != NULL && c->state != MQ_DISCONNECTED)
             mote_session_free(c, r);
@@ -352,7 +358,7 @@ mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *m
         return MOTE_ERR_UNSUPPORTED;
     /* The common QoS 0 case goes straight to the encoder, without a copy of msg. */
     if (msg->qos == 0 && !msg->dup && (!MQ_IS_V5(c) || c->alias_max_out == 0))
-        return queue_publish(c, msg);
+        return queue_publish(c, msg, 0);
     return publish_tracked(c, msg, packet_id);
 }
 
@@ -381,7 +387,7 @@ mote_err_t mote_client_resend(mote_mqtt_client_t *c)
             p.retain = (r->flags & IFF_RETAIN) != 0;
             p.dup = true;
             p.packet_id = r->packet_id;
-            rc = queue_publish(c, &p);
+            rc = queue_publish(c, &p, MOTE_WIRE_PUB_TRUSTED);
         }
         if (rc == MOTE_ERR_NEED_MORE)
             return MOTE_OK; /* the process step continues later */
@@ -629,11 +635,11 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
     /* The receive path handles CONNACK (and v5 AUTH) while connecting; the CONNACK bytes
      * are consumed lazily, so info's spans stay valid until the next process call. */
     for (;;) {
-        int32_t got;
         rc = mote_mqtt_flush(c);
-        if (rc == MOTE_OK)
-            rc = mote_client_rx_pump(c, &got);
-        else if (rc == MOTE_ERR_NEED_MORE)
+        if (rc == MOTE_OK) {
+            int32_t got = mote_client_rx_pump(c);
+            rc = got < 0 ? (mote_err_t)got : MOTE_OK;
+        } else if (rc == MOTE_ERR_NEED_MORE)
             rc = MOTE_OK;
         if (rc != MOTE_OK || c->state == MQ_DISCONNECTED)
             break;

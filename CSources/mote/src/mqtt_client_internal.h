@@ -91,9 +91,9 @@ void mote_client_emit(const mote_mqtt_client_t *c, const mote_mqtt_event_t *evt)
 /* ---- Client receive side (mqtt_client_rx.c) --------------------------------------------- */
 
 /* Read once from the transport and dispatch every complete packet (while connecting:
- * CONNACK and v5 AUTH only). *got receives the number of bytes read (0: nothing available
- * now). Fatal errors leave the client disconnected. */
-mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got);
+ * CONNACK and v5 AUTH only). Returns the number of bytes read (0: nothing available now)
+ * or an error; fatal errors leave the client disconnected. */
+int32_t mote_client_rx_pump(mote_mqtt_client_t *c);
 /* CONNACK while connecting (mqtt_client.c): refused or accepted, and the server's limits;
  * reports into c->info (never NULL while connecting). The session itself (resend or drop)
  * is resumed by mote_mqtt_connect afterwards. */

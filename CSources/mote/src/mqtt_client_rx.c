@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mqtt_client_internal.h"
+#include "mqtt_wire.h"
 
 static uint32_t now_ms(const mote_mqtt_client_t *c)
 {
@@ -37,19 +38,19 @@ static int32_t rx_read(mote_mqtt_client_t *c, uint32_t at, uint32_t want)
 }
 
 #if MOTE_MQTT_V5
-/* Incoming topic alias: remember topic for the alias, or fill an empty topic from it. */
-static mote_err_t resolve_alias(mote_mqtt_client_t *c, mote_mqtt_publish_t *p)
+/* Incoming topic alias (0: none): remember the topic for the alias, or fill an empty topic
+ * from it. */
+static mote_err_t resolve_alias(mote_mqtt_client_t *c, mote_mqtt_publish_t *p, uint16_t alias)
 {
     const mote_mqtt_client_config_t *cfg = c->cfg;
-    mote_mqtt_prop_t pr;
     mote_bytes_t *e;
     uint8_t *slot;
-    if (p->props.len == 0 || !mote_mqtt_prop_find(p->props, MOTE_PROP_TOPIC_ALIAS, &pr))
+    if (alias == 0)
         return p->topic.len != 0 ? MOTE_OK : MOTE_ERR_TOPIC_ALIAS;
-    if (pr.u32 == 0 || pr.u32 > c->alias_max_in)
+    if (alias > c->alias_max_in)
         return MOTE_ERR_TOPIC_ALIAS;
-    e = &cfg->rx_topic_aliases[pr.u32 - 1u];
-    slot = cfg->rx_alias_store + (size_t)(pr.u32 - 1u) * cfg->rx_alias_slot_size;
+    e = &cfg->rx_topic_aliases[alias - 1u];
+    slot = cfg->rx_alias_store + (size_t)(alias - 1u) * cfg->rx_alias_slot_size;
     if (p->topic.len == 0) {
         if (e->len == 0)
             return MOTE_ERR_TOPIC_ALIAS;
@@ -63,10 +64,186 @@ static mote_err_t resolve_alias(mote_mqtt_client_t *c, mote_mqtt_publish_t *p)
     e->len = p->topic.len;
     return MOTE_OK;
 }
-#define RESOLVE(c, p) (MQ_IS_V5(c) ? resolve_alias((c), (p)) : MOTE_OK)
+#define RESOLVE(c, p, alias) (MQ_IS_V5(c) ? resolve_alias((c), (p), (alias)) : MOTE_OK)
 #else
-#define RESOLVE(c, p) MOTE_OK
+#define RESOLVE(c, p, alias) ((void)(alias), MOTE_OK)
 #endif
+
+/* Incoming packets are parsed here rather than with the public decoders: the parsers below
+ * are leaves, and the property check runs one level under the function holding the event,
+ * never two or three (the process step has a stack budget). The rules are the decoders'
+ * (mqtt_decode.c); only the flag nibble is already checked by the fixed-header decoder.
+ * Running out of bytes inside a complete packet is MOTE_ERR_MALFORMED. */
+
+#if MOTE_MQTT_V5
+/* A v5 property length at p (avail bytes): the properties' span into *props; returns the
+ * bytes used (length and properties), 0 when avail ends inside them, -1 when malformed. */
+static int32_t props_span(const uint8_t *p, uint32_t avail, mote_mqtt_props_t *props)
+{
+    uint32_t n;
+    int k = mote_wire_varint_get(p, avail, &n);
+    if (k <= 0)
+        return k;
+    if (n > avail - (uint32_t)k)
+        return 0;
+    props->ptr = p + k;
+    props->len = n;
+    return k + (int32_t)n;
+}
+#endif
+
+/* The variable header of a PUBLISH whose body starts at body (rem bytes in all, avail of
+ * them present): topic, packet id and property span into p, the payload as far as it is
+ * present. flags: the fixed header's flag nibble, plus PUB_V5 for MQTT 5 (five arguments
+ * keep the callers' frames smaller). Returns the payload offset, or MOTE_ERR_NEED_MORE
+ * while the header is not all in (avail < rem), or an error. Topic characters and
+ * properties are the caller's to check (pub_valid). */
+#define PUB_V5(c) (MQ_IS_V5(c) ? 0x10u : 0u)
+static int32_t pub_header(const uint8_t *body, uint32_t avail, uint32_t rem, unsigned flags,
+                          mote_mqtt_publish_t *p)
+{
+    const mote_err_t cut = avail < rem ? MOTE_ERR_NEED_MORE : MOTE_ERR_MALFORMED;
+    uint32_t off;
+    /* The fixed header refused QoS 3; DUP on QoS 0 is left (3.3.1.1). */
+    if ((flags & 0x0Eu) == 8u)
+        return MOTE_ERR_BAD_FLAGS;
+    if (avail > rem)
+        avail = rem;
+    p->qos = (uint8_t)(flags >> 1 & 3u);
+    p->dup = (flags & 8u) != 0;
+    p->retain = (flags & 1u) != 0;
+    p->props.ptr = NULL;
+    p->props.len = 0;
+    if (avail < 2)
+        return cut;
+    p->topic.ptr = body + 2;
+    p->topic.len = mote_wire_get_u16(body);
+    off = 2u + (uint32_t)p->topic.len + (p->qos ? 2u : 0u);
+    if (off > avail)
+        return cut;
+    p->packet_id = p->qos ? mote_wire_get_u16(body + off - 2) : 0;
+    if (p->qos && !p->packet_id)
+        return MOTE_ERR_BAD_PACKET_ID;
+#if MOTE_MQTT_V5
+    if (flags & 0x10u) {
+        int32_t k = props_span(body + off, avail - off, &p->props);
+        if (k <= 0)
+            return k == 0 ? cut : MOTE_ERR_MALFORMED;
+        off += (uint32_t)k;
+    }
+#endif
+    p->payload.ptr = body + off;
+    p->payload.len = rem - off;
+    return (int32_t)off;
+}
+
+/* The checks pub_header leaves: properties, topic characters, the empty topic of an alias.
+ * *alias receives the topic alias (0: none). Inlined into its callers, so the property
+ * check is only one level below them. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline mote_err_t pub_valid(const mote_mqtt_client_t *c, const mote_mqtt_publish_t *p,
+                                   uint16_t *alias)
+{
+    *alias = 0;
+#if MOTE_MQTT_V5
+    if (p->props.len != 0) {
+        mote_err_t rc = mote_wire_props_check(p->props.ptr, p->props.len, MOTE_MQTT_PUBLISH, alias);
+        if (rc != MOTE_OK)
+            return rc;
+    }
+#endif
+    (void)c;
+    if (p->topic.len != 0)
+        return mote_wire_topic_fast(p->topic.ptr, p->topic.len);
+    return *alias != 0 ? MOTE_OK : MOTE_ERR_BAD_TOPIC; /* 5.0 3.3.2.3.4 */
+}
+
+/* PUBACK, PUBREC, PUBREL, PUBCOMP (packet id first), v5 DISCONNECT and AUTH: the optional
+ * reason code and properties that end them (AUTH: both or neither). */
+static mote_err_t ack_parse(const mote_mqtt_client_t *c, uint8_t type, const uint8_t *p,
+                            uint32_t len, mote_mqtt_ack_t *a)
+{
+    uint32_t i = 0;
+    (void)c;
+    a->packet_id = 0;
+    a->reason_code = 0;
+    a->props.ptr = NULL;
+    a->props.len = 0;
+    if (type <= MOTE_MQTT_PUBCOMP) {
+        if (len < 2)
+            return MOTE_ERR_MALFORMED;
+        a->packet_id = mote_wire_get_u16(p);
+        if (a->packet_id == 0)
+            return MOTE_ERR_BAD_PACKET_ID;
+        i = 2;
+    }
+#if MOTE_MQTT_V5
+    if (MQ_IS_V5(c) && i < len) {
+        a->reason_code = p[i++];
+        if (!mote_wire_reason_ok(type, a->reason_code))
+            return MOTE_ERR_BAD_REASON_CODE;
+        if (i < len) {
+            int32_t k = props_span(p + i, len - i, &a->props);
+            if (k <= 0)
+                return MOTE_ERR_MALFORMED;
+            i += (uint32_t)k;
+        } else if (type == MOTE_MQTT_AUTH) {
+            return MOTE_ERR_MALFORMED;
+        }
+    }
+#endif
+    return i == len ? MOTE_OK : MOTE_ERR_MALFORMED;
+}
+
+/* SUBACK and UNSUBACK: packet id, v5 properties, the reason codes (none in a 3.1.1
+ * UNSUBACK). */
+static mote_err_t suback_parse(const mote_mqtt_client_t *c, uint8_t type, const uint8_t *p,
+                               uint32_t len, mote_mqtt_suback_t *s)
+{
+    uint32_t i = 2;
+    s->props.ptr = NULL;
+    s->props.len = 0;
+    s->reason_codes = NULL;
+    s->count = 0;
+    if (len < 2)
+        return MOTE_ERR_MALFORMED;
+    s->packet_id = mote_wire_get_u16(p);
+    if (s->packet_id == 0)
+        return MOTE_ERR_BAD_PACKET_ID;
+#if MOTE_MQTT_V5
+    if (MQ_IS_V5(c)) {
+        int32_t k = props_span(p + 2, len - 2, &s->props);
+        if (k <= 0)
+            return MOTE_ERR_MALFORMED;
+        i += (uint32_t)k;
+    } else
+#endif
+    if (type == MOTE_MQTT_UNSUBACK) {
+        return len == 2 ? MOTE_OK : MOTE_ERR_MALFORMED; /* 3.1.1 3.11 */
+    }
+    if (i == len)
+        return MOTE_ERR_MALFORMED;
+    s->reason_codes = p + i;
+    s->count = len - i;
+    for (; i < len; i++)
+        if (!mote_wire_suback_code_ok(MQ_VERSION(c), type, p[i]))
+            return MOTE_ERR_BAD_REASON_CODE;
+    return MOTE_OK;
+}
+
+/* Check properties parsed by the leaves above (none: MOTE_OK). */
+static mote_err_t props_valid(mote_mqtt_props_t props, uint8_t type)
+{
+#if MOTE_MQTT_V5
+    if (props.len != 0)
+        return mote_wire_props_check(props.ptr, props.len, type, NULL);
+#else
+    (void)props, (void)type;
+#endif
+    return MOTE_OK;
+}
 
 /* The ack an incoming PUBLISH of this QoS needs once handled. */
 static mote_err_t ack_publish(mote_mqtt_client_t *c, uint8_t qos, uint16_t id)
@@ -131,7 +308,6 @@ static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
     /* type and flags come from the first byte again: fewer arguments, a smaller frame */
     const uint8_t type = (uint8_t)(pkt[0] >> 4), flags = (uint8_t)(pkt[0] & 0x0Fu);
     const uint8_t *body = pkt + hl;
-    mote_mqtt_version_t v = MQ_VERSION(c);
     mote_mqtt_event_t evt;
     mote_err_t rc;
     bool fresh;
@@ -143,11 +319,11 @@ static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
     switch (type) {
     case MOTE_MQTT_PUBLISH: {
         mote_mqtt_publish_t *p = &evt.u.publish.msg;
-        /* The header decoder directly: the whole-packet one is a wrapper around it in
-         * size builds, one frame more on the deepest path. */
-        rc = mote_mqtt_decode_publish_header(body, rem, rem, flags, v, p, NULL);
+        uint16_t alias;
+        int32_t off = pub_header(body, rem, rem, flags | PUB_V5(c), p);
+        rc = off < 0 ? (mote_err_t)off : pub_valid(c, p, &alias);
         if (rc == MOTE_OK)
-            rc = RESOLVE(c, p);
+            rc = RESOLVE(c, p, alias);
         if (rc == MOTE_OK)
             rc = qos2_is_new(c, p, &fresh);
         if (rc != MOTE_OK)
@@ -164,19 +340,23 @@ static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
     case MOTE_MQTT_PUBACK:
     case MOTE_MQTT_PUBREC:
     case MOTE_MQTT_PUBCOMP:
-        rc = mote_mqtt_decode_ack(body, rem, type, flags, v, &evt.u.ack);
-        return rc != MOTE_OK ? rc : on_ack(c, type, &evt.u.ack);
     case MOTE_MQTT_PUBREL:
-        rc = mote_mqtt_decode_ack(body, rem, type, flags, v, &evt.u.ack);
+        rc = ack_parse(c, type, body, rem, &evt.u.ack);
+        if (rc == MOTE_OK)
+            rc = props_valid(evt.u.ack.props, type);
         if (rc != MOTE_OK)
             return rc;
+        if (type != MOTE_MQTT_PUBREL)
+            return on_ack(c, type, &evt.u.ack);
         fresh = mote_session_qos2_release(c, evt.u.ack.packet_id);
         /* v5 says which ids were unknown (0x92); 3.1.1 completes them anyway. */
         return mote_client_queue_ack(c, MOTE_MQTT_PUBCOMP, evt.u.ack.packet_id,
                                      (fresh || !MQ_IS_V5(c)) ? 0u : 0x92u);
     case MOTE_MQTT_SUBACK:
     case MOTE_MQTT_UNSUBACK:
-        rc = mote_mqtt_decode_suback(body, rem, type, v, &evt.u.suback);
+        rc = suback_parse(c, type, body, rem, &evt.u.suback);
+        if (rc == MOTE_OK)
+            rc = props_valid(evt.u.suback.props, type);
         if (rc != MOTE_OK)
             return rc;
         if (c->sub_pending == 0)
@@ -197,7 +377,9 @@ static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
     case MOTE_MQTT_AUTH:
         if (!MQ_IS_V5(c))
             return MOTE_ERR_PROTOCOL;
-        rc = mote_mqtt_decode_disconnect(body, rem, type, v, &evt.u.ack);
+        rc = ack_parse(c, type, body, rem, &evt.u.ack);
+        if (rc == MOTE_OK)
+            rc = props_valid(evt.u.ack.props, type);
         if (rc != MOTE_OK)
             return rc;
         evt.type = type == MOTE_MQTT_AUTH ? MOTE_MQTT_EVT_AUTH : MOTE_MQTT_EVT_DISCONNECT;
@@ -220,21 +402,26 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
     mote_mqtt_publish_t *p = &evt.u.publish.msg;
     uint8_t type, flags;
     uint32_t rem;
-    size_t hl, poff;
+    size_t hl;
+    uint16_t alias = 0;
     bool fresh;
     /* Decoding the kept header again is cheaper in RAM than keeping its fields. */
     mote_err_t rc = mote_mqtt_decode_fixed_header(buf, c->rx_hdr, &type, &flags, &rem, &hl);
-    if (rc == MOTE_OK)
-        rc = mote_mqtt_decode_publish_header(buf + hl, c->rx_hdr - hl, rem, flags, MQ_VERSION(c), p,
-                                             &poff);
+    if (rc == MOTE_OK) {
+        int32_t off = pub_header(buf + hl, c->rx_hdr - (uint32_t)hl, rem, flags | PUB_V5(c), p);
+        rc = off < 0 ? (mote_err_t)off : MOTE_OK;
+    }
     if (rc != MOTE_OK)
         return rc;
     if (first) {
+        rc = pub_valid(c, p, &alias);
+        if (rc != MOTE_OK)
+            return rc;
         if (c->cfg->reject_oversize) {
             c->flags |= MQF_DISCARD;
             return MOTE_ERR_OVERSIZE_REJECTED;
         }
-        rc = RESOLVE(c, p);
+        rc = RESOLVE(c, p, alias);
         if (rc == MOTE_OK)
             rc = qos2_is_new(c, p, &fresh);
         if (rc != MOTE_OK)
@@ -242,8 +429,13 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
         c->flags |= (uint8_t)(MQF_STREAM | (fresh ? MQF_DELIVER : 0u));
     }
     if (c->flags & MQF_DELIVER) {
-        if (!first && (rc = RESOLVE(c, p)) != MOTE_OK)
+#if MOTE_MQTT_V5
+        /* Later pieces: an aliased topic comes from the alias table again (the kept
+         * header was checked with the first piece; a leaf finds the alias). */
+        if (!first && p->topic.len == 0 &&
+            (rc = RESOLVE(c, p, mote_wire_topic_alias(p->props.ptr, p->props.len))) != MOTE_OK)
             return rc;
+#endif
         evt.type = MOTE_MQTT_EVT_PUBLISH;
         p->payload.ptr = buf + c->rx_hdr;
         p->payload.len = n;
@@ -268,18 +460,20 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
 MQ_NOINLINE static mote_err_t start_stream(mote_mqtt_client_t *c)
 {
     mote_mqtt_publish_t p;
-    size_t hl, poff;
+    size_t hl;
+    int32_t poff;
     uint32_t hdr, rem;
     uint8_t type, flags;
     mote_err_t rc = mote_mqtt_decode_fixed_header(c->cfg->rx_buf, c->rx_len, &type, &flags, &rem, &hl);
-    if (rc == MOTE_OK)
-        rc = mote_mqtt_decode_publish_header(c->cfg->rx_buf + hl, c->rx_len - hl, rem, flags,
-                                             MQ_VERSION(c), &p, &poff);
-    if (rc == MOTE_ERR_NEED_MORE)
-        return c->rx_len >= c->cfg->rx_cap ? MOTE_ERR_PACKET_TOO_LARGE : MOTE_OK;
     if (rc != MOTE_OK)
         return rc;
-    hdr = (uint32_t)(hl + poff);
+    /* Properties and topic are checked with the first piece (stream_piece). */
+    poff = pub_header(c->cfg->rx_buf + hl, c->rx_len - (uint32_t)hl, rem, flags | PUB_V5(c), &p);
+    if (poff == MOTE_ERR_NEED_MORE)
+        return c->rx_len >= c->cfg->rx_cap ? MOTE_ERR_PACKET_TOO_LARGE : MOTE_OK;
+    if (poff < 0)
+        return (mote_err_t)poff;
+    hdr = (uint32_t)hl + (uint32_t)poff;
     if (hdr >= c->cfg->rx_cap || hdr > 0xFFFFu)
         return MOTE_ERR_PACKET_TOO_LARGE;
     if (c->cfg->on_trace != NULL)
@@ -290,16 +484,18 @@ MQ_NOINLINE static mote_err_t start_stream(mote_mqtt_client_t *c)
     return MOTE_OK; /* the caller delivers the first piece: one frame less on the stack */
 }
 
-/* Read the next piece of a streamed (or skipped) payload behind the kept header. */
-static mote_err_t stream_pump(mote_mqtt_client_t *c, int32_t *got)
+/* Read the next piece of a streamed (or skipped) payload behind the kept header. Returns
+ * the bytes read or an error. */
+static int32_t stream_pump(mote_mqtt_client_t *c)
 {
     uint32_t room = (uint32_t)c->cfg->rx_cap - c->rx_hdr;
     int32_t n = rx_read(c, c->rx_hdr, c->rx_skip < room ? c->rx_skip : room);
-    *got = n;
+    mote_err_t rc;
     if (n <= 0)
-        return n < 0 ? (mote_err_t)n : MOTE_OK;
+        return n;
     c->rx_skip -= (uint32_t)n;
-    return stream_piece(c, (uint32_t)n, false);
+    rc = stream_piece(c, (uint32_t)n, false);
+    return rc != MOTE_OK ? (int32_t)rc : n;
 }
 
 /* rx_parse stopped at a CONNACK for the caller to handle (not a mote_err_t value). */
@@ -364,19 +560,19 @@ static bool fatal(mote_err_t rc)
     return rc != MOTE_OK && rc != MOTE_ERR_OVERSIZE_REJECTED;
 }
 
-mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got)
+int32_t mote_client_rx_pump(mote_mqtt_client_t *c)
 {
     mote_err_t rc;
-    int32_t n;
-    *got = 0;
+    int32_t n, got = 0;
     if (c->ack_type != 0)
-        return MOTE_OK; /* a parked ack must go out before anything else is read */
+        return 0; /* a parked ack must go out before anything else is read */
     if (c->rx_off != 0) {
         rx_compact(c, c->rx_off);
         c->rx_off = 0;
     }
     if (c->rx_skip != 0) {
-        rc = stream_pump(c, got);
+        got = stream_pump(c);
+        rc = got < 0 ? (mote_err_t)got : MOTE_OK;
     } else {
         /* Packets left over from a pass that had to stop for a parked ack go first. */
         rc = rx_parse(c);
@@ -384,8 +580,8 @@ mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got)
             c->rx_len < c->cfg->rx_cap && (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING)) {
             n = rx_read(c, c->rx_len, (uint32_t)c->cfg->rx_cap - c->rx_len);
             if (n < 0)
-                return (mote_err_t)n;
-            *got = n;
+                return n;
+            got = n;
             c->rx_len += (uint32_t)n;
             if (n > 0)
                 rc = rx_parse(c);
@@ -402,7 +598,9 @@ mote_err_t mote_client_rx_pump(mote_mqtt_client_t *c, int32_t *got)
                 rc = stream_piece(c, c->rx_len - c->rx_hdr, true);
         }
     }
-    return fatal(rc) && c->state != MQ_DISCONNECTED ? mote_client_fail(c, rc) : rc;
+    if (fatal(rc) && c->state != MQ_DISCONNECTED)
+        rc = mote_client_fail(c, rc);
+    return rc != MOTE_OK ? (int32_t)rc : got;
 }
 
 static mote_err_t keep_alive(mote_mqtt_client_t *c, uint32_t now)
@@ -452,10 +650,9 @@ mote_err_t mote_mqtt_process(mote_mqtt_client_t *c, uint32_t budget_ms)
         /* Read what is available (bounded, so a flood cannot keep us here past the
          * budget); acks produced on the way are coalesced and written together below. */
         for (reads = 0; reads < 16 && c->ack_type == 0; reads++) {
-            int32_t got;
-            rc = mote_client_rx_pump(c, &got);
-            if (rc != MOTE_OK)
-                return rc;
+            int32_t got = mote_client_rx_pump(c);
+            if (got < 0)
+                return (mote_err_t)got;
             if (got == 0)
                 break;
         }

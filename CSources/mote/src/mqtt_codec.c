@@ -145,7 +145,11 @@ static mote_err_t span_ok(mote_bytes_t s, bool utf8)
 }
 
 #if MOTE_MQTT_V5
-static mote_err_t props_ok(mote_mqtt_props_t pr, uint8_t kind)
+/* Inlined: one frame less above the property check. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline mote_err_t props_ok(mote_mqtt_props_t pr, uint8_t kind)
 {
     if (pr.len && !pr.ptr)
         return MOTE_ERR_BAD_ARG;
@@ -276,9 +280,10 @@ MOTE_WIRE_COLD static mote_err_t publish_check(mote_mqtt_version_t v, const mote
     if (m->topic.len)
         return MOTE_OK;
 #if MOTE_MQTT_V5
-    /* An empty topic is allowed only with a topic alias (5.0 3.3.2.3.4). */
-    mote_mqtt_prop_t pr;
-    if (MOTE_WIRE_IS_V5(v) && mote_mqtt_prop_find(m->props, MOTE_PROP_TOPIC_ALIAS, &pr))
+    /* An empty topic is allowed only with a topic alias (5.0 3.3.2.3.4); alias 0 is
+     * refused by the property check. */
+    if (MOTE_WIRE_IS_V5(v) && m->props.ptr &&
+        mote_wire_topic_alias(m->props.ptr, m->props.len) != 0)
         return MOTE_OK;
 #else
     (void)v;
@@ -286,18 +291,24 @@ MOTE_WIRE_COLD static mote_err_t publish_check(mote_mqtt_version_t v, const mote
     return MOTE_ERR_BAD_TOPIC;
 }
 
-MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
-                              const mote_mqtt_publish_t *m, bool with_payload)
+/* mode: the protocol version in the low byte, plus MOTE_WIRE_PUB_* flags. Four arguments,
+ * so the wrappers below are tail calls in size builds (no frame of their own). */
+MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *m,
+                                     unsigned mode)
 {
+    const mote_mqtt_version_t v = (mote_mqtt_version_t)(mode & 0xFFu);
+    const bool with_payload = (mode & MOTE_WIRE_PUB_PAYLOAD) != 0;
     if (!mote_wire_version_ok(v))
         return MOTE_ERR_UNSUPPORTED;
     const unsigned qos = m->qos;
     const size_t tl = m->topic.len, pl = m->payload.len;
     mote_err_t e;
 #if defined(__OPTIMIZE_SIZE__)
-    e = publish_check(v, m);
-    if (e)
-        return e;
+    if (!(mode & MOTE_WIRE_PUB_TRUSTED)) {
+        e = publish_check(v, m);
+        if (e)
+            return e;
+    }
 #else
     /* One test for every field rule; the cold path tells which one failed. (Spans with a
      * length must point somewhere: that is the caller's side of the contract.) */
@@ -311,7 +322,7 @@ MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version
     size_t rem = 2 + tl + pl + (qos ? 2u : 0u);
 #if MOTE_MQTT_V5
     if (MOTE_WIRE_IS_V5(v)) {
-        if (m->props.len) {
+        if (m->props.len && !(mode & MOTE_WIRE_PUB_TRUSTED)) {
             e = props_ok(m->props, MOTE_MQTT_PUBLISH);
             if (e)
                 return e;
@@ -355,18 +366,24 @@ MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, mote_mqtt_version
 int32_t mote_mqtt_encode_publish(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                  const mote_mqtt_publish_t *p)
 {
-    return publish_common(buf, cap, v, p, true);
+    return publish_common(buf, cap, p, (unsigned)v | MOTE_WIRE_PUB_PAYLOAD);
 }
 
 int32_t mote_mqtt_encode_publish_header(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                         const mote_mqtt_publish_t *p)
 {
-    return publish_common(buf, cap, v, p, false);
+    return publish_common(buf, cap, p, (unsigned)v);
+}
+
+int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
+                                 unsigned mode)
+{
+    return publish_common(buf, cap, p, mode);
 }
 
 size_t mote_mqtt_publish_size(mote_mqtt_version_t v, const mote_mqtt_publish_t *p)
 {
-    int32_t n = publish_common(NULL, 0, v, p, true);
+    int32_t n = publish_common(NULL, 0, p, (unsigned)v | MOTE_WIRE_PUB_PAYLOAD);
     return n > 0 ? (size_t)n : 0;
 }
 

@@ -55,7 +55,7 @@ static mote_err_t rd_pid(reader_t *r, uint16_t *out)
 __attribute__((always_inline))
 #endif
 static inline mote_err_t rd_props(reader_t *r, uint8_t kind, mote_mqtt_props_t *out,
-                                  uint64_t *ids)
+                                  uint16_t *alias)
 {
     uint32_t n;
     int k = mote_wire_varint_get(r->p, left(r), &n);
@@ -67,7 +67,7 @@ static inline mote_err_t rd_props(reader_t *r, uint8_t kind, mote_mqtt_props_t *
     out->ptr = r->p;
     out->len = n;
     r->p += n;
-    return n ? mote_wire_props_check(out->ptr, n, kind, ids) : MOTE_OK;
+    return n ? mote_wire_props_check(out->ptr, n, kind, alias) : MOTE_OK;
 }
 #endif
 
@@ -194,11 +194,11 @@ MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t
 {
     size_t off = 2 + p->topic.len + (p->qos ? 2u : 0u);
     mote_err_t e = MOTE_OK;
-    uint64_t ids = 0; /* property ids present: the empty-topic rule needs no second walk */
+    uint16_t alias = 0; /* from the property check: the empty-topic rule needs no second walk */
 #if MOTE_MQTT_V5
     if (MOTE_WIRE_IS_V5(v)) {
         reader_t r = { body + off, body + avail };
-        e = rd_props(&r, MOTE_MQTT_PUBLISH, &p->props, &ids);
+        e = rd_props(&r, MOTE_MQTT_PUBLISH, &p->props, &alias);
         off = (size_t)(r.p - body);
     }
 #else
@@ -212,7 +212,7 @@ MOTE_WIRE_COLD static mote_err_t publish_header_slow(const uint8_t *body, size_t
         e = mote_wire_topic_fast(p->topic.ptr, p->topic.len);
         if (e)
             return e;
-    } else if (!MOTE_WIRE_IS_V5(v) || !(ids >> MOTE_PROP_TOPIC_ALIAS & 1u)) {
+    } else if (!MOTE_WIRE_IS_V5(v) || !alias) {
         return MOTE_ERR_BAD_TOPIC; /* an empty topic name needs a topic alias (5.0 3.3.2.3.4) */
     }
     p->payload.ptr = body + off;

@@ -140,59 +140,142 @@ static int parse_one(const uint8_t *p, size_t avail, mote_mqtt_prop_t *out)
     return (int)used;
 }
 
-mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind, uint64_t *ids)
+/* The parse is written out here rather than through parse_one, and the only calls are to
+ * the UTF-8 check: this sits under the client's receive path, whose stack depth the
+ * process step pays for, so it keeps one small frame and no property record. */
+mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind, uint16_t *alias)
 {
-    uint64_t seen = 0;
-    size_t i = 0;
+    const uint8_t *const end = p + len;
+    const unsigned kbit = 1u << kind;
+    uint32_t seen[2] = { 0, 0 }; /* ids 0..0x2A: two words keep it in registers */
+    uint16_t ta = 0;
     if (len > MOTE_WIRE_VARINT_MAX)
         return MOTE_ERR_BAD_PROPERTY;
-    while (i < len) {
-        mote_mqtt_prop_t pr;
-        int n = parse_one(p + i, len - i, &pr);
-        if (n < 0)
-            return (mote_err_t)n;
-        i += (size_t)n;
-        uint8_t info = prop_table[pr.id];
-        if (!(prop_sets[info >> 3 & 15u] & (1u << kind)))
-            return MOTE_ERR_BAD_PROPERTY;
-        uint64_t bit = (uint64_t)1 << pr.id;
-        if ((seen & bit) && pr.id != MOTE_PROP_USER_PROPERTY &&
-            !(pr.id == MOTE_PROP_SUBSCRIPTION_ID && kind == MOTE_MQTT_PUBLISH))
-            return MOTE_ERR_DUP_PROPERTY;
-        seen |= bit;
-        switch (info & 7u) {
+    while (p < end) {
+        const uint8_t id = *p++;
+        const uint8_t *const v = p;
+        const unsigned info = id < sizeof prop_table ? prop_table[id] : 0, type = info & 7u;
+        uint32_t u = 0;
+        size_t k;
+        switch (type) {
         case T_BYTE:
-            if (pr.u32 > 1)
-                return MOTE_ERR_BAD_PROPERTY;
+        case T_U16:
+        case T_U32:
+            k = type == T_U32 ? 4u : type;
+            if ((size_t)(end - p) < k)
+                return MOTE_ERR_MALFORMED;
+            while (k--)
+                u = u << 8 | *p++;
             break;
-        case T_PAIR:
-            if (!mote_mqtt_utf8_valid(pr.key.ptr, pr.key.len))
-                return MOTE_ERR_BAD_UTF8;
-            /* fall through */
+        case T_VARINT:
+            /* up to four bytes, the last without the continuation bit, and no trailing
+             * zero group (the shortest form, 5.0 1.5.5) */
+            for (k = 0;; k++) {
+                if (k == 4 || p == end)
+                    return MOTE_ERR_MALFORMED;
+                u |= (uint32_t)(*p & 0x7Fu) << (7 * k);
+                if (!(*p++ & 0x80u))
+                    break;
+            }
+            if (k && !p[-1])
+                return MOTE_ERR_MALFORMED;
+            break;
         case T_STR:
-            if (pr.id == MOTE_PROP_RESPONSE_TOPIC) {
-                /* A response topic is a topic name: no wildcards, not empty (the span
-                 * is already known to be at most 65,535 bytes). */
-                mote_err_t e = pr.value.len ? mote_wire_topic_chars(pr.value.ptr, pr.value.len)
-                                            : MOTE_ERR_BAD_TOPIC;
-                if (e)
-                    return e == MOTE_ERR_BAD_UTF8 ? e : MOTE_ERR_BAD_PROPERTY;
-            } else if (!mote_mqtt_utf8_valid(pr.value.ptr, pr.value.len)) {
-                return MOTE_ERR_BAD_UTF8;
+        case T_BIN:
+        case T_PAIR:
+            /* one length-prefixed span, or two for a pair */
+            for (k = type == T_PAIR ? 2u : 1u; k != 0; k--) {
+                if (end - p < 2 || (size_t)(end - p) - 2 < mote_wire_get_u16(p))
+                    return MOTE_ERR_MALFORMED;
+                p += 2u + mote_wire_get_u16(p);
             }
             break;
         default:
-            break;
-        }
-        if ((info & 0x80u) && pr.u32 == 0)
             return MOTE_ERR_BAD_PROPERTY;
+        }
+        if (!(prop_sets[info >> 3 & 15u] & kbit))
+            return MOTE_ERR_BAD_PROPERTY;
+        if ((seen[id >> 5] >> (id & 31u) & 1u) && id != MOTE_PROP_USER_PROPERTY &&
+            !(id == MOTE_PROP_SUBSCRIPTION_ID && kbit == 1u << MOTE_MQTT_PUBLISH))
+            return MOTE_ERR_DUP_PROPERTY;
+        seen[id >> 5] |= 1u << (id & 31u);
+        if (type == T_BYTE && u > 1)
+            return MOTE_ERR_BAD_PROPERTY;
+        if (type == T_STR || type == T_PAIR) {
+            const uint8_t *s = v;
+            size_t n = mote_wire_get_u16(s);
+            if (type == T_PAIR) {
+                if (!mote_mqtt_utf8_valid(s + 2, n))
+                    return MOTE_ERR_BAD_UTF8;
+                s += 2 + n;
+                n = mote_wire_get_u16(s);
+            }
+            s += 2;
+            if (id == MOTE_PROP_RESPONSE_TOPIC) {
+                /* A response topic is a topic name: not empty, no wildcards. */
+                if (n == 0)
+                    return MOTE_ERR_BAD_PROPERTY;
+                for (k = 0; k < n; k++)
+                    if (s[k] == '+' || s[k] == '#')
+                        return MOTE_ERR_BAD_PROPERTY;
+            }
+            if (!mote_mqtt_utf8_valid(s, n))
+                return MOTE_ERR_BAD_UTF8;
+        }
+        if ((info & 0x80u) && u == 0)
+            return MOTE_ERR_BAD_PROPERTY;
+        if (id == MOTE_PROP_TOPIC_ALIAS)
+            ta = (uint16_t)u;
     }
     /* Authentication data without a method is a protocol error (5.0 3.1.2.11.10). */
-    if ((seen >> MOTE_PROP_AUTH_DATA & 1u) && !(seen >> MOTE_PROP_AUTH_METHOD & 1u))
+    if ((seen[0] >> MOTE_PROP_AUTH_DATA & 1u) && !(seen[0] >> MOTE_PROP_AUTH_METHOD & 1u))
         return MOTE_ERR_BAD_PROPERTY;
-    if (ids)
-        *ids = seen;
+    if (alias)
+        *alias = ta;
     return MOTE_OK;
+}
+
+uint16_t mote_wire_topic_alias(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        const uint8_t id = p[i++];
+        size_t n;
+        switch (prop_type(id)) {
+        case T_BYTE:
+            n = 1;
+            break;
+        case T_U16:
+            if (id == MOTE_PROP_TOPIC_ALIAS)
+                return len - i >= 2 ? mote_wire_get_u16(p + i) : 0;
+            n = 2;
+            break;
+        case T_U32:
+            n = 4;
+            break;
+        case T_VARINT:
+            for (n = 1; n < 4 && i + n <= len && (p[i + n - 1] & 0x80u); n++) {
+            }
+            break;
+        case T_PAIR:
+            if (len - i < 2)
+                return 0;
+            i += 2u + mote_wire_get_u16(p + i);
+            /* fall through */
+        case T_STR:
+        case T_BIN:
+            if (i > len || len - i < 2)
+                return 0;
+            n = 2u + mote_wire_get_u16(p + i);
+            break;
+        default:
+            return 0;
+        }
+        if (n > len - i)
+            return 0;
+        i += n;
+    }
+    return 0;
 }
 
 bool mote_mqtt_prop_next(mote_mqtt_props_t props, size_t *cursor, mote_mqtt_prop_t *out)

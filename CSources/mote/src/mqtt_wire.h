@@ -158,6 +158,15 @@ static inline mote_err_t mote_wire_topic_fast(const uint8_t *p, size_t len)
     return mote_wire_topic_chars(p, len);
 }
 
+/* PUBLISH encoder modes: the protocol version in the low byte, plus these flags. */
+#define MOTE_WIRE_PUB_PAYLOAD 0x100u /* copy the payload behind the header */
+#define MOTE_WIRE_PUB_TRUSTED 0x200u /* fields and properties passed these checks in an
+                                        earlier encode (a resend): only the topic is checked */
+
+/* mote_mqtt_encode_publish_header for the client, with the mode flags above. */
+int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
+                                 unsigned mode);
+
 /* Does this span start a shared subscription ("$share/")? */
 bool mote_wire_is_shared(mote_bytes_t filter);
 
@@ -175,9 +184,13 @@ bool mote_wire_suback_code_ok(mote_mqtt_version_t v, uint8_t type, uint8_t rc);
 /* Validate encoded properties for one packet kind: known ids, each value's type and range,
  * allowed in this packet, no forbidden duplicates, UTF-8 strings well formed.
  * Returns MOTE_OK, MOTE_ERR_MALFORMED (truncated), MOTE_ERR_BAD_PROPERTY,
- * MOTE_ERR_DUP_PROPERTY or MOTE_ERR_BAD_UTF8. *ids (may be NULL) receives a bit per
- * property id present (bit id), so callers need no second walk to learn that. */
-mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind, uint64_t *ids);
+ * MOTE_ERR_DUP_PROPERTY or MOTE_ERR_BAD_UTF8. *alias (may be NULL) receives the topic
+ * alias on success (0: none), so callers need no second walk for it. */
+mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind, uint16_t *alias);
+
+/* The topic alias among properties already validated (0: none). A leaf: no property
+ * record, no calls. */
+uint16_t mote_wire_topic_alias(const uint8_t *p, size_t len);
 
 /* Is code a valid v5 reason code for this packet type (CONNACK, PUBACK..PUBCOMP, SUBACK,
  * UNSUBACK, DISCONNECT, AUTH)? */
