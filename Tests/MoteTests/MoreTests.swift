@@ -31,6 +31,28 @@ struct MoreTests {
         }
     }
 
+    /// A refused CONNECT surfaces the broker's reason code (v5 0x87, v3.1.1 return code 5).
+    @Test(arguments: ClientTests.versions)
+    func refusedConnectCarriesReasonCode(version: MQTTProtocolVersion) async throws {
+        let broker = try Broker(extra: ["max_inflight_messages 0", "allow_anonymous false"])
+        try await T.within(20) {
+            var cfg = T.config(broker, "refused", version)
+            cfg.reconnect = .disabled
+            let client = MQTTClient(configuration: cfg)
+            do {
+                try await client.connect()
+                Issue.record("anonymous connect accepted")
+            } catch let error as MQTTError {
+                guard case .connectionRefused(let code, let reason) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
+                #expect(code == (version == .v5 ? 0x87 : 5))
+                #expect(!reason.isEmpty)
+            }
+        }
+    }
+
     /// QoS 0 messages handed over just before disconnect() are still written, in order.
     @Test func qos0BurstThenDisconnect() async throws {
         let broker = try Broker()
