@@ -10,48 +10,36 @@ mote_bytes_t mote_bytes_cstr(const char *s)
 
 bool mote_mqtt_utf8_valid(const uint8_t *s, size_t len)
 {
-    size_t i = 0;
+    const uint8_t *const end = s + len;
     if (len && !s)
         return false;
-    while (i < len) {
-        unsigned c = s[i];
+    while (s < end) {
+        unsigned c = *s++, n, lo = 0x80u, hi = 0xBFu;
         if (c < 0x80u) {
             if (c == 0)
                 return false;
-            i++;
             continue;
         }
         /* Lead byte gives the sequence length and the allowed range of the first
          * continuation byte; that range is what excludes overlong forms, surrogates
          * (ED A0..BF) and code points above U+10FFFF. */
-        unsigned lo = 0x80u, hi = 0xBFu;
-        size_t n;
-        if (c >= 0xC2u && c <= 0xDFu) {
-            n = 1;
-        } else if (c >= 0xE0u && c <= 0xEFu) {
-            n = 2;
-            if (c == 0xE0u)
-                lo = 0xA0u;
-            else if (c == 0xEDu)
-                hi = 0x9Fu;
-        } else if (c >= 0xF0u && c <= 0xF4u) {
-            n = 3;
-            if (c == 0xF0u)
-                lo = 0x90u;
-            else if (c == 0xF4u)
-                hi = 0x8Fu;
-        } else {
+        if (c < 0xC2u || c > 0xF4u)
             return false;
-        }
-        if (len - i <= n)
+        n = c < 0xE0u ? 1u : c < 0xF0u ? 2u : 3u;
+        if (c == 0xE0u)
+            lo = 0xA0u;
+        else if (c == 0xEDu)
+            hi = 0x9Fu;
+        else if (c == 0xF0u)
+            lo = 0x90u;
+        else if (c == 0xF4u)
+            hi = 0x8Fu;
+        if ((size_t)(end - s) < n || *s < lo || *s > hi)
             return false;
-        unsigned c1 = s[i + 1];
-        if (c1 < lo || c1 > hi)
-            return false;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0u) != 0x80u)
+        while (--n) /* the first continuation byte is in range, so only the others */
+            if ((*++s & 0xC0u) != 0x80u)
                 return false;
-        i += n + 1;
+        s++;
     }
     return true;
 }
