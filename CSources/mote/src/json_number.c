@@ -27,30 +27,37 @@
 #define MANT_MASK 0x000FFFFFFFFFFFFFull
 #define SIGN_BIT 0x8000000000000000ull
 
-/* A validated JSON number: value = (neg ? -1 : 1) * 0.d1 d2 d3 ... * 10^P, d1 (at p) the
- * first non-zero digit; digits run to end ('.' skipped); nz counts the digits through the
- * last non-zero one (0 when the value is zero). */
+/* A validated JSON number without its sign: value = 0.d1 d2 d3 ... * 10^P, d1 (at p) the
+ * first non-zero digit; digits run to end ('.' skipped). */
 struct dec {
     const char *p;
     const char *end;
     long P;
-    int nz;
-    int neg;
 };
 
-static void dec_parse(struct dec *x, const char *p, const char *end)
+/* Checks the number text [p, end) against the JSON grammar
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and decomposes it into x. Returns how many
+ * digits run from x->p through the last non-zero one (0 when the value is zero, x->p then
+ * NULL), or -1 when the text is not a number. */
+static int dec_parse(struct dec *x, const char *p, const char *end)
 {
+    const char *start;
     long ex = 0, P = 0;
-    int point = 0, n = 0, eneg = 0;
-    x->neg = p != end && *p == '-';
-    p += x->neg;
+    int point = 0, digits = 0, n = 0, nz = 0, eneg = 0;
+    p += p != end && *p == '-';
+    start = p;
     x->p = NULL;
-    x->nz = 0;
-    for (; p != end && (*p == '.' || (unsigned)(*p - '0') < 10u); p++) {
+    for (; p != end; p++) {
         if (*p == '.') {
+            if (point || !digits)
+                return -1;
             point = 1;
+            digits = 0; /* digits must follow the point */
             continue;
         }
+        if ((unsigned)(*p - '0') > 9u)
+            break;
+        digits++;
         if (x->p) {
             n++;
         } else if (*p != '0') {
@@ -58,7 +65,7 @@ static void dec_parse(struct dec *x, const char *p, const char *end)
             n = 1;
         }
         if (*p != '0')
-            x->nz = n;
+            nz = n;
         /* Significant digits before the point raise P; zeros after the point before the
          * first significant digit lower it. */
         if (!point && x->p)
@@ -66,15 +73,25 @@ static void dec_parse(struct dec *x, const char *p, const char *end)
         else if (point && !x->p)
             P--;
     }
+    if (!digits || (*start == '0' && start + 1 != p && start[1] != '.'))
+        return -1;
     x->end = p;
-    if (p != end && ++p != end) { /* exponent */
-        if (*p == '+' || *p == '-')
+    if (p != end) { /* exponent */
+        if ((*p++ | 0x20) != 'e')
+            return -1;
+        if (p != end && (*p == '+' || *p == '-'))
             eneg = *p++ == '-';
-        for (; p != end; p++)
+        if (p == end)
+            return -1;
+        for (; p != end; p++) {
+            if ((unsigned)(*p - '0') > 9u)
+                return -1;
             if (ex < 100000)
                 ex = ex * 10 + (*p - '0');
+        }
     }
     x->P = P + (eneg ? -ex : ex);
+    return nz;
 }
 
 int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
@@ -83,19 +100,23 @@ int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
     uint64_t mag = 0;
     const char *q;
     long i;
+    int nz, neg;
     if (!v || !out || !v->ptr || !v->len)
         return MOTE_ERR_BAD_ARG;
     if (json_type_of((uint8_t)v->ptr[0]) != MOTE_JSON_NUMBER)
         return MOTE_ERR_JSON_TYPE;
-    dec_parse(&x, v->ptr, v->ptr + v->len);
-    if (x.nz) {
-        if (x.P < x.nz)
+    neg = v->ptr[0] == '-';
+    nz = dec_parse(&x, v->ptr, v->ptr + v->len);
+    if (nz < 0)
+        return MOTE_ERR_JSON_TYPE;
+    if (nz) {
+        if (x.P < nz)
             return MOTE_ERR_JSON_TYPE; /* a fraction remains */
         if (x.P > 19)
             return MOTE_ERR_JSON_RANGE;
         for (i = 0, q = x.p; i < x.P; i++) {
             unsigned d = 0;
-            if (i < x.nz) {
+            if (i < nz) {
                 q += *q == '.';
                 d = (unsigned)(*q++ - '0');
             }
@@ -104,10 +125,10 @@ int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
                 return MOTE_ERR_JSON_RANGE;
             mag = mag * 10 + d;
         }
-        if (mag > ((uint64_t)1 << 63) - (uint64_t)!x.neg)
+        if (mag > ((uint64_t)1 << 63) - (uint64_t)!neg)
             return MOTE_ERR_JSON_RANGE;
     }
-    *out = x.neg ? (int64_t)(0 - mag) : (int64_t)mag;
+    *out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
     return MOTE_OK;
 }
 
@@ -126,26 +147,25 @@ static uint64_t to_bits(double d)
 }
 
 /* The conversion core, with the bignum in its own frame. Modes:
- *  - dg != NULL: writes the first 18 exact digits of the positive double *u into dg and
+ *  - dg != NULL: writes the first 18 exact digits of the positive double *up into dg and
  *    returns P (value = 0.d1d2... * 10^P).
- *  - dg == NULL: moves *u (a guess) to the correctly rounded double of the decimal
- *    [p, end) * 10^(P - 1) (p at a non-zero digit, '.' skipped). Returns MOTE_OK or
- *    MOTE_ERR_JSON_RANGE; with `verify`, returns 1 as soon as *u would move.
+ *  - dg == NULL: moves *up (a guess) to the correctly rounded double of the positive
+ *    decimal x. Returns MOTE_OK or MOTE_ERR_JSON_RANGE; with `verify`, returns 1 as soon
+ *    as *up would move.
  * Every loop body appears once, so the whole walk is a single stack frame. */
-static int expand(const char *p, const char *end, long P, uint64_t *up, char *dg, int verify)
+static JSON_NOINLINE int expand(const struct dec *x, uint64_t *up, char *dg, int verify)
 {
     uint32_t w[GEN_LIMBS];
-    uint64_t u = *up;
-    int dir = 0; /* 0: compare with the halfway above u, 1: the halfway below it */
+    int dir = 0; /* 0: compare with the halfway above *up, 1: the halfway below it */
     for (;;) {
-        uint64_t b = u - (uint64_t)dir, H = b & MANT_MASK;
-        int ef = (int)(b >> 52), E, ni = 0, fl, li, i, j, t, n = 0, c, dx, dd;
+        uint64_t H = (*up - (uint64_t)dir) & MANT_MASK;
+        int E = (int)((*up - (uint64_t)dir) >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
         uint32_t div = BILLION / 10;
         long Pg;
-        const char *q = p;
-        if (ef)
+        const char *q = x ? x->p : NULL;
+        if (E)
             H |= MANT_MASK + 1;
-        E = ef ? ef - 1075 : -1074;
+        E = E ? E - 1075 : -1074;
         if (!dg) { /* the halfway point (2H + 1) * 2^(E-1) */
             H = 2 * H + 1;
             E--;
@@ -155,7 +175,7 @@ static int expand(const char *p, const char *end, long P, uint64_t *up, char *dg
          * fraction, top-aligned under 4 spare bits that receive each digit. */
         fl = E < 0 ? (35 - E) / 32 : 0;
         memset(w, 0, sizeof w);
-        for (i = 0, t = 63 + E; i < 64 + (E > 0 ? E : 0); i++, t--) {
+        for (t = 63 + E; t >= (E < 0 ? E : 0); t--) {
             uint32_t carry = (uint32_t)(H >> 63);
             H <<= 1;
             if (t >= 0) {
@@ -183,24 +203,26 @@ static int expand(const char *p, const char *end, long P, uint64_t *up, char *dg
                     li--;
                 }
             } else {
-                uint32_t *f = w + ni, carry = 0, any = 0;
-                for (j = 0; j < fl; j++) {
-                    uint64_t m = (uint64_t)f[j] * 10 + carry;
-                    any |= f[j];
-                    f[j] = (uint32_t)m;
+                uint32_t carry = 0, any = 0;
+                for (j = ni; j < ni + fl; j++) {
+                    uint64_t m = (uint64_t)w[j] * 10 + carry;
+                    any |= w[j];
+                    w[j] = (uint32_t)m;
                     carry = (uint32_t)(m >> 32);
                 }
-                dd = any ? (int)(f[fl - 1] >> 28) : -1;
-                if (any)
-                    f[fl - 1] &= 0x0FFFFFFFu;
+                dd = -1;
+                if (any) {
+                    dd = (int)(w[j - 1] >> 28);
+                    w[j - 1] &= 0x0FFFFFFFu;
+                }
             }
             if (n == 0) {
                 if (dd == 0) {
                     Pg--;
                     continue;
                 }
-                if (!dg && P != Pg) {
-                    c = P > Pg ? 1 : -1;
+                if (!dg && x->P != Pg) {
+                    c = x->P > Pg ? 1 : -1;
                     break;
                 }
             }
@@ -211,112 +233,101 @@ static int expand(const char *p, const char *end, long P, uint64_t *up, char *dg
                 continue;
             }
             n = 1;
-            dx = -1;
-            while (q != end) {
-                char ch = *q++;
-                if (ch != '.') {
-                    dx = ch - '0';
+            /* the next digit of x, 0 once it is exhausted (an exhausted side reads as
+             * zeros until both are) */
+            c = 0;
+            while (q != x->end) {
+                c = *q++;
+                if (c != '.') {
+                    c -= '0';
                     break;
                 }
-            }
-            /* an exhausted side reads as zeros until both are */
-            if ((dx < 0 ? 0 : dx) != (dd < 0 ? 0 : dd)) {
-                c = (dx < 0 ? 0 : dx) > (dd < 0 ? 0 : dd) ? 1 : -1;
-                break;
-            }
-            if (dx < 0 && dd < 0) {
                 c = 0;
+            }
+            if (c != (dd < 0 ? 0 : dd)) {
+                c = c > dd ? 1 : -1;
                 break;
             }
+            if (q == x->end && dd < 0)
+                break; /* equal: c == 0 */
         }
-        /* Move u while the decimal lies beyond the halfway point (ties go to even). */
-        if ((dir ? c < 0 : c > 0) || (c == 0 && (u & 1))) {
+        /* Move *up while the decimal lies beyond the halfway point (ties go to even). */
+        if ((dir ? c < 0 : c > 0) || (c == 0 && (*up & 1))) {
             if (verify)
                 return 1;
-            u = dir ? u - 1 : u + 1;
-            if (u == EXP_INF)
+            *up += dir ? (uint64_t)-1 : 1;
+            if (*up == EXP_INF)
                 return MOTE_ERR_JSON_RANGE;
             continue;
         }
-        if (dir || u == 0)
-            break;
+        if (dir || *up == 0)
+            return MOTE_OK;
         dir = 1;
     }
-    *up = u;
-    return MOTE_OK;
 }
 
-/* 10^n for 0 <= n <= 22, exact. */
-static double pow10_small(int n)
+/* Everything of a double read before the exact correction, in its own frame (gone while
+ * expand runs): the grammar check and decomposition into x, and *u, the double nearest to
+ * x's first 19 digits times the power of ten, a few ulp off at most. Returns a mote_err_t,
+ * MOTE_OK when *u is exact already, or 1 when expand must correct it. */
+static JSON_NOINLINE int read_approx(const char *text, size_t len, struct dec *x, uint64_t *u)
 {
-    double r = 1.0;
-    while (n-- > 0)
-        r *= 10.0;
-    return r;
+    uint64_t D = 0;
+    const char *q;
+    int k = 0, nz = dec_parse(x, text, text + len), exact;
+    double d = 0;
+    *u = 0;
+    if (nz < 0)
+        return MOTE_ERR_JSON_SYNTAX;
+    if (!nz || x->P < -330) /* zero, or below half the smallest subnormal */
+        return MOTE_OK;
+    if (x->P > 310)
+        return MOTE_ERR_JSON_RANGE;
+    for (q = x->p; q != x->end && k < 19; q++)
+        if (*q != '.') {
+            D = D * 10 + (uint64_t)(*q - '0');
+            k++;
+        }
+    /* D and the power of ten both exact: one IEEE operation rounds correctly. */
+    exact = nz <= k && D <= ((uint64_t)1 << 53);
+    k = (int)x->P - k;
+    exact = exact && k >= -22 && k <= 22 && FLT_EVAL_METHOD == 0;
+    d = (double)D;
+    while (k) {
+        int step = k > 22 ? 22 : k < -22 ? -22 : k;
+        double p10 = 1.0;
+        for (nz = step < 0 ? -step : step; nz; nz--)
+            p10 *= 10.0;
+        d = step > 0 ? d * p10 : d / p10;
+        k -= step;
+    }
+    *u = to_bits(d);
+    if (*u >= EXP_INF)
+        *u = EXP_INF - 1; /* DBL_MAX; expand decides about overflow */
+    return !exact;
 }
 
 int mote_json_parse_double(const char *text, size_t len, double *out)
 {
-    struct json_scan sc;
     struct dec x;
-    uint64_t D = 0, u;
-    const char *q;
-    int k = 0, rc;
-    double d = 0;
+    uint64_t u;
+    int rc;
     if (!text || !out)
         return MOTE_ERR_BAD_ARG;
-    /* The scanner checks the grammar: one number and nothing around it. */
-    sc.p = (const uint8_t *)text;
-    sc.end = sc.p + len;
-    sc.top = 1;
-    sc.search = 0;
-    if (!len || (*text != '-' && (unsigned)(*text - '0') > 9u) ||
-        (unsigned)(text[len - 1] - '0') > 9u || json_scan_value(&sc) != MOTE_OK)
-        return MOTE_ERR_JSON_SYNTAX;
-    dec_parse(&x, text, text + len);
-    if (x.nz && x.P >= -330) {
-        if (x.P > 310)
-            return MOTE_ERR_JSON_RANGE;
-        /* value ~ D * 10^k from the first 19 digits */
-        for (q = x.p; q != x.end && k < 19; q++)
-            if (*q != '.') {
-                D = D * 10 + (uint64_t)(*q - '0');
-                k++;
-            }
-        rc = k;
-        k = (int)x.P - k;
-#if FLT_EVAL_METHOD == 0
-        if (x.nz <= rc && D <= ((uint64_t)1 << 53) && k >= -22 && k <= 22) {
-            d = k >= 0 ? (double)D * pow10_small(k) : (double)D / pow10_small(-k);
-            goto done;
-        }
-#endif
-        d = (double)D;
-        for (; k >= 22; k -= 22)
-            d *= 1e22;
-        for (; k <= -22; k += 22)
-            d /= 1e22;
-        d = k >= 0 ? d * pow10_small(k) : d / pow10_small(-k);
-        u = to_bits(d);
-        if (u >= EXP_INF)
-            u = EXP_INF - 1; /* DBL_MAX; expand decides about overflow */
-        rc = expand(x.p, x.end, x.P, &u, NULL, 0);
-        if (rc != MOTE_OK)
-            return rc;
-        d = from_bits(u);
-    }
-#if FLT_EVAL_METHOD == 0
-done:
-#endif
-    *out = x.neg ? -d : d;
-    return MOTE_OK;
+    rc = read_approx(text, len, &x, &u);
+    if (rc > 0)
+        rc = expand(&x, &u, NULL, 0);
+    if (rc == MOTE_OK)
+        *out = from_bits(u | (*text == '-' ? SIGN_BIT : 0));
+    return rc;
 }
 
 int mote_json_get_double(const mote_json_value_t *v, double *out)
 {
-    if (!v || !out || !v->ptr || !v->len)
+    if (!v || !v->ptr || !v->len)
         return MOTE_ERR_BAD_ARG;
-    if (json_type_of((uint8_t)v->ptr[0]) != MOTE_JSON_NUMBER)
+    /* numbers start with '-' or a digit; no call here keeps the call below a tail call */
+    if (v->ptr[0] != '-' && (unsigned)(v->ptr[0] - '0') > 9u)
         return MOTE_ERR_JSON_TYPE;
     return mote_json_parse_double(v->ptr, v->len, out);
 }
@@ -331,6 +342,7 @@ int mote_json_get_double(const mote_json_value_t *v, double *out)
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
     char dg[18];
+    struct dec x;
     uint64_t u = to_bits(value), w;
     int neg = (int)(u >> 63), P = 1, Pc = 1, prec, n = 1, i, j, E, o = 0, pass;
     u &= ~SIGN_BIT;
@@ -338,7 +350,7 @@ int mote_json_format_double(double value, char *buf, size_t cap)
         return MOTE_ERR_BAD_ARG;
     dg[0] = '0';
     if (u)
-        P = expand(NULL, NULL, 0, &u, dg, 0);
+        P = expand(NULL, &u, dg, 0);
     /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
      * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
      * search starts at one digit. Each rounding is undone after a failed try. */
@@ -359,7 +371,10 @@ int mote_json_format_double(double value, char *buf, size_t cap)
         for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
         }
         w = u;
-        if (prec == 17 || expand(dg, dg + n, Pc, &w, NULL, 1) == MOTE_OK)
+        x.p = dg;
+        x.end = dg + n;
+        x.P = Pc;
+        if (prec == 17 || expand(&x, &w, NULL, 1) == MOTE_OK)
             break;
         for (j = i + 1; j < prec; j++)
             dg[j] = '9';
