@@ -40,7 +40,10 @@ final class Broker: @unchecked Sendable {
         try start()
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
 
     func start() throws {
         let p = Process()
