@@ -332,60 +332,21 @@ int mote_json_get_double(const mote_json_value_t *v, double *out)
     return mote_json_parse_double(v->ptr, v->len, out);
 }
 
+/* Writes the text of dg[0..n) * 10^(P - n) (with a '-' when neg) into buf if it fits
+ * in cap; returns its length or MOTE_ERR_BUFFER_TOO_SMALL. Two passes: count, then
+ * write. Plain notation for exponents -6..20 (123.45, 1200, 0.00012), else one digit
+ * before the point (1.5e+300, 5e-324). */
+static JSON_NOINLINE int emit(char *buf, size_t cap, int neg, const char *dg, int n, int P)
+{
+    int E = P - 1, j = E >= -6 && E < 21 ? E : 0; /* j: the exponent the digits sit at */
+    int o = 0, pass, i, e;
+    for (pass = 0; pass < 2; pass++) {
 #define PUT(ch)                                                                            \
     do {                                                                                   \
         if (pass)                                                                          \
             buf[o] = (char)(ch);                                                           \
         o++;                                                                               \
     } while (0)
-
-int mote_json_format_double(double value, char *buf, size_t cap)
-{
-    char dg[18];
-    struct dec x;
-    uint64_t u = to_bits(value), w;
-    int neg = (int)(u >> 63), P = 1, Pc = 1, prec, n = 1, i, j, E, o = 0, pass;
-    u &= ~SIGN_BIT;
-    if ((!buf && cap) || u >= EXP_INF)
-        return MOTE_ERR_BAD_ARG;
-    dg[0] = '0';
-    if (u)
-        P = expand(NULL, &u, dg, 0);
-    /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
-     * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
-     * search starts at one digit. Each rounding is undone after a failed try. */
-    for (prec = (u >> 52) ? 15 : 1; u && prec <= 17; prec++) {
-        int up = dg[prec] >= '5';
-        Pc = P;
-        i = prec;
-        if (up) {
-            for (i = prec - 1; i >= 0 && dg[i] == '9'; i--)
-                dg[i] = '0';
-            if (i >= 0) {
-                dg[i]++;
-            } else {
-                dg[0] = '1';
-                Pc++;
-            }
-        }
-        for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
-        }
-        w = u;
-        x.p = dg;
-        x.end = dg + n;
-        x.P = Pc;
-        if (prec == 17 || expand(&x, &w, NULL, 1) == MOTE_OK)
-            break;
-        for (j = i + 1; j < prec; j++)
-            dg[j] = '9';
-        if (i >= 0 && i < prec)
-            dg[i]--;
-    }
-    /* Two passes: count, then write if it fits. Plain notation for exponents -6..20
-     * (123.45, 1200, 0.00012), else one digit before the point (1.5e+300, 5e-324). */
-    E = Pc - 1;
-    j = E >= -6 && E < 21 ? E : 0; /* the exponent the digits are placed at */
-    for (pass = 0; pass < 2; pass++) {
         o = 0;
         if (neg)
             PUT('-');
@@ -397,16 +358,60 @@ int mote_json_format_double(double value, char *buf, size_t cap)
         if (j != E) {
             PUT('e');
             PUT(E < 0 ? '-' : '+');
-            E = E < 0 ? -E : E;
-            if (E >= 100)
-                PUT('0' + E / 100);
-            if (E >= 10)
-                PUT('0' + E / 10 % 10);
-            PUT('0' + E % 10);
-            E = Pc - 1;
+            e = E < 0 ? -E : E;
+            if (e >= 100)
+                PUT('0' + e / 100);
+            if (e >= 10)
+                PUT('0' + e / 10 % 10);
+            PUT('0' + e % 10);
         }
+#undef PUT
         if ((size_t)o > cap)
             return MOTE_ERR_BUFFER_TOO_SMALL;
     }
     return o;
+}
+
+int mote_json_format_double(double value, char *buf, size_t cap)
+{
+    char dg[18];
+    struct dec x;
+    uint64_t u = to_bits(value);
+    int neg = (int)(u >> 63), P = 1, prec, n = 1, i;
+    u &= ~SIGN_BIT;
+    if ((!buf && cap) || u >= EXP_INF)
+        return MOTE_ERR_BAD_ARG;
+    dg[0] = '0';
+    x.P = 1;
+    if (u)
+        P = expand(NULL, &u, dg, 0);
+    /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
+     * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
+     * search starts at one digit. Each rounding is undone after a failed try (expand in
+     * verify mode leaves u alone). */
+    for (prec = (u >> 52) ? 15 : 1; u && prec <= 17; prec++) {
+        x.P = P;
+        i = prec;
+        if (dg[prec] >= '5') { /* round half up; the check decides */
+            for (i = prec - 1; i >= 0 && dg[i] == '9'; i--)
+                dg[i] = '0';
+            if (i >= 0) {
+                dg[i]++;
+            } else {
+                dg[0] = '1';
+                x.P++;
+            }
+        }
+        for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
+        }
+        x.p = dg;
+        x.end = dg + n;
+        if (prec == 17 || expand(&x, &u, NULL, 1) == MOTE_OK)
+            break;
+        if (i >= 0 && i < prec) /* undo the rounding */
+            dg[i]--;
+        while (++i < prec)
+            dg[i] = '9';
+    }
+    return emit(buf, cap, neg, dg, n, (int)x.P);
 }
