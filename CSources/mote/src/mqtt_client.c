@@ -462,10 +462,18 @@ mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
     rc = tx_room(c, props.len + 12u);
     if (rc != MOTE_OK)
         return rc;
+#if MOTE_MQTT_V5
     n = mote_mqtt_encode_disconnect(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
                                     MQ_VERSION(c), reason_code, props);
     if (n < 0)
         return (mote_err_t)n;
+#else
+    /* 3.1.1: the two bytes of an empty DISCONNECT, without an encoder call. */
+    (void)reason_code, (void)props;
+    c->cfg->tx_buf[c->tx_len] = 0xE0u;
+    c->cfg->tx_buf[c->tx_len + 1] = 0;
+    n = 2;
+#endif
     tx_commit(c, n);
     c->state = MQ_CLOSING;
     return mote_mqtt_flush(c);
@@ -517,9 +525,28 @@ mote_err_t mote_client_on_connack(mote_mqtt_client_t *c, const uint8_t *body, ui
 {
     mote_mqtt_connack_t ca;
     mote_mqtt_session_info_t *info = c->info; /* never NULL while connecting */
+#if MOTE_MQTT_V5
     mote_err_t rc = mote_mqtt_decode_connack(body, len, MQ_VERSION(c), &ca);
     if (rc != MOTE_OK)
         return rc;
+#else
+    /* 3.1.1 (3.2): two bytes, the flags byte only bit 0, return codes 0..5, no session
+     * with a refusal; the decoder's rules without its arguments' checks. */
+    if (len < 2)
+        return MOTE_ERR_MALFORMED;
+    if (body[0] & 0xFEu)
+        return MOTE_ERR_BAD_FLAGS;
+    if (body[1] > 5)
+        return MOTE_ERR_BAD_REASON_CODE;
+    if (body[0] && body[1])
+        return MOTE_ERR_BAD_FLAGS;
+    if (len != 2)
+        return MOTE_ERR_MALFORMED;
+    ca.session_present = body[0] != 0;
+    ca.reason_code = body[1];
+    ca.props.ptr = NULL;
+    ca.props.len = 0;
+#endif
     memset(info, 0, sizeof *info);
     info->session_present = ca.session_present;
     info->reason_code = ca.reason_code;

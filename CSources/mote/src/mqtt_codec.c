@@ -171,7 +171,7 @@ mote_err_t mote_wire_sub_options_ok(mote_bytes_t filter, unsigned o, bool v5)
 {
     if ((o & 3u) == 3u)
         return MOTE_ERR_BAD_QOS;
-    if (!v5)
+    if (!MOTE_MQTT_V5 || !v5)
         return (o & ~3u) ? MOTE_ERR_BAD_FLAGS : MOTE_OK;
     /* Reserved bits 6-7, retain handling 3, and No Local on a shared subscription
      * (5.0 3.8.3.1) are all errors. */
