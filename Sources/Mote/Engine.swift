@@ -75,6 +75,7 @@ final class Engine: @unchecked Sendable {
     private var assembling: (message: MQTTMessage, total: Int)?
     private var serverDisconnect: (code: UInt8, reason: String)?
     private var droppedMessages = 0
+    private var disconnectAcks: [CheckedContinuation<Void, Never>] = []
     /// In-flight count when the C client last refused a publish for lack of room (its table
     /// or the broker's receive maximum); pumping again is worth it only once acks free slots.
     private var blockedAtInflight: UInt16?
@@ -273,10 +274,9 @@ final class Engine: @unchecked Sendable {
         // balanced by the single release below.
         let context = Unmanaged.passRetained(self)
         cConfig.pointee.user = context.toOpaque()
-        defer {
-            cConfig.pointee.user = nil
-            context.release()
-        }
+        // `user` is left set: a later owner thread sets it again before any C call, and
+        // clearing it here could race with that thread.
+        defer { context.release() }
         var startContinuation: CheckedContinuation<MQTTSessionInfo, any Error>?
         shared.withLock { s in
             if let i = s.commands.firstIndex(where: { if case .start = $0 { return true } else { return false } }),
@@ -292,9 +292,32 @@ final class Engine: @unchecked Sendable {
             logger.debug("connect failed: \(error)")
             startContinuation?.resume(throwing: error)
             shutdown(error: nil, emitClosed: false)
+            finishThread()
             return
         }
         loop()
+        finishThread()
+    }
+
+    /// The last thing the owner thread does: from here on commands are rejected and a new
+    /// `connect()` may start another owner thread (which then owns the C state).
+    private func finishThread() {
+        let acks = disconnectAcks
+        disconnectAcks.removeAll()
+        let leftover = shared.withLock { s -> [Command] in
+            s.running = false
+            s.connected = false
+            s.qos0.removeAll()
+            let waiters = s.handOffWaiters
+            s.handOffWaiters.removeAll()
+            for w in waiters { w.resume() }
+            let c = s.commands
+            s.commands.removeAll()
+            return c
+        }
+        // No owner state may be touched from here: another owner thread may already run.
+        for c in leftover { reject(c) }
+        for c in acks { c.resume() }
     }
 
     private func loop() {
@@ -389,16 +412,27 @@ final class Engine: @unchecked Sendable {
                 c.resume(throwing: configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.queueFull)
             }
         case .subscribe(let request):
-            addSubscriber(request)
+            if case .stopped = state {
+                request.sink.finish(throwing: MQTTError.closed)
+                request.ack.resume(throwing: MQTTError.closed)
+            } else {
+                addSubscriber(request)
+            }
         case .unsubscribe(let id):
             removeSubscriber(id)
         case .disconnect(let c):
+            if case .stopped = state {
+                if let c { disconnectAcks.append(c) }
+                return
+            }
             if case .connected = state {
                 drainOutput()
                 _ = mote_mqtt_disconnect(client, 0, mote_mqtt_props_t())
             }
             shutdown(error: nil, emitClosed: true)
-            c?.resume()
+            // Answered once the thread has let go of the C state, so that a connect() right
+            // after disconnect() returns can start a new owner thread.
+            if let c { disconnectAcks.append(c) }
         }
     }
 
@@ -648,19 +682,10 @@ final class Engine: @unchecked Sendable {
         unsubacks.removeAll()
         unsubscribeLater.removeAll()
         assembling = nil
-        let leftover = shared.withLock { s -> [Command] in
-            s.running = false
+        shared.withLock { s in
             s.connected = false
             s.activeFilters = []
-            let c = s.commands
-            s.commands.removeAll()
-            s.qos0.removeAll()
-            let waiters = s.handOffWaiters
-            s.handOffWaiters.removeAll()
-            for w in waiters { w.resume() }
-            return c
         }
-        for c in leftover { reject(c) }
         if emitClosed { emit(.closed) }
     }
 

@@ -53,6 +53,25 @@ struct MoreTests {
         }
     }
 
+    /// The same client connects again right after disconnect() returns (a new connection
+    /// thread takes over the C state); a connect that fails can be retried too.
+    @Test func reconnectSameClientAfterDisconnect() async throws {
+        let broker = try Broker()
+        try await T.within(30) {
+            let client = MQTTClient(configuration: T.config(broker, "again"))
+            for round in 0..<5 {
+                try await client.connect()
+                let sub = try await client.subscribe(to: "again/\(round)", qos: .atLeastOnce)
+                try await client.publish(to: "again/\(round)", string: "r\(round)", qos: .atLeastOnce)
+                var it = sub.makeAsyncIterator()
+                #expect(try await it.next()?.payloadString == "r\(round)")
+                try await client.disconnect()
+                #expect(!client.isConnected)
+            }
+            await #expect(throws: MQTTError.self) { try await client.publish(to: "again/x", string: "closed") }
+        }
+    }
+
     /// QoS 0 messages handed over just before disconnect() are still written, in order.
     @Test func qos0BurstThenDisconnect() async throws {
         let broker = try Broker()
