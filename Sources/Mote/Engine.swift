@@ -502,6 +502,7 @@ final class Engine: @unchecked Sendable {
             for filter in unsubscribeLater where sendUnsubscribe(filter) { unsubscribeLater.remove(filter) }
         }
         while pendingHead < pending.count {
+            guard case .connected = state else { return }
             let p = pending[pendingHead]
             let msg: mote_mqtt_publish_t
             do {
@@ -611,6 +612,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func connectionLost(_ error: MQTTError) {
+        guard case .connected = state else { return }
         logger.warning("connection lost: \(error)")
         mote_mqtt_reset_connection(client)
         link.close()
