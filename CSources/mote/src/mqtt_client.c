@@ -610,23 +610,12 @@ mote_err_t mote_client_on_connack(mote_mqtt_client_t *c, const uint8_t *body, ui
     return MOTE_OK;
 }
 
-mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *opts,
-                             uint32_t timeout_ms, mote_mqtt_session_info_t *info)
+/* Reset the connection state and queue CONNECT. Out of line so the packet description
+ * is not on the stack while mote_mqtt_connect waits for CONNACK. */
+MQ_NOINLINE static mote_err_t queue_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *opts)
 {
     mote_mqtt_connect_t pk;
-    mote_mqtt_session_info_t own;
-    mote_err_t rc;
     int32_t n;
-    uint32_t start;
-    if (c == NULL || c->cfg == NULL || opts == NULL)
-        return MOTE_ERR_BAD_ARG;
-#if MOTE_MQTT_V5
-    if (opts->version != MOTE_MQTT_VERSION_5 && (!MOTE_MQTT_V311 || opts->version != MOTE_MQTT_VERSION_311))
-        return MOTE_ERR_UNSUPPORTED;
-#else
-    if (opts->version != MOTE_MQTT_VERSION_311)
-        return MOTE_ERR_UNSUPPORTED;
-#endif
     drop_connection(c);
     c->version = (uint8_t)opts->version;
     c->keep_alive_s = opts->keep_alive_s;
@@ -647,7 +636,7 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
     pk.password = opts->password;
 #if MOTE_MQTT_V5
     if (opts->version == MOTE_MQTT_VERSION_5) {
-        rc = connect_props(c, opts, &pk.props);
+        mote_err_t rc = connect_props(c, opts, &pk.props);
         if (rc != MOTE_OK)
             return rc;
     }
@@ -656,6 +645,27 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
     if (n < 0)
         return (mote_err_t)n;
     tx_commit(c, n);
+    return MOTE_OK;
+}
+
+mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *opts,
+                             uint32_t timeout_ms, mote_mqtt_session_info_t *info)
+{
+    mote_mqtt_session_info_t own;
+    mote_err_t rc;
+    uint32_t start;
+    if (c == NULL || c->cfg == NULL || opts == NULL)
+        return MOTE_ERR_BAD_ARG;
+#if MOTE_MQTT_V5
+    if (opts->version != MOTE_MQTT_VERSION_5 && (!MOTE_MQTT_V311 || opts->version != MOTE_MQTT_VERSION_311))
+        return MOTE_ERR_UNSUPPORTED;
+#else
+    if (opts->version != MOTE_MQTT_VERSION_311)
+        return MOTE_ERR_UNSUPPORTED;
+#endif
+    rc = queue_connect(c, opts);
+    if (rc != MOTE_OK)
+        return rc;
     c->state = MQ_CONNECTING;
     c->info = info != NULL ? info : &own;
     start = now_ms(c);
