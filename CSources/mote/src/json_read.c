@@ -14,14 +14,15 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
             if (k == kend)
                 goto bad;
             enc = *k++;
-            switch (enc) {
-            case 'b': enc = '\b'; break;
-            case 'f': enc = '\f'; break;
-            case 'n': enc = '\n'; break;
-            case 'r': enc = '\r'; break;
-            case 't': enc = '\t'; break;
-            case '"': case '\\': case '/': break;
-            case 'u':
+            if (enc != 'u') {
+                /* the one-letter escapes, each followed by its byte */
+                const char *e = "b\bf\fn\nr\rt\t\"\"\\\\//";
+                while (*e && (unsigned char)*e != enc)
+                    e += 2;
+                if (!*e)
+                    goto bad;
+                enc = (unsigned char)e[1];
+            } else {
                 enc = (unsigned long)json_hex4(k, kend);
                 if (enc > 0xFFFF)
                     goto bad; /* not 4 hex digits */
@@ -43,9 +44,6 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                         enc = (enc | 0x80 | (cp & 0x3F)) << 8;
                     enc |= (0xF00u >> len & 0xF0u) | cp;
                 }
-                break;
-            default:
-                goto bad;
             }
         }
         do {
@@ -166,24 +164,25 @@ syntax:
     return json_scan_error(rc, err, &sc, it->doc);
 }
 
+/* Is v exactly the literal word (n bytes)? */
+static int is_literal(const mote_json_value_t *v, const char *word, size_t n)
+{
+    return v->len == n && memcmp(v->ptr, word, n) == 0;
+}
+
 int mote_json_get_bool(const mote_json_value_t *v, bool *out)
 {
     if (!v || !out || !v->ptr)
         return MOTE_ERR_BAD_ARG;
-    if (v->len == 4 && memcmp(v->ptr, "true", 4) == 0)
-        *out = true;
-    else if (v->len == 5 && memcmp(v->ptr, "false", 5) == 0)
-        *out = false;
-    else
-        return MOTE_ERR_JSON_TYPE;
-    return MOTE_OK;
+    *out = is_literal(v, "true", 4);
+    return *out || is_literal(v, "false", 5) ? MOTE_OK : MOTE_ERR_JSON_TYPE;
 }
 
 int mote_json_get_null(const mote_json_value_t *v)
 {
     if (!v || !v->ptr)
         return MOTE_ERR_BAD_ARG;
-    return v->len == 4 && memcmp(v->ptr, "null", 4) == 0 ? MOTE_OK : MOTE_ERR_JSON_TYPE;
+    return is_literal(v, "null", 4) ? MOTE_OK : MOTE_ERR_JSON_TYPE;
 }
 
 int mote_json_get_string(const mote_json_value_t *v, char *buf, size_t cap, size_t *out_len)

@@ -15,7 +15,7 @@ void mote_json_writer_init(mote_json_writer_t *w, char *buf, size_t cap)
         buf[0] = '\0';
 }
 
-static int fail(mote_json_writer_t *w, int err)
+static JSON_NOINLINE int fail(mote_json_writer_t *w, int err)
 {
     w->err = err;
     w->len = 0;
@@ -24,7 +24,7 @@ static int fail(mote_json_writer_t *w, int err)
     return err;
 }
 
-static int put(mote_json_writer_t *w, const char *s, size_t n)
+static JSON_NOINLINE int put(mote_json_writer_t *w, const void *s, size_t n)
 {
     if (w->cap - w->len < n)
         return fail(w, MOTE_ERR_BUFFER_TOO_SMALL);
@@ -33,101 +33,85 @@ static int put(mote_json_writer_t *w, const char *s, size_t n)
     return MOTE_OK;
 }
 
-static int top_is_object(const mote_json_writer_t *w)
+static JSON_NOINLINE int top_is_object(const mote_json_writer_t *w)
 {
     unsigned d = w->depth - 1u;
-    return (w->kinds[d >> 3] >> (d & 7)) & 1u;
+    return w->depth && ((w->kinds[d >> 3] >> (d & 7)) & 1u);
 }
 
-/* Grammar check and separator before a value (or a key when `key`). */
+/* Grammar check and separator before a value, a key (`key`) or a closing bracket (-1). */
 static int before(mote_json_writer_t *w, int key)
 {
     if (!w)
         return MOTE_ERR_BAD_ARG;
     if (w->err)
         return w->err;
-    if (w->done)
+    if (key < 0) /* a close: an open container, and no key waiting for its value */
+        return w->depth && w->need_key == top_is_object(w) ? MOTE_OK
+                                                           : fail(w, MOTE_ERR_JSON_NESTING);
+    /* in an object keys and values alternate; elsewhere only values, one at the top */
+    if (w->done || key != w->need_key)
         return fail(w, MOTE_ERR_JSON_NESTING);
-    if (w->depth == 0)
-        return key ? fail(w, MOTE_ERR_JSON_NESTING) : MOTE_OK;
-    if (top_is_object(w)) {
-        if (key != w->need_key)
-            return fail(w, MOTE_ERR_JSON_NESTING);
-        if (!key)
-            return MOTE_OK; /* the value after a key */
-    } else if (key) {
-        return fail(w, MOTE_ERR_JSON_NESTING);
-    }
-    return w->need_comma ? put(w, ",", 1) : MOTE_OK;
+    return w->need_comma && (key || !top_is_object(w)) ? put(w, ",", 1) : MOTE_OK;
 }
 
 /* Bookkeeping once a complete value has been written. */
 static int after(mote_json_writer_t *w)
 {
-    if (w->depth == 0) {
-        w->done = 1;
-    } else {
-        w->need_comma = 1;
-        w->need_key = (uint8_t)top_is_object(w);
-    }
+    w->done = !w->depth;
+    w->need_comma = 1;
+    w->need_key = (uint8_t)top_is_object(w);
     return MOTE_OK;
 }
 
-static int begin(mote_json_writer_t *w, int object)
+/* '{', '[', '}' or ']'. */
+static int bracket(mote_json_writer_t *w, char c)
 {
-    int rc = before(w, 0);
+    int open = c & 2, object = c & 0x20, rc = before(w, open ? 0 : -1);
     unsigned d;
     if (rc != MOTE_OK)
         return rc;
-    if (w->depth >= MOTE_JSON_WRITER_MAX_DEPTH)
+    if (open && w->depth >= MOTE_JSON_WRITER_MAX_DEPTH)
         return fail(w, MOTE_ERR_JSON_DEPTH);
-    rc = put(w, object ? "{" : "[", 1);
+    if (!open && top_is_object(w) != !!object)
+        return fail(w, MOTE_ERR_JSON_NESTING);
+    rc = put(w, &c, 1);
     if (rc != MOTE_OK)
         return rc;
+    if (!open) {
+        w->depth--;
+        return after(w);
+    }
     d = w->depth++;
-    if (object)
-        w->kinds[d >> 3] |= (uint8_t)(1u << (d & 7));
-    else
-        w->kinds[d >> 3] &= (uint8_t)~(1u << (d & 7));
+    w->kinds[d >> 3] = (uint8_t)((w->kinds[d >> 3] & ~(1u << (d & 7))) | (object ? 1u << (d & 7) : 0));
     w->need_comma = 0;
-    w->need_key = (uint8_t)object;
+    w->need_key = !!object;
     return MOTE_OK;
 }
 
-static int end(mote_json_writer_t *w, int object)
+int mote_json_write_object_begin(mote_json_writer_t *w) { return bracket(w, '{'); }
+int mote_json_write_object_end(mote_json_writer_t *w) { return bracket(w, '}'); }
+int mote_json_write_array_begin(mote_json_writer_t *w) { return bracket(w, '['); }
+int mote_json_write_array_end(mote_json_writer_t *w) { return bracket(w, ']'); }
+
+/* A key (then ':') or a string value: quoted, escaped, UTF-8 checked. */
+static int string(mote_json_writer_t *w, const void *s, size_t len, int key)
 {
-    int rc;
-    if (!w)
-        return MOTE_ERR_BAD_ARG;
-    if (w->err)
-        return w->err;
-    /* Closing needs an open container of that kind, and no key waiting for its value. */
-    if (w->depth == 0 || top_is_object(w) != object || (object && !w->need_key))
-        return fail(w, MOTE_ERR_JSON_NESTING);
-    rc = put(w, object ? "}" : "]", 1);
+    const uint8_t *p = (const uint8_t *)s, *e, *run;
+    int rc = before(w, key);
     if (rc != MOTE_OK)
         return rc;
-    w->depth--;
-    return after(w);
-}
-
-int mote_json_write_object_begin(mote_json_writer_t *w) { return begin(w, 1); }
-int mote_json_write_object_end(mote_json_writer_t *w) { return end(w, 1); }
-int mote_json_write_array_begin(mote_json_writer_t *w) { return begin(w, 0); }
-int mote_json_write_array_end(mote_json_writer_t *w) { return end(w, 0); }
-
-/* The quoted, escaped form of s. */
-static int put_string(mote_json_writer_t *w, const char *s, size_t len)
-{
-    const uint8_t *p = (const uint8_t *)s, *e = p + len, *run;
-    int rc = put(w, "\"", 1);
+    if (!s && len)
+        return fail(w, MOTE_ERR_BAD_ARG);
+    e = p + len;
+    rc = put(w, "\"", 1);
     while (rc == MOTE_OK && p != e) {
-        char esc[6];
+        char esc[6] = {'\\', 'u', '0', '0', 0, 0};
         unsigned c;
         size_t n;
         for (run = p; p != e && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80; p++) {
         }
-        rc = put(w, (const char *)run, (size_t)(p - run));
+        rc = put(w, run, (size_t)(p - run));
         if (rc != MOTE_OK || p == e)
             break;
         c = *p;
@@ -135,22 +119,17 @@ static int put_string(mote_json_writer_t *w, const char *s, size_t len)
             n = json_utf8_seq(p, e);
             if (!n)
                 return fail(w, MOTE_ERR_BAD_ARG);
-            rc = put(w, (const char *)p, n);
+            rc = put(w, p, n);
             p += n;
             continue;
         }
-        esc[0] = '\\';
-        n = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc + 1, "u00", 3);
+        /* \" \\ \b \f \n \r \t, other control bytes as \u00XX */
+        for (n = 0; n < 14 && (uint8_t)"\"\"\\\\\bb\ff\nn\rr\tt"[n] != c; n += 2) {
+        }
+        if (n < 14) {
+            esc[1] = "\"\"\\\\\bb\ff\nn\rr\tt"[n + 1];
+            n = 2;
+        } else {
             esc[4] = "0123456789abcdef"[c >> 4];
             esc[5] = "0123456789abcdef"[c & 15];
             n = 6;
@@ -158,41 +137,29 @@ static int put_string(mote_json_writer_t *w, const char *s, size_t len)
         rc = put(w, esc, n);
         p++;
     }
-    return rc == MOTE_OK ? put(w, "\"", 1) : rc;
+    if (rc == MOTE_OK)
+        rc = put(w, key ? "\":" : "\"", key ? 2u : 1u);
+    if (rc == MOTE_OK && key)
+        w->need_key = 0;
+    return rc == MOTE_OK && !key ? after(w) : rc;
 }
 
 int mote_json_write_key(mote_json_writer_t *w, const char *key, size_t len)
 {
-    int rc = before(w, 1);
-    if (rc != MOTE_OK)
-        return rc;
-    if (!key && len)
-        return fail(w, MOTE_ERR_BAD_ARG);
-    rc = put_string(w, key ? key : "", len);
-    if (rc == MOTE_OK)
-        rc = put(w, ":", 1);
-    if (rc == MOTE_OK)
-        w->need_key = 0;
-    return rc;
-}
-
-/* Writes one complete scalar token. */
-static int scalar(mote_json_writer_t *w, const char *s, size_t n)
-{
-    int rc = before(w, 0);
-    if (rc == MOTE_OK)
-        rc = put(w, s, n);
-    return rc == MOTE_OK ? after(w) : rc;
+    return string(w, key, len, 1);
 }
 
 int mote_json_write_string(mote_json_writer_t *w, const void *s, size_t len)
 {
+    return string(w, s, len, 0);
+}
+
+/* Writes one complete scalar token. */
+static int scalar(mote_json_writer_t *w, const void *s, size_t n)
+{
     int rc = before(w, 0);
-    if (rc != MOTE_OK)
-        return rc;
-    if (!s && len)
-        return fail(w, MOTE_ERR_BAD_ARG);
-    rc = put_string(w, s ? (const char *)s : "", len);
+    if (rc == MOTE_OK)
+        rc = put(w, s, n);
     return rc == MOTE_OK ? after(w) : rc;
 }
 
@@ -237,7 +204,7 @@ int mote_json_write_double(mote_json_writer_t *w, double v)
 
 int mote_json_write_bool(mote_json_writer_t *w, bool v)
 {
-    return v ? scalar(w, "true", 4) : scalar(w, "false", 5);
+    return scalar(w, v ? "true" : "false", v ? 4u : 5u);
 }
 
 int mote_json_write_null(mote_json_writer_t *w)
@@ -247,11 +214,9 @@ int mote_json_write_null(mote_json_writer_t *w)
 
 int mote_json_write_raw(mote_json_writer_t *w, const void *json, size_t len)
 {
-    if (!w)
-        return MOTE_ERR_BAD_ARG;
-    if (!w->err && mote_json_validate(json, len, NULL) != MOTE_OK)
+    if (w && !w->err && mote_json_validate(json, len, NULL) != MOTE_OK)
         return fail(w, MOTE_ERR_BAD_ARG);
-    return scalar(w, (const char *)json, len);
+    return scalar(w, json, len);
 }
 
 int mote_json_writer_finish(mote_json_writer_t *w, size_t *out_len)
