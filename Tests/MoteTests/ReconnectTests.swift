@@ -21,7 +21,8 @@ struct ReconnectTests {
     /// messages from a persistent-session client. Afterwards every message has arrived;
     /// duplicates are only the few QoS 1 allows around the crash.
     @Test func brokerKilledAndRestartedDuringQoS1Stream() async throws {
-        let broker = try Broker(persistence: true)
+        // 20 in flight per client at the broker bounds how much it resends after the restart.
+        let broker = try Broker(persistence: true, extra: ["max_inflight_messages 20"])
         let suffix = UInt32.random(in: 0...UInt32.max)
         try await T.within(120) {
             let subscriber = MQTTClient(configuration: Self.persistentConfig(broker, "ksub-\(suffix)"))
