@@ -86,7 +86,9 @@ static JSON_ALWAYS_INLINE long json_hex4(const uint8_t *p, const uint8_t *end)
  * key_mode 0..2: compares the decoded bytes with the path key [f->key, f->rest), read with
  * key_mode escapes (0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1); returns 1 when
  * equal, else 0. key_mode JSON_COPY: stores the first f->index decoded bytes at f->u.buf;
- * returns the decoded length, or (size_t)-1 when the body is malformed.
+ * returns the decoded length, or (size_t)-1 when the body is malformed. f NULL: checks
+ * the one escape at k and returns its length, (size_t)-1 when it is invalid, (size_t)-2
+ * for a \u escape of a UTF-16 surrogate that is not a high+low pair.
  * A leaf with a small frame: the scanner calls it with its nesting bits live. */
 #define JSON_COPY 3u
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend);

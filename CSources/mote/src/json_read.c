@@ -6,7 +6,7 @@
 
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend)
 {
-    const char *s = f->key;
+    const char *s = f ? f->key : (const char *)k; /* without f: where the escape starts */
     size_t n = 0;
     while (k < kend) {
         unsigned long enc = *k++, lo; /* the UTF-8 bytes of one item, first in the low byte */
@@ -30,10 +30,10 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                 if (enc >= 0xD800 && enc <= 0xDFFF) {
                     /* a high surrogate, then an escaped low one */
                     if (enc > 0xDBFF || kend - k < 6 || k[0] != '\\' || k[1] != 'u')
-                        goto bad;
+                        goto bad_pair;
                     lo = (unsigned long)json_hex4(k + 2, kend) - 0xDC00;
                     if (lo > 0x3FF)
-                        goto bad;
+                        goto bad_pair;
                     enc = 0x10000 + ((enc - 0xD800) << 10) + lo;
                     k += 6;
                 }
@@ -46,6 +46,8 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                 }
             }
         }
+        if (!f)
+            return (size_t)(k - (const uint8_t *)s);
         do {
             if (f->key_mode == JSON_COPY) {
                 if (n < f->index)
@@ -67,8 +69,11 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
         } while (enc);
     }
     return f->key_mode == JSON_COPY ? n : s == f->rest;
+bad_pair:
+    if (!f)
+        return (size_t)-2;
 bad:
-    return f->key_mode == JSON_COPY ? (size_t)-1 : 0;
+    return !f || f->key_mode == JSON_COPY ? (size_t)-1 : 0;
 }
 
 bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t key_len)

@@ -65,40 +65,6 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
-/* Validates the escape at p (p[0] == '\\'); returns the byte after it or NULL. */
-static const uint8_t *scan_escape(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
-{
-    long cp, lo;
-    if (end - p < 2)
-        goto bad;
-    switch (p[1]) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-        return p + 2;
-    case 'u':
-        break;
-    default:
-        goto bad;
-    }
-    cp = json_hex4(p + 2, end);
-    if (cp < 0)
-        goto bad;
-    if (cp < 0xD800 || cp > 0xDFFF)
-        return p + 6;
-    /* A high surrogate must be followed by an escaped low one: only pairs map to UTF-8. */
-    if (cp <= 0xDBFF && end - p >= 12 && p[6] == '\\' && p[7] == 'u') {
-        lo = json_hex4(p + 8, end);
-        if (lo >= 0xDC00 && lo <= 0xDFFF)
-            return p + 12;
-    }
-    sc->reason = MOTE_JSON_R_BAD_SURROGATE;
-    sc->p = p;
-    return NULL;
-bad:
-    sc->reason = MOTE_JSON_R_BAD_ESCAPE;
-    sc->p = p;
-    return NULL;
-}
-
 /* Skips a string body starting after the opening quote; returns the byte after the closing
  * quote, or NULL with sc->reason and sc->p set. */
 static inline const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
@@ -141,9 +107,13 @@ static inline const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p,
         if (c == '"')
             return p + 1;
         if (c == '\\') {
-            p = scan_escape(sc, p, end);
-            if (!p)
+            size_t n = json_string_walk(NULL, p, end);
+            if (n >= (size_t)-2) {
+                sc->reason = n == (size_t)-2 ? MOTE_JSON_R_BAD_SURROGATE : MOTE_JSON_R_BAD_ESCAPE;
+                sc->p = p;
                 return NULL;
+            }
+            p += n;
         } else if (c < 0x20) {
             sc->reason = MOTE_JSON_R_CONTROL_CHAR;
             sc->p = p;
