@@ -100,6 +100,8 @@ public final class MQTTClient: Sendable {
     /// Overlapping subscriptions each receive the messages that match them (in v5 routed by
     /// subscription identifier, so each gets one copy per message).
     /// - Parameters:
+    ///   - filter: topic filter; `+` and `#` wildcards and `$share/GROUP/...` are allowed.
+    ///   - qos: the highest QoS the broker may use for this subscription's messages.
     ///   - bufferingPolicy: how many undelivered messages this subscription keeps.
     ///   - noLocal: v5: do not receive this client's own publishes.
     ///   - retainAsPublished: v5: keep the retain flag as the publisher set it.
