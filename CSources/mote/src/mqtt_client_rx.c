@@ -99,7 +99,12 @@ static int32_t props_span(const uint8_t *p, uint32_t avail, mote_mqtt_props_t *p
  * while the header is not all in (avail < rem), or an error. Topic characters and
  * properties are the caller's to check (pub_valid). */
 #define PUB_V5(c) (MQ_IS_V5(c) ? 0x10u : 0u)
-static int32_t pub_header(const uint8_t *body, uint32_t avail, uint32_t rem, unsigned flags,
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+#define RX_HOT static inline __attribute__((always_inline)) /* every message: inline for speed */
+#else
+#define RX_HOT static
+#endif
+RX_HOT int32_t pub_header(const uint8_t *body, uint32_t avail, uint32_t rem, unsigned flags,
                           mote_mqtt_publish_t *p)
 {
     const mote_err_t cut = avail < rem ? MOTE_ERR_NEED_MORE : MOTE_ERR_MALFORMED;
@@ -126,7 +131,8 @@ static int32_t pub_header(const uint8_t *body, uint32_t avail, uint32_t rem, uns
         return MOTE_ERR_BAD_PACKET_ID;
 #if MOTE_MQTT_V5
     if (flags & 0x10u) {
-        int32_t k = props_span(body + off, avail - off, &p->props);
+        /* no properties (the common case) is a single zero byte: no call for it */
+        int32_t k = off < avail && body[off] == 0 ? 1 : props_span(body + off, avail - off, &p->props);
         if (k <= 0)
             return k == 0 ? cut : MOTE_ERR_MALFORMED;
         off += (uint32_t)k;

@@ -366,24 +366,25 @@ MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, const mote_mqtt_p
 int32_t mote_mqtt_encode_publish(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                  const mote_mqtt_publish_t *p)
 {
-    return publish_common(buf, cap, p, (unsigned)v | MOTE_WIRE_PUB_PAYLOAD);
+    return publish_common(buf, cap, p, ((unsigned)v & 0xFFu) | MOTE_WIRE_PUB_PAYLOAD);
 }
 
 int32_t mote_mqtt_encode_publish_header(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                         const mote_mqtt_publish_t *p)
 {
-    return publish_common(buf, cap, p, (unsigned)v);
+    return publish_common(buf, cap, p, (unsigned)v & 0xFFu);
 }
 
 int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
                                  unsigned mode)
 {
-    return publish_common(buf, cap, p, mode);
+    /* header only: clearing the flag lets speed builds fold the payload branches away */
+    return publish_common(buf, cap, p, mode & ~MOTE_WIRE_PUB_PAYLOAD);
 }
 
 size_t mote_mqtt_publish_size(mote_mqtt_version_t v, const mote_mqtt_publish_t *p)
 {
-    int32_t n = publish_common(NULL, 0, p, (unsigned)v | MOTE_WIRE_PUB_PAYLOAD);
+    int32_t n = publish_common(NULL, 0, p, ((unsigned)v & 0xFFu) | MOTE_WIRE_PUB_PAYLOAD);
     return n > 0 ? (size_t)n : 0;
 }
 

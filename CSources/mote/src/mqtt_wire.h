@@ -163,7 +163,8 @@ static inline mote_err_t mote_wire_topic_fast(const uint8_t *p, size_t len)
 #define MOTE_WIRE_PUB_TRUSTED 0x200u /* fields and properties passed these checks in an
                                         earlier encode (a resend): only the topic is checked */
 
-/* mote_mqtt_encode_publish_header for the client, with the mode flags above. */
+/* mote_mqtt_encode_publish_header for the client, with MOTE_WIRE_PUB_TRUSTED in mode
+ * when wanted (MOTE_WIRE_PUB_PAYLOAD is ignored). */
 int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
                                  unsigned mode);
 
