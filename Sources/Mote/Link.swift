@@ -39,6 +39,8 @@ final class Link {
         if let settings = tlsSettings {
             if tls == nil { tls = try Self.makeTLS(settings) }
             guard let tls else { throw .tls(MoteCoreError(code: MOTE_ERR_TLS.rawValue), detail: "no TLS context") }
+            // recv waits a little while CONNACK is awaited; `connected()` makes it non-waiting.
+            mote_tls_set_read_wait(tls, 1)
             let r = mote_tls_connect(tls, host, port, timeoutMs)
             if r != MOTE_OK {
                 throw MQTTError.fromCore(r.rawValue, detail: "\(host):\(port): " + Self.tlsDetail(tls))
@@ -60,7 +62,7 @@ final class Link {
 
     /// After CONNACK: make TCP recv non-waiting (the owner thread waits in `wait`).
     func connected() {
-        if tlsSettings == nil { tcp.pointee.recv_wait_ms = 0 }
+        if let tls { mote_tls_set_read_wait(tls, 0) } else { tcp.pointee.recv_wait_ms = 0 }
     }
 
     func close() {
@@ -77,15 +79,11 @@ final class Link {
             return
         }
         if let tls {
-            // The TLS context may hold decrypted bytes the socket does not show, and its fd is
-            // private to the adapter: wait on it in short slices, checking the wake-up fd between.
-            var left = Int64(timeoutMs)
-            repeat {
-                let slice = UInt32(min(left, 5))
-                if mote_tls_wait_readable(tls, slice) != 0 { return }
-                if cmote_wait(-1, 0, wakeFD, 0) != 0 { return }
-                left -= Int64(max(slice, 1))
-            } while left > 0
+            // mbedTLS may already hold decrypted bytes the socket does not show: ask it first
+            // (this also pushes out staged records), then poll its socket with the wake-up fd.
+            // Staged output that the kernel refused is retried at least every 50 ms.
+            if mote_tls_wait_readable(tls, 0) != 0 { return }
+            _ = cmote_wait(mote_tls_fd(tls), wantWrite ? 1 : 0, wakeFD, min(timeoutMs, 50))
             return
         }
         _ = cmote_wait(tcp.pointee.fd, wantWrite ? 1 : 0, wakeFD, timeoutMs)
