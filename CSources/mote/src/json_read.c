@@ -23,19 +23,27 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                     goto bad;
                 enc = (unsigned char)e[1];
             } else {
-                enc = (unsigned long)json_hex4(k, kend);
-                if (enc > 0xFFFF)
-                    goto bad; /* not 4 hex digits */
-                k += 4;
-                if (enc >= 0xD800 && enc <= 0xDFFF) {
-                    /* a high surrogate, then an escaped low one */
+                /* \uXXXX, or a high surrogate and an escaped low one */
+                for (enc = 0;;) {
+                    lo = (unsigned long)json_hex4(k, kend);
+                    if (lo > 0xFFFF) { /* not 4 hex digits */
+                        if (enc)
+                            goto bad_pair;
+                        goto bad;
+                    }
+                    k += 4;
+                    if (enc) {
+                        if (lo - 0xDC00 > 0x3FF)
+                            goto bad_pair;
+                        enc = 0x10000 + ((enc - 0xD800) << 10) + (lo - 0xDC00);
+                        break;
+                    }
+                    enc = lo;
+                    if (enc < 0xD800 || enc > 0xDFFF)
+                        break;
                     if (enc > 0xDBFF || kend - k < 6 || k[0] != '\\' || k[1] != 'u')
                         goto bad_pair;
-                    lo = (unsigned long)json_hex4(k + 2, kend) - 0xDC00;
-                    if (lo > 0x3FF)
-                        goto bad_pair;
-                    enc = 0x10000 + ((enc - 0xD800) << 10) + lo;
-                    k += 6;
+                    k += 2;
                 }
                 if (enc >= 0x80) {
                     /* continuation bytes from the low end, then the lead with its marker */

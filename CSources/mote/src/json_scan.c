@@ -148,6 +148,15 @@ mote_json_type_t json_type_of(uint8_t c)
 #define ARMED 0x10000u /* search: above any depth */
 #define SCALAR 0x10001u /* search: inside the matched scalar */
 
+/* Do the 4 bytes at p equal those at lit? One word compare, whatever the alignment. */
+static inline int literal4(const uint8_t *p, const uint8_t *lit)
+{
+    uint32_t a, b;
+    memcpy(&a, p, 4);
+    memcpy(&b, lit, 4);
+    return a == b;
+}
+
 /* Skips digits, a word at a time: numbers are the most common values in device data. */
 static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
 {
@@ -274,21 +283,11 @@ value_c: /* c == *p */
             goto bad_number;
         p = skip_digits(p + 1, end);
         goto next;
-    case 't':
-        if (end - p >= 4 && JSON_MEMCMP(p, "true", 4) == 0) {
-            p += 4;
-            goto next;
-        }
-        goto bad_literal;
-    case 'f':
-        if (end - p >= 5 && JSON_MEMCMP(p, "false", 5) == 0) {
-            p += 5;
-            goto next;
-        }
-        goto bad_literal;
-    case 'n':
-        if (end - p >= 4 && JSON_MEMCMP(p, "null", 4) == 0) {
-            p += 4;
+    case 't': case 'f': case 'n':
+        /* the literal's length is 4, or 5 for "false" */
+        k = (const uint8_t *)(c == 't' ? "true" : c == 'f' ? "false" : "null");
+        if (end - p >= 4 + (c == 'f') && literal4(p, k) && (c != 'f' || p[4] == 'e')) {
+            p += 4 + (c == 'f');
             goto next;
         }
         goto bad_literal;
