@@ -98,18 +98,14 @@ mote_err_t mote_mqtt_flush(mote_mqtt_client_t *c)
     t = c->cfg->transport;
     while (c->tx_sent < c->tx_len || c->tx_tail_len != 0) {
         mote_iovec_t iov[2];
-        size_t n = 0;
         uint32_t head = c->tx_len - c->tx_sent;
         int32_t w;
-        if (head != 0) {
-            iov[n].base = c->cfg->tx_buf + c->tx_sent;
-            iov[n++].len = head;
-        }
-        if (c->tx_tail_len != 0) {
-            iov[n].base = c->tx_tail;
-            iov[n++].len = c->tx_tail_len;
-        }
-        w = t->send(t->ctx, iov, n);
+        /* Both pieces, leaving out an empty one (the tail, if empty, is the last). */
+        iov[0].base = c->cfg->tx_buf + c->tx_sent;
+        iov[0].len = head;
+        iov[1].base = c->tx_tail;
+        iov[1].len = c->tx_tail_len;
+        w = t->send(t->ctx, iov + (head == 0), (size_t)(head != 0) + (c->tx_tail_len != 0));
         if (w == 0)
             return MOTE_ERR_NEED_MORE;
         if (w < 0 || (uint32_t)w > head + c->tx_tail_len)

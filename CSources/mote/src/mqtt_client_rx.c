@@ -399,27 +399,41 @@ static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
 
 /* One piece of a PUBLISH too large for rx_buf: its header (fixed + variable, rx_hdr
  * bytes) stays at the front of rx_buf and the n payload bytes just received follow it.
- * The first piece decides whether the message is delivered (not a QoS 2 duplicate) or
- * skipped (reject_oversize); the last one sends the ack. */
+ * first: the message starts at the front of rx_buf (rx_len bytes of it so far): once its
+ * variable header is in, keep that (rx_hdr set; still 0 while it is incomplete) and
+ * deliver what follows as the first piece. The first piece decides whether the message is
+ * delivered (not a QoS 2 duplicate) or skipped (reject_oversize); the last one sends the
+ * ack. */
 MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bool first)
 {
     uint8_t *buf = c->cfg->rx_buf;
     mote_mqtt_event_t evt;
     mote_mqtt_publish_t *p = &evt.u.publish.msg;
     uint8_t type, flags;
-    uint32_t rem;
+    uint32_t rem, avail = first ? c->rx_len : c->rx_hdr;
     size_t hl;
+    int32_t off;
     uint16_t alias = 0;
     bool fresh;
     /* Decoding the kept header again is cheaper in RAM than keeping its fields. */
-    mote_err_t rc = mote_mqtt_decode_fixed_header(buf, c->rx_hdr, &type, &flags, &rem, &hl);
-    if (rc == MOTE_OK) {
-        int32_t off = pub_header(buf + hl, c->rx_hdr - (uint32_t)hl, rem, flags | PUB_V5(c), p);
-        rc = off < 0 ? (mote_err_t)off : MOTE_OK;
-    }
+    mote_err_t rc = mote_mqtt_decode_fixed_header(buf, avail, &type, &flags, &rem, &hl);
     if (rc != MOTE_OK)
         return rc;
+    off = pub_header(buf + hl, avail - (uint32_t)hl, rem, flags | PUB_V5(c), p);
     if (first) {
+        uint32_t hdr = (uint32_t)hl + (uint32_t)off;
+        if (off == MOTE_ERR_NEED_MORE)
+            return c->rx_len >= c->cfg->rx_cap ? MOTE_ERR_PACKET_TOO_LARGE : MOTE_OK;
+        if (off < 0)
+            return (mote_err_t)off;
+        if (hdr >= c->cfg->rx_cap || hdr > 0xFFFFu)
+            return MOTE_ERR_PACKET_TOO_LARGE;
+        if (c->cfg->on_trace != NULL)
+            c->cfg->on_trace(c->cfg->user, 'R', buf, c->rx_len);
+        c->rx_hdr = (uint16_t)hdr;
+        c->rx_total = rem - (uint32_t)off;
+        c->rx_skip = c->rx_total - (c->rx_len - hdr);
+        n = c->rx_len - hdr;
         rc = pub_valid(c, p, &alias);
         if (rc != MOTE_OK)
             return rc;
@@ -433,6 +447,8 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
         if (rc != MOTE_OK)
             return rc;
         c->flags |= (uint8_t)(MQF_STREAM | (fresh ? MQF_DELIVER : 0u));
+    } else if (off < 0) {
+        return (mote_err_t)off;
     }
     if (c->flags & MQF_DELIVER) {
 #if MOTE_MQTT_V5
@@ -458,36 +474,6 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
     c->rx_hdr = 0;
     /* A rejected message is acknowledged too, so the broker does not send it again. */
     return ack_publish(c, p->qos, p->packet_id);
-}
-
-/* A PUBLISH too large for rx_buf starts at the front of rx_buf (hl bytes of fixed header):
- * once its variable header is in, keep that and stream the payload through the rest
- * (rx_hdr set; still 0 while the variable header is incomplete). */
-MQ_NOINLINE static mote_err_t start_stream(mote_mqtt_client_t *c)
-{
-    mote_mqtt_publish_t p;
-    size_t hl;
-    int32_t poff;
-    uint32_t hdr, rem;
-    uint8_t type, flags;
-    mote_err_t rc = mote_mqtt_decode_fixed_header(c->cfg->rx_buf, c->rx_len, &type, &flags, &rem, &hl);
-    if (rc != MOTE_OK)
-        return rc;
-    /* Properties and topic are checked with the first piece (stream_piece). */
-    poff = pub_header(c->cfg->rx_buf + hl, c->rx_len - (uint32_t)hl, rem, flags | PUB_V5(c), &p);
-    if (poff == MOTE_ERR_NEED_MORE)
-        return c->rx_len >= c->cfg->rx_cap ? MOTE_ERR_PACKET_TOO_LARGE : MOTE_OK;
-    if (poff < 0)
-        return (mote_err_t)poff;
-    hdr = (uint32_t)hl + (uint32_t)poff;
-    if (hdr >= c->cfg->rx_cap || hdr > 0xFFFFu)
-        return MOTE_ERR_PACKET_TOO_LARGE;
-    if (c->cfg->on_trace != NULL)
-        c->cfg->on_trace(c->cfg->user, 'R', c->cfg->rx_buf, c->rx_len);
-    c->rx_hdr = (uint16_t)hdr;
-    c->rx_total = rem - (uint32_t)poff;
-    c->rx_skip = c->rx_total - (c->rx_len - hdr);
-    return MOTE_OK; /* the caller delivers the first piece: one frame less on the stack */
 }
 
 /* Read the next piece of a streamed (or skipped) payload behind the kept header. Returns
@@ -598,11 +584,8 @@ int32_t mote_client_rx_pump(mote_mqtt_client_t *c)
         }
         /* An oversize PUBLISH at the front: streaming starts here, not inside rx_parse,
          * so its frames and the dispatch frames are never on the stack together. */
-        if (rc == MOTE_ERR_NEED_MORE) {
-            rc = start_stream(c);
-            if (rc == MOTE_OK && c->rx_hdr != 0)
-                rc = stream_piece(c, c->rx_len - c->rx_hdr, true);
-        }
+        if (rc == MOTE_ERR_NEED_MORE)
+            rc = stream_piece(c, 0, true);
     }
     if (fatal(rc) && c->state != MQ_DISCONNECTED)
         rc = mote_client_fail(c, rc);
