@@ -11,61 +11,51 @@ static int next_segment(struct json_find *sc, int first)
 {
     const char *p = sc->rest, *end = sc->pend, *d;
     size_t v = 0;
+    char stop = '.', stop2 = '[', esc = '\\'; /* a dotted key */
     sc->have = p != end;
     sc->kinds = 0; /* fully matched: nothing inside the found value matches */
     if (!sc->have)
         return MOTE_OK;
     sc->key_mode = 0;
     sc->kinds = JSON_PATH_OBJECT;
-    if (sc->pointer || *p == '[') {
-        /* "/token" (a key, or an index when it is one) or "[digits]" */
-        int bracket = *p == '[';
-        d = ++p;
-        while (p != end && *p != (bracket ? ']' : '/')) {
-            if (*p == '~' && !bracket) {
-                if (p + 1 == end || (p[1] != '0' && p[1] != '1'))
-                    return MOTE_ERR_JSON_BAD_PATH;
-                sc->key_mode = 2;
-                p++;
-            }
-            p++;
-        }
-        sc->key = d;
-        sc->rest = p;
-        /* An index: decimal without leading zeros, not too large. */
-        sc->index_ok = p != d && (*d != '0' || p == d + 1);
-        for (; d != p && sc->index_ok; d++) {
-            unsigned c = (unsigned)(*d - '0');
-            sc->index_ok = c <= 9 && v <= ((size_t)-1 - 9) / 10;
-            v = v * 10 + c;
-        }
-        sc->index = v;
-        if (!bracket) {
-            sc->kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
-            return MOTE_OK;
-        }
-        if (p == end || !sc->index_ok)
-            return MOTE_ERR_JSON_BAD_PATH;
-        sc->rest = p + 1;
-        sc->kinds = JSON_PATH_ARRAY;
-        return MOTE_OK;
-    }
-    if (!first) {
-        if (*p != '.')
-            return MOTE_ERR_JSON_BAD_PATH;
+    if (sc->pointer) { /* "/token": a key, or an index when it is one */
+        stop = stop2 = '/';
+        esc = '~';
+        sc->kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
         p++;
+    } else if (*p == '[') { /* "[digits]" */
+        stop = stop2 = ']';
+        esc = 0;
+        sc->kinds = JSON_PATH_ARRAY;
+        p++;
+    } else if (!first && *p++ != '.') {
+        return MOTE_ERR_JSON_BAD_PATH;
     }
-    sc->key = p;
-    while (p != end && *p != '.' && *p != '[') {
-        if (*p == '\\') {
-            if (++p == end)
+    d = sc->key = p;
+    while (p != end && *p != stop && *p != stop2) {
+        if (*p == esc) {
+            /* "\x" is a literal x; "~0" and "~1" are '~' and '/' */
+            if (++p == end || (esc == '~' && *p != '0' && *p != '1'))
                 return MOTE_ERR_JSON_BAD_PATH;
-            sc->key_mode = 1;
+            sc->key_mode = esc == '~' ? 2 : 1;
         }
         p++;
     }
     sc->rest = p;
-    return p == sc->key ? MOTE_ERR_JSON_BAD_PATH : MOTE_OK;
+    /* An index: decimal without leading zeros, not too large. */
+    sc->index_ok = p != d && (*d != '0' || p == d + 1);
+    for (; d != p && sc->index_ok; d++) {
+        unsigned c = (unsigned)(*d - '0');
+        sc->index_ok = c <= 9 && v <= ((size_t)-1 - 9) / 10;
+        v = v * 10 + c;
+    }
+    sc->index = v;
+    if (stop == ']') {
+        if (p == end || !sc->index_ok)
+            return MOTE_ERR_JSON_BAD_PATH;
+        sc->rest = p + 1;
+    }
+    return stop == '.' && p == sc->key ? MOTE_ERR_JSON_BAD_PATH : MOTE_OK;
 }
 
 int json_path_init(struct json_find *sc, const char *path, size_t len)
