@@ -9,6 +9,18 @@ enum Command: Sendable {
     case disconnect(CheckedContinuation<Void, Never>?)
 }
 
+/// A QoS 0 message without properties on the fast path: a plain value (no allocation of
+/// its own), queued under the lock and published by the owner thread.
+struct QoS0Message: Sendable {
+    let topic: String
+    let payload: [UInt8]
+    let retain: Bool
+
+    var outgoing: OutgoingPublish {
+        OutgoingPublish(topic: topic, payload: payload, qos: .atMostOnce, retain: retain, properties: nil)
+    }
+}
+
 /// A message on its way to the owner thread. A class so queues and hand-offs move one
 /// reference instead of copying (and retaining) every field.
 final class OutgoingPublish: Sendable {

@@ -23,7 +23,7 @@ final class Engine: @unchecked Sendable {
         var activeFilters: [String] = []
         /// QoS 0 messages handed over without a continuation and not yet sent: queued
         /// commands plus the owner's backlog. Bounds the fast path's memory.
-        var qos0: [OutgoingPublish] = []
+        var qos0: [QoS0Message] = []
         var ownerBacklog = 0
         var handOffWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -198,7 +198,7 @@ final class Engine: @unchecked Sendable {
 
     /// QoS 0 fast path: queue the message without suspending the caller, when connected and
     /// below the hand-off limit.
-    func trySendQoS0(_ message: OutgoingPublish) -> HandOff {
+    func trySendQoS0(_ message: QoS0Message) -> HandOff {
         shared.withLock { s in
             guard s.running, s.connected else { return .unavailable }
             guard s.qos0.count + s.ownerBacklog < Self.qos0HandOffLimit else { return .full }
@@ -369,7 +369,7 @@ final class Engine: @unchecked Sendable {
     /// QoS 1 had its QoS 0 message queued before the QoS 1 command.
     private func takeCommands() -> [Command] {
         let backlog = pending.count - pendingHead
-        var qos0: [OutgoingPublish] = []
+        var qos0: [QoS0Message] = []
         var resume: [CheckedContinuation<Void, Never>] = []
         let commands = shared.withLock { s in
             let c = s.commands
@@ -386,12 +386,12 @@ final class Engine: @unchecked Sendable {
         return commands
     }
 
-    private func handleQoS0(_ message: OutgoingPublish) {
+    private func handleQoS0(_ message: QoS0Message) {
         if case .connected = state {
             if pendingHead == pending.count && publishDirect(message) { return }
-            enqueue(PendingPublish(message, continuation: nil, seq: nextSeq()))
+            enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
         } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
-            enqueue(PendingPublish(message, continuation: nil, seq: nextSeq()))
+            enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
         } else {
             logger.debug("QoS 0 message to \(message.topic) dropped: not connected")
         }
@@ -440,8 +440,7 @@ final class Engine: @unchecked Sendable {
     /// into tx_buf (it writes from caller memory only payloads that do not fit an empty
     /// tx_buf's quarter), so it can be published straight from the Swift values.
     /// Returns false when it must go through the queue instead.
-    private func publishDirect(_ message: OutgoingPublish) -> Bool {
-        guard message.properties == nil || version == .v311 else { return false }
+    private func publishDirect(_ message: QoS0Message) -> Bool {
         var topic = message.topic
         guard message.payload.count + topic.utf8.count + 16 < cConfig.pointee.tx_cap / 4 else { return false }
         let r = topic.withUTF8 { t in

@@ -62,19 +62,20 @@ public final class MQTTClient: Sendable {
     ///   reason code, ``MQTTError/invalidArgument(_:)`` for a bad topic, and others.
     public func publish(to topic: String, payload: [UInt8], qos: MQTTQoS = .atMostOnce, retain: Bool = false,
                         properties: MQTTPublishProperties? = nil) async throws {
-        let message = OutgoingPublish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
-        if qos == .atMostOnce {
+        if qos == .atMostOnce && properties?.isEmpty != false {
             // Fast path: QoS 0 has no outcome to wait for, so hand the message over without
-            // suspending (bounded; past the bound the caller waits like QoS 1/2 callers do).
+            // suspending (bounded; past the bound the caller waits for room).
             try Self.validateTopic(topic)
+            let quick = QoS0Message(topic: topic, payload: payload, retain: retain)
             handOff: while true {
-                switch engine.trySendQoS0(message) {
+                switch engine.trySendQoS0(quick) {
                 case .sent: return
                 case .full: await engine.waitForHandOffSpace()
                 case .unavailable: break handOff
                 }
             }
         }
+        let message = OutgoingPublish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
             engine.send(.publish(message, c))
         }
