@@ -597,10 +597,12 @@ mote_err_t mote_client_on_connack(mote_mqtt_client_t *c, const uint8_t *body, ui
     }
 #endif
     info->keep_alive_s = c->keep_alive_s;
+#if MOTE_MQTT_V5 /* only a v5 server changes the defaults set above */
     info->receive_maximum = c->receive_max;
     info->max_packet_size = c->max_packet_out;
     info->maximum_qos = c->max_qos;
     info->retain_available = (c->flags & MQF_RETAIN_OK) != 0;
+#endif
     c->state = MQ_CONNECTED;
     c->last_tx_ms = now_ms(c);
     return MOTE_OK;
@@ -615,12 +617,14 @@ MQ_NOINLINE static mote_err_t queue_connect(mote_mqtt_client_t *c, const mote_mq
     drop_connection(c);
     c->version = (uint8_t)opts->version;
     c->keep_alive_s = opts->keep_alive_s;
+#if MOTE_MQTT_V5 /* the server's limits: only a v5 CONNACK sets them, only v5 reads them */
     c->receive_max = 0xFFFFu;
     c->max_packet_out = 0;
     c->max_packet_in = 0;
     c->max_qos = 2;
     c->alias_max_out = c->alias_max_in = 0;
     c->alias_sent = 0;
+#endif
     c->flags = (uint8_t)(MQF_RETAIN_OK | (opts->clean_start ? MQF_CLEAN : 0u));
     memset(&pk, 0, sizeof pk);
     pk.version = opts->version;

@@ -82,10 +82,11 @@ void mote_session_on_connack(mote_mqtt_client_t *c, bool session_present)
             c->resend_left++;
         } else {
             mote_mqtt_event_t evt;
-            memset(&evt, 0, sizeof evt);
             evt.type = MOTE_MQTT_EVT_PUBLISH_DONE;
             evt.u.ack.packet_id = r->packet_id;
             evt.u.ack.reason_code = 0x80u;
+            evt.u.ack.props.ptr = NULL;
+            evt.u.ack.props.len = 0;
             r->packet_id = 0;
             r->state = 0;
             c->inflight_used--;
