@@ -76,6 +76,7 @@ final class Engine: @unchecked Sendable {
     private var serverDisconnect: (code: UInt8, reason: String)?
     private var droppedMessages = 0
     private var disconnectAcks: [CheckedContinuation<Void, Never>] = []
+    private var qos0Spare: [QoS0Message] = []
     /// In-flight count when the C client last refused a publish for lack of room (its table
     /// or the broker's receive maximum); pumping again is worth it only once acks free slots.
     private var blockedAtInflight: UInt16?
@@ -369,7 +370,9 @@ final class Engine: @unchecked Sendable {
     /// QoS 1 had its QoS 0 message queued before the QoS 1 command.
     private func takeCommands() -> [Command] {
         let backlog = pending.count - pendingHead
-        var qos0: [QoS0Message] = []
+        // Double-buffered: publishers append into a buffer that keeps its capacity.
+        var qos0 = qos0Spare
+        qos0Spare = []
         var resume: [CheckedContinuation<Void, Never>] = []
         let commands = shared.withLock { s in
             let c = s.commands
@@ -383,6 +386,8 @@ final class Engine: @unchecked Sendable {
         }
         for c in resume { c.resume() }
         for message in qos0 { handleQoS0(message) }
+        qos0.removeAll(keepingCapacity: true)
+        qos0Spare = qos0
         return commands
     }
 
