@@ -66,6 +66,7 @@ def parse_map(path):
     out_sec = None
     in_memory_map = False
     pending = None
+    last = None
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
@@ -82,6 +83,15 @@ def parse_map(path):
             if out_sec is None:
                 continue
             # An input section: " .text.name 0xADDR 0xSIZE file", possibly wrapped after the name.
+            m = re.match(r"^\s+0x([0-9a-f]+) \(size before relaxing\)$", line)
+            if m and last is not None:
+                # A mergeable-string input section folded into an earlier one: the map repeats
+                # the merged size; the object's own bytes are at most its size before merging.
+                entry, kind, size = last
+                entry[kind] -= size - min(size, int(m.group(1), 16))
+                last = None
+                continue
+            last = None
             m = re.match(r"^ (\.[^\s]+|COMMON)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(.+)$", line)
             if not m and pending is not None:
                 m2 = re.match(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(.+)$", line)
@@ -111,6 +121,7 @@ def parse_map(path):
             obj = obj.strip()
             entry = sizes.setdefault(obj, {"text": 0, "data": 0, "bss": 0})
             entry[kind] += size
+            last = (entry, kind, size)
     return sizes
 
 
