@@ -359,11 +359,9 @@ static JSON_NOINLINE int emit(char *buf, size_t cap, int neg, const char *dg, in
             PUT('e');
             PUT(E < 0 ? '-' : '+');
             e = E < 0 ? -E : E;
-            if (e >= 100)
-                PUT('0' + e / 100);
-            if (e >= 10)
-                PUT('0' + e / 10 % 10);
-            PUT('0' + e % 10);
+            for (i = 100; i; i /= 10)
+                if (e >= i || i == 1)
+                    PUT('0' + e / i % 10);
         }
 #undef PUT
         if ((size_t)o > cap)
