@@ -307,6 +307,49 @@ static int run_lines(pub_state_t *p)
     return p->failed > 0 ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
 }
 
+/* Read fd to its end into a growing heap buffer (-s, and -f on a pipe or device). A read
+ * error is reported, never taken for the end of the message. Returns 0 or an exit code. */
+static int read_all(int fd, const char *what, const uint8_t **data, size_t *len,
+                    uint8_t **to_free)
+{
+    size_t cap = 65536, n = 0;
+    uint8_t *b = malloc(cap);
+    for (;;) {
+        ssize_t r;
+        if (b == NULL) {
+            fprintf(stderr, "mote: out of memory reading %s\n", what);
+            return MOTE_EXIT_ERROR;
+        }
+        if (n == cap) {
+            uint8_t *nb = realloc(b, cap * 2);
+            if (nb == NULL) {
+                free(b);
+                fprintf(stderr, "mote: out of memory reading %s (%zu bytes so far)\n", what, n);
+                return MOTE_EXIT_ERROR;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        r = read(fd, b + n, cap - n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            fprintf(stderr, "mote: cannot read %s: %s\n", what, strerror(errno));
+            free(b);
+            return MOTE_EXIT_ERROR;
+        }
+        if (r == 0) {
+            break;
+        }
+        n += (size_t)r;
+    }
+    *data = b;
+    *len = n;
+    *to_free = b;
+    return 0;
+}
+
 /* Load the payload of -f (mapped, so a large file is not copied) or -s (read whole). */
 static int load_payload(const mote_cli_opts_t *o, const uint8_t **data, size_t *len,
                         void **to_unmap, uint8_t **to_free)
@@ -358,72 +401,13 @@ static int load_payload(const mote_cli_opts_t *o, const uint8_t **data, size_t *
         }
         /* A pipe or device: read it whole like -s. */
         {
-            size_t cap = 65536, n = 0;
-            uint8_t *b = malloc(cap);
-            for (;;) {
-                ssize_t r;
-                if (b == NULL) {
-                    close(fd);
-                    fprintf(stderr, "mote: out of memory\n");
-                    return MOTE_EXIT_ERROR;
-                }
-                if (n == cap) {
-                    uint8_t *nb = realloc(b, cap * 2);
-                    if (nb == NULL) {
-                        free(b);
-                        b = NULL;
-                        continue;
-                    }
-                    b = nb;
-                    cap *= 2;
-                }
-                r = read(fd, b + n, cap - n);
-                if (r < 0 && errno == EINTR) {
-                    continue;
-                }
-                if (r <= 0) {
-                    break;
-                }
-                n += (size_t)r;
-            }
+            int rc = read_all(fd, o->file, data, len, to_free);
             close(fd);
-            *data = b;
-            *len = n;
-            *to_free = b;
-            return 0;
+            return rc;
         }
     }
     if (o->stdin_whole) {
-        size_t cap = 65536, n = 0;
-        uint8_t *b = malloc(cap);
-        for (;;) {
-            ssize_t r;
-            if (b == NULL) {
-                fprintf(stderr, "mote: out of memory\n");
-                return MOTE_EXIT_ERROR;
-            }
-            if (n == cap) {
-                uint8_t *nb = realloc(b, cap * 2);
-                if (nb == NULL) {
-                    free(b);
-                    b = NULL;
-                    continue;
-                }
-                b = nb;
-                cap *= 2;
-            }
-            r = read(STDIN_FILENO, b + n, cap - n);
-            if (r < 0 && errno == EINTR) {
-                continue;
-            }
-            if (r <= 0) {
-                break;
-            }
-            n += (size_t)r;
-        }
-        *data = b;
-        *len = n;
-        *to_free = b;
+        return read_all(STDIN_FILENO, "standard input", data, len, to_free);
     }
     return 0;
 }

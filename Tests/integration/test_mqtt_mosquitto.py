@@ -231,6 +231,14 @@ class MosquittoTest(BrokerCase):
         self.assertTrue(r.stdout.startswith(b"mote "))
         self.assertEqual(run(mote("pub", "--help")).returncode, 0)
 
+    def test_unreadable_payload_file_is_an_error(self):
+        """A directory or a missing file given to -f fails before connecting; nothing is sent."""
+        for path in ("/", "/nonexistent/payload.bin"):
+            with self.subTest(path=path):
+                r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-t", "a", "-f", path))
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(b"cannot read", r.stderr)
+
     def test_invalid_topic_rejected(self):
         r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-t", "bad/#", "-m", "x"))
         self.assertNotEqual(r.returncode, 0)
