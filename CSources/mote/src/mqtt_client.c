@@ -395,11 +395,14 @@ mote_err_t mote_client_resend(mote_mqtt_client_t *c)
     return MOTE_OK;
 }
 
-/* SUBSCRIBE and UNSUBSCRIBE share everything but the encoder. */
-static mote_err_t queue_sub(mote_mqtt_client_t *c, uint8_t type, const void *items, size_t count,
+/* SUBSCRIBE and UNSUBSCRIBE share everything: items are the subscriptions or the bare
+ * filters, stride bytes apart, the filter first in each (the codec walks them the same
+ * way). */
+static mote_err_t queue_sub(mote_mqtt_client_t *c, const void *items, size_t stride, size_t count,
                             mote_mqtt_props_t props, uint16_t *packet_id)
 {
     size_t need = props.len + 16u, i;
+    const uint8_t *it = items;
     uint16_t id;
     int32_t n;
     mote_err_t rc;
@@ -407,20 +410,14 @@ static mote_err_t queue_sub(mote_mqtt_client_t *c, uint8_t type, const void *ite
         return MOTE_ERR_BAD_ARG;
     if (c->state != MQ_CONNECTED)
         return MOTE_ERR_NOT_CONNECTED;
-    for (i = 0; i < count; i++)
-        need += 3u + (type == MOTE_MQTT_SUBSCRIBE
-                          ? ((const mote_mqtt_subscription_t *)items)[i].filter.len
-                          : ((const mote_bytes_t *)items)[i].len);
+    for (i = 0; i < count; i++, it += stride)
+        need += 3u + ((const mote_bytes_t *)(const void *)it)->len;
     rc = tx_room(c, need);
     if (rc != MOTE_OK)
         return rc;
     id = mote_session_next_id(c);
-    if (type == MOTE_MQTT_SUBSCRIBE)
-        n = mote_mqtt_encode_subscribe(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
-                                       MQ_VERSION(c), id, items, count, props);
-    else
-        n = mote_mqtt_encode_unsubscribe(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
-                                         MQ_VERSION(c), id, items, count, props);
+    n = mote_wire_sub_encode(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
+                             MQ_VERSION(c), id, items, stride, count, props);
     if (n < 0)
         return (mote_err_t)n;
     if (MQ_V5_LIMIT(c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out))
@@ -435,13 +432,13 @@ static mote_err_t queue_sub(mote_mqtt_client_t *c, uint8_t type, const void *ite
 mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscription_t *subs,
                                size_t count, mote_mqtt_props_t props, uint16_t *packet_id)
 {
-    return queue_sub(c, MOTE_MQTT_SUBSCRIBE, subs, count, props, packet_id);
+    return queue_sub(c, subs, sizeof *subs, count, props, packet_id);
 }
 
 mote_err_t mote_mqtt_unsubscribe(mote_mqtt_client_t *c, const mote_bytes_t *filters,
                                  size_t count, mote_mqtt_props_t props, uint16_t *packet_id)
 {
-    return queue_sub(c, MOTE_MQTT_UNSUBSCRIBE, filters, count, props, packet_id);
+    return queue_sub(c, filters, sizeof *filters, count, props, packet_id);
 }
 
 mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,

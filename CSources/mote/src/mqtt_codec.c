@@ -535,6 +535,12 @@ static int32_t sub_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint1
     return n;
 }
 
+int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint16_t packet_id,
+                             const void *items, size_t stride, size_t count, mote_mqtt_props_t props)
+{
+    return sub_common(buf, cap, v, packet_id, items, stride, count, props);
+}
+
 int32_t mote_mqtt_encode_subscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                    uint16_t packet_id, const mote_mqtt_subscription_t *subs,
                                    size_t count, mote_mqtt_props_t props)

@@ -168,6 +168,11 @@ static inline mote_err_t mote_wire_topic_fast(const uint8_t *p, size_t len)
 int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
                                  unsigned mode);
 
+/* SUBSCRIBE (items: mote_mqtt_subscription_t, stride their size) or UNSUBSCRIBE (items:
+ * mote_bytes_t) for the client: one call site for both. */
+int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint16_t packet_id,
+                             const void *items, size_t stride, size_t count, mote_mqtt_props_t props);
+
 /* Does this span start a shared subscription ("$share/")? */
 bool mote_wire_is_shared(mote_bytes_t filter);
 
