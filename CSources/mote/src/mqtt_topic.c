@@ -23,8 +23,11 @@ mote_err_t mote_mqtt_topic_validate(mote_bytes_t name)
     return mote_wire_topic_fast(name.ptr, name.len);
 }
 
-/* Length of the "$share/GROUP/" prefix of a shared subscription, 0 if f is not one or
- * its share name is empty, contains a wildcard, or no filter follows. */
+/* share_prefix for a "$share/" filter that is not a valid shared subscription. */
+#define SHARE_BAD ((size_t)-1)
+
+/* Length of the "$share/GROUP/" prefix of a shared subscription, 0 if f is not one,
+ * SHARE_BAD if its share name is empty or contains a wildcard, or no filter follows. */
 static size_t share_prefix(mote_bytes_t f)
 {
     if (!mote_wire_is_shared(f))
@@ -32,11 +35,11 @@ static size_t share_prefix(mote_bytes_t f)
     size_t k = 7;
     while (k < f.len && f.ptr[k] != '/') {
         if (f.ptr[k] == '+' || f.ptr[k] == '#')
-            return 0;
+            return SHARE_BAD;
         k++;
     }
     if (k == 7 || k + 1 >= f.len)
-        return 0;
+        return SHARE_BAD;
     return k + 1;
 }
 
@@ -46,12 +49,9 @@ mote_err_t mote_mqtt_filter_validate(mote_bytes_t f)
         return MOTE_ERR_BAD_TOPIC;
     if (!mote_mqtt_utf8_valid(f.ptr, f.len))
         return MOTE_ERR_BAD_UTF8;
-    size_t start = 0;
-    if (mote_wire_is_shared(f)) {
-        start = share_prefix(f);
-        if (!start)
-            return MOTE_ERR_BAD_TOPIC;
-    }
+    const size_t start = share_prefix(f);
+    if (start == SHARE_BAD)
+        return MOTE_ERR_BAD_TOPIC;
     const uint8_t *p = f.ptr;
     for (size_t i = start; i < f.len; i++) {
         uint8_t c = p[i];
@@ -70,7 +70,7 @@ bool mote_mqtt_topic_matches(mote_bytes_t filter, mote_bytes_t name)
     if (!filter.ptr || !name.ptr || filter.len == 0 || name.len == 0)
         return false;
     size_t fi = share_prefix(filter), ni = 0;
-    if (fi == 0 && mote_wire_is_shared(filter))
+    if (fi == SHARE_BAD)
         return false;
     const uint8_t *f = filter.ptr, *n = name.ptr;
     const size_t fl = filter.len, nl = name.len;
