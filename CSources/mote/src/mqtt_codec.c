@@ -37,12 +37,9 @@ size_t mote_mqtt_varint_size(uint32_t value)
          : value <= MOTE_WIRE_VARINT_MAX ? 4 : 0;
 }
 
-/* Which flag nibbles each packet type may carry (bit f set: flags f valid). PUBLISH takes
- * any but QoS 3; PUBREL, SUBSCRIBE and UNSUBSCRIBE take 0010; the others 0000. */
-static const uint16_t valid_flags[16] = {
-    0, 0x0001, 0x0001, 0x3F3F, 0x0001, 0x0001, 0x0004, 0x0001,
-    0x0004, 0x0001, 0x0004, 0x0001, 0x0001, 0x0001, 0x0001, 0x0001,
-};
+/* The flag nibbles a packet type may carry: PUBLISH any but QoS 3; PUBREL (6), SUBSCRIBE
+ * (8) and UNSUBSCRIBE (10) 0010; the others 0000. */
+#define FLAGS_0010_TYPES 0x0540u
 
 MOTE_WIRE_COLD static mote_err_t fixed_header_slow(const uint8_t *buf, size_t len, uint8_t *type,
                                     uint8_t *flags, uint32_t *remaining, size_t *header_len)
@@ -52,7 +49,7 @@ MOTE_WIRE_COLD static mote_err_t fixed_header_slow(const uint8_t *buf, size_t le
     const unsigned t = buf[0] >> 4, f = buf[0] & 0x0Fu;
     if (t == 0)
         return MOTE_ERR_BAD_PACKET_TYPE;
-    if (!(valid_flags[t] >> f & 1u))
+    if (t == MOTE_MQTT_PUBLISH ? (f & 6u) == 6u : f != ((FLAGS_0010_TYPES >> t & 1u) << 1))
         return t == MOTE_MQTT_PUBLISH ? MOTE_ERR_BAD_QOS : MOTE_ERR_BAD_FLAGS;
     uint32_t rem;
     int n = mote_wire_varint_get(buf + 1, len - 1, &rem);
