@@ -109,7 +109,8 @@ static inline int32_t begin(uint8_t *buf, size_t cap, unsigned first, size_t rem
 {
     if (rem > MOTE_WIRE_VARINT_MAX)
         return MOTE_ERR_PACKET_TOO_LARGE;
-    size_t total = 1 + mote_mqtt_varint_size((uint32_t)rem) + rem - omit;
+    /* rem is in range here, so the length of its encoding is 1..4 (no call needed) */
+    size_t total = (rem < 0x80u ? 2u : rem < 0x4000u ? 3u : rem < 0x200000u ? 4u : 5u) + rem - omit;
     if (!buf)
         return (int32_t)total;
     if (cap < total)
