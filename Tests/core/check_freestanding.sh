@@ -22,7 +22,8 @@ for arch in native m32; do
   undefined=$(nm -u "${objs[@]}" | awk 'NF>=2 {print $NF}' | sort -u)
   for sym in $undefined; do
     case "$sym" in __x86.get_pc_thunk*|_GLOBAL_OFFSET_TABLE_) continue ;; esac
-    if echo "$defined" | grep -qx "$sym"; then continue; fi
+    # a here-string, not a pipe: with pipefail, grep -q closing early would fail the echo
+    if grep -qx -- "$sym" <<< "$defined"; then continue; fi
     if ! [[ "$sym" =~ $allowed ]]; then
       echo "core ($arch) references a libc/runtime symbol it must not use: $sym" >&2
       status=1
