@@ -226,3 +226,40 @@ mote_err_t fixture_connect(fixture_t *f, mote_mqtt_version_t v, bool session_pre
     o.keep_alive_s = 0;
     return mote_mqtt_connect(&f->c, &o, 1000, NULL);
 }
+
+/* ---- Server-side packets scripted for the client, and messages to publish ---------- */
+
+void srv_ack(fixture_t *f, mote_mqtt_version_t v, uint8_t type, uint16_t id, uint8_t reason)
+{
+    uint8_t pkt[16];
+    mote_mqtt_ack_t a = { id, reason, { NULL, 0 } };
+    script_packet(&f->t, pkt, mote_mqtt_encode_ack(pkt, sizeof pkt, v, type, &a));
+}
+
+void srv_publish(fixture_t *f, mote_mqtt_version_t v, const char *topic, const void *payload,
+                        size_t len, uint8_t qos, uint16_t id, bool dup, const uint8_t *props,
+                        size_t plen)
+{
+    static uint8_t pkt[70000];
+    mote_mqtt_publish_t p;
+    memset(&p, 0, sizeof p);
+    p.topic = mote_bytes_cstr(topic);
+    p.payload.ptr = payload;
+    p.payload.len = len;
+    p.qos = qos;
+    p.dup = dup;
+    p.packet_id = id;
+    p.props.ptr = props;
+    p.props.len = plen;
+    script_packet(&f->t, pkt, mote_mqtt_encode_publish(pkt, sizeof pkt, v, &p));
+}
+
+mote_mqtt_publish_t msg(const char *topic, const char *payload, uint8_t qos)
+{
+    mote_mqtt_publish_t p;
+    memset(&p, 0, sizeof p);
+    p.topic = mote_bytes_cstr(topic);
+    p.payload = mote_bytes_cstr(payload);
+    p.qos = qos;
+    return p;
+}

@@ -95,3 +95,11 @@ mote_err_t fixture_connect(fixture_t *f, mote_mqtt_version_t v, bool session_pre
                            const uint8_t *props, size_t props_len);
 /* Forget what was sent so far. */
 void fixture_clear_sent(fixture_t *f);
+
+/* Script a server ack (PUBACK/PUBREC/PUBREL/PUBCOMP) and a server PUBLISH. */
+void srv_ack(fixture_t *f, mote_mqtt_version_t v, uint8_t type, uint16_t id, uint8_t reason);
+void srv_publish(fixture_t *f, mote_mqtt_version_t v, const char *topic, const void *payload,
+                 size_t len, uint8_t qos, uint16_t id, bool dup, const uint8_t *props,
+                 size_t plen);
+/* A message to publish (topic and payload from C strings). */
+mote_mqtt_publish_t msg(const char *topic, const char *payload, uint8_t qos);
