@@ -332,13 +332,22 @@ int mote_json_get_double(const mote_json_value_t *v, double *out)
     return mote_json_parse_double(v->ptr, v->len, out);
 }
 
-/* Writes the text of dg[0..n) * 10^(P - n) (with a '-' when neg) into buf if it fits
- * in cap; returns its length or MOTE_ERR_BUFFER_TOO_SMALL. Two passes: count, then
- * write. Plain notation for exponents -6..20 (123.45, 1200, 0.00012), else one digit
- * before the point (1.5e+300, 5e-324). */
-static JSON_NOINLINE int emit(char *buf, size_t cap, int neg, const char *dg, int n, int P)
+/* A double's text being formatted: the candidate digits x.p = dg .. x.end, value
+ * 0.d1d2... * 10^x.P; dg first holds the first 18 exact digits. */
+struct fmt {
+    struct dec x;
+    char dg[18];
+    uint8_t neg; /* a '-' goes first */
+};
+
+/* Writes the text of f into buf if it fits in cap; returns its
+ * length or MOTE_ERR_BUFFER_TOO_SMALL. Two passes: count, then write. Plain notation for
+ * exponents -6..20 (123.45, 1200, 0.00012), else one digit before the point (1.5e+300,
+ * 5e-324). */
+static JSON_NOINLINE int emit(char *buf, size_t cap, const struct fmt *f)
 {
-    int E = P - 1, j = E >= -6 && E < 21 ? E : 0; /* j: the exponent the digits sit at */
+    int n = (int)(f->x.end - f->dg), E = (int)f->x.P - 1;
+    int j = E >= -6 && E < 21 ? E : 0; /* j: the exponent the digits sit at */
     int o = 0, pass, i, e;
     for (pass = 0; pass < 2; pass++) {
 #define PUT(ch)                                                                            \
@@ -348,12 +357,12 @@ static JSON_NOINLINE int emit(char *buf, size_t cap, int neg, const char *dg, in
         o++;                                                                               \
     } while (0)
         o = 0;
-        if (neg)
+        if (f->neg)
             PUT('-');
         for (i = j < 0 ? j : 0; i < n || i <= j; i++) {
             if (i == j + 1)
                 PUT('.');
-            PUT(i >= 0 && i < n ? dg[i] : '0');
+            PUT(i >= 0 && i < n ? f->dg[i] : '0');
         }
         if (j != E) {
             PUT('e');
@@ -370,46 +379,49 @@ static JSON_NOINLINE int emit(char *buf, size_t cap, int neg, const char *dg, in
     return o;
 }
 
+/* Makes f's candidate the exact digits rounded to prec digits (half up: the check
+ * decides), trailing zeros stripped. A leaf called between conversions, so its frame is
+ * never on top of the bignum's. */
+static JSON_NOINLINE void round_digits(struct fmt *f, int prec)
+{
+    int i = prec;
+    if (f->dg[prec] >= '5') {
+        for (i = prec - 1; i >= 0 && f->dg[i] == '9'; i--)
+            f->dg[i] = '0';
+        if (i >= 0) {
+            f->dg[i]++;
+        } else {
+            f->dg[0] = '1';
+            f->x.P++;
+        }
+    }
+    for (i = prec; i > 1 && f->dg[i - 1] == '0'; i--) {
+    }
+    f->x.end = f->dg + i;
+}
+
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
-    char dg[18];
-    struct dec x;
+    struct fmt f;
     uint64_t u = to_bits(value);
-    int neg = (int)(u >> 63), P = 1, prec, n = 1, i;
+    int prec;
+    f.neg = (uint8_t)(u >> 63);
     u &= ~SIGN_BIT;
     if ((!buf && cap) || u >= EXP_INF)
         return MOTE_ERR_BAD_ARG;
-    dg[0] = '0';
-    x.P = 1;
-    if (u)
-        P = expand(NULL, &u, dg, 0);
+    f.dg[0] = '0';
+    f.x.p = f.dg;
+    f.x.end = f.dg + 1;
+    f.x.P = 1;
     /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
      * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
-     * search starts at one digit. Each rounding is undone after a failed try (expand in
-     * verify mode leaves u alone). */
-    for (prec = (u >> 52) ? 15 : 1; u && prec <= 17; prec++) {
-        x.P = P;
-        i = prec;
-        if (dg[prec] >= '5') { /* round half up; the check decides */
-            for (i = prec - 1; i >= 0 && dg[i] == '9'; i--)
-                dg[i] = '0';
-            if (i >= 0) {
-                dg[i]++;
-            } else {
-                dg[0] = '1';
-                x.P++;
-            }
-        }
-        for (n = prec; n > 1 && dg[n - 1] == '0'; n--) {
-        }
-        x.p = dg;
-        x.end = dg + n;
-        if (prec == 17 || expand(&x, &u, NULL, 1) == MOTE_OK)
+     * search starts at one digit. A failed candidate is not undone: the exact digits are
+     * generated again. */
+    for (prec = (u >> 52) ? 15 : 1; u; prec++) {
+        f.x.P = expand(NULL, &u, f.dg, 0);
+        round_digits(&f, prec);
+        if (prec == 17 || expand(&f.x, &u, NULL, 1) == MOTE_OK)
             break;
-        if (i >= 0 && i < prec) /* undo the rounding */
-            dg[i]--;
-        while (++i < prec)
-            dg[i] = '9';
     }
-    return emit(buf, cap, neg, dg, n, (int)x.P);
+    return emit(buf, cap, &f);
 }
