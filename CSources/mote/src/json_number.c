@@ -146,23 +146,44 @@ static uint64_t to_bits(double d)
     return u;
 }
 
-/* The conversion core, with the bignum in its own frame. Modes:
- *  - dg != NULL: writes the first 18 exact digits of the positive double *up into dg and
- *    returns P (value = 0.d1d2... * 10^P).
- *  - dg == NULL: moves *up (a guess) to the correctly rounded double of the positive
- *    decimal x. Returns MOTE_OK or MOTE_ERR_JSON_RANGE; with `verify`, returns 1 as soon
- *    as *up would move.
+/* A conversion's operands, in the caller's frame so the core's frame holds only the bignum
+ * and its loop state. */
+struct conv {
+    struct dec x;  /* a positive decimal */
+    uint32_t u[2]; /* a positive double's bits (memcpy'd: 4-byte aligned, so a caller's
+                      struct holding this one packs without padding) */
+};
+
+static uint64_t conv_u(const struct conv *c)
+{
+    uint64_t u;
+    memcpy(&u, c->u, sizeof u);
+    return u;
+}
+
+static void conv_set_u(struct conv *c, uint64_t u)
+{
+    memcpy(c->u, &u, sizeof u);
+}
+
+/* The conversion core, with the bignum in its own frame (its operands are in the caller's,
+ * behind one pointer). Modes:
+ *  - dg != NULL: writes the first 18 exact digits of the positive double cv->u into dg
+ *    and returns P (value = 0.d1d2... * 10^P).
+ *  - dg == NULL: moves cv->u (a guess) to the correctly rounded double of the positive
+ *    decimal cv->x. Returns MOTE_OK or MOTE_ERR_JSON_RANGE; with `verify`, returns 1 as
+ *    soon as cv->u would move.
  * Every loop body appears once, so the whole walk is a single stack frame. */
-static JSON_NOINLINE int expand(const struct dec *x, uint64_t *up, char *dg, int verify)
+static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
 {
     uint32_t w[GEN_LIMBS];
-    int dir = 0; /* 0: compare with the halfway above *up, 1: the halfway below it */
+    int dir = 0; /* 0: compare with the halfway above u, 1: the halfway below it */
     for (;;) {
-        uint64_t H = (*up - (uint64_t)dir) & MANT_MASK;
-        int E = (int)((*up - (uint64_t)dir) >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
+        uint64_t H = (conv_u(cv) - (uint64_t)dir) & MANT_MASK;
+        int E = (int)((conv_u(cv) - (uint64_t)dir) >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
         uint32_t div = BILLION / 10;
         long Pg;
-        const char *q = x ? x->p : NULL;
+        const char *q = cv->x.p;
         if (E)
             H |= MANT_MASK + 1;
         E = E ? E - 1075 : -1074;
@@ -221,8 +242,8 @@ static JSON_NOINLINE int expand(const struct dec *x, uint64_t *up, char *dg, int
                     Pg--;
                     continue;
                 }
-                if (!dg && x->P != Pg) {
-                    c = x->P > Pg ? 1 : -1;
+                if (!dg && cv->x.P != Pg) {
+                    c = cv->x.P > Pg ? 1 : -1;
                     break;
                 }
             }
@@ -236,7 +257,7 @@ static JSON_NOINLINE int expand(const struct dec *x, uint64_t *up, char *dg, int
             /* the next digit of x, 0 once it is exhausted (an exhausted side reads as
              * zeros until both are) */
             c = 0;
-            while (q != x->end) {
+            while (q != cv->x.end) {
                 c = *q++;
                 if (c != '.') {
                     c -= '0';
@@ -248,19 +269,19 @@ static JSON_NOINLINE int expand(const struct dec *x, uint64_t *up, char *dg, int
                 c = c > dd ? 1 : -1;
                 break;
             }
-            if (q == x->end && dd < 0)
+            if (q == cv->x.end && dd < 0)
                 break; /* equal: c == 0 */
         }
-        /* Move *up while the decimal lies beyond the halfway point (ties go to even). */
-        if ((dir ? c < 0 : c > 0) || (c == 0 && (*up & 1))) {
+        /* Move cv->u while the decimal lies beyond the halfway point (ties go to even). */
+        if ((dir ? c < 0 : c > 0) || (c == 0 && (conv_u(cv) & 1))) {
             if (verify)
                 return 1;
-            *up += dir ? (uint64_t)-1 : 1;
-            if (*up == EXP_INF)
+            conv_set_u(cv, conv_u(cv) + (dir ? (uint64_t)-1 : 1));
+            if (conv_u(cv) == EXP_INF)
                 return MOTE_ERR_JSON_RANGE;
             continue;
         }
-        if (dir || *up == 0)
+        if (dir || conv_u(cv) == 0)
             return MOTE_OK;
         dir = 1;
     }
@@ -270,13 +291,14 @@ static JSON_NOINLINE int expand(const struct dec *x, uint64_t *up, char *dg, int
  * expand runs): the grammar check and decomposition into x, and *u, the double nearest to
  * x's first 19 digits times the power of ten, a few ulp off at most. Returns a mote_err_t,
  * MOTE_OK when *u is exact already, or 1 when expand must correct it. */
-static JSON_NOINLINE int read_approx(const char *text, size_t len, struct dec *x, uint64_t *u)
+static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *c)
 {
-    uint64_t D = 0;
+    struct dec *x = &c->x;
+    uint64_t D = 0, u;
     const char *q;
     int k = 0, nz = dec_parse(x, text, text + len), exact;
     double d = 0;
-    *u = 0;
+    conv_set_u(c, 0);
     if (nz < 0)
         return MOTE_ERR_JSON_SYNTAX;
     if (!nz || x->P < -330) /* zero, or below half the smallest subnormal */
@@ -301,24 +323,24 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct dec *x
         d = step > 0 ? d * p10 : d / p10;
         k -= step;
     }
-    *u = to_bits(d);
-    if (*u >= EXP_INF)
-        *u = EXP_INF - 1; /* DBL_MAX; expand decides about overflow */
+    u = to_bits(d);
+    if (u >= EXP_INF)
+        u = EXP_INF - 1; /* DBL_MAX; expand decides about overflow */
+    conv_set_u(c, u);
     return !exact;
 }
 
 int mote_json_parse_double(const char *text, size_t len, double *out)
 {
-    struct dec x;
-    uint64_t u;
+    struct conv c;
     int rc;
     if (!text || !out)
         return MOTE_ERR_BAD_ARG;
-    rc = read_approx(text, len, &x, &u);
+    rc = read_approx(text, len, &c);
     if (rc > 0)
-        rc = expand(&x, &u, NULL, 0);
+        rc = expand(&c, NULL, 0);
     if (rc == MOTE_OK)
-        *out = from_bits(u | (*text == '-' ? SIGN_BIT : 0));
+        *out = from_bits(conv_u(&c) | (*text == '-' ? SIGN_BIT : 0));
     return rc;
 }
 
@@ -335,7 +357,7 @@ int mote_json_get_double(const mote_json_value_t *v, double *out)
 /* A double's text being formatted: the candidate digits x.p = dg .. x.end, value
  * 0.d1d2... * 10^x.P; dg first holds the first 18 exact digits. */
 struct fmt {
-    struct dec x;
+    struct conv c;
     char dg[18];
     uint8_t neg; /* a '-' goes first */
 };
@@ -346,7 +368,7 @@ struct fmt {
  * 5e-324). */
 static JSON_NOINLINE int emit(char *buf, size_t cap, const struct fmt *f)
 {
-    int n = (int)(f->x.end - f->dg), E = (int)f->x.P - 1;
+    int n = (int)(f->c.x.end - f->dg), E = (int)f->c.x.P - 1;
     int j = E >= -6 && E < 21 ? E : 0; /* j: the exponent the digits sit at */
     int o = 0, pass, i, e;
     for (pass = 0; pass < 2; pass++) {
@@ -392,35 +414,37 @@ static JSON_NOINLINE void round_digits(struct fmt *f, int prec)
             f->dg[i]++;
         } else {
             f->dg[0] = '1';
-            f->x.P++;
+            f->c.x.P++;
         }
     }
     for (i = prec; i > 1 && f->dg[i - 1] == '0'; i--) {
     }
-    f->x.end = f->dg + i;
+    f->c.x.end = f->dg + i;
 }
 
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
     struct fmt f;
-    uint64_t u = to_bits(value);
     int prec;
+    uint64_t u = to_bits(value);
     f.neg = (uint8_t)(u >> 63);
     u &= ~SIGN_BIT;
     if ((!buf && cap) || u >= EXP_INF)
         return MOTE_ERR_BAD_ARG;
-    f.dg[0] = '0';
-    f.x.p = f.dg;
-    f.x.end = f.dg + 1;
-    f.x.P = 1;
     /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
      * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
-     * search starts at one digit. A failed candidate is not undone: the exact digits are
-     * generated again. */
-    for (prec = (u >> 52) ? 15 : 1; u; prec++) {
-        f.x.P = expand(NULL, &u, f.dg, 0);
+     * search starts at one digit (zero needs no search). A failed candidate is not undone:
+     * the exact digits are generated again. */
+    prec = !u ? 18 : (u >> 52) ? 15 : 1;
+    conv_set_u(&f.c, u);
+    f.dg[0] = '0';
+    f.c.x.p = f.dg;
+    f.c.x.end = f.dg + 1;
+    f.c.x.P = 1;
+    for (; prec < 18; prec++) {
+        f.c.x.P = expand(&f.c, f.dg, 0);
         round_digits(&f, prec);
-        if (prec == 17 || expand(&f.x, &u, NULL, 1) == MOTE_OK)
+        if (prec == 17 || expand(&f.c, NULL, 1) == MOTE_OK)
             break;
     }
     return emit(buf, cap, &f);
