@@ -13,10 +13,10 @@
  * Documents and byte strings are `const void *` + length so Swift can pass any byte buffer;
  * paths and keys are `const char *` + length (Swift strings convert directly).
  *
- * Worst-case stack on Cortex-M4 (-Os, measured by bench/json/run.sh): validate 224 B,
- * find/member/element/iterate and double reads 256 B, double formatting 312 B (write_double
- * 328 B: a 140 B bignum for exact digits plus the candidate digits); the writer's other calls
- * under 110 B. */
+ * Worst-case stack on Cortex-M4 (-Os, measured by toolchain/size.sh): validate 224 B,
+ * find/member/element/iterate 256 B, double reads 248 B, double formatting 272 B
+ * (write_double 288 B: a 140 B bignum for exact digits plus the candidate digits); the
+ * writer's other calls under 110 B. */
 #ifndef MOTE_JSON_H
 #define MOTE_JSON_H
 
