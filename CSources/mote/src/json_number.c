@@ -422,25 +422,32 @@ static JSON_NOINLINE void round_digits(struct fmt *f, int prec)
     f->c.x.end = f->dg + i;
 }
 
+/* Loads value into f (sign, bits, the digits of zero). Returns the precision the search
+ * starts at (18 for zero: nothing to search), or MOTE_ERR_BAD_ARG for NaN and infinities.
+ * A leaf, so the loop in the caller keeps few values live beside the struct. */
+static JSON_NOINLINE int fmt_init(struct fmt *f, double value)
+{
+    uint64_t u = to_bits(value);
+    f->neg = (uint8_t)(u >> 63);
+    u &= ~SIGN_BIT;
+    conv_set_u(&f->c, u);
+    f->dg[0] = '0';
+    f->c.x.p = f->dg;
+    f->c.x.end = f->dg + 1;
+    f->c.x.P = 1;
+    /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
+     * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
+     * search starts at one digit. */
+    return u >= EXP_INF ? MOTE_ERR_BAD_ARG : !u ? 18 : (u >> 52) ? 15 : 1;
+}
+
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
     struct fmt f;
-    int prec;
-    uint64_t u = to_bits(value);
-    f.neg = (uint8_t)(u >> 63);
-    u &= ~SIGN_BIT;
-    if ((!buf && cap) || u >= EXP_INF)
+    int prec = fmt_init(&f, value);
+    if ((!buf && cap) || prec < 0)
         return MOTE_ERR_BAD_ARG;
-    /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
-     * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
-     * search starts at one digit (zero needs no search). A failed candidate is not undone:
-     * the exact digits are generated again. */
-    prec = !u ? 18 : (u >> 52) ? 15 : 1;
-    conv_set_u(&f.c, u);
-    f.dg[0] = '0';
-    f.c.x.p = f.dg;
-    f.c.x.end = f.dg + 1;
-    f.c.x.P = 1;
+    /* A failed candidate is not undone: the exact digits are generated again. */
     for (; prec < 18; prec++) {
         f.c.x.P = expand(&f.c, f.dg, 0);
         round_digits(&f, prec);
