@@ -181,7 +181,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
     for (;;) {
         uint64_t H = (conv_u(cv) - (uint64_t)dir) & MANT_MASK;
         int E = (int)((conv_u(cv) - (uint64_t)dir) >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
-        uint32_t div = BILLION / 10;
+        uint32_t div = BILLION / 10, *fb, *fe; /* fe: the fraction [fb, fe) */
         long Pg;
         const char *q = cv->x.p;
         if (E)
@@ -214,6 +214,8 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
         }
         li = ni - 1;
         Pg = 9L * ni;
+        fb = w + ni;
+        fe = fb + fl;
         /* Walk the digits (leading zeros only lower Pg); -1 means "only zeros remain". */
         for (;;) {
             if (li >= 0) {
@@ -224,17 +226,17 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
                     li--;
                 }
             } else {
-                uint32_t carry = 0, any = 0;
-                for (j = ni; j < ni + fl; j++) {
-                    uint64_t m = (uint64_t)w[j] * 10 + carry;
-                    any |= w[j];
-                    w[j] = (uint32_t)m;
+                uint32_t carry = 0, any = 0, *p;
+                for (p = fb; p != fe; p++) {
+                    uint64_t m = (uint64_t)*p * 10 + carry;
+                    any |= *p;
+                    *p = (uint32_t)m;
                     carry = (uint32_t)(m >> 32);
                 }
                 dd = -1;
                 if (any) {
-                    dd = (int)(w[j - 1] >> 28);
-                    w[j - 1] &= 0x0FFFFFFFu;
+                    dd = (int)(fe[-1] >> 28);
+                    fe[-1] &= 0x0FFFFFFFu;
                 }
             }
             if (n == 0) {
