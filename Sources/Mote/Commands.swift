@@ -128,3 +128,16 @@ final class FilterGroup {
         self.subscriptionID = subscriptionID
     }
 }
+
+extension String {
+    /// Run `body` over the string's UTF-8 bytes without copying the string first (native and
+    /// small strings are read in place; only bridged ones are copied).
+    @inline(__always)
+    func withBytes<R>(_ body: (mote_bytes_t) throws -> R) rethrows -> R {
+        if let r = try utf8.withContiguousStorageIfAvailable({ try body(mote_bytes_t(ptr: $0.baseAddress, len: $0.count)) }) {
+            return r
+        }
+        let copy = Array(utf8)
+        return try copy.withUnsafeBufferPointer { try body(mote_bytes_t(ptr: $0.baseAddress, len: $0.count)) }
+    }
+}

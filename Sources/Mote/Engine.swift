@@ -26,6 +26,8 @@ final class Engine: @unchecked Sendable {
         var qos0: [QoS0Message] = []
         var ownerBacklog = 0
         var handOffWaiters: [CheckedContinuation<Void, Never>] = []
+        /// The last topic a QoS 0 publisher validated (not checked again while it repeats).
+        var validatedTopic = ""
     }
 
     /// Most QoS 0 messages waiting for the owner thread before publishers must wait too.
@@ -77,6 +79,11 @@ final class Engine: @unchecked Sendable {
     private var droppedMessages = 0
     private var disconnectAcks: [CheckedContinuation<Void, Never>] = []
     private var qos0Spare: [QoS0Message] = []
+    /// QoS 0 hand-offs taken from `shared` that the C client could not take yet (its output
+    /// was full), sent before `pending` (they arrived before anything in it: hand-offs go
+    /// here only while `pending` has nothing unsent). Plain values, no object per message.
+    private var quick: [QoS0Message] = []
+    private var quickHead = 0
     /// In-flight count when the C client last refused a publish for lack of room (its table
     /// or the broker's receive maximum); pumping again is worth it only once acks free slots.
     private var blockedAtInflight: UInt16?
@@ -142,6 +149,7 @@ final class Engine: @unchecked Sendable {
         pending.removeAll()
         inflight.removeAll()
         qos0Written.removeAll()
+        quick.removeAll()
         client.deallocate()
         cConfig.deallocate()
         rxBuf.deallocate()
@@ -195,15 +203,21 @@ final class Engine: @unchecked Sendable {
         case full
         /// Not connected: take the waiting path (offline queue or failure).
         case unavailable
+        /// The topic is not the one validated last: validate it and try again.
+        case unvalidated
     }
 
     /// QoS 0 fast path: queue the message without suspending the caller, when connected and
     /// below the hand-off limit.
-    func trySendQoS0(_ message: QoS0Message) -> HandOff {
+    /// `validated`: the caller checked the topic; otherwise only the topic checked last is
+    /// taken (`.unvalidated` asks the caller to check it).
+    func trySendQoS0(topic: String, payload: [UInt8], retain: Bool, validated: Bool) -> HandOff {
         shared.withLock { s in
             guard s.running, s.connected else { return .unavailable }
+            guard validated || topic == s.validatedTopic else { return .unvalidated }
             guard s.qos0.count + s.ownerBacklog < Self.qos0HandOffLimit else { return .full }
-            s.qos0.append(message)
+            if validated { s.validatedTopic = topic }
+            s.qos0.append(QoS0Message(topic: topic, payload: payload, retain: retain))
             if s.ownerWaiting {
                 s.ownerWaiting = false
                 cmote_waker_signal(wakeFD)
@@ -369,7 +383,7 @@ final class Engine: @unchecked Sendable {
     /// Take queued work. QoS 0 hand-offs come first: a task that published QoS 0 and then
     /// QoS 1 had its QoS 0 message queued before the QoS 1 command.
     private func takeCommands() -> [Command] {
-        let backlog = pending.count - pendingHead
+        let backlog = pending.count - pendingHead + quick.count - quickHead
         // Double-buffered: publishers append into a buffer that keeps its capacity.
         var qos0 = qos0Spare
         qos0Spare = []
@@ -385,21 +399,106 @@ final class Engine: @unchecked Sendable {
             return c
         }
         for c in resume { c.resume() }
-        for message in qos0 { handleQoS0(message) }
-        qos0.removeAll(keepingCapacity: true)
+        if !qos0.isEmpty {
+            takeQoS0(&qos0)
+            qos0.removeAll(keepingCapacity: true)
+        }
         qos0Spare = qos0
         return commands
     }
 
-    private func handleQoS0(_ message: QoS0Message) {
+    /// Move a batch of QoS 0 hand-offs to where they are sent from, keeping arrival order.
+    private func takeQoS0(_ batch: inout [QoS0Message]) {
+        guard case .connected = state, pendingHead == pending.count else {
+            // Behind queued publishes (or offline): they wait in `pending`, in order.
+            for i in batch.indices { queueQoS0(batch[i]) }
+            return
+        }
+        if quickHead == quick.count {
+            // Nothing waiting: take the batch's buffer as is (the old one becomes the spare).
+            quick.removeAll(keepingCapacity: true)
+            quickHead = 0
+            swap(&quick, &batch)
+        } else {
+            quick.append(contentsOf: batch)
+        }
+    }
+
+    private func queueQoS0(_ message: QoS0Message) {
         if case .connected = state {
-            if pendingHead == pending.count && publishDirect(message) { return }
             enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
         } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
             enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
         } else {
             logger.debug("QoS 0 message to \(message.topic) dropped: not connected")
         }
+    }
+
+    /// Hand the waiting QoS 0 messages to the C client until its output is full. Small ones
+    /// are copied into tx_buf straight from the Swift values (the C client copies packets
+    /// that fit a quarter of an empty tx_buf); larger ones, which it may write from caller
+    /// memory, go through `PendingPublish` storage that outlives the write.
+    private func sendQuick() {
+        guard case .connected = state else { return }
+        let directLimit = cConfig.pointee.tx_cap / 4 - 16
+        var failure = MOTE_OK
+        let start = quickHead
+        // One access to `quick` for the whole run (not one per message); nothing in the
+        // loop touches `quick` itself, and a lost connection is handled after it.
+        quickHead = quick.withUnsafeBufferPointer { q -> Int in
+            var i = start
+            while i < q.count {
+                let r = publishQuick(q[i], directLimit: directLimit)
+                if r == MOTE_ERR_NEED_MORE { break }
+                if r != MOTE_OK {
+                    if Self.isConnectionError(r) {
+                        failure = r
+                        break
+                    }
+                    logger.debug("QoS 0 message to \(q[i].topic) dropped: \(MoteCoreError(code: r.rawValue))")
+                }
+                i += 1
+            }
+            return i
+        }
+        if failure != MOTE_OK {
+            connectionLost(error(from: failure))
+            return
+        }
+        if quickHead == quick.count {
+            quick.removeAll(keepingCapacity: true)
+            quickHead = 0
+        }
+    }
+
+    @inline(__always)
+    private func publishQuick(_ message: QoS0Message, directLimit: Int) -> mote_err_t {
+        guard message.payload.count + message.topic.utf8.count < directLimit else { return publishLarge(message) }
+        return message.topic.withBytes { t in
+            message.payload.withUnsafeBufferPointer { p in
+                var m = mote_mqtt_publish_t()
+                m.topic = t
+                m.payload = mote_bytes_t(ptr: p.baseAddress, len: p.count)
+                m.retain = message.retain
+                return mote_mqtt_publish(client, &m, nil)
+            }
+        }
+    }
+
+    /// A QoS 0 message too large to be copied into tx_buf: publish it from storage kept until
+    /// the C client has written it.
+    @inline(never)
+    private func publishLarge(_ message: QoS0Message) -> mote_err_t {
+        let p = PendingPublish(message.outgoing, continuation: nil, seq: nextSeq())
+        var m: mote_mqtt_publish_t
+        do {
+            m = try p.prepare(version: version)
+        } catch {
+            return MOTE_ERR_BAD_ARG
+        }
+        let r = mote_mqtt_publish(client, &m, nil)
+        if r == MOTE_OK && mote_mqtt_tx_pending(client) > 0 { qos0Written.append(p) }
+        return r
     }
 
     private func handle(_ command: Command) {
@@ -441,27 +540,6 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// QoS 0 without properties and with a small payload: the C client copies such a packet
-    /// into tx_buf (it writes from caller memory only payloads that do not fit an empty
-    /// tx_buf's quarter), so it can be published straight from the Swift values.
-    /// Returns false when it must go through the queue instead.
-    private func publishDirect(_ message: QoS0Message) -> Bool {
-        var topic = message.topic
-        guard message.payload.count + topic.utf8.count + 16 < cConfig.pointee.tx_cap / 4 else { return false }
-        let r = topic.withUTF8 { t in
-            message.payload.withUnsafeBufferPointer { p in
-                var m = mote_mqtt_publish_t()
-                m.topic = mote_bytes_t(ptr: t.baseAddress, len: t.count)
-                m.payload = mote_bytes_t(ptr: p.baseAddress, len: p.count)
-                m.retain = message.retain
-                return mote_mqtt_publish(client, &m, nil)
-            }
-        }
-        if r == MOTE_OK { return true }
-        if Self.isConnectionError(r) { connectionLost(error(from: r)) }
-        return false
-    }
-
     /// Before DISCONNECT: write what callers already handed over (QoS 0 messages count as
     /// sent once handed over), for at most the connect timeout.
     private func drainOutput() {
@@ -471,7 +549,7 @@ final class Engine: @unchecked Sendable {
             guard case .connected = state else { return }
             let r = mote_mqtt_process(client, 0)
             if r != MOTE_OK && r != MOTE_ERR_NEED_MORE { return }
-            let backlog = pending[pendingHead...].contains { $0.message.qos == .atMostOnce }
+            let backlog = quickHead < quick.count || pending[pendingHead...].contains { $0.message.qos == .atMostOnce }
             if !backlog && mote_mqtt_tx_pending(client) == 0 { return }
             link.wait(wantWrite: true, wakeFD: -1, timeoutMs: 20)
         }
@@ -491,7 +569,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func canPumpMore() -> Bool {
-        guard pendingHead < pending.count, mote_mqtt_tx_pending(client) == 0 else { return false }
+        guard pendingHead < pending.count || quickHead < quick.count, mote_mqtt_tx_pending(client) == 0 else { return false }
         guard let blocked = blockedAtInflight else { return true }
         return mote_mqtt_inflight_count(client) < blocked
     }
@@ -504,6 +582,11 @@ final class Engine: @unchecked Sendable {
         }
         if !unsubscribeLater.isEmpty {
             for filter in unsubscribeLater where sendUnsubscribe(filter) { unsubscribeLater.remove(filter) }
+        }
+        if quickHead < quick.count {
+            // Earlier hand-offs go first; `pending` waits until they are all written.
+            sendQuick()
+            if quickHead < quick.count { return }
         }
         while pendingHead < pending.count {
             guard case .connected = state else { return }
@@ -675,6 +758,8 @@ final class Engine: @unchecked Sendable {
             p.continuation = nil
         }
         qos0Written.removeAll()
+        quick.removeAll()
+        quickHead = 0
         for group in groups.values {
             for w in group.waiters { w.resume(throwing: failure) }
             for sink in group.subscribers.values {

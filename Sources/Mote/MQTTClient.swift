@@ -54,24 +54,76 @@ public final class MQTTClient: Sendable {
 
     /// Publish a message.
     ///
-    /// QoS 0 returns once the message is handed to the connection; QoS 1 and 2 return when the
-    /// broker acknowledged it (PUBACK, or PUBCOMP). While reconnecting, the message waits in
-    /// the offline queue (or fails, as ``MQTTConfiguration/offlinePublishing`` says).
+    /// QoS 0 returns once the message is handed to the connection (queued for sending, like
+    /// the C client's QoS 0 publish): it does not wait for the bytes to be written, and
+    /// without properties it does not suspend unless the bounded hand-off queue is full
+    /// (then it waits for room). QoS 1 and 2 return when the broker acknowledged it (PUBACK,
+    /// or PUBCOMP). While reconnecting, the message waits in the offline queue (or fails, as
+    /// ``MQTTConfiguration/offlinePublishing`` says).
     /// Cancelling the calling task does not withdraw a message already handed over.
     /// - Throws: ``MQTTError/publishRejected(reasonCode:reason:)`` with the broker's v5
     ///   reason code, ``MQTTError/invalidArgument(_:)`` for a bad topic, and others.
+    #if compiler(>=6.2)
+    // Runs on the caller's executor (no hop on entry): the fast path only takes a lock.
+    @inlinable
+    nonisolated(nonsending)
     public func publish(to topic: String, payload: [UInt8], qos: MQTTQoS = .atMostOnce, retain: Bool = false,
                         properties: MQTTPublishProperties? = nil) async throws {
-        if qos == .atMostOnce && properties?.isEmpty != false {
-            // Fast path: QoS 0 has no outcome to wait for, so hand the message over without
-            // suspending (bounded; past the bound the caller waits for room).
+        // Inlined into the caller so that the common QoS 0 case is one synchronous call:
+        // calling an async function costs a task-frame allocation and an executor hop
+        // each time, several times the work of handing the message over.
+        if qos == .atMostOnce {
+            if try handOffQoS0(topic: topic, payload: payload, retain: retain, properties: properties) { return }
+        }
+        try await publishWaiting(to: topic, payload: payload, qos: qos, retain: retain, properties: properties)
+    }
+    #else
+    @inlinable
+    public func publish(to topic: String, payload: [UInt8], qos: MQTTQoS = .atMostOnce, retain: Bool = false,
+                        properties: MQTTPublishProperties? = nil) async throws {
+        // Inlined into the caller so that the common QoS 0 case is one synchronous call:
+        // calling an async function costs a task-frame allocation and an executor hop
+        // each time, several times the work of handing the message over.
+        if qos == .atMostOnce {
+            if try handOffQoS0(topic: topic, payload: payload, retain: retain, properties: properties) { return }
+        }
+        try await publishWaiting(to: topic, payload: payload, qos: qos, retain: retain, properties: properties)
+    }
+    #endif
+
+    /// QoS 0 fast path: queue the message if it has no properties, the client is connected
+    /// and the hand-off queue has room. The topic is validated unless it is the one validated
+    /// last (publishers mostly repeat a topic). Returns false when the caller must take the
+    /// waiting path.
+    @usableFromInline
+    func handOffQoS0(topic: String, payload: [UInt8], retain: Bool, properties: MQTTPublishProperties?) throws -> Bool {
+        // A pattern, not `==`: comparing with nil through Equatable copies the properties.
+        if case .some = properties { return false }
+        switch engine.trySendQoS0(topic: topic, payload: payload, retain: retain, validated: false) {
+        case .sent:
+            return true
+        case .unvalidated:
             try Self.validateTopic(topic)
-            let quick = QoS0Message(topic: topic, payload: payload, retain: retain)
+            return engine.trySendQoS0(topic: topic, payload: payload, retain: retain, validated: true) == .sent
+        case .full, .unavailable:
+            return false
+        }
+    }
+
+    /// Publish, suspending as needed: QoS 0 when the hand-off queue is full or the client
+    /// is not connected, QoS 1/2 until acknowledged, anything with properties.
+    @usableFromInline
+    func publishWaiting(to topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool,
+                        properties: MQTTPublishProperties?) async throws {
+        if qos == .atMostOnce && properties?.isEmpty != false {
+            // QoS 0 has no outcome to wait for: hand the message over without a
+            // continuation (bounded; past the bound the caller waits for room).
+            try Self.validateTopic(topic)
             handOff: while true {
-                switch engine.trySendQoS0(quick) {
+                switch engine.trySendQoS0(topic: topic, payload: payload, retain: retain, validated: true) {
                 case .sent: return
                 case .full: await engine.waitForHandOffSpace()
-                case .unavailable: break handOff
+                case .unavailable, .unvalidated: break handOff
                 }
             }
         }
@@ -82,8 +134,7 @@ public final class MQTTClient: Sendable {
     }
 
     static func validateTopic(_ topic: String) throws {
-        var t = topic
-        let r = t.withUTF8 { mote_mqtt_topic_validate(mote_bytes_t(ptr: $0.baseAddress, len: $0.count)) }
+        let r = topic.withBytes { mote_mqtt_topic_validate($0) }
         if r != MOTE_OK { throw MQTTError.invalidArgument("topic \"\(topic)\": \(MoteCoreError(code: r.rawValue))") }
     }
 
