@@ -104,4 +104,13 @@ void json_path_single(struct json_find *f, const char *key, size_t n);
 /* A key or element of the watched container matched the current segment: next segment. */
 void json_path_advance(struct json_find *f);
 
+/* Writer steps for a value written outside json_write.c (mote_json_write_double, in
+ * json_number.c): value_begin checks the grammar and writes a separating comma
+ * (MOTE_OK or the writer's sticky error); value_end does the bookkeeping after the value's
+ * text was appended (returns MOTE_OK); fail records err, empties the buffer and returns
+ * err. */
+int json_writer_value_begin(mote_json_writer_t *w);
+int json_writer_value_end(mote_json_writer_t *w);
+int json_writer_fail(mote_json_writer_t *w, int err);
+
 #endif

@@ -443,18 +443,43 @@ static JSON_NOINLINE int fmt_init(struct fmt *f, double value)
     return u >= EXP_INF ? MOTE_ERR_BAD_ARG : !u ? 18 : (u >> 52) ? 15 : 1;
 }
 
+/* The search from prec on: the first candidate that reads back wins (17 digits always
+ * do). A failed candidate is not undone: the exact digits are generated again. Inlined
+ * into both formatting entries, so each is one frame above the conversion's. */
+static JSON_ALWAYS_INLINE void fmt_search(struct fmt *f, int prec)
+{
+    for (; prec < 18; prec++) {
+        f->c.x.P = expand(&f->c, f->dg, 0);
+        round_digits(f, prec);
+        if (prec == 17 || expand(&f->c, NULL, 1) == MOTE_OK)
+            break;
+    }
+}
+
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
     struct fmt f;
     int prec = fmt_init(&f, value);
     if ((!buf && cap) || prec < 0)
         return MOTE_ERR_BAD_ARG;
-    /* A failed candidate is not undone: the exact digits are generated again. */
-    for (; prec < 18; prec++) {
-        f.c.x.P = expand(&f.c, f.dg, 0);
-        round_digits(&f, prec);
-        if (prec == 17 || expand(&f.c, NULL, 1) == MOTE_OK)
-            break;
-    }
+    fmt_search(&f, prec);
     return emit(buf, cap, &f);
+}
+
+/* Here rather than in json_write.c so the conversion runs one frame below this call: the
+ * writer's grammar step and bookkeeping are calls into json_write.c. */
+int mote_json_write_double(mote_json_writer_t *w, double v)
+{
+    struct fmt f;
+    int n = fmt_init(&f, v), rc = json_writer_value_begin(w);
+    if (rc != MOTE_OK)
+        return rc;
+    if (n >= 0) {
+        fmt_search(&f, n);
+        n = emit(w->buf ? w->buf + w->len : NULL, w->cap - w->len, &f);
+    }
+    if (n < 0)
+        return json_writer_fail(w, n);
+    w->len += (size_t)n;
+    return json_writer_value_end(w);
 }

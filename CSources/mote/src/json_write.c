@@ -15,7 +15,7 @@ void mote_json_writer_init(mote_json_writer_t *w, char *buf, size_t cap)
         buf[0] = '\0';
 }
 
-static JSON_NOINLINE int fail(mote_json_writer_t *w, int err)
+JSON_NOINLINE int json_writer_fail(mote_json_writer_t *w, int err)
 {
     w->err = err;
     w->len = 0;
@@ -27,7 +27,7 @@ static JSON_NOINLINE int fail(mote_json_writer_t *w, int err)
 static JSON_NOINLINE int put(mote_json_writer_t *w, const void *s, size_t n)
 {
     if (w->cap - w->len < n)
-        return fail(w, MOTE_ERR_BUFFER_TOO_SMALL);
+        return json_writer_fail(w, MOTE_ERR_BUFFER_TOO_SMALL);
     memcpy(w->buf + w->len, s, n);
     w->len += n;
     return MOTE_OK;
@@ -48,10 +48,10 @@ static int before(mote_json_writer_t *w, int key)
         return w->err;
     if (key < 0) /* a close: an open container, and no key waiting for its value */
         return w->depth && w->need_key == top_is_object(w) ? MOTE_OK
-                                                           : fail(w, MOTE_ERR_JSON_NESTING);
+                                                           : json_writer_fail(w, MOTE_ERR_JSON_NESTING);
     /* in an object keys and values alternate; elsewhere only values, one at the top */
     if (w->done || key != w->need_key)
-        return fail(w, MOTE_ERR_JSON_NESTING);
+        return json_writer_fail(w, MOTE_ERR_JSON_NESTING);
     return w->need_comma && (key || !top_is_object(w)) ? put(w, ",", 1) : MOTE_OK;
 }
 
@@ -72,9 +72,9 @@ static int bracket(mote_json_writer_t *w, char c)
     if (rc != MOTE_OK)
         return rc;
     if (open && w->depth >= MOTE_JSON_WRITER_MAX_DEPTH)
-        return fail(w, MOTE_ERR_JSON_DEPTH);
+        return json_writer_fail(w, MOTE_ERR_JSON_DEPTH);
     if (!open && top_is_object(w) != !!object)
-        return fail(w, MOTE_ERR_JSON_NESTING);
+        return json_writer_fail(w, MOTE_ERR_JSON_NESTING);
     rc = put(w, &c, 1);
     if (rc != MOTE_OK)
         return rc;
@@ -102,7 +102,7 @@ static int string(mote_json_writer_t *w, const void *s, size_t len, int key)
     if (rc != MOTE_OK)
         return rc;
     if (!s && len)
-        return fail(w, MOTE_ERR_BAD_ARG);
+        return json_writer_fail(w, MOTE_ERR_BAD_ARG);
     e = p + len;
     rc = put(w, "\"", 1);
     while (rc == MOTE_OK && p != e) {
@@ -118,7 +118,7 @@ static int string(mote_json_writer_t *w, const void *s, size_t len, int key)
         if (c >= 0x80) {
             n = json_utf8_seq(p, e);
             if (!n)
-                return fail(w, MOTE_ERR_BAD_ARG);
+                return json_writer_fail(w, MOTE_ERR_BAD_ARG);
             rc = put(w, p, n);
             p += n;
             continue;
@@ -189,16 +189,13 @@ int mote_json_write_int64(mote_json_writer_t *w, int64_t v)
     return scalar(w, tmp + i, sizeof tmp - i);
 }
 
-int mote_json_write_double(mote_json_writer_t *w, double v)
+int json_writer_value_begin(mote_json_writer_t *w)
 {
-    /* Formatted straight into the buffer (no copy on the stack). */
-    int n = before(w, 0);
-    if (n != MOTE_OK)
-        return n;
-    n = mote_json_format_double(v, w->buf ? w->buf + w->len : NULL, w->cap - w->len);
-    if (n < 0)
-        return fail(w, n);
-    w->len += (size_t)n;
+    return before(w, 0);
+}
+
+int json_writer_value_end(mote_json_writer_t *w)
+{
     return after(w);
 }
 
@@ -215,7 +212,7 @@ int mote_json_write_null(mote_json_writer_t *w)
 int mote_json_write_raw(mote_json_writer_t *w, const void *json, size_t len)
 {
     if (w && !w->err && mote_json_validate(json, len, NULL) != MOTE_OK)
-        return fail(w, MOTE_ERR_BAD_ARG);
+        return json_writer_fail(w, MOTE_ERR_BAD_ARG);
     return scalar(w, json, len);
 }
 
@@ -226,7 +223,7 @@ int mote_json_writer_finish(mote_json_writer_t *w, size_t *out_len)
     if (w->err)
         return w->err;
     if (!w->done)
-        return fail(w, MOTE_ERR_JSON_NESTING);
+        return json_writer_fail(w, MOTE_ERR_JSON_NESTING);
     if (w->len < w->cap)
         w->buf[w->len] = '\0';
     if (out_len)

@@ -14,9 +14,9 @@
  * paths and keys are `const char *` + length (Swift strings convert directly).
  *
  * Worst-case stack on Cortex-M4 (-Os, measured by toolchain/size.sh): validate 224 B,
- * find/member/element/iterate 256 B, double reads 240 B, double formatting 256 B
- * (write_double 272 B: a 140 B bignum for exact digits plus the candidate digits); the
- * writer's other calls under 110 B. */
+ * find/member/element/iterate 256 B, double reads 240 B, double formatting and
+ * write_double 256 B (a 140 B bignum for exact digits, the candidate digits one frame
+ * above it); the writer's other calls under 110 B. */
 #ifndef MOTE_JSON_H
 #define MOTE_JSON_H
 
