@@ -278,6 +278,11 @@ final class Engine: @unchecked Sendable {
             if case .connected = event { s.connected = true }
             if case .disconnected = event { s.connected = false }
             if case .closed = event { s.connected = false }
+            if !s.connected {
+                // QoS 0 publishers waiting for room take the offline path instead.
+                for w in s.handOffWaiters { w.resume() }
+                s.handOffWaiters.removeAll()
+            }
             for sink in s.sinks.values { sink.yield(event) }
         }
     }
@@ -367,13 +372,23 @@ final class Engine: @unchecked Sendable {
     }
 
     /// Sleep until the wake-up descriptor fires, I/O is ready or the tick passes, unless
-    /// commands arrived since they were last taken.
+    /// commands arrived since they were last taken. QoS 0 publishers waiting for hand-off
+    /// room are let go first when the backlog has shrunk (they would otherwise wait for
+    /// the tick: nothing else wakes the owner while they wait).
     private func waitForWork(_ wait: (UInt32) -> Void) {
+        let backlog = ownerBacklog
+        var resume: [CheckedContinuation<Void, Never>] = []
         let idle = shared.withLock { s -> Bool in
+            s.ownerBacklog = backlog
+            if !s.handOffWaiters.isEmpty && backlog < Self.qos0HandOffLimit / 2 {
+                swap(&resume, &s.handOffWaiters)
+                return false
+            }
             if !s.commands.isEmpty || !s.qos0.isEmpty { return false }
             s.ownerWaiting = true
             return true
         }
+        for c in resume { c.resume() }
         guard idle else { return }
         wait(250)
         shared.withLock { $0.ownerWaiting = false }
@@ -383,7 +398,7 @@ final class Engine: @unchecked Sendable {
     /// Take queued work. QoS 0 hand-offs come first: a task that published QoS 0 and then
     /// QoS 1 had its QoS 0 message queued before the QoS 1 command.
     private func takeCommands() -> [Command] {
-        let backlog = pending.count - pendingHead + quick.count - quickHead
+        let backlog = ownerBacklog
         // Double-buffered: publishers append into a buffer that keeps its capacity.
         var qos0 = qos0Spare
         qos0Spare = []
@@ -392,8 +407,9 @@ final class Engine: @unchecked Sendable {
             let c = s.commands
             s.commands.removeAll(keepingCapacity: true)
             swap(&qos0, &s.qos0)
-            s.ownerBacklog = backlog
-            if !s.handOffWaiters.isEmpty && backlog < Self.qos0HandOffLimit / 2 {
+            // The batch just taken counts until it is sent.
+            s.ownerBacklog = backlog + qos0.count
+            if !s.handOffWaiters.isEmpty && s.ownerBacklog < Self.qos0HandOffLimit / 2 {
                 swap(&resume, &s.handOffWaiters)
             }
             return c
@@ -406,6 +422,9 @@ final class Engine: @unchecked Sendable {
         qos0Spare = qos0
         return commands
     }
+
+    /// Messages taken from `shared` and not yet handed to the C client.
+    private var ownerBacklog: Int { pending.count - pendingHead + quick.count - quickHead }
 
     /// Move a batch of QoS 0 hand-offs to where they are sent from, keeping arrival order.
     private func takeQoS0(_ batch: inout [QoS0Message]) {
