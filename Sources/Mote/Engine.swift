@@ -27,7 +27,8 @@ final class Engine: @unchecked Sendable {
         var ownerBacklog = 0
         var handOffWaiters: [CheckedContinuation<Void, Never>] = []
         /// The last topic a QoS 0 publisher validated (not checked again while it repeats).
-        var validatedTopic = ""
+        /// nil until one was (an empty String would match an empty, invalid topic).
+        var validatedTopic: String?
     }
 
     /// Most QoS 0 messages waiting for the owner thread before publishers must wait too.

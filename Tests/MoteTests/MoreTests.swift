@@ -98,6 +98,35 @@ struct MoreTests {
         }
     }
 
+    /// QoS 0 publishes skip the topic check while a topic repeats: a bad topic after a good
+    /// one (the empty topic too) still throws in the call, and good ones keep arriving.
+    @Test func qos0TopicCheckedWhileConnected() async throws {
+        let broker = try Broker()
+        try await T.within(30) {
+            let subscriber = MQTTClient(configuration: T.config(broker, "check-sub"))
+            try await subscriber.connect()
+            let sub = try await subscriber.subscribe(to: "check/#", qos: .atMostOnce)
+            let client = MQTTClient(configuration: T.config(broker, "check-pub"))
+            try await client.connect()
+            for bad in ["", "check/#", "check/+/x", "check/a", "check/a\u{0}b"] {
+                if bad == "check/a" {
+                    try await client.publish(to: bad, string: "1")
+                    continue
+                }
+                await #expect(throws: MQTTError.self) { try await client.publish(to: bad, string: "bad") }
+            }
+            try await client.publish(to: "check/a", string: "2")
+            var got: [String] = []
+            for try await m in sub {
+                got.append(m.payloadString)
+                if got.count == 2 { break }
+            }
+            #expect(got == ["1", "2"])
+            try await client.disconnect()
+            try await subscriber.disconnect()
+        }
+    }
+
     /// The C core's packet trace reaches the swift-log logger at trace level.
     @Test func coreTraceReachesLogger() async throws {
         let broker = try Broker()
