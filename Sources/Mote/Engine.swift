@@ -429,10 +429,6 @@ final class Engine: @unchecked Sendable {
                 if !qos0Written.isEmpty && mote_mqtt_tx_pending(client) == 0 { qos0Written.removeAll() }
                 if canPumpMore() { continue }
                 let wantWrite = mote_mqtt_tx_pending(client) > 0
-                // Waiting only for acks (the last of a batch): see `acknowledgeQuickly`.
-                if !wantWrite && pendingHead == pending.count && mote_mqtt_inflight_count(client) > 0 {
-                    link.acknowledgeQuickly()
-                }
                 waitForWork { timeout in link.wait(wantWrite: wantWrite, wakeFD: wakeFD, timeoutMs: timeout) }
             case .waitingToReconnect(let deadline, let attempt):
                 let now = ContinuousClock.now
