@@ -18,47 +18,6 @@ struct PublishRequest: Sendable {
     let continuation: UnsafeContinuation<Void, any Error>
 }
 
-/// A batch of publishes handed over in one lock hold (`MQTTClient.publish(_:qos:)`): the
-/// caller suspends once, and is resumed once, when every message has its outcome.
-/// `messages` is written by the caller before the hand-off and only read afterwards;
-/// `results`, `remaining` and the continuation are touched by one thread at a time: the
-/// owner (in `Engine.deliverAnswers`, with `Engine.shared` locked), or the caller before
-/// the hand-off, or instead of it when no owner runs, and again after its resume (ordered
-/// after the owner's writes by `Engine.afterAnswer`).
-final class PublishBatch: @unchecked Sendable {
-    /// nil where the caller already failed the message (invalid topic): not sent.
-    let messages: [OutgoingPublish?]
-    var results: [Result<Void, MQTTError>]
-    /// Messages sent whose outcome is not recorded yet.
-    var remaining: Int
-    var continuation: UnsafeContinuation<Void, Never>?
-
-    init(messages: [OutgoingPublish?], results: [Result<Void, MQTTError>]) {
-        self.messages = messages
-        self.results = results
-        self.remaining = messages.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
-    }
-
-    /// Record one message's outcome; the caller is resumed with the last one.
-    func record(_ index: Int, _ error: (any Error)?) {
-        if let error {
-            results[index] = .failure(error as? MQTTError ?? .closed)
-        } else {
-            results[index] = .success(())
-        }
-        remaining -= 1
-        if remaining == 0, let c = continuation {
-            continuation = nil
-            c.resume()
-        }
-    }
-
-    /// Fail every message sent (no owner thread took the batch).
-    func failAll(_ error: MQTTError) {
-        for i in messages.indices where messages[i] != nil { record(i, error) }
-    }
-}
-
 /// A QoS 0 message without properties on the fast path: a plain value (no allocation of
 /// its own), queued under the lock and published by the owner thread.
 struct QoS0Message: Sendable {
@@ -110,9 +69,6 @@ final class PendingPublish {
     @exclusivity(unchecked) private var settled = false
     @exclusivity(unchecked) private var failure: (any Error)?
     let seq: UInt64
-    /// The batch this publish belongs to (its outcome goes there instead of a continuation).
-    private let batch: PublishBatch?
-    private let batchIndex: Int
     /// Packet id while the C client holds it in flight (0 otherwise).
     @exclusivity(unchecked) var packetID: UInt16 = 0
     @exclusivity(unchecked) private(set) var storage: UnsafeMutableRawPointer?
@@ -122,16 +78,6 @@ final class PendingPublish {
         self.message = message
         self.continuation = continuation
         self.seq = seq
-        self.batch = nil
-        self.batchIndex = 0
-    }
-
-    init(_ message: OutgoingPublish, batch: PublishBatch, index: Int, seq: UInt64) {
-        self.message = message
-        self.continuation = nil
-        self.seq = seq
-        self.batch = batch
-        self.batchIndex = index
     }
 
     deinit { freeStorage() }
@@ -139,7 +85,7 @@ final class PendingPublish {
     /// Record the outcome for the waiting caller. Returns true the first time when a caller
     /// waits: `deliver` must then follow (later outcomes are ignored).
     func settle(_ error: (any Error)?) -> Bool {
-        guard !settled, continuation != nil || batch != nil else { return false }
+        guard !settled, continuation != nil else { return false }
         settled = true
         failure = error
         return true
@@ -147,11 +93,6 @@ final class PendingPublish {
 
     /// Resume the caller with the settled outcome (once, after `settle` returned true).
     func deliver() {
-        if let batch {
-            batch.record(batchIndex, failure)
-            failure = nil
-            return
-        }
         guard let continuation else { return }
         if let failure {
             self.failure = nil

@@ -18,8 +18,6 @@ final class Engine: @unchecked Sendable {
         /// Publishes that wait for an outcome (QoS 1/2, or QoS 0 off the fast path), in
         /// arrival order; taken before `commands`.
         var publishes: [PublishRequest] = []
-        /// Publish batches, in arrival order; taken with `publishes`, handled after them.
-        var batches: [PublishBatch] = []
         var ownerWaiting = false
         var running = false
         var connected = false
@@ -243,21 +241,6 @@ final class Engine: @unchecked Sendable {
         if !accepted { request.continuation.resume(throwing: MQTTError.notConnected) }
     }
 
-    /// Queue a batch of publishes in one lock hold and wake the owner if it sleeps; without
-    /// an owner thread every message fails with `notConnected` (and the caller is resumed).
-    func sendPublishBatch(_ batch: PublishBatch) {
-        let accepted = shared.withLock { s -> Bool in
-            guard s.running else { return false }
-            s.batches.append(batch)
-            if s.ownerWaiting {
-                s.ownerWaiting = false
-                cmote_waker_signal(wakeFD)
-            }
-            return true
-        }
-        if !accepted { batch.failAll(.notConnected) }
-    }
-
     enum HandOff {
         case sent
         /// The hand-off queue is full: wait with `waitForHandOffSpace`, then try again.
@@ -395,8 +378,6 @@ final class Engine: @unchecked Sendable {
             s.commands.removeAll()
             for p in s.publishes { p.continuation.resume(throwing: MQTTError.notConnected) }
             s.publishes.removeAll()
-            for b in s.batches { b.failAll(.notConnected) }
-            s.batches.removeAll()
             return c
         }
         // No owner state may be touched from here: another owner thread may already run.
@@ -408,10 +389,8 @@ final class Engine: @unchecked Sendable {
         while true {
             var publishes = publishSpare
             publishSpare = []
-            var batches: [PublishBatch] = []
-            let commands = takeCommands(&publishes, &batches)
+            let commands = takeCommands(&publishes)
             for request in publishes { handle(request) }
-            for batch in batches { handle(batch) }
             publishes.removeAll(keepingCapacity: true)
             publishSpare = publishes
             for command in commands { handle(command) }
@@ -456,7 +435,7 @@ final class Engine: @unchecked Sendable {
                 swap(&resume, &s.handOffWaiters)
                 return false
             }
-            if !s.commands.isEmpty || !s.qos0.isEmpty || !s.publishes.isEmpty || !s.batches.isEmpty { return false }
+            if !s.commands.isEmpty || !s.qos0.isEmpty || !s.publishes.isEmpty { return false }
             s.ownerWaiting = true
             return true
         }
@@ -470,7 +449,7 @@ final class Engine: @unchecked Sendable {
     /// Take queued work. QoS 0 hand-offs come first: a task that published QoS 0 and then
     /// QoS 1 had its QoS 0 message queued before the QoS 1 publish. Waiting publishes are
     /// swapped into `publishes` (an empty buffer) and handled before the commands.
-    private func takeCommands(_ publishes: inout [PublishRequest], _ batches: inout [PublishBatch]) -> [Command] {
+    private func takeCommands(_ publishes: inout [PublishRequest]) -> [Command] {
         let backlog = ownerBacklog
         // Double-buffered: publishers append into a buffer that keeps its capacity.
         var qos0 = qos0Spare
@@ -482,7 +461,6 @@ final class Engine: @unchecked Sendable {
             s.commands.removeAll(keepingCapacity: true)
             swap(&qos0, &s.qos0)
             swap(&publishes, &s.publishes)
-            if !s.batches.isEmpty { swap(&batches, &s.batches) }
             // The batch just taken counts until it is sent.
             s.ownerBacklog = backlog + qos0.count
             if !s.handOffWaiters.isEmpty && s.ownerBacklog < Self.qos0HandOffLimit / 2 {
@@ -635,25 +613,6 @@ final class Engine: @unchecked Sendable {
             refusals.append((c, .closed))
         } else {
             refusals.append((c, configuration.offlinePublishing == .failFast ? .notConnected : .queueFull))
-        }
-    }
-
-    /// A batch goes through the same queue as single publishes, message by message in
-    /// order (so the in-flight window, offline queue and resends treat them alike); only
-    /// the outcomes are gathered in the batch instead of resuming a caller each.
-    private func handle(_ batch: PublishBatch) {
-        for i in batch.messages.indices {
-            guard let message = batch.messages[i] else { continue }
-            let p = PendingPublish(message, batch: batch, index: i, seq: nextSeq())
-            if isConnected {
-                enqueue(p)
-            } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
-                enqueue(p)
-            } else if case .stopped = state {
-                fail(p, MQTTError.closed)
-            } else {
-                fail(p, configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.queueFull)
-            }
         }
     }
 
