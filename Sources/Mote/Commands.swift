@@ -59,20 +59,19 @@ struct SubscribeRequest: Sendable {
 }
 
 /// A publish owned by the connection thread: its C-visible bytes (topic, payload, properties)
-/// live in one malloc'd block that stays put until the C core is done with it. Only the
-/// owner thread touches its fields, one at a time: they skip the dynamic exclusivity check.
+/// live in one malloc'd block that stays put until the C core is done with it.
 final class PendingPublish {
     let message: OutgoingPublish
     /// The caller waiting for the outcome (nil for QoS 0 hand-offs). Answered once: the
     /// outcome is settled first and delivered later, in a batch, by `Engine.deliverAnswers`.
     private let continuation: UnsafeContinuation<Void, any Error>?
-    @exclusivity(unchecked) private var settled = false
-    @exclusivity(unchecked) private var failure: (any Error)?
+    private var settled = false
+    private var failure: (any Error)?
     let seq: UInt64
     /// Packet id while the C client holds it in flight (0 otherwise).
-    @exclusivity(unchecked) var packetID: UInt16 = 0
-    @exclusivity(unchecked) private(set) var storage: UnsafeMutableRawPointer?
-    @exclusivity(unchecked) private(set) var cMessage = mote_mqtt_publish_t()
+    var packetID: UInt16 = 0
+    private(set) var storage: UnsafeMutableRawPointer?
+    private(set) var cMessage = mote_mqtt_publish_t()
 
     init(_ message: OutgoingPublish, continuation: UnsafeContinuation<Void, any Error>?, seq: UInt64) {
         self.message = message

@@ -62,20 +62,10 @@ final class Engine: @unchecked Sendable {
     private static let rxAliasSlot = 256
     private let link: Link
 
-    // Owner-thread state. The fields touched per message skip the dynamic exclusivity check
-    // (`@exclusivity(unchecked)`): only the owner thread touches them, and no access to one
-    // of them spans a call that could reach it again (the C callbacks change only the
-    // in-flight table, `answers` and the subscription state, never while those are borrowed).
-    @exclusivity(unchecked) private var state: State = .stopped {
-        didSet {
-            if case .connected = state { isConnected = true } else { isConnected = false }
-        }
-    }
-    /// `state` is `.connected`: a plain flag for the per-message checks (matching the enum
-    /// copies its clock-instant payload through generic value witnesses).
-    @exclusivity(unchecked) private var isConnected = false
-    @exclusivity(unchecked) private var pending: [PendingPublish] = []
-    @exclusivity(unchecked) private var pendingHead = 0
+    // Owner-thread state.
+    private var state: State = .stopped
+    private var pending: [PendingPublish] = []
+    private var pendingHead = 0
     /// QoS 1/2 publishes the C client holds, by its in-flight slot: a packet id always
     /// lives in slot (id - 1) % count of the C table (mqtt_session.c), so the ack finds its
     /// publish by index, with no hashing. Behind a pointer: no exclusivity checks.
@@ -83,15 +73,15 @@ final class Engine: @unchecked Sendable {
     private let inflightCapacity: Int
     /// Publishes whose outcome is settled and whose callers are not resumed yet: resumed
     /// together by `deliverAnswers` the next time the owner takes the lock.
-    @exclusivity(unchecked) private var answers: [PendingPublish] = []
+    private var answers: [PendingPublish] = []
     /// Publishes refused before they were queued, answered the same way.
-    @exclusivity(unchecked) private var refusals: [(UnsafeContinuation<Void, any Error>, MQTTError)] = []
+    private var refusals: [(UnsafeContinuation<Void, any Error>, MQTTError)] = []
     /// Double buffer for `Shared.publishes` (keeps its capacity between batches).
-    @exclusivity(unchecked) private var publishSpare: [PublishRequest] = []
-    @exclusivity(unchecked) private var qos0Written: [PendingPublish] = []
+    private var publishSpare: [PublishRequest] = []
+    private var qos0Written: [PendingPublish] = []
     private var droppedDuringConnect: [PendingPublish] = []
-    @exclusivity(unchecked) private var inConnect = false
-    @exclusivity(unchecked) private var publishSeq: UInt64 = 0
+    private var inConnect = false
+    private var publishSeq: UInt64 = 0
     private var groups: [String: FilterGroup] = [:]
     private var groupsByID: [UInt32: FilterGroup] = [:]
     private var subscriberGroup: [Int: String] = [:]
@@ -103,15 +93,15 @@ final class Engine: @unchecked Sendable {
     private var serverDisconnect: (code: UInt8, reason: String)?
     private var droppedMessages = 0
     private var disconnectAcks: [CheckedContinuation<Void, Never>] = []
-    @exclusivity(unchecked) private var qos0Spare: [QoS0Message] = []
+    private var qos0Spare: [QoS0Message] = []
     /// QoS 0 hand-offs taken from `shared` that the C client could not take yet (its output
     /// was full), sent before `pending` (they arrived before anything in it: hand-offs go
     /// here only while `pending` has nothing unsent). Plain values, no object per message.
-    @exclusivity(unchecked) private var quick: [QoS0Message] = []
-    @exclusivity(unchecked) private var quickHead = 0
+    private var quick: [QoS0Message] = []
+    private var quickHead = 0
     /// In-flight count when the C client last refused a publish for lack of room (its table
     /// or the broker's receive maximum); pumping again is worth it only once acks free slots.
-    @exclusivity(unchecked) private var blockedAtInflight: UInt16?
+    private var blockedAtInflight: UInt16?
 
     init(configuration: MQTTConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -399,7 +389,7 @@ final class Engine: @unchecked Sendable {
                 return
             case .connected:
                 pump()
-                guard isConnected else { continue }
+                guard case .connected = state else { continue }
                 let r = mote_mqtt_process(client, 0)
                 if r != MOTE_OK && r != MOTE_ERR_NEED_MORE {
                     connectionLost(error(from: r))
@@ -482,7 +472,7 @@ final class Engine: @unchecked Sendable {
 
     /// Move a batch of QoS 0 hand-offs to where they are sent from, keeping arrival order.
     private func takeQoS0(_ batch: inout [QoS0Message]) {
-        guard isConnected, pendingHead == pending.count else {
+        guard case .connected = state, pendingHead == pending.count else {
             // Behind queued publishes (or offline): they wait in `pending`, in order.
             for i in batch.indices { queueQoS0(batch[i]) }
             return
@@ -498,7 +488,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func queueQoS0(_ message: QoS0Message) {
-        if isConnected {
+        if case .connected = state {
             enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
         } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
             enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
@@ -512,7 +502,7 @@ final class Engine: @unchecked Sendable {
     /// that fit a quarter of an empty tx_buf); larger ones, which it may write from caller
     /// memory, go through `PendingPublish` storage that outlives the write.
     private func sendQuick() {
-        guard isConnected else { return }
+        guard case .connected = state else { return }
         let directLimit = cConfig.pointee.tx_cap / 4 - 16
         var failure = MOTE_OK
         let start = quickHead
@@ -592,7 +582,7 @@ final class Engine: @unchecked Sendable {
                 if let c { disconnectAcks.append(c) }
                 return
             }
-            if isConnected {
+            if case .connected = state {
                 drainOutput()
                 _ = mote_mqtt_disconnect(client, 0, mote_mqtt_props_t())
             }
@@ -605,7 +595,7 @@ final class Engine: @unchecked Sendable {
 
     private func handle(_ request: PublishRequest) {
         let c = request.continuation
-        if isConnected {
+        if case .connected = state {
             enqueue(PendingPublish(request.message, continuation: c, seq: nextSeq()))
         } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
             enqueue(PendingPublish(request.message, continuation: c, seq: nextSeq()))
@@ -622,7 +612,7 @@ final class Engine: @unchecked Sendable {
         let deadline = ContinuousClock.now + configuration.connectTimeout
         while ContinuousClock.now < deadline {
             pump()
-            guard isConnected else { return }
+            guard case .connected = state else { return }
             let r = mote_mqtt_process(client, 0)
             if r != MOTE_OK && r != MOTE_ERR_NEED_MORE { return }
             let backlog = quickHead < quick.count || pending[pendingHead...].contains { $0.message.qos == .atMostOnce }
@@ -694,7 +684,7 @@ final class Engine: @unchecked Sendable {
             if quickHead < quick.count { return }
         }
         while pendingHead < pending.count {
-            guard isConnected else { return }
+            guard case .connected = state else { return }
             let p = pending[pendingHead]
             let msg: mote_mqtt_publish_t
             do {
@@ -807,7 +797,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func connectionLost(_ error: MQTTError) {
-        guard isConnected else { return }
+        guard case .connected = state else { return }
         logger.warning("connection lost: \(error)")
         mote_mqtt_reset_connection(client)
         link.close()
@@ -899,7 +889,7 @@ final class Engine: @unchecked Sendable {
                 g.needsSubscribe = true
             }
         } else {
-            if !isConnected && configuration.offlinePublishing == .failFast {
+            if case .connected = state {} else if configuration.offlinePublishing == .failFast {
                 r.sink.finish(throwing: MQTTError.notConnected)
                 r.ack.resume(throwing: MQTTError.notConnected)
                 return
@@ -928,7 +918,7 @@ final class Engine: @unchecked Sendable {
         groupsByID.removeValue(forKey: group.subscriptionID)
         for w in group.waiters { w.resume(throwing: MQTTError.closed) }
         group.waiters.removeAll()
-        if isConnected, sendUnsubscribe(filter) {
+        if case .connected = state, sendUnsubscribe(filter) {
         } else {
             unsubscribeLater.insert(filter)
         }
@@ -945,7 +935,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func sendSubscribe(_ group: FilterGroup) -> Bool {
-        guard isConnected else { return false }
+        guard case .connected = state else { return false }
         let filter = Array(group.filter.utf8)
         var propsBuf = [UInt8](repeating: 0, count: 16)
         var propsLen = 0
@@ -991,7 +981,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func sendUnsubscribe(_ filter: String) -> Bool {
-        guard isConnected else { return false }
+        guard case .connected = state else { return false }
         let bytes = Array(filter.utf8)
         var packetID: UInt16 = 0
         let r = bytes.withUnsafeBufferPointer { fp in
