@@ -3,19 +3,10 @@ import CMote
 /// Work handed from any task to a connection's owner thread.
 enum Command: Sendable {
     case start(CheckedContinuation<MQTTSessionInfo, any Error>)
+    case publish(OutgoingPublish, CheckedContinuation<Void, any Error>)
     case subscribe(SubscribeRequest)
     case unsubscribe(subscriberID: Int)
     case disconnect(CheckedContinuation<Void, Never>?)
-}
-
-/// A publish waiting for its outcome, queued on its own (not as a `Command`): two words,
-/// so queueing and taking it copies no enum payload. The continuation is resumed exactly
-/// once: by the owner thread with `Engine.shared` locked (`Engine.deliverAnswers`), or by
-/// `Engine.sendPublish` on the caller's own thread when no owner runs. Unsafe rather than
-/// checked: a checked one costs an allocation, its release and generic copies per message.
-struct PublishRequest: Sendable {
-    let message: OutgoingPublish
-    let continuation: UnsafeContinuation<Void, any Error>
 }
 
 /// A QoS 0 message without properties on the fast path: a plain value (no allocation of
@@ -62,18 +53,12 @@ struct SubscribeRequest: Sendable {
 /// live in one malloc'd block that stays put until the C core is done with it.
 final class PendingPublish {
     let message: OutgoingPublish
-    /// The caller waiting for the outcome (nil for QoS 0 hand-offs). Answered once: the
-    /// outcome is settled first and delivered later, in a batch, by `Engine.deliverAnswers`.
-    private let continuation: UnsafeContinuation<Void, any Error>?
-    private var settled = false
-    private var failure: (any Error)?
+    var continuation: CheckedContinuation<Void, any Error>?
     let seq: UInt64
-    /// Packet id while the C client holds it in flight (0 otherwise).
-    var packetID: UInt16 = 0
     private(set) var storage: UnsafeMutableRawPointer?
     private(set) var cMessage = mote_mqtt_publish_t()
 
-    init(_ message: OutgoingPublish, continuation: UnsafeContinuation<Void, any Error>?, seq: UInt64) {
+    init(_ message: OutgoingPublish, continuation: CheckedContinuation<Void, any Error>?, seq: UInt64) {
         self.message = message
         self.continuation = continuation
         self.seq = seq
@@ -81,47 +66,24 @@ final class PendingPublish {
 
     deinit { freeStorage() }
 
-    /// Record the outcome for the waiting caller. Returns true the first time when a caller
-    /// waits: `deliver` must then follow (later outcomes are ignored).
-    func settle(_ error: (any Error)?) -> Bool {
-        guard !settled, continuation != nil else { return false }
-        settled = true
-        failure = error
-        return true
-    }
-
-    /// Resume the caller with the settled outcome (once, after `settle` returned true).
-    func deliver() {
-        guard let continuation else { return }
-        if let failure {
-            self.failure = nil
-            continuation.resume(throwing: failure)
-        } else {
-            continuation.resume()
-        }
-    }
-
     /// Lay out topic, payload and (v5) properties once; the returned C message points into
     /// them (the struct itself is only read during the publish call).
     func prepare(version: MQTTProtocolVersion) throws(MQTTError) -> mote_mqtt_publish_t {
         if storage == nil {
-            let topicCount = message.topic.utf8.count
+            let topic = Array(message.topic.utf8)
             let properties = version == .v5 ? message.properties : nil
             let propsCap = properties.map { PropertyCodec.sizeBound($0) } ?? 0
-            let total = topicCount + message.payload.count + propsCap
+            let total = topic.count + message.payload.count + propsCap
             let raw = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 8)
             let base = raw.assumingMemoryBound(to: UInt8.self)
-            // Copied straight from the string's UTF-8 (no intermediate array).
-            message.topic.withBytes { t in
-                if let a = t.ptr { base.update(from: a, count: t.len) }
-            }
+            topic.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: topic.count) }
             message.payload.withUnsafeBufferPointer { p in
-                if let a = p.baseAddress { (base + topicCount).update(from: a, count: p.count) }
+                if let a = p.baseAddress { (base + topic.count).update(from: a, count: p.count) }
             }
             var propsLen = 0
             if let properties, propsCap > 0 {
                 do {
-                    propsLen = try PropertyCodec.encode(properties, into: base + topicCount + message.payload.count,
+                    propsLen = try PropertyCodec.encode(properties, into: base + topic.count + message.payload.count,
                                                         cap: propsCap)
                 } catch {
                     raw.deallocate()
@@ -130,11 +92,11 @@ final class PendingPublish {
             }
             storage = raw
             var m = mote_mqtt_publish_t()
-            m.topic = mote_bytes_t(ptr: base, len: topicCount)
-            m.payload = mote_bytes_t(ptr: base + topicCount, len: message.payload.count)
+            m.topic = mote_bytes_t(ptr: base, len: topic.count)
+            m.payload = mote_bytes_t(ptr: base + topic.count, len: message.payload.count)
             m.qos = message.qos.rawValue
             m.retain = message.retain
-            m.props = mote_mqtt_props_t(ptr: propsLen > 0 ? UnsafePointer(base + topicCount + message.payload.count) : nil,
+            m.props = mote_mqtt_props_t(ptr: propsLen > 0 ? UnsafePointer(base + topic.count + message.payload.count) : nil,
                                         len: propsLen)
             cMessage = m
         }

@@ -15,9 +15,6 @@ import Logging
 final class Engine: @unchecked Sendable {
     struct Shared {
         var commands: [Command] = []
-        /// Publishes that wait for an outcome (QoS 1/2, or QoS 0 off the fast path), in
-        /// arrival order; taken before `commands`.
-        var publishes: [PublishRequest] = []
         var ownerWaiting = false
         var running = false
         var connected = false
@@ -66,18 +63,7 @@ final class Engine: @unchecked Sendable {
     private var state: State = .stopped
     private var pending: [PendingPublish] = []
     private var pendingHead = 0
-    /// QoS 1/2 publishes the C client holds, by its in-flight slot: a packet id always
-    /// lives in slot (id - 1) % count of the C table (mqtt_session.c), so the ack finds its
-    /// publish by index, with no hashing. Behind a pointer: no exclusivity checks.
-    private let inflightPublishes: UnsafeMutablePointer<PendingPublish?>
-    private let inflightCapacity: Int
-    /// Publishes whose outcome is settled and whose callers are not resumed yet: resumed
-    /// together by `deliverAnswers` the next time the owner takes the lock.
-    private var answers: [PendingPublish] = []
-    /// Publishes refused before they were queued, answered the same way.
-    private var refusals: [(UnsafeContinuation<Void, any Error>, MQTTError)] = []
-    /// Double buffer for `Shared.publishes` (keeps its capacity between batches).
-    private var publishSpare: [PublishRequest] = []
+    private var inflight: [UInt16: PendingPublish] = [:]
     private var qos0Written: [PendingPublish] = []
     private var droppedDuringConnect: [PendingPublish] = []
     private var inConnect = false
@@ -121,9 +107,6 @@ final class Engine: @unchecked Sendable {
         txBuf = .allocate(capacity: txCap)
         inflightTable = .allocate(capacity: inflightCount)
         inflightTable.initialize(repeating: mote_mqtt_inflight_t(), count: inflightCount)
-        inflightCapacity = inflightCount
-        inflightPublishes = .allocate(capacity: inflightCount)
-        inflightPublishes.initialize(repeating: nil, count: inflightCount)
         qos2IDs = .allocate(capacity: 64)
         qos2IDs.initialize(repeating: 0, count: 64)
         rxAliases = .allocate(capacity: Self.rxAliasCount)
@@ -165,8 +148,7 @@ final class Engine: @unchecked Sendable {
     deinit {
         // The owner thread holds a reference while it runs, so it has ended by now.
         pending.removeAll()
-        inflightPublishes.deinitialize(count: inflightCapacity)
-        inflightPublishes.deallocate()
+        inflight.removeAll()
         qos0Written.removeAll()
         quick.removeAll()
         client.deallocate()
@@ -216,21 +198,6 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Queue a publish that waits for its outcome and wake the owner if it sleeps; without
-    /// an owner thread it fails with `notConnected`.
-    func sendPublish(_ request: PublishRequest) {
-        let accepted = shared.withLock { s -> Bool in
-            guard s.running else { return false }
-            s.publishes.append(request)
-            if s.ownerWaiting {
-                s.ownerWaiting = false
-                cmote_waker_signal(wakeFD)
-            }
-            return true
-        }
-        if !accepted { request.continuation.resume(throwing: MQTTError.notConnected) }
-    }
-
     enum HandOff {
         case sent
         /// The hand-off queue is full: wait with `waitForHandOffSpace`, then try again.
@@ -277,6 +244,8 @@ final class Engine: @unchecked Sendable {
     private func reject(_ command: Command) {
         switch command {
         case .start(let c): c.resume(throwing: MQTTError.invalidArgument("already connected"))
+        case .publish(_, let c):
+            c.resume(throwing: MQTTError.notConnected)
         case .subscribe(let r):
             r.sink.finish(throwing: MQTTError.notConnected)
             r.ack.resume(throwing: MQTTError.notConnected)
@@ -357,7 +326,6 @@ final class Engine: @unchecked Sendable {
         let acks = disconnectAcks
         disconnectAcks.removeAll()
         let leftover = shared.withLock { s -> [Command] in
-            deliverAnswers()
             s.running = false
             s.connected = false
             s.qos0.removeAll()
@@ -366,8 +334,6 @@ final class Engine: @unchecked Sendable {
             for w in waiters { w.resume() }
             let c = s.commands
             s.commands.removeAll()
-            for p in s.publishes { p.continuation.resume(throwing: MQTTError.notConnected) }
-            s.publishes.removeAll()
             return c
         }
         // No owner state may be touched from here: another owner thread may already run.
@@ -377,12 +343,7 @@ final class Engine: @unchecked Sendable {
 
     private func loop() {
         while true {
-            var publishes = publishSpare
-            publishSpare = []
-            let commands = takeCommands(&publishes)
-            for request in publishes { handle(request) }
-            publishes.removeAll(keepingCapacity: true)
-            publishSpare = publishes
+            let commands = takeCommands()
             for command in commands { handle(command) }
             switch state {
             case .stopped:
@@ -419,13 +380,12 @@ final class Engine: @unchecked Sendable {
         let backlog = ownerBacklog
         var resume: [CheckedContinuation<Void, Never>] = []
         let idle = shared.withLock { s -> Bool in
-            deliverAnswers()
             s.ownerBacklog = backlog
             if !s.handOffWaiters.isEmpty && backlog < Self.qos0HandOffLimit / 2 {
                 swap(&resume, &s.handOffWaiters)
                 return false
             }
-            if !s.commands.isEmpty || !s.qos0.isEmpty || !s.publishes.isEmpty { return false }
+            if !s.commands.isEmpty || !s.qos0.isEmpty { return false }
             s.ownerWaiting = true
             return true
         }
@@ -437,20 +397,17 @@ final class Engine: @unchecked Sendable {
     }
 
     /// Take queued work. QoS 0 hand-offs come first: a task that published QoS 0 and then
-    /// QoS 1 had its QoS 0 message queued before the QoS 1 publish. Waiting publishes are
-    /// swapped into `publishes` (an empty buffer) and handled before the commands.
-    private func takeCommands(_ publishes: inout [PublishRequest]) -> [Command] {
+    /// QoS 1 had its QoS 0 message queued before the QoS 1 command.
+    private func takeCommands() -> [Command] {
         let backlog = ownerBacklog
         // Double-buffered: publishers append into a buffer that keeps its capacity.
         var qos0 = qos0Spare
         qos0Spare = []
         var resume: [CheckedContinuation<Void, Never>] = []
         let commands = shared.withLock { s in
-            deliverAnswers()
             let c = s.commands
             s.commands.removeAll(keepingCapacity: true)
             swap(&qos0, &s.qos0)
-            swap(&publishes, &s.publishes)
             // The batch just taken counts until it is sent.
             s.ownerBacklog = backlog + qos0.count
             if !s.handOffWaiters.isEmpty && s.ownerBacklog < Self.qos0HandOffLimit / 2 {
@@ -568,6 +525,16 @@ final class Engine: @unchecked Sendable {
         switch command {
         case .start(let c):
             c.resume(throwing: MQTTError.invalidArgument("already connected"))
+        case .publish(let message, let c):
+            if case .connected = state {
+                enqueue(PendingPublish(message, continuation: c, seq: nextSeq()))
+            } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
+                enqueue(PendingPublish(message, continuation: c, seq: nextSeq()))
+            } else if case .stopped = state {
+                c.resume(throwing: MQTTError.closed)
+            } else {
+                c.resume(throwing: configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.queueFull)
+            }
         case .subscribe(let request):
             if case .stopped = state {
                 request.sink.finish(throwing: MQTTError.closed)
@@ -593,19 +560,6 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    private func handle(_ request: PublishRequest) {
-        let c = request.continuation
-        if case .connected = state {
-            enqueue(PendingPublish(request.message, continuation: c, seq: nextSeq()))
-        } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
-            enqueue(PendingPublish(request.message, continuation: c, seq: nextSeq()))
-        } else if case .stopped = state {
-            refusals.append((c, .closed))
-        } else {
-            refusals.append((c, configuration.offlinePublishing == .failFast ? .notConnected : .queueFull))
-        }
-    }
-
     /// Before DISCONNECT: write what callers already handed over (QoS 0 messages count as
     /// sent once handed over), for at most the connect timeout.
     private func drainOutput() {
@@ -619,35 +573,6 @@ final class Engine: @unchecked Sendable {
             if !backlog && mote_mqtt_tx_pending(client) == 0 { return }
             link.wait(wantWrite: true, wakeFD: -1, timeoutMs: 20)
         }
-    }
-
-    private func succeed(_ p: PendingPublish) {
-        if p.settle(nil) { answers.append(p) }
-    }
-
-    private func fail(_ p: PendingPublish, _ error: any Error) {
-        if p.settle(error) { answers.append(p) }
-    }
-
-    /// Resume the callers of settled publishes. Called by the owner with `shared` locked
-    /// (it takes the lock every loop turn, before sleeping and when it ends), and callers
-    /// take the lock once resumed (`afterAnswer`): an answer may come before its caller has
-    /// suspended, and the runtime then hands the result over with atomics the thread
-    /// sanitizer cannot see; the lock makes the order visible to it. Batching also keeps
-    /// resumes off the path that reads acks.
-    private func deliverAnswers() {
-        if !refusals.isEmpty {
-            for (c, error) in refusals { c.resume(throwing: error) }
-            refusals.removeAll()
-        }
-        guard !answers.isEmpty else { return }
-        for p in answers { p.deliver() }
-        answers.removeAll(keepingCapacity: true)
-    }
-
-    /// See `deliverAnswers`: a resumed publisher orders itself after its resume.
-    func afterAnswer() {
-        shared.withLock { _ in }
     }
 
     private func nextSeq() -> UInt64 {
@@ -691,7 +616,8 @@ final class Engine: @unchecked Sendable {
                 msg = try p.prepare(version: version)
             } catch {
                 pendingHead += 1
-                fail(p, error)
+                p.continuation?.resume(throwing: error)
+                p.continuation = nil
                 continue
             }
             var m = msg
@@ -700,11 +626,11 @@ final class Engine: @unchecked Sendable {
             if r == MOTE_OK {
                 pendingHead += 1
                 if p.message.qos == .atMostOnce {
-                    succeed(p)
+                    p.continuation?.resume()
+                    p.continuation = nil
                     if mote_mqtt_tx_pending(client) > 0 { qos0Written.append(p) }
                 } else {
-                    p.packetID = packetID
-                    inflightPublishes[inflightSlot(packetID)] = p
+                    inflight[packetID] = p
                 }
             } else if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_RECEIVE_MAXIMUM {
                 blockedAtInflight = mote_mqtt_inflight_count(client)
@@ -716,18 +642,14 @@ final class Engine: @unchecked Sendable {
                 return
             } else {
                 pendingHead += 1
-                fail(p, MQTTError.fromCore(r.rawValue, detail: p.message.topic))
+                p.continuation?.resume(throwing: MQTTError.fromCore(r.rawValue, detail: p.message.topic))
+                p.continuation = nil
             }
         }
         if pendingHead == pending.count && pendingHead > 0 {
             pending.removeAll(keepingCapacity: true)
             pendingHead = 0
         }
-    }
-
-    @inline(__always)
-    private func inflightSlot(_ packetID: UInt16) -> Int {
-        (Int(packetID) &- 1) % inflightCapacity
     }
 
     private static func isConnectionError(_ r: mote_err_t) -> Bool {
@@ -844,15 +766,16 @@ final class Engine: @unchecked Sendable {
         link.close()
         let failure = error ?? .closed
         for i in pendingHead..<pending.count {
-            fail(pending[i], failure)
+            pending[i].continuation?.resume(throwing: failure)
+            pending[i].continuation = nil
         }
         pending.removeAll()
         pendingHead = 0
         // The C session keeps its in-flight records (resent on a later connect with a present
         // session), so their memory stays; only the waiting callers are released.
-        for i in 0..<inflightCapacity {
-            guard let p = inflightPublishes[i] else { continue }
-            fail(p, failure)
+        for p in inflight.values {
+            p.continuation?.resume(throwing: failure)
+            p.continuation = nil
         }
         qos0Written.removeAll()
         quick.removeAll()
@@ -1003,20 +926,18 @@ final class Engine: @unchecked Sendable {
             received(evt)
         case MOTE_MQTT_EVT_PUBLISH_DONE:
             let ack = evt.pointee.u.ack
-            guard ack.packet_id != 0 else { return }
-            let slot = inflightSlot(ack.packet_id)
-            guard let p = inflightPublishes[slot], p.packetID == ack.packet_id else { return }
-            inflightPublishes[slot] = nil
-            p.packetID = 0
+            guard let p = inflight.removeValue(forKey: ack.packet_id) else { return }
             if inConnect && ack.reason_code == 0x80 {
                 droppedDuringConnect.append(p)
             } else if ack.reason_code >= 0x80 {
-                fail(p, MQTTError.publishRejected(
+                p.continuation?.resume(throwing: MQTTError.publishRejected(
                     reasonCode: ack.reason_code,
                     reason: PropertyCodec.reasonString(ack.props) ?? MQTTError.reasonText(ack.reason_code)))
+                p.continuation = nil
                 p.freeStorage()
             } else {
-                succeed(p)
+                p.continuation?.resume()
+                p.continuation = nil
                 p.freeStorage()
             }
         case MOTE_MQTT_EVT_SUBACK:

@@ -128,9 +128,8 @@ public final class MQTTClient: Sendable {
             }
         }
         let message = OutgoingPublish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
-        defer { engine.afterAnswer() }
-        try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
-            engine.sendPublish(PublishRequest(message: message, continuation: c))
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            engine.send(.publish(message, c))
         }
     }
 
