@@ -3,11 +3,11 @@
 # MQTT build, sizeof the client context, worst-case stack per public call, the sample
 # firmware image and the static ARM tools. Prints one table and rewrites the block between
 # <!-- size:begin --> and <!-- size:end --> in README.md (nothing else in it).
-# Environment: MOTE_SIZE_README=0 to only print.
+# Environment: MOTE_SIZE_README=0 to only print; MOTE_SIZE_OUT=DIR to build somewhere other than build/size.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-out=build/size
+out=${MOTE_SIZE_OUT:-build/size}
 CC=arm-none-eabi-gcc
 if ! command -v $CC >/dev/null; then
   echo "size: $CC not found: run toolchain/deps.sh cortex-m" >&2
