@@ -395,29 +395,31 @@ mote_err_t mote_client_resend(mote_mqtt_client_t *c)
     return MOTE_OK;
 }
 
-/* SUBSCRIBE and UNSUBSCRIBE share everything: items are the subscriptions or the bare
- * filters, stride bytes apart, the filter first in each (the codec walks them the same
- * way). */
-static mote_err_t queue_sub(mote_mqtt_client_t *c, const void *items, size_t stride, size_t count,
-                            mote_mqtt_props_t props, uint16_t *packet_id)
+/* SUBSCRIBE and UNSUBSCRIBE share everything: items are the subscriptions or, with
+ * MOTE_WIRE_UNSUB in count (mote_mqtt_unsubscribe), the bare filters, the filter first in
+ * each (the codec walks them the same way). No real count has that bit set: the items
+ * would not fit in memory. */
+mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscription_t *subs,
+                               size_t count, mote_mqtt_props_t props, uint16_t *packet_id)
 {
+    const size_t stride = (count & MOTE_WIRE_UNSUB) ? sizeof(mote_bytes_t) : sizeof *subs;
     size_t need = props.len + 16u, i;
-    const uint8_t *it = items;
+    const uint8_t *it = (const uint8_t *)subs;
     uint16_t id;
     int32_t n;
     mote_err_t rc;
-    if (c == NULL || items == NULL || count == 0)
+    if (c == NULL || subs == NULL || (count & ~MOTE_WIRE_UNSUB) == 0)
         return MOTE_ERR_BAD_ARG;
     if (c->state != MQ_CONNECTED)
         return MOTE_ERR_NOT_CONNECTED;
-    for (i = 0; i < count; i++, it += stride)
+    for (i = count & ~MOTE_WIRE_UNSUB; i != 0; i--, it += stride)
         need += 3u + ((const mote_bytes_t *)(const void *)it)->len;
     rc = tx_room(c, need);
     if (rc != MOTE_OK)
         return rc;
     id = mote_session_next_id(c);
     n = mote_wire_sub_encode(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
-                             MQ_VERSION(c), id, items, stride, count, props);
+                             c->version | (unsigned)id << 8, subs, count, props);
     if (n < 0)
         return (mote_err_t)n;
     if (MQ_V5_LIMIT(c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out))
@@ -429,16 +431,11 @@ static mote_err_t queue_sub(mote_mqtt_client_t *c, const void *items, size_t str
     return MOTE_OK;
 }
 
-mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscription_t *subs,
-                               size_t count, mote_mqtt_props_t props, uint16_t *packet_id)
-{
-    return queue_sub(c, subs, sizeof *subs, count, props, packet_id);
-}
-
 mote_err_t mote_mqtt_unsubscribe(mote_mqtt_client_t *c, const mote_bytes_t *filters,
                                  size_t count, mote_mqtt_props_t props, uint16_t *packet_id)
 {
-    return queue_sub(c, filters, sizeof *filters, count, props, packet_id);
+    return mote_mqtt_subscribe(c, (const mote_mqtt_subscription_t *)(const void *)filters,
+                               count | MOTE_WIRE_UNSUB, props, packet_id);
 }
 
 mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,

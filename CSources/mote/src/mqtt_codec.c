@@ -478,18 +478,22 @@ int32_t mote_mqtt_encode_pingresp(uint8_t *buf, size_t cap)
 /* ---- SUBSCRIBE, UNSUBSCRIBE ------------------------------------------------------- */
 
 /* SUBSCRIBE and UNSUBSCRIBE share one walk: items is either the subscriptions (filter
- * first, then the options byte) or the bare filters, stride bytes apart. */
-static int32_t sub_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint16_t packet_id,
-                          const void *items, size_t stride, size_t count, mote_mqtt_props_t props)
+ * first, then the options byte) or, with MOTE_WIRE_UNSUB in count, the bare filters.
+ * mode: the protocol version | packet id << 8. */
+static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *items,
+                          size_t count, mote_mqtt_props_t props)
 {
+    const mote_mqtt_version_t v = (mote_mqtt_version_t)(mode & 0xFFu);
+    const bool sub = !(count & MOTE_WIRE_UNSUB);
+    count &= ~MOTE_WIRE_UNSUB;
     if (!count || !items)
         return MOTE_ERR_BAD_ARG;
     if (!mote_wire_version_ok(v))
         return MOTE_ERR_UNSUPPORTED;
-    if (!packet_id)
+    if (!(mode >> 8))
         return MOTE_ERR_BAD_PACKET_ID;
     const bool v5 = MOTE_WIRE_IS_V5(v);
-    const bool sub = stride == sizeof(mote_mqtt_subscription_t);
+    const size_t stride = sub ? sizeof(mote_mqtt_subscription_t) : sizeof(mote_bytes_t);
     const uint8_t type = sub ? MOTE_MQTT_SUBSCRIBE : MOTE_MQTT_UNSUBSCRIBE;
     size_t rem = 2;
 #if MOTE_MQTT_V5
@@ -520,7 +524,7 @@ static int32_t sub_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint1
     int32_t n = begin(buf, cap, (unsigned)type << 4 | 2u, rem, 0, &p);
     if (n <= 0 || !buf)
         return n;
-    p = mote_wire_put_u16(p, packet_id);
+    p = mote_wire_put_u16(p, mode >> 8);
 #if MOTE_MQTT_V5
     if (v5)
         p = put_props(p, props);
@@ -533,24 +537,36 @@ static int32_t sub_common(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint1
     return n;
 }
 
-int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint16_t packet_id,
-                             const void *items, size_t stride, size_t count, mote_mqtt_props_t props)
+int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, unsigned mode, const void *items,
+                             size_t count, mote_mqtt_props_t props)
 {
-    return sub_common(buf, cap, v, packet_id, items, stride, count, props);
+    return sub_common(buf, cap, mode, items, count, props);
+}
+
+/* The public forms: a version outside the byte or a count with the UNSUBSCRIBE bit cannot
+ * be passed through the packed arguments (neither is valid anyway). */
+static int32_t sub_public(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint16_t packet_id,
+                          const void *items, size_t count, size_t unsub, mote_mqtt_props_t props)
+{
+    if ((unsigned)v >> 8)
+        return MOTE_ERR_UNSUPPORTED;
+    if (count & MOTE_WIRE_UNSUB)
+        return MOTE_ERR_BAD_ARG;
+    return sub_common(buf, cap, (unsigned)v | (unsigned)packet_id << 8, items, count | unsub, props);
 }
 
 int32_t mote_mqtt_encode_subscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                    uint16_t packet_id, const mote_mqtt_subscription_t *subs,
                                    size_t count, mote_mqtt_props_t props)
 {
-    return sub_common(buf, cap, v, packet_id, subs, sizeof *subs, count, props);
+    return sub_public(buf, cap, v, packet_id, subs, count, 0, props);
 }
 
 int32_t mote_mqtt_encode_unsubscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                      uint16_t packet_id, const mote_bytes_t *filters,
                                      size_t count, mote_mqtt_props_t props)
 {
-    return sub_common(buf, cap, v, packet_id, filters, sizeof *filters, count, props);
+    return sub_public(buf, cap, v, packet_id, filters, count, MOTE_WIRE_UNSUB, props);
 }
 
 /* ---- server side: CONNACK, SUBACK, UNSUBACK --------------------------------------- */

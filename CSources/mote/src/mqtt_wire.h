@@ -168,10 +168,15 @@ static inline mote_err_t mote_wire_topic_fast(const uint8_t *p, size_t len)
 int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
                                  unsigned mode);
 
-/* SUBSCRIBE (items: mote_mqtt_subscription_t, stride their size) or UNSUBSCRIBE (items:
- * mote_bytes_t) for the client: one call site for both. */
-int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint16_t packet_id,
-                             const void *items, size_t stride, size_t count, mote_mqtt_props_t props);
+/* Set in the item count of SUBSCRIBE encodes: the items are bare filters (mote_bytes_t,
+ * UNSUBSCRIBE), not subscriptions. No real count reaches this bit (the items would not fit
+ * in memory), so SUBSCRIBE and UNSUBSCRIBE share one path with one argument list. */
+#define MOTE_WIRE_UNSUB ((size_t)1 << (sizeof(size_t) * 8u - 1u))
+
+/* SUBSCRIBE or UNSUBSCRIBE (count | MOTE_WIRE_UNSUB) for the client: mode is the protocol
+ * version | packet id << 8. */
+int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, unsigned mode, const void *items,
+                             size_t count, mote_mqtt_props_t props);
 
 /* Does this span start a shared subscription ("$share/")? */
 bool mote_wire_is_shared(mote_bytes_t filter);

@@ -135,10 +135,29 @@ typedef struct mote_mqtt_session_info {
 } mote_mqtt_session_info_t;
 
 /* The client context. Members are private; sizeof is part of the footprint budget
- * (at most 128 bytes on a 32-bit MCU). */
+ * (at most 128 bytes on a 32-bit MCU). The small members come first: Thumb's 16-bit loads
+ * and stores reach bytes at offsets below 32 and halfwords below 64 only, and every access
+ * to a member further out costs a 32-bit instruction. */
 typedef struct mote_mqtt_client {
     const mote_mqtt_client_config_t *cfg;
+    uint8_t ack_type;             /* 0: none */
+    uint8_t ack_reason;
+    uint8_t version;
+    uint8_t state;
+    uint8_t flags;
+    uint8_t max_qos;
+    uint16_t rx_hdr;              /* bytes of the streamed PUBLISH header kept in rx_buf */
+    uint16_t next_packet_id;
+    uint16_t keep_alive_s;
+    uint16_t receive_max;
+    uint16_t inflight_used;
+    uint16_t alias_max_out;
+    uint16_t alias_max_in;
+    uint16_t resend_left;         /* records still to resend after a reconnect */
+    uint16_t sub_pending;         /* SUBSCRIBE / UNSUBSCRIBE awaiting their ack */
+    uint16_t ack_id;              /* an ack that did not fit in tx_buf yet */
     const uint8_t *tx_tail;       /* payload written from caller memory after tx_buf */
+    struct mote_mqtt_session_info *info; /* where connect reports the CONNACK */
     uint32_t tx_tail_len;
     uint32_t tx_len;              /* bytes queued in tx_buf */
     uint32_t tx_sent;             /* bytes of tx_buf already written */
@@ -152,23 +171,6 @@ typedef struct mote_mqtt_client {
     uint32_t max_packet_out;      /* server's maximum packet size (0: none) */
     uint32_t max_packet_in;       /* ours, as announced (0: none) */
     uint32_t alias_sent;          /* outgoing aliases announced in this connection (bits) */
-    struct mote_mqtt_session_info *info; /* where connect reports the CONNACK */
-    uint16_t rx_hdr;              /* bytes of the streamed PUBLISH header kept in rx_buf */
-    uint16_t next_packet_id;
-    uint16_t keep_alive_s;
-    uint16_t receive_max;
-    uint16_t inflight_used;
-    uint16_t alias_max_out;
-    uint16_t alias_max_in;
-    uint16_t resend_left;         /* records still to resend after a reconnect */
-    uint16_t sub_pending;         /* SUBSCRIBE / UNSUBSCRIBE awaiting their ack */
-    uint16_t ack_id;              /* an ack that did not fit in tx_buf yet */
-    uint8_t ack_type;             /* 0: none */
-    uint8_t ack_reason;
-    uint8_t version;
-    uint8_t state;
-    uint8_t flags;
-    uint8_t max_qos;
 } mote_mqtt_client_t;
 
 /* Set up a client. No I/O. Returns MOTE_ERR_BAD_ARG for missing buffers or callbacks. */
