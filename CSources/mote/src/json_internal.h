@@ -15,6 +15,13 @@
 #define JSON_NOINLINE
 #endif
 
+/* Kept out of line in size-optimised builds only (speed builds inline it). */
+#ifdef __OPTIMIZE_SIZE__
+#define JSON_SIZE_NOINLINE JSON_NOINLINE
+#else
+#define JSON_SIZE_NOINLINE JSON_ALWAYS_INLINE
+#endif
+
 /* One scan over one JSON value: the engine behind validate, find, iteration and the number
  * grammar check. Kept small: it lives in the caller's frame while the scanner's nesting bits
  * are on the stack. */
@@ -62,33 +69,16 @@ int json_scan_error(int rc, mote_json_error_t *err, const struct json_scan *sc, 
 /* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid or truncated. */
 size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
 
-/* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. */
-static JSON_ALWAYS_INLINE long json_hex4(const uint8_t *p, const uint8_t *end)
-{
-    long v = 0;
-    int i;
-    if (end - p < 4)
-        return -1;
-    for (i = 0; i < 4; i++) {
-        unsigned c = p[i] | 0x20u; /* lower case letters; digits keep their value */
-        if ((unsigned)(c - '0') < 10u)
-            c -= '0';
-        else if ((unsigned)(c - 'a') < 6u)
-            c -= 'a' - 10;
-        else
-            return -1;
-        v = v * 16 + (long)c;
-    }
-    return v;
-}
+/* Decodes the escape at *pp (a backslash) up to end: returns its code point (a \u pair of
+ * UTF-16 surrogates as one) and moves *pp past it, or returns -1 for a malformed escape,
+ * -2 for a \u escape of a surrogate that is not a high+low pair (*pp unchanged). */
+long json_escape(const uint8_t **pp, const uint8_t *end);
 
 /* Walks the string body [k, kend), decoding escapes (\uXXXX and surrogate pairs to UTF-8).
  * key_mode 0..2: compares the decoded bytes with the path key [f->key, f->rest), read with
  * key_mode escapes (0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1); returns 1 when
  * equal, else 0. key_mode JSON_COPY: stores the first f->index decoded bytes at f->u.buf;
- * returns the decoded length, or (size_t)-1 when the body is malformed. f NULL: checks
- * the one escape at k and returns its length, (size_t)-1 when it is invalid, (size_t)-2
- * for a \u escape of a UTF-16 surrogate that is not a high+low pair.
+ * returns the decoded length, or (size_t)-1 when the body is malformed.
  * A leaf with a small frame: the scanner calls it with its nesting bits live. */
 #define JSON_COPY 3u
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend);

@@ -1,13 +1,15 @@
-/* The JSON scanner: one loop over the bytes, no recursion, nesting kept in a bit stack.
- * Validation and path search are the same pass; search only adds a few checks at keys,
- * array elements and closing brackets at the one depth it is watching. */
+/* The JSON scanner: one loop over the tokens, no recursion, nesting kept in a bit stack.
+ * Validation, path search and iteration are the same pass; search only adds a few checks
+ * at keys, array elements and closing brackets at the one depth it is watching. */
 #include <string.h>
 
 #include "json_internal.h"
 
-/* Strings are skipped a machine word at a time: a word is "plain" when it holds no quote,
- * backslash, control byte or non-ASCII byte, which is most of a typical document. */
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+/* Speed builds skip plain string bytes and digits a machine word at a time (most of a
+ * typical document); size-optimised builds (-Os) use the byte loops alone, which accept
+ * and reject exactly the same bytes. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__) && defined(__BYTE_ORDER__) &&         \
+    (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 #define JSON_SWAR 1
 #if UINTPTR_MAX > 0xFFFFFFFFu
 typedef uint64_t json_word_t;
@@ -23,7 +25,13 @@ typedef uint32_t json_word_t;
 #define JSON_SWAR 0
 #endif
 
-#define IS_DIGIT(c) ((unsigned)((c) - '0') < 10u)
+/* Size builds hide the state from the optimiser at the dispatch: otherwise jump threading
+ * copies the loop's head into every transition (twice the code). */
+#if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)
+#define JSON_HIDE(x) __asm__("" : "+r"(x))
+#else
+#define JSON_HIDE(x) (void)0
+#endif
 
 /* Literal checks; the builtin compiles to a word compare even under -ffreestanding. */
 #if defined(__GNUC__)
@@ -32,31 +40,26 @@ typedef uint32_t json_word_t;
 #define JSON_MEMCMP memcmp
 #endif
 
+#define IS_DIGIT(c) ((unsigned)((c) - '0') < 10u)
+#define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
+
 size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
 {
     unsigned c = p[0], lo = 0x80, hi = 0xBF;
     size_t n, i;
     if (c < 0x80)
         return 1;
-    if (c < 0xC2) /* continuation byte, or an overlong 2-byte lead */
+    if (c < 0xC2 || c > 0xF4) /* continuation byte, overlong 2-byte lead, beyond U+10FFFF */
         return 0;
-    if (c < 0xE0) {
-        n = 2;
-    } else if (c < 0xF0) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* UTF-16 surrogates */
-    } else if (c < 0xF5) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else {
-        return 0;
-    }
+    n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (c == 0xE0)
+        lo = 0xA0; /* overlong */
+    else if (c == 0xED)
+        hi = 0x9F; /* UTF-16 surrogates */
+    else if (c == 0xF0)
+        lo = 0x90; /* overlong */
+    else if (c == 0xF4)
+        hi = 0x8F; /* above U+10FFFF */
     if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
         return 0;
     for (i = 2; i < n; i++)
@@ -65,69 +68,59 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
-/* Skips a string body starting after the opening quote; returns the byte after the closing
- * quote, or NULL with sc->reason and sc->p set. */
-static inline const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
+/* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. */
+static long hex4(const uint8_t *p, const uint8_t *end)
 {
-    unsigned c;
-    for (;;) {
-#if JSON_SWAR
-        while ((size_t)(end - p) >= sizeof(json_word_t)) {
-            json_word_t v, q, b, m;
-            JSON_LOAD(v, p);
-            /* q = v ^ 0x02 maps '"' to 0x20 and keeps control bytes below 0x20, so one
-             * "below 0x21" test finds both; backslash is a zero byte of v ^ '\\'; bytes
-             * from 0x80 have their top bit set already. Borrows only disturb bytes after
-             * the first flagged one, and only the first is used. */
-            q = v ^ (JSON_ONES * 0x02);
-            b = v ^ (JSON_ONES * '\\');
-            m = ((q - JSON_ONES * 0x21) | ((b - JSON_ONES) & ~b) | v) & (JSON_ONES * 0x80);
-            if (m) {
-                p += (unsigned)JSON_CTZ(m) >> 3;
-                goto special;
-            }
-            p += sizeof(json_word_t);
-        }
-#endif
-        for (;;) {
-            if (p == end) {
-                sc->reason = MOTE_JSON_R_UNEXPECTED_END;
-                sc->p = p;
-                return NULL;
-            }
-            c = *p;
-            if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
-                break;
-            p++;
-        }
-#if JSON_SWAR
-    special:
-#endif
-        c = *p;
-        if (c == '"')
-            return p + 1;
-        if (c == '\\') {
-            size_t n = json_string_walk(NULL, p, end);
-            if (n >= (size_t)-2) {
-                sc->reason = n == (size_t)-2 ? MOTE_JSON_R_BAD_SURROGATE : MOTE_JSON_R_BAD_ESCAPE;
-                sc->p = p;
-                return NULL;
-            }
-            p += n;
-        } else if (c < 0x20) {
-            sc->reason = MOTE_JSON_R_CONTROL_CHAR;
-            sc->p = p;
-            return NULL;
-        } else {
-            size_t n = json_utf8_seq(p, end);
-            if (!n) {
-                sc->reason = MOTE_JSON_R_BAD_UTF8;
-                sc->p = p;
-                return NULL;
-            }
-            p += n;
+    long v = 0;
+    int i;
+    if (end - p < 4)
+        return -1;
+    for (i = 0; i < 4; i++) {
+        unsigned c = p[i] | 0x20u; /* lower case letters; digits keep their value */
+        if ((unsigned)(c - '0') < 10u)
+            c -= '0';
+        else if ((unsigned)(c - 'a') < 6u)
+            c -= 'a' - 10;
+        else
+            return -1;
+        v = v * 16 + (long)c;
+    }
+    return v;
+}
+
+long json_escape(const uint8_t **pp, const uint8_t *end)
+{
+    const uint8_t *p = *pp + 1;
+    long cp, lo;
+    if (p == end)
+        return -1;
+    cp = *p++;
+    if (cp != 'u') {
+        /* the one-letter escapes, each followed by its byte */
+        const char *e = "b\bf\fn\nr\rt\t\"\"\\\\//";
+        while (*e && (unsigned char)*e != cp)
+            e += 2;
+        if (!*e)
+            return -1;
+        cp = (unsigned char)e[1];
+    } else {
+        cp = hex4(p, end);
+        if (cp < 0)
+            return -1;
+        p += 4;
+        if ((unsigned long)(cp - 0xD800) < 0x800) {
+            /* a high surrogate and an escaped low one */
+            if (cp > 0xDBFF || end - p < 6 || p[0] != '\\' || p[1] != 'u')
+                return -2;
+            lo = hex4(p + 2, end) - 0xDC00;
+            if ((unsigned long)lo > 0x3FF)
+                return -2;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + lo;
+            p += 6;
         }
     }
+    *pp = p;
+    return cp;
 }
 
 mote_json_type_t json_type_of(uint8_t c)
@@ -142,23 +135,9 @@ mote_json_type_t json_type_of(uint8_t c)
     }
 }
 
-#define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
-#define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
-#define TOP 256u /* closer of the top level: matches no byte */
-#define ARMED 0x10000u /* search: above any depth */
-#define SCALAR 0x10001u /* search: inside the matched scalar */
-
-/* Do the 4 bytes at p equal those at lit? One word compare, whatever the alignment. */
-static inline int literal4(const uint8_t *p, const uint8_t *lit)
-{
-    uint32_t a, b;
-    memcpy(&a, p, 4);
-    memcpy(&b, lit, 4);
-    return a == b;
-}
-
-/* Skips digits, a word at a time: numbers are the most common values in device data. */
-static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
+/* Skips digits (none or more), a word at a time in speed builds: numbers are the most
+ * common values in device data. */
+static JSON_ALWAYS_INLINE const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
 {
 #if JSON_SWAR
     while ((size_t)(end - p) >= sizeof(json_word_t)) {
@@ -176,238 +155,306 @@ static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
-/* The scanner. `search` is a constant at each call site, so the validate-only copy carries
- * no search checks at all (size-optimised builds keep one copy for both).
- * Whitespace is rare in device documents: every place first tests for the byte it expects
- * and only then looks for whitespace.
- * Search: `watch` is the depth whose keys/elements are matched (0 = none), ARMED when the
+/* Skips a string body starting after the opening quote: returns the closing quote, or NULL
+ * with sc->p at the offending byte and sc->reason set. */
+static JSON_SIZE_NOINLINE const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p,
+                                                     const uint8_t *end)
+{
+    unsigned c, reason = MOTE_JSON_R_UNEXPECTED_END;
+    long r;
+    for (;;) {
+#if JSON_SWAR
+        while ((size_t)(end - p) >= sizeof(json_word_t)) {
+            json_word_t v, q, b, m;
+            JSON_LOAD(v, p);
+            /* q = v ^ 0x02 maps '"' to 0x20 and keeps control bytes below 0x20, so one
+             * "below 0x21" test finds both; backslash is a zero byte of v ^ '\\'; bytes
+             * from 0x80 have their top bit set already. Borrows only disturb bytes after
+             * the first flagged one, and only the first is used. */
+            q = v ^ (JSON_ONES * 0x02);
+            b = v ^ (JSON_ONES * '\\');
+            m = ((q - JSON_ONES * 0x21) | ((b - JSON_ONES) & ~b) | v) & (JSON_ONES * 0x80);
+            if (m) {
+                p += (unsigned)JSON_CTZ(m) >> 3;
+                break;
+            }
+            p += sizeof(json_word_t);
+        }
+#endif
+        if (p == end) {
+            reason = MOTE_JSON_R_UNEXPECTED_END;
+            break;
+        }
+        c = *p;
+        if (c == '"')
+            return p;
+        if (c == '\\') {
+            r = json_escape(&p, end);
+            reason = r == -2 ? MOTE_JSON_R_BAD_SURROGATE : MOTE_JSON_R_BAD_ESCAPE;
+            if (r < 0)
+                break;
+        } else if (c < 0x20) {
+            reason = MOTE_JSON_R_CONTROL_CHAR;
+            break;
+        } else if (c < 0x80) {
+            p++;
+        } else {
+            r = (long)json_utf8_seq(p, end);
+            reason = MOTE_JSON_R_BAD_UTF8;
+            if (!r)
+                break;
+            p += r;
+        }
+    }
+    sc->p = p;
+    sc->reason = (uint8_t)reason;
+    return NULL;
+}
+
+/* Skips a number starting with '-' or a digit at p: returns the byte after it, or NULL
+ * with sc->p at the offending byte and sc->reason set. */
+static JSON_SIZE_NOINLINE const uint8_t *scan_number(struct json_scan *sc, const uint8_t *p,
+                                                     const uint8_t *end)
+{
+    if (*p == '-' && (++p == end || !IS_DIGIT(*p)))
+        goto fail;
+    if (*p++ == '0') {
+        if (p != end && IS_DIGIT(*p))
+            goto fail;
+    } else {
+        p = skip_digits(p, end);
+    }
+    if (p != end && *p == '.') {
+        if (++p == end || !IS_DIGIT(*p))
+            goto fail;
+        p = skip_digits(p + 1, end);
+    }
+    if (p != end && (*p | 0x20) == 'e') {
+        if (++p != end && (*p == '+' || *p == '-'))
+            p++;
+        if (p == end || !IS_DIGIT(*p))
+            goto fail;
+        p = skip_digits(p + 1, end);
+    }
+    return p;
+fail:
+    sc->reason = MOTE_JSON_R_BAD_NUMBER;
+    sc->p = p;
+    return NULL;
+}
+
+/* What the scanner expects next (after whitespace). */
+enum {
+    ST_KEY,        /* a member (after ',') */
+    ST_KEY_FIRST,  /* a member or '}' (after '{') */
+    ST_COLON,      /* ':' after a key */
+    ST_AFTER,      /* ',' or the closing bracket after a value */
+    ST_END,        /* only whitespace after the top-level value */
+    ST_VALUE,      /* a value after ':' or at the top */
+    ST_ELEM,       /* an array element (after ',') */
+    ST_ELEM_FIRST  /* an element or ']' (after '[') */
+};
+
+#define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
+#define ARMED 0x10000u  /* search: above any depth */
+#define SCALAR 0x10001u /* search: inside the matched scalar */
+
+/* Search: the value the path matched so far starts at p (at nesting depth `depth`).
+ * Returns what the scanner watches next: the depth of the container the rest of the path
+ * applies to, SCALAR for a matched scalar, else 0. */
+static JSON_SIZE_NOINLINE unsigned arm(struct json_find *f, const uint8_t *p, unsigned depth)
+{
+    unsigned c = *p, watch = 0;
+    if (!f->have) {
+        f->u.out->ptr = (const char *)p;
+        watch = SCALAR;
+    }
+    if ((c == '{' && (f->kinds & JSON_PATH_OBJECT)) ||
+        (c == '[' && (f->kinds & JSON_PATH_ARRAY) && f->index_ok) ||
+        (!f->have && (c == '{' || c == '[')))
+        watch = depth + 1;
+    return watch;
+}
+
+/* Search: `watch` is the depth whose keys/elements are matched (0 = none), ARMED when the
  * next value is the one the path matched so far, SCALAR while the matched value is a
  * scalar whose end is still to be seen (one variable keeps the frame small). */
 static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
 {
-    const uint8_t *p = sc->p;
+    const uint8_t *p = sc->p, *k;
     const uint8_t *const end = sc->end;
     uint8_t kinds[(MOTE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: that level is an array */
-    unsigned depth = 0;
-    unsigned closer = TOP; /* '}' or ']' closing the innermost open container */
+    unsigned depth = 0, st = ST_VALUE, c, array = 0; /* array: the innermost container is one */
     unsigned watch = search && sc->search ? ARMED : 0; /* 0 never matches a depth */
-    unsigned c;
-    const uint8_t *k;
+    long r;
     struct json_find *const f = (struct json_find *)sc; /* used only when searching */
 
-value:
-    if (p == end)
-        goto eof;
-    c = *p;
-value_c: /* c == *p */
-    if (search && watch == ARMED && c > ' ') {
-        /* The value the path matched so far starts here. */
-        watch = 0;
-        if (!f->have) {
-            f->u.out->ptr = (const char *)p;
-            watch = SCALAR;
-        }
-        if ((c == '{' && (f->kinds & JSON_PATH_OBJECT)) ||
-            (c == '[' && (f->kinds & JSON_PATH_ARRAY) && f->index_ok) ||
-            (!f->have && (c == '{' || c == '[')))
-            watch = depth + 1;
-    }
-    switch (c) {
-    case ' ': case '\t': case '\n': case '\r':
-        if (++p == end)
-            goto eof;
-        c = *p;
-        goto value_c;
-    case '{':
-        if (depth >= MOTE_JSON_MAX_DEPTH)
-            goto too_deep;
-        kinds[depth >> 3] &= (uint8_t)~(1u << (depth & 7));
-        depth++;
-        closer = '}';
-        if (++p == end)
-            goto eof;
-        c = *p;
-        if (c == '"')
-            goto key;
-        if (c == '}') {
-            p++;
-            goto close;
-        }
-        goto key_ws;
-    case '[':
-        if (depth >= MOTE_JSON_MAX_DEPTH)
-            goto too_deep;
-        kinds[depth >> 3] |= (uint8_t)(1u << (depth & 7));
-        depth++;
-        closer = ']';
-        if (++p == end)
-            goto eof;
-        c = *p;
-        while (IS_WS(c)) {
-            if (++p == end)
-                goto eof;
-            c = *p;
-        }
-        if (c == ']') {
-            p++;
-            goto close;
-        }
-        goto element;
-    case '"':
-        k = NULL;
-        goto string;
-    case '-':
-        if (++p == end || !IS_DIGIT(*p))
-            goto bad_number;
-        /* fall through */
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
-        if (*p == '0') {
-            if (++p != end && IS_DIGIT(*p))
-                goto bad_number;
-        } else {
-            p = skip_digits(p + 1, end);
-        }
-        if (p == end || (*p != '.' && (*p | 0x20) != 'e'))
-            goto next;
-        if (*p == '.') {
-            if (++p == end || !IS_DIGIT(*p))
-                goto bad_number;
-            p = skip_digits(p + 1, end);
-            if (p == end || (*p | 0x20) != 'e')
-                goto next;
-        }
-        if (++p != end && (*p == '+' || *p == '-'))
-            p++;
-        if (p == end || !IS_DIGIT(*p))
-            goto bad_number;
-        p = skip_digits(p + 1, end);
-        goto next;
-    case 't': case 'f': case 'n':
-        /* the literal's length is 4, or 5 for "false" */
-        k = (const uint8_t *)(c == 't' ? "true" : c == 'f' ? "false" : "null");
-        if (end - p >= 4 + (c == 'f') && literal4(p, k) && (c != 'f' || p[4] == 'e')) {
-            p += 4 + (c == 'f');
-            goto next;
-        }
-        goto bad_literal;
-    default:
-        sc->reason = MOTE_JSON_R_UNEXPECTED_CHAR;
-        goto fail;
-    }
-
-element: /* c == *p, the first byte of an array element */
-    if (search && depth == watch && (f->kinds & JSON_PATH_ARRAY)) {
-        /* the index counts down: each segment applies to exactly one array */
-        if (f->index == 0) {
-            json_path_advance(f);
-            watch = ARMED;
-        } else {
-            f->index--;
-        }
-    }
-    goto value_c;
-
-key_ws: /* c == *p: whitespace expected before a member */
-    while (IS_WS(c)) {
-        if (++p == end)
-            goto eof;
-        c = *p;
-    }
-    if (c != '"') {
-        sc->reason = MOTE_JSON_R_EXPECTED_KEY;
-        goto fail;
-    }
-key: /* *p == '"', the first byte of an object member */
-    k = p + 1;
-string: /* *p == '"'; k: the key's first byte, NULL for a string value (one copy of the
-         * string loop) */
-    p = scan_string(sc, p + 1, end);
-    if (!p)
-        goto fail_at;
-    if (!k)
-        goto next;
-    
-    if (search && depth == watch && (f->kinds & JSON_PATH_OBJECT) &&
-        json_string_walk(f, k, p - 1)) {
-        json_path_advance(f);
-        watch = ARMED;
-    }
-    if (p != end && *p == ':') {
-        p++;
-        goto value;
-    }
     for (;;) {
-        if (p == end)
-            goto eof;
-        c = *p;
-        if (!IS_WS(c))
-            break;
-        p++;
-    }
-    if (c != ':') {
-        sc->reason = MOTE_JSON_R_EXPECTED_COLON;
-        goto fail;
-    }
-    p++;
-    goto value;
-
-next: /* after a value */
-    if (search && watch == SCALAR) {
-        f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
-        watch = 0;
-    }
-    if (p == end)
-        goto eof_after_value;
-    c = *p;
-next_c:
-    if (c == ',') {
-        if (closer == TOP)
-            goto done;
-        if (++p == end)
-            goto eof;
-        c = *p;
-        if (closer == ']')
-            goto element;
-        if (c == '"')
-            goto key;
-        goto key_ws;
-    }
-    if (c == closer) {
-        p++;
-        goto close;
-    }
-    if (IS_WS(c)) {
-        if (++p == end)
-            goto eof_after_value;
-        c = *p;
-        goto next_c;
-    }
-    if (closer == TOP)
-        goto done;
-    sc->reason = MOTE_JSON_R_EXPECTED_COMMA;
-    goto fail;
-
-close: /* p is after a closing bracket */
-    if (search && depth == watch) {
-        if (!f->have) /* the matched container ends */
-            f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
-        watch = 0;
-    }
-    depth--;
-    closer = depth == 0 ? TOP : IS_ARRAY(depth) ? (unsigned)']' : (unsigned)'}';
-    goto next;
-
-done: /* the top-level value ended at or before p */
-    if (sc->top) {
-        if (p != end) {
-            sc->reason = MOTE_JSON_R_TRAILING;
+        if (p == end) {
+            if (st == ST_END)
+                goto done;
+            sc->reason = !depth && sc->top ? MOTE_JSON_R_EMPTY : MOTE_JSON_R_UNEXPECTED_END;
             goto fail;
         }
-    } else {
-        while (IS_WS(p[-1])) /* values never end in whitespace: step back over it */
-            p--;
+        c = *p;
+        if (c <= ' ' && IS_WS(c)) {
+            p++;
+            continue;
+        }
+        JSON_HIDE(st);
+        switch (st) {
+        case ST_END:
+            sc->reason = MOTE_JSON_R_TRAILING;
+            goto fail;
+        case ST_AFTER:
+            if (c == ',') {
+            comma:
+                st = ST_ELEM;
+                if (array) {
+                    if (++p != end && (c = *p) > ' ')
+                        goto element;
+                    continue;
+                }
+                p++;
+                /* a member's key almost always follows at once */
+                st = ST_KEY;
+                if (p != end && *p == '"')
+                    goto key;
+                continue;
+            }
+            if (c == (array ? ']' : '}'))
+                goto close;
+            sc->reason = MOTE_JSON_R_EXPECTED_COMMA;
+            goto fail;
+        case ST_COLON:
+            sc->reason = MOTE_JSON_R_EXPECTED_COLON;
+            if (c != ':')
+                goto fail;
+            p++;
+            st = ST_VALUE;
+            continue;
+        case ST_KEY_FIRST:
+            if (c == '}')
+                goto close;
+            /* fall through */
+        case ST_KEY:
+            sc->reason = MOTE_JSON_R_EXPECTED_KEY;
+            if (c != '"')
+                goto fail;
+        key:
+            k = p + 1;
+            goto string;
+        case ST_ELEM_FIRST:
+            if (c == ']')
+                goto close;
+            /* fall through */
+        case ST_ELEM:
+        element: /* c == *p, not whitespace */
+            /* the index counts down: each segment applies to exactly one array */
+            if (search && depth == watch && (f->kinds & JSON_PATH_ARRAY)) {
+                if (f->index-- == 0) {
+                    json_path_advance(f);
+                    watch = ARMED;
+                }
+            }
+            break;
+        default:
+            break;
+        }
+    value: /* c == *p, not whitespace */
+        if (search && watch == ARMED)
+            watch = arm(f, p, depth);
+        JSON_HIDE(watch);
+        st = ST_AFTER;
+        switch (c) {
+        case '{':
+        case '[':
+            if (depth >= MOTE_JSON_MAX_DEPTH) {
+                sc->reason = MOTE_JSON_R_TOO_DEEP;
+                goto fail;
+            }
+            kinds[depth >> 3] = (uint8_t)((kinds[depth >> 3] & ~(1u << (depth & 7))) |
+                                          (c == '[' ? 1u << (depth & 7) : 0));
+            depth++;
+            p++;
+            array = c == '[';
+            st = array ? ST_ELEM_FIRST : ST_KEY_FIRST;
+            if (!array && p != end && *p == '"')
+                goto key;
+            continue;
+        case '"':
+            k = NULL;
+            goto string;
+        case 't':
+        case 'f':
+        case 'n':
+            /* the literal's length is 4, or 5 for "false" */
+            k = (const uint8_t *)(c == 't' ? "true" : c == 'f' ? "false" : "null");
+            r = 4 + (c == 'f');
+            if (end - p < r || JSON_MEMCMP(p, k, 4) || (c == 'f' && p[4] != 'e')) {
+                sc->reason = MOTE_JSON_R_BAD_LITERAL;
+                goto fail;
+            }
+            p += r;
+            goto value_end;
+        default:
+            if (c != '-' && !IS_DIGIT(c)) {
+                sc->reason = MOTE_JSON_R_UNEXPECTED_CHAR;
+                goto fail;
+            }
+            p = scan_number(sc, p, end);
+            if (!p)
+                return MOTE_ERR_JSON_SYNTAX;
+            goto value_end;
+        }
+
+    string: /* *p == '"'; k: the key's first byte, NULL for a string value */
+        p = scan_string(sc, p + 1, end);
+        if (!p)
+            return MOTE_ERR_JSON_SYNTAX;
+        p++;
+        if (k) {
+            if (search && depth == watch && (f->kinds & JSON_PATH_OBJECT) &&
+                json_string_walk(f, k, p - 1)) {
+                json_path_advance(f);
+                watch = ARMED;
+            }
+            /* the ':' and the value almost always follow at once: no trip round the loop */
+            st = ST_COLON;
+            if (p != end && *p == ':') {
+                st = ST_VALUE;
+                if (++p != end && (c = *p) > ' ')
+                    goto value;
+            }
+            continue;
+        }
+        goto value_end;
+
+    close: /* *p is the closing bracket of the innermost container */
+        p++;
+        if (search && depth == watch) {
+            if (!f->have) /* the matched container ends */
+                f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
+            watch = 0;
+        }
+        depth--;
+        array = depth && IS_ARRAY(depth);
+        st = ST_AFTER;
+    value_end:
+        if (search && watch == SCALAR) {
+            f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
+            watch = 0;
+        }
+        if (!depth) {
+            if (!sc->top)
+                goto done;
+            st = ST_END;
+        } else if (p != end && *p == ',') {
+            goto comma; /* the usual next byte: no trip round the loop */
+        }
     }
+
+done: /* the top-level value ended at or before p */
     sc->p = p;
     if (search && sc->search) {
         mote_json_value_t *out = f->u.out;
@@ -416,26 +463,13 @@ done: /* the top-level value ended at or before p */
         out->type = json_type_of((uint8_t)*out->ptr);
     }
     return MOTE_OK;
-bad_number:
-    sc->reason = MOTE_JSON_R_BAD_NUMBER;
-    goto fail;
-bad_literal:
-    sc->reason = MOTE_JSON_R_BAD_LITERAL;
-    goto fail;
-eof_after_value:
-    if (closer == TOP)
-        goto done;
-eof:
-    sc->reason = depth == 0 && sc->top ? MOTE_JSON_R_EMPTY : MOTE_JSON_R_UNEXPECTED_END;
-    goto fail;
-too_deep:
-    sc->reason = MOTE_JSON_R_TOO_DEEP;
 fail:
     sc->p = p;
-fail_at:
     return sc->reason == MOTE_JSON_R_TOO_DEEP ? MOTE_ERR_JSON_DEPTH : MOTE_ERR_JSON_SYNTAX;
 }
 
+/* `search` is a constant in each copy: speed builds keep a validate-only copy without any
+ * search checks, size builds one copy for both. */
 #ifdef __OPTIMIZE_SIZE__
 int json_scan_value(struct json_scan *sc)
 {
