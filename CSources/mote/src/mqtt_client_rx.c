@@ -308,8 +308,8 @@ static mote_err_t on_ack(mote_mqtt_client_t *c, uint8_t type, const mote_mqtt_ac
 }
 
 /* One complete packet at pkt (header_len + remaining bytes). */
-static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, size_t hl,
-                                       uint32_t rem)
+static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, uint32_t hl,
+                           uint32_t rem)
 {
     /* type and flags come from the first byte again: fewer arguments, a smaller frame */
     const uint8_t type = (uint8_t)(pkt[0] >> 4), flags = (uint8_t)(pkt[0] & 0x0Fu);
@@ -409,17 +409,16 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
     uint8_t *buf = c->cfg->rx_buf;
     mote_mqtt_event_t evt;
     mote_mqtt_publish_t *p = &evt.u.publish.msg;
-    uint8_t type, flags;
     uint32_t rem, avail = first ? c->rx_len : c->rx_hdr;
-    size_t hl;
-    int32_t off;
+    int32_t off, hl;
     uint16_t alias = 0;
+    mote_err_t rc;
     bool fresh;
     /* Decoding the kept header again is cheaper in RAM than keeping its fields. */
-    mote_err_t rc = mote_mqtt_decode_fixed_header(buf, avail, &type, &flags, &rem, &hl);
-    if (rc != MOTE_OK)
-        return rc;
-    off = pub_header(buf + hl, avail - (uint32_t)hl, rem, flags | PUB_V5(c), p);
+    hl = mote_wire_fixed_header(buf, avail, &rem);
+    if (hl < 0)
+        return (mote_err_t)hl;
+    off = pub_header(buf + hl, avail - (uint32_t)hl, rem, (buf[0] & 0x0Fu) | PUB_V5(c), p);
     if (first) {
         uint32_t hdr = (uint32_t)hl + (uint32_t)off;
         if (off == MOTE_ERR_NEED_MORE)
@@ -501,16 +500,13 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c)
     mote_err_t rc = MOTE_OK;
     while (c->ack_type == 0 && (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING) &&
            off < c->rx_len) {
-        uint8_t type, flags;
         uint32_t rem, total, avail = c->rx_len - off;
-        size_t hl;
-        rc = mote_mqtt_decode_fixed_header(buf + off, avail, &type, &flags, &rem, &hl);
-        if (rc == MOTE_ERR_NEED_MORE) {
-            rc = MOTE_OK;
+        const uint8_t type = (uint8_t)(buf[off] >> 4);
+        int32_t hl = mote_wire_fixed_header(buf + off, avail, &rem);
+        if (hl < 0) {
+            rc = hl == MOTE_ERR_NEED_MORE ? MOTE_OK : (mote_err_t)hl;
             break;
         }
-        if (rc != MOTE_OK)
-            break;
         total = (uint32_t)hl + rem;
         if (MQ_V5_LIMIT(c->max_packet_in != 0 && total > c->max_packet_in)) {
             rc = MOTE_ERR_PACKET_TOO_LARGE;

@@ -41,8 +41,7 @@ size_t mote_mqtt_varint_size(uint32_t value)
  * (8) and UNSUBSCRIBE (10) 0010; the others 0000. */
 #define FLAGS_0010_TYPES 0x0540u
 
-MOTE_WIRE_COLD static mote_err_t fixed_header_slow(const uint8_t *buf, size_t len, uint8_t *type,
-                                    uint8_t *flags, uint32_t *remaining, size_t *header_len)
+MOTE_WIRE_COLD static int32_t fixed_header_slow(const uint8_t *buf, size_t len, uint32_t *remaining)
 {
     if (len == 0)
         return MOTE_ERR_NEED_MORE;
@@ -57,15 +56,11 @@ MOTE_WIRE_COLD static mote_err_t fixed_header_slow(const uint8_t *buf, size_t le
         return n ? MOTE_ERR_BAD_REMAINING_LENGTH : MOTE_ERR_NEED_MORE;
     if (rem && (t == MOTE_MQTT_PINGREQ || t == MOTE_MQTT_PINGRESP))
         return MOTE_ERR_BAD_REMAINING_LENGTH;
-    *type = (uint8_t)t;
-    *flags = (uint8_t)f;
     *remaining = rem;
-    *header_len = (size_t)n + 1;
-    return MOTE_OK;
+    return n + 1;
 }
 
-mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t *type,
-                                         uint8_t *flags, uint32_t *remaining, size_t *header_len)
+int32_t mote_wire_fixed_header(const uint8_t *buf, size_t len, uint32_t *remaining)
 {
 #if !defined(__OPTIMIZE_SIZE__)
     /* Fast path: a valid first byte and a one-byte remaining length. first_ok[b] has bit 0
@@ -85,17 +80,26 @@ mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t
 #undef F16
     if (len >= 2) {
         const unsigned b0 = buf[0], r = buf[1];
-        /* Stores first, test after: keeps the path free of saved registers. On failure the
-         * slow path below overwrites them or returns an error. */
-        *type = (uint8_t)(b0 >> 4);
-        *flags = (uint8_t)(b0 & 0x0Fu);
+        /* Store first, test after: keeps the path free of saved registers. On failure the
+         * slow path below overwrites it or returns an error. */
         *remaining = r;
-        *header_len = 2;
         if (r < 0x80u && (first_ok[b0] >> (r != 0) & 1u))
-            return MOTE_OK;
+            return 2;
     }
 #endif
-    return fixed_header_slow(buf, len, type, flags, remaining, header_len);
+    return fixed_header_slow(buf, len, remaining);
+}
+
+mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t *type,
+                                         uint8_t *flags, uint32_t *remaining, size_t *header_len)
+{
+    int32_t n = mote_wire_fixed_header(buf, len, remaining);
+    if (n < 0)
+        return (mote_err_t)n;
+    *type = (uint8_t)(buf[0] >> 4);
+    *flags = (uint8_t)(buf[0] & 0x0Fu);
+    *header_len = (size_t)n;
+    return MOTE_OK;
 }
 
 /* ---- shared encoder helpers ------------------------------------------------------- */

@@ -397,49 +397,4 @@ mote_mqtt_props_t mote_mqtt_props_view(const mote_mqtt_props_builder_t *b)
     mote_mqtt_props_t v = { b ? b->buf : NULL, b ? b->len : 0 };
     return v;
 }
-#else
-/* 3.1.1-only build: properties do not exist; keep the calls so callers still link. */
-bool mote_mqtt_prop_next(mote_mqtt_props_t props, size_t *cursor, mote_mqtt_prop_t *out)
-{
-    (void)props, (void)cursor, (void)out;
-    return false;
-}
-
-bool mote_mqtt_prop_find(mote_mqtt_props_t props, uint8_t id, mote_mqtt_prop_t *out)
-{
-    (void)props, (void)id, (void)out;
-    return false;
-}
-
-void mote_mqtt_props_init(mote_mqtt_props_builder_t *b, uint8_t *buf, size_t cap)
-{
-    b->buf = buf;
-    b->cap = cap;
-    b->len = 0;
-}
-
-mote_err_t mote_mqtt_props_add_int(mote_mqtt_props_builder_t *b, uint8_t id, uint32_t value)
-{
-    (void)b, (void)id, (void)value;
-    return MOTE_ERR_UNSUPPORTED;
-}
-
-mote_err_t mote_mqtt_props_add_bytes(mote_mqtt_props_builder_t *b, uint8_t id, mote_bytes_t value)
-{
-    (void)b, (void)id, (void)value;
-    return MOTE_ERR_UNSUPPORTED;
-}
-
-mote_err_t mote_mqtt_props_add_user(mote_mqtt_props_builder_t *b, mote_bytes_t key, mote_bytes_t value)
-{
-    (void)b, (void)key, (void)value;
-    return MOTE_ERR_UNSUPPORTED;
-}
-
-mote_mqtt_props_t mote_mqtt_props_view(const mote_mqtt_props_builder_t *b)
-{
-    mote_mqtt_props_t v = { NULL, 0 };
-    (void)b;
-    return v;
-}
 #endif

@@ -2,6 +2,9 @@
  * names; MQTT 3.1.1 CONNACK return codes (3.2.2.3). */
 #include "mqtt_wire.h"
 
+/* What both functions return without MOTE_MQTT_REASON_STRINGS (config.h): one text. */
+#define GENERIC_TEXT "MQTT reason code"
+
 #if MOTE_MQTT_V5
 /* Packet classes a code is valid in (one bit each). */
 enum {
@@ -89,14 +92,20 @@ const char *mote_mqtt_reason_string(uint8_t reason_code)
         s += strlen(s) + 1;
     return s;
 #else
-    return "MQTT reason code";
+    return GENERIC_TEXT;
 #endif
 }
 #else
+/* 3.1.1 has no reason code table; codes still appear (0x80 in SUBACK and in PUBLISH_DONE
+ * for a dropped session). */
 const char *mote_mqtt_reason_string(uint8_t reason_code)
 {
     (void)reason_code;
+#if MOTE_MQTT_REASON_STRINGS
     return "Unknown reason code";
+#else
+    return GENERIC_TEXT;
+#endif
 }
 #endif
 
@@ -113,6 +122,7 @@ const char *mote_mqtt_v311_connack_string(uint8_t return_code)
         s += strlen(s) + 1;
     return s;
 #else
-    return return_code ? "Connection refused" : "Connection accepted";
+    (void)return_code;
+    return GENERIC_TEXT;
 #endif
 }

@@ -60,6 +60,11 @@ int mote_wire_varint_get(const uint8_t *p, size_t avail, uint32_t *out);
 /* Write v (<= MOTE_WIRE_VARINT_MAX) as a variable byte integer; returns the end. */
 uint8_t *mote_wire_varint_put(uint8_t *p, uint32_t v);
 
+/* mote_mqtt_decode_fixed_header with fewer outputs (the client's receive path): the header
+ * length (2..5) with *remaining set, or the decoder's error. Type and flags are buf[0]'s
+ * nibbles. */
+int32_t mote_wire_fixed_header(const uint8_t *buf, size_t len, uint32_t *remaining);
+
 /* Topic-name check without the empty/length rules: valid MQTT UTF-8, no '+' or '#'.
  * Returns MOTE_OK, MOTE_ERR_BAD_UTF8 or MOTE_ERR_BAD_TOPIC. */
 mote_err_t mote_wire_topic_chars(const uint8_t *p, size_t len);

@@ -101,10 +101,12 @@ typedef struct mote_mqtt_props {
     size_t len;
 } mote_mqtt_props_t;
 
+#if MOTE_MQTT_V5
 /* Iterate validated properties: init the cursor to 0, then call until it returns false. */
 bool mote_mqtt_prop_next(mote_mqtt_props_t props, size_t *cursor, mote_mqtt_prop_t *out);
 /* Find the first property with this id. */
 bool mote_mqtt_prop_find(mote_mqtt_props_t props, uint8_t id, mote_mqtt_prop_t *out);
+#endif
 
 /* Building properties for outgoing packets into a caller buffer. Each add returns MOTE_OK or
  * MOTE_ERR_BUFFER_TOO_SMALL / MOTE_ERR_BAD_ARG (wrong type for the id). The result
@@ -115,11 +117,66 @@ typedef struct mote_mqtt_props_builder {
     size_t len;
 } mote_mqtt_props_builder_t;
 
+#if MOTE_MQTT_V5
 void mote_mqtt_props_init(mote_mqtt_props_builder_t *b, uint8_t *buf, size_t cap);
 mote_err_t mote_mqtt_props_add_int(mote_mqtt_props_builder_t *b, uint8_t id, uint32_t value);
 mote_err_t mote_mqtt_props_add_bytes(mote_mqtt_props_builder_t *b, uint8_t id, mote_bytes_t value);
 mote_err_t mote_mqtt_props_add_user(mote_mqtt_props_builder_t *b, mote_bytes_t key, mote_bytes_t value);
 mote_mqtt_props_t mote_mqtt_props_view(const mote_mqtt_props_builder_t *b);
+#else
+/* 3.1.1-only build (MOTE_MQTT_V5=0): properties do not exist. The calls stay so that code
+ * written for both versions still compiles, but they are constant answers here (nothing
+ * found, MOTE_ERR_UNSUPPORTED, an empty view): the library carries no code for them. */
+static inline bool mote_mqtt_prop_next(mote_mqtt_props_t props, size_t *cursor,
+                                       mote_mqtt_prop_t *out)
+{
+    const mote_mqtt_prop_t none = { 0, 0, { NULL, 0 }, { NULL, 0 } };
+    (void)props, (void)cursor;
+    *out = none;
+    return false;
+}
+
+static inline bool mote_mqtt_prop_find(mote_mqtt_props_t props, uint8_t id, mote_mqtt_prop_t *out)
+{
+    (void)id;
+    return mote_mqtt_prop_next(props, NULL, out);
+}
+
+static inline void mote_mqtt_props_init(mote_mqtt_props_builder_t *b, uint8_t *buf, size_t cap)
+{
+    b->buf = buf;
+    b->cap = cap;
+    b->len = 0;
+}
+
+static inline mote_err_t mote_mqtt_props_add_int(mote_mqtt_props_builder_t *b, uint8_t id,
+                                                 uint32_t value)
+{
+    (void)b, (void)id, (void)value;
+    return MOTE_ERR_UNSUPPORTED;
+}
+
+static inline mote_err_t mote_mqtt_props_add_bytes(mote_mqtt_props_builder_t *b, uint8_t id,
+                                                   mote_bytes_t value)
+{
+    (void)b, (void)id, (void)value;
+    return MOTE_ERR_UNSUPPORTED;
+}
+
+static inline mote_err_t mote_mqtt_props_add_user(mote_mqtt_props_builder_t *b, mote_bytes_t key,
+                                                  mote_bytes_t value)
+{
+    (void)b, (void)key, (void)value;
+    return MOTE_ERR_UNSUPPORTED;
+}
+
+static inline mote_mqtt_props_t mote_mqtt_props_view(const mote_mqtt_props_builder_t *b)
+{
+    mote_mqtt_props_t v = { NULL, 0 };
+    (void)b;
+    return v;
+}
+#endif
 
 /* ---- Fixed header ---------------------------------------------------------------- */
 
