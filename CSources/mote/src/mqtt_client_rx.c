@@ -307,89 +307,59 @@ static mote_err_t on_ack(mote_mqtt_client_t *c, uint8_t type, const mote_mqtt_ac
     return MOTE_OK;
 }
 
-/* One complete packet at pkt (header_len + remaining bytes). */
-static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, uint32_t hl,
-                           uint32_t rem)
+/* One complete packet other than PUBLISH at pkt (hl + rem bytes); evt is the caller's. */
+static inline mote_err_t dispatch(mote_mqtt_client_t *c, mote_mqtt_event_t *evt, uint8_t type,
+                                  const uint8_t *body, uint32_t rem)
 {
-    /* type and flags come from the first byte again: fewer arguments, a smaller frame */
-    const uint8_t type = (uint8_t)(pkt[0] >> 4), flags = (uint8_t)(pkt[0] & 0x0Fu);
-    const uint8_t *body = pkt + hl;
-    mote_mqtt_event_t evt;
     mote_err_t rc;
-    bool fresh;
-    if (c->cfg->on_trace != NULL)
-        c->cfg->on_trace(c->cfg->user, 'R', pkt, hl + rem);
-    if ((c->state == MQ_CONNECTING) != (type == MOTE_MQTT_CONNACK) &&
-        !(type == MOTE_MQTT_AUTH && MQ_IS_V5(c)))
-        return MOTE_ERR_PROTOCOL; /* CONNACK first, and only then */
     switch (type) {
-    case MOTE_MQTT_PUBLISH: {
-        mote_mqtt_publish_t *p = &evt.u.publish.msg;
-        uint16_t alias;
-        int32_t off = pub_header(body, rem, rem, flags | PUB_V5(c), p);
-        rc = off < 0 ? (mote_err_t)off : pub_valid(c, p, &alias);
-        if (rc == MOTE_OK)
-            rc = RESOLVE(c, p, alias);
-        if (rc == MOTE_OK)
-            rc = qos2_is_new(c, p, &fresh);
-        if (rc != MOTE_OK)
-            return rc;
-        if (fresh) {
-            evt.type = MOTE_MQTT_EVT_PUBLISH;
-            evt.u.publish.offset = 0;
-            evt.u.publish.total = (uint32_t)p->payload.len;
-            evt.u.publish.first = evt.u.publish.last = true;
-            mote_client_emit(c, &evt);
-        }
-        return ack_publish(c, p->qos, p->packet_id);
-    }
     case MOTE_MQTT_PUBACK:
     case MOTE_MQTT_PUBREC:
     case MOTE_MQTT_PUBCOMP:
     case MOTE_MQTT_PUBREL:
-        rc = ack_parse(c, type, body, rem, &evt.u.ack);
+        rc = ack_parse(c, type, body, rem, &evt->u.ack);
         if (rc == MOTE_OK)
-            rc = props_valid(evt.u.ack.props, type);
+            rc = props_valid(evt->u.ack.props, type);
         if (rc != MOTE_OK)
             return rc;
         if (type != MOTE_MQTT_PUBREL)
-            return on_ack(c, type, &evt.u.ack);
-        fresh = mote_session_qos2_release(c, evt.u.ack.packet_id);
+            return on_ack(c, type, &evt->u.ack);
         /* v5 says which ids were unknown (0x92); 3.1.1 completes them anyway. */
-        return mote_client_queue_ack(c, MOTE_MQTT_PUBCOMP, evt.u.ack.packet_id,
-                                     (fresh || !MQ_IS_V5(c)) ? 0u : 0x92u);
+        return mote_client_queue_ack(c, MOTE_MQTT_PUBCOMP, evt->u.ack.packet_id,
+                                     (mote_session_qos2_release(c, evt->u.ack.packet_id) ||
+                                      !MQ_IS_V5(c)) ? 0u : 0x92u);
     case MOTE_MQTT_SUBACK:
     case MOTE_MQTT_UNSUBACK:
-        rc = suback_parse(c, type, body, rem, &evt.u.suback);
+        rc = suback_parse(c, type, body, rem, &evt->u.suback);
         if (rc == MOTE_OK)
-            rc = props_valid(evt.u.suback.props, type);
+            rc = props_valid(evt->u.suback.props, type);
         if (rc != MOTE_OK)
             return rc;
         if (c->sub_pending == 0)
             return MOTE_ERR_UNKNOWN_PACKET_ID;
         c->sub_pending--;
-        evt.type = type == MOTE_MQTT_SUBACK ? MOTE_MQTT_EVT_SUBACK : MOTE_MQTT_EVT_UNSUBACK;
-        mote_client_emit(c, &evt);
+        evt->type = type == MOTE_MQTT_SUBACK ? MOTE_MQTT_EVT_SUBACK : MOTE_MQTT_EVT_UNSUBACK;
+        mote_client_emit(c, evt);
         return MOTE_OK;
     case MOTE_MQTT_PINGRESP:
         if (rem != 0)
             return MOTE_ERR_MALFORMED;
         c->flags &= (uint8_t)~MQF_PING;
-        evt.type = MOTE_MQTT_EVT_PINGRESP;
-        mote_client_emit(c, &evt);
+        evt->type = MOTE_MQTT_EVT_PINGRESP;
+        mote_client_emit(c, evt);
         return MOTE_OK;
 #if MOTE_MQTT_V5
     case MOTE_MQTT_DISCONNECT:
     case MOTE_MQTT_AUTH:
         if (!MQ_IS_V5(c))
             return MOTE_ERR_PROTOCOL;
-        rc = ack_parse(c, type, body, rem, &evt.u.ack);
+        rc = ack_parse(c, type, body, rem, &evt->u.ack);
         if (rc == MOTE_OK)
-            rc = props_valid(evt.u.ack.props, type);
+            rc = props_valid(evt->u.ack.props, type);
         if (rc != MOTE_OK)
             return rc;
-        evt.type = type == MOTE_MQTT_AUTH ? MOTE_MQTT_EVT_AUTH : MOTE_MQTT_EVT_DISCONNECT;
-        mote_client_emit(c, &evt);
+        evt->type = type == MOTE_MQTT_AUTH ? MOTE_MQTT_EVT_AUTH : MOTE_MQTT_EVT_DISCONNECT;
+        mote_client_emit(c, evt);
         return type == MOTE_MQTT_AUTH ? MOTE_OK : MOTE_ERR_SERVER_DISCONNECT;
 #endif
     default:
@@ -397,46 +367,52 @@ static mote_err_t dispatch(mote_mqtt_client_t *c, const uint8_t *pkt, uint32_t h
     }
 }
 
-/* One piece of a PUBLISH too large for rx_buf: its header (fixed + variable, rx_hdr
- * bytes) stays at the front of rx_buf and the n payload bytes just received follow it.
- * first: the message starts at the front of rx_buf (rx_len bytes of it so far): once its
- * variable header is in, keep that (rx_hdr set; still 0 while it is incomplete) and
- * deliver what follows as the first piece. The first piece decides whether the message is
- * delivered (not a QoS 2 duplicate) or skipped (reject_oversize); the last one sends the
- * ack. */
-MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bool first)
+/* How publish_in sees its PUBLISH. */
+#define PUB_WHOLE 0u /* complete in rx_buf */
+#define PUB_FIRST 1u /* larger than rx_buf, at its front (rx_len bytes of it so far) */
+#define PUB_NEXT 2u  /* n payload bytes just read behind the header kept at the front */
+
+/* A PUBLISH at pkt (hl + rem bytes; avail of them present), whole or one piece of one too
+ * large for rx_buf. Such a message keeps its header (fixed + variable, rx_hdr bytes) at
+ * the front of rx_buf and its payload passes through the rest: PUB_FIRST, once the
+ * variable header is in, keeps it (rx_hdr set; still 0 while it is incomplete) and
+ * delivers what follows as the first piece; PUB_NEXT delivers the next n bytes. The first
+ * piece decides whether the message is delivered (not a QoS 2 duplicate) or skipped
+ * (reject_oversize); the last one sends the ack. One function for all three, inlined into
+ * its one caller, so the event and the property check are never deeper than there. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *evt,
+                                    const uint8_t *pkt, uint32_t hl, uint32_t rem,
+                                    uint32_t avail, uint32_t n, unsigned mode)
 {
-    uint8_t *buf = c->cfg->rx_buf;
-    mote_mqtt_event_t evt;
-    mote_mqtt_publish_t *p = &evt.u.publish.msg;
-    uint32_t rem, avail = first ? c->rx_len : c->rx_hdr;
-    int32_t off, hl;
-    uint16_t alias = 0;
+    mote_mqtt_publish_t *p = &evt->u.publish.msg;
+    uint16_t alias;
     mote_err_t rc;
     bool fresh;
-    /* Decoding the kept header again is cheaper in RAM than keeping its fields. */
-    hl = mote_wire_fixed_header(buf, avail, &rem);
-    if (hl < 0)
-        return (mote_err_t)hl;
-    off = pub_header(buf + hl, avail - (uint32_t)hl, rem, (buf[0] & 0x0Fu) | PUB_V5(c), p);
-    if (first) {
-        uint32_t hdr = (uint32_t)hl + (uint32_t)off;
-        if (off == MOTE_ERR_NEED_MORE)
+    int32_t off = pub_header(pkt + hl, avail - hl, rem, (pkt[0] & 0x0Fu) | PUB_V5(c), p);
+    if (off < 0) {
+        if (off == MOTE_ERR_NEED_MORE) /* PUB_FIRST: the header is not all in yet */
             return c->rx_len >= c->cfg->rx_cap ? MOTE_ERR_PACKET_TOO_LARGE : MOTE_OK;
-        if (off < 0)
-            return (mote_err_t)off;
-        if (hdr >= c->cfg->rx_cap || hdr > 0xFFFFu)
-            return MOTE_ERR_PACKET_TOO_LARGE;
-        if (c->cfg->on_trace != NULL)
-            c->cfg->on_trace(c->cfg->user, 'R', buf, c->rx_len);
-        c->rx_hdr = (uint16_t)hdr;
-        c->rx_total = rem - (uint32_t)off;
-        c->rx_skip = c->rx_total - (c->rx_len - hdr);
-        n = c->rx_len - hdr;
+        return (mote_err_t)off;
+    }
+    if (mode != PUB_NEXT) {
+        uint32_t hdr = hl + (uint32_t)off;
+        n = avail - hdr;
+        if (mode == PUB_FIRST) {
+            if (hdr >= c->cfg->rx_cap || hdr > 0xFFFFu)
+                return MOTE_ERR_PACKET_TOO_LARGE;
+            if (c->cfg->on_trace != NULL)
+                c->cfg->on_trace(c->cfg->user, 'R', pkt, avail);
+            c->rx_hdr = (uint16_t)hdr;
+            c->rx_total = rem - (uint32_t)off;
+            c->rx_skip = c->rx_total - n;
+        }
         rc = pub_valid(c, p, &alias);
         if (rc != MOTE_OK)
             return rc;
-        if (c->cfg->reject_oversize) {
+        if (mode == PUB_FIRST && c->cfg->reject_oversize) {
             c->flags |= MQF_DISCARD;
             return MOTE_ERR_OVERSIZE_REJECTED;
         }
@@ -445,99 +421,124 @@ MQ_NOINLINE static mote_err_t stream_piece(mote_mqtt_client_t *c, uint32_t n, bo
             rc = qos2_is_new(c, p, &fresh);
         if (rc != MOTE_OK)
             return rc;
-        c->flags |= (uint8_t)(MQF_STREAM | (fresh ? MQF_DELIVER : 0u));
-    } else if (off < 0) {
-        return (mote_err_t)off;
-    }
-    if (c->flags & MQF_DELIVER) {
+        if (mode == PUB_FIRST)
+            c->flags |= (uint8_t)(MQF_STREAM | (fresh ? MQF_DELIVER : 0u));
+    } else {
+        fresh = (c->flags & MQF_DELIVER) != 0;
 #if MOTE_MQTT_V5
         /* Later pieces: an aliased topic comes from the alias table again (the kept
          * header was checked with the first piece; a leaf finds the alias). */
-        if (!first && p->topic.len == 0 &&
+        if (fresh && p->topic.len == 0 &&
             (rc = RESOLVE(c, p, mote_wire_topic_alias(p->props.ptr, p->props.len))) != MOTE_OK)
             return rc;
 #endif
-        evt.type = MOTE_MQTT_EVT_PUBLISH;
-        p->payload.ptr = buf + c->rx_hdr;
+    }
+    if (fresh) {
+        /* rx_skip is 0 for a whole message (nothing is being streamed) */
+        uint32_t total = mode == PUB_WHOLE ? n : c->rx_total;
+        evt->type = MOTE_MQTT_EVT_PUBLISH;
         p->payload.len = n;
-        evt.u.publish.total = c->rx_total;
-        evt.u.publish.offset = c->rx_total - c->rx_skip - n;
-        evt.u.publish.first = first;
-        evt.u.publish.last = c->rx_skip == 0;
-        mote_client_emit(c, &evt);
+        evt->u.publish.total = total;
+        evt->u.publish.offset = total - c->rx_skip - n;
+        evt->u.publish.first = mode != PUB_NEXT;
+        evt->u.publish.last = c->rx_skip == 0;
+        mote_client_emit(c, evt);
     }
     if (c->rx_skip != 0)
         return MOTE_OK;
-    c->flags &= (uint8_t)~(MQF_STREAM | MQF_DELIVER | MQF_DISCARD);
-    c->rx_len = 0;
-    c->rx_hdr = 0;
+    if (mode != PUB_WHOLE) {
+        c->flags &= (uint8_t)~(MQF_STREAM | MQF_DELIVER | MQF_DISCARD);
+        c->rx_len = 0;
+        c->rx_hdr = 0;
+    }
     /* A rejected message is acknowledged too, so the broker does not send it again. */
     return ack_publish(c, p->qos, p->packet_id);
-}
-
-/* Read the next piece of a streamed (or skipped) payload behind the kept header. Returns
- * the bytes read or an error. */
-static int32_t stream_pump(mote_mqtt_client_t *c)
-{
-    uint32_t room = (uint32_t)c->cfg->rx_cap - c->rx_hdr;
-    int32_t n = rx_read(c, c->rx_hdr, c->rx_skip < room ? c->rx_skip : room);
-    mote_err_t rc;
-    if (n <= 0)
-        return n;
-    c->rx_skip -= (uint32_t)n;
-    rc = stream_piece(c, (uint32_t)n, false);
-    return rc != MOTE_OK ? (int32_t)rc : n;
 }
 
 /* rx_parse stopped at a CONNACK for the caller to handle (not a mote_err_t value). */
 #define RX_CONNACK ((mote_err_t)1)
 
-/* Dispatch every complete packet in rx_buf; start streaming an oversize PUBLISH. */
-static mote_err_t rx_parse(mote_mqtt_client_t *c)
+/* Dispatch every complete packet in rx_buf and start streaming an oversize PUBLISH; or,
+ * with piece != 0, deliver the piece bytes of a streamed payload just read. */
+static mote_err_t rx_parse(mote_mqtt_client_t *c, uint32_t piece)
 {
     uint8_t *buf = c->cfg->rx_buf;
     uint32_t off = 0;
     mote_err_t rc = MOTE_OK;
-    while (c->ack_type == 0 && (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING) &&
-           off < c->rx_len) {
-        uint32_t rem, total, avail = c->rx_len - off;
-        const uint8_t type = (uint8_t)(buf[off] >> 4);
-        int32_t hl = mote_wire_fixed_header(buf + off, avail, &rem);
-        if (hl < 0) {
-            rc = hl == MOTE_ERR_NEED_MORE ? MOTE_OK : (mote_err_t)hl;
-            break;
-        }
-        total = (uint32_t)hl + rem;
-        if (MQ_V5_LIMIT(c->max_packet_in != 0 && total > c->max_packet_in)) {
-            rc = MOTE_ERR_PACKET_TOO_LARGE;
-            break;
-        }
-        if (total <= avail) {
-            if (type == MOTE_MQTT_CONNACK && c->state == MQ_CONNECTING) {
-                /* Handled by the caller (rx_pump), so the CONNACK decoder and its
-                 * properties never stack on this frame. rx_off: its end (consumed
-                 * lazily: see mote_mqtt_connect); rx_total: its body length. */
-                if (c->cfg->on_trace != NULL)
-                    c->cfg->on_trace(c->cfg->user, 'R', buf + off, total);
-                c->rx_off = off + total;
-                c->rx_total = rem;
-                return RX_CONNACK;
-            }
-            rc = dispatch(c, buf + off, hl, rem);
-            off += total;
-            if (rc != MOTE_OK)
+    mote_mqtt_event_t evt;
+    for (;;) {
+        const uint8_t *pkt = buf;
+        uint32_t rem, avail;
+        unsigned mode;
+        int32_t hl;
+        if (piece != 0) {
+            /* Decoding the kept header again is cheaper in RAM than keeping its fields. */
+            avail = c->rx_hdr;
+            mode = PUB_NEXT;
+            hl = mote_wire_fixed_header(buf, avail, &rem);
+        } else {
+            if (c->ack_type != 0 || (c->state != MQ_CONNECTED && c->state != MQ_CONNECTING) ||
+                off >= c->rx_len)
                 break;
-            continue;
+            pkt = buf + off;
+            avail = c->rx_len - off;
+            mode = PUB_WHOLE;
+            hl = mote_wire_fixed_header(pkt, avail, &rem);
+            if (hl == MOTE_ERR_NEED_MORE)
+                break;
         }
-        if (total > c->cfg->rx_cap) {
-            if (type != MOTE_MQTT_PUBLISH || c->state != MQ_CONNECTED) {
+        if (hl < 0) {
+            rc = (mote_err_t)hl;
+            break;
+        }
+        if (mode == PUB_WHOLE) {
+            const uint8_t type = (uint8_t)(pkt[0] >> 4);
+            uint32_t total = (uint32_t)hl + rem;
+            if (MQ_V5_LIMIT(c->max_packet_in != 0 && total > c->max_packet_in)) {
                 rc = MOTE_ERR_PACKET_TOO_LARGE;
                 break;
             }
-            rx_compact(c, off);
-            return MOTE_ERR_NEED_MORE; /* the caller starts streaming it */
+            if (total <= avail) {
+                off += total;
+                if (c->cfg->on_trace != NULL)
+                    c->cfg->on_trace(c->cfg->user, 'R', pkt, total);
+                if ((c->state == MQ_CONNECTING) != (type == MOTE_MQTT_CONNACK) &&
+                    !(type == MOTE_MQTT_AUTH && MQ_IS_V5(c))) {
+                    rc = MOTE_ERR_PROTOCOL; /* CONNACK first, and only then */
+                    break;
+                }
+                if (type == MOTE_MQTT_CONNACK) {
+                    /* Handled by the caller (rx_pump), so the CONNACK decoder and its
+                     * properties never stack on this frame. rx_off: its end (consumed
+                     * lazily: see mote_mqtt_connect); rx_total: its body length. */
+                    c->rx_off = off;
+                    c->rx_total = rem;
+                    return RX_CONNACK;
+                }
+                if (type != MOTE_MQTT_PUBLISH) {
+                    rc = dispatch(c, &evt, type, pkt + hl, rem);
+                    if (rc != MOTE_OK)
+                        break;
+                    continue;
+                }
+                avail = total;
+            } else if (total <= c->cfg->rx_cap) {
+                break; /* fits once the rest arrives */
+            } else if (type != MOTE_MQTT_PUBLISH || c->state != MQ_CONNECTED) {
+                rc = MOTE_ERR_PACKET_TOO_LARGE;
+                break;
+            } else {
+                /* Too large for rx_buf: streamed from the front of it. */
+                rx_compact(c, off);
+                off = 0;
+                pkt = buf;
+                avail = c->rx_len;
+                mode = PUB_FIRST;
+            }
         }
-        break; /* fits once the rest arrives */
+        rc = publish_in(c, &evt, pkt, (uint32_t)hl, rem, avail, piece, mode);
+        if (rc != MOTE_OK || mode != PUB_WHOLE)
+            break;
     }
     rx_compact(c, off);
     return rc;
@@ -559,12 +560,18 @@ int32_t mote_client_rx_pump(mote_mqtt_client_t *c)
         c->rx_off = 0;
     }
     if (c->rx_skip != 0) {
-        got = stream_pump(c);
-        rc = got < 0 ? (mote_err_t)got : MOTE_OK;
+        /* The next piece of a streamed (or skipped) payload, behind the kept header. */
+        uint32_t room = (uint32_t)c->cfg->rx_cap - c->rx_hdr;
+        n = rx_read(c, c->rx_hdr, c->rx_skip < room ? c->rx_skip : room);
+        if (n <= 0)
+            return n;
+        got = n;
+        c->rx_skip -= (uint32_t)n;
+        rc = rx_parse(c, (uint32_t)n);
     } else {
         /* Packets left over from a pass that had to stop for a parked ack go first. */
-        rc = rx_parse(c);
-        if ((rc == MOTE_OK || rc == MOTE_ERR_NEED_MORE) && c->ack_type == 0 && c->rx_off == 0 &&
+        rc = rx_parse(c, 0);
+        if (rc == MOTE_OK && c->ack_type == 0 && c->rx_off == 0 && c->rx_skip == 0 &&
             c->rx_len < c->cfg->rx_cap && (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING)) {
             n = rx_read(c, c->rx_len, (uint32_t)c->cfg->rx_cap - c->rx_len);
             if (n < 0)
@@ -572,16 +579,12 @@ int32_t mote_client_rx_pump(mote_mqtt_client_t *c)
             got = n;
             c->rx_len += (uint32_t)n;
             if (n > 0)
-                rc = rx_parse(c);
+                rc = rx_parse(c, 0);
         }
         if (rc == RX_CONNACK) {
             rc = mote_client_on_connack(c, c->cfg->rx_buf + c->rx_off - c->rx_total, c->rx_total);
             c->rx_total = 0;
         }
-        /* An oversize PUBLISH at the front: streaming starts here, not inside rx_parse,
-         * so its frames and the dispatch frames are never on the stack together. */
-        if (rc == MOTE_ERR_NEED_MORE)
-            rc = stream_piece(c, 0, true);
     }
     if (fatal(rc) && c->state != MQ_DISCONNECTED)
         rc = mote_client_fail(c, rc);
