@@ -63,22 +63,25 @@ struct json_find {
  * offending byte, reason set); a search also MOTE_ERR_NOT_FOUND. */
 int json_scan_value(struct json_scan *sc);
 
+/* Skips a number starting with '-' or a digit at p (p < end): returns the byte after it,
+ * or NULL with sc->p at the offending byte and sc->reason set. */
+const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const uint8_t *end);
+
 /* Fills err (when not NULL) from a failed scan; offsets count from base. Returns rc. */
 int json_scan_error(int rc, mote_json_error_t *err, const struct json_scan *sc, const void *base);
 
 /* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid or truncated. */
 size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
 
-/* Decodes the escape at *pp (a backslash) up to end: returns its code point (a \u pair of
- * UTF-16 surrogates as one) and moves *pp past it, or returns -1 for a malformed escape,
- * -2 for a \u escape of a surrogate that is not a high+low pair (*pp unchanged). */
-long json_escape(const uint8_t **pp, const uint8_t *end);
-
-/* Walks the string body [k, kend), decoding escapes (\uXXXX and surrogate pairs to UTF-8).
+/* Walks the string body from k to kend or to an unescaped '"', decoding escapes (\uXXXX
+ * and surrogate pairs to UTF-8).
  * key_mode 0..2: compares the decoded bytes with the path key [f->key, f->rest), read with
  * key_mode escapes (0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1); returns 1 when
- * equal, else 0. key_mode JSON_COPY: stores the first f->index decoded bytes at f->u.buf;
- * returns the decoded length, or (size_t)-1 when the body is malformed.
+ * equal, else 0 (also for a malformed body: the scanner reports it). key_mode JSON_COPY:
+ * stores the first f->index decoded bytes at f->u.buf; returns the decoded length, or
+ * (size_t)-1 when the body is malformed. f NULL: checks the one escape at k and returns
+ * its length, (size_t)-1 when it is invalid, (size_t)-2 for a \u escape of a UTF-16
+ * surrogate that is not a high+low pair.
  * A leaf with a small frame: the scanner calls it with its nesting bits live. */
 #define JSON_COPY 3u
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend);

@@ -35,62 +35,50 @@ struct dec {
     long P;
 };
 
-/* Checks the number text [p, end) against the JSON grammar
- * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and decomposes it into x. Returns how many
- * digits run from x->p through the last non-zero one (0 when the value is zero, x->p then
- * NULL), or -1 when the text is not a number. */
-static int dec_parse(struct dec *x, const char *p, const char *end)
+/* Checks that [p, p+len) is exactly one number by the JSON grammar (the scanner's rule)
+ * and decomposes it into x. Returns how many digits run from x->p through the last
+ * non-zero one (0 when the value is zero, x->p then NULL), or -1 when the text is not a
+ * number. */
+static int dec_parse(struct dec *x, const char *p, size_t len)
 {
-    const char *start;
+    struct json_scan sc;
+    const char *end = p + len;
     long ex = 0, P = 0;
-    int point = 0, digits = 0, n = 0, nz = 0, eneg = 0;
-    p += p != end && *p == '-';
-    start = p;
+    int n = 0, nz = 0, point = 0, eneg;
+    if (!len || (*p != '-' && (unsigned)(*p - '0') > 9u) ||
+        json_skip_number(&sc, (const uint8_t *)p, (const uint8_t *)end) != (const uint8_t *)end)
+        return -1;
+    p += *p == '-';
     x->p = NULL;
-    for (; p != end; p++) {
+    for (; p != end && (*p | 0x20) != 'e'; p++) {
         if (*p == '.') {
-            if (point || !digits)
-                return -1;
             point = 1;
-            digits = 0; /* digits must follow the point */
             continue;
         }
-        if ((unsigned)(*p - '0') > 9u)
-            break;
-        digits++;
+        if (!x->p && *p != '0')
+            x->p = p;
+        /* Digits from the first significant one before the point raise P; zeros after the
+         * point before it lower P. */
         if (x->p) {
             n++;
-        } else if (*p != '0') {
-            x->p = p;
-            n = 1;
+            if (*p != '0')
+                nz = n;
+            P += !point;
+        } else {
+            P -= point;
         }
-        if (*p != '0')
-            nz = n;
-        /* Significant digits before the point raise P; zeros after the point before the
-         * first significant digit lower it. */
-        if (!point && x->p)
-            P++;
-        else if (point && !x->p)
-            P--;
     }
-    if (!digits || (*start == '0' && start + 1 != p && start[1] != '.'))
-        return -1;
     x->end = p;
     if (p != end) { /* exponent */
-        if ((*p++ | 0x20) != 'e')
-            return -1;
-        if (p != end && (*p == '+' || *p == '-'))
-            eneg = *p++ == '-';
-        if (p == end)
-            return -1;
-        for (; p != end; p++) {
-            if ((unsigned)(*p - '0') > 9u)
-                return -1;
+        eneg = *++p == '-';
+        p += *p == '-' || *p == '+';
+        for (; p != end; p++)
             if (ex < 100000)
                 ex = ex * 10 + (*p - '0');
-        }
+        if (eneg)
+            ex = -ex;
     }
-    x->P = P + (eneg ? -ex : ex);
+    x->P = P + ex;
     return nz;
 }
 
@@ -103,10 +91,8 @@ int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
     int nz, neg;
     if (!v || !out || !v->ptr || !v->len)
         return MOTE_ERR_BAD_ARG;
-    if (json_type_of((uint8_t)v->ptr[0]) != MOTE_JSON_NUMBER)
-        return MOTE_ERR_JSON_TYPE;
     neg = v->ptr[0] == '-';
-    nz = dec_parse(&x, v->ptr, v->ptr + v->len);
+    nz = dec_parse(&x, v->ptr, v->len);
     if (nz < 0)
         return MOTE_ERR_JSON_TYPE;
     if (nz) {
@@ -298,7 +284,7 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
     struct dec *x = &c->x;
     uint64_t D = 0, u;
     const char *q;
-    int k = 0, nz = dec_parse(x, text, text + len), exact;
+    int k = 0, nz = dec_parse(x, text, len), exact;
     double d = 0;
     conv_set_u(c, 0);
     if (nz < 0)

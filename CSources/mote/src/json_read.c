@@ -4,28 +4,80 @@
 
 #include "json_internal.h"
 
+/* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. */
+static JSON_ALWAYS_INLINE long hex4(const uint8_t *p, const uint8_t *end)
+{
+    long v = 0;
+    int i;
+    if (end - p < 4)
+        return -1;
+    for (i = 0; i < 4; i++) {
+        unsigned c = p[i] | 0x20u; /* lower case letters; digits keep their value */
+        if ((unsigned)(c - '0') < 10u)
+            c -= '0';
+        else if ((unsigned)(c - 'a') < 6u)
+            c -= 'a' - 10;
+        else
+            return -1;
+        v = v * 16 + (long)c;
+    }
+    return v;
+}
+
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend)
 {
-    const char *s = f->key;
+    const char *s = f ? f->key : (const char *)k; /* without f: where the escape starts */
     size_t n = 0;
     while (k < kend) {
-        unsigned long enc = *k, cp; /* the UTF-8 bytes of one item, first in the low byte */
-        long e;
-        if (enc != '\\') {
-            k++;
-        } else {
-            e = json_escape(&k, kend);
-            if (e < 0)
-                return f->key_mode == JSON_COPY ? (size_t)-1 : 0;
-            enc = cp = (unsigned long)e;
-            if (cp >= 0x80) {
-                /* continuation bytes from the low end, then the lead with its marker */
-                unsigned long len = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4, i;
-                for (enc = 0, i = len; --i; cp >>= 6)
-                    enc = (enc | 0x80 | (cp & 0x3F)) << 8;
-                enc |= (0xF00u >> len & 0xF0u) | cp;
+        unsigned long enc = *k++, lo; /* the UTF-8 bytes of one item, first in the low byte */
+        if (enc == '"') /* the end of a key compared before it is scanned */
+            break;
+        if (enc == '\\') {
+            if (k == kend)
+                goto bad;
+            enc = *k++;
+            if (enc != 'u') {
+                /* the one-letter escapes, each followed by its byte */
+                const char *e = "b\bf\fn\nr\rt\t\"\"\\\\//";
+                while (*e && (unsigned char)*e != enc)
+                    e += 2;
+                if (!*e)
+                    goto bad;
+                enc = (unsigned char)e[1];
+            } else {
+                /* \uXXXX, or a high surrogate and an escaped low one */
+                for (enc = 0;;) {
+                    lo = (unsigned long)hex4(k, kend);
+                    if (lo > 0xFFFF) { /* not 4 hex digits */
+                        if (enc)
+                            goto bad_pair;
+                        goto bad;
+                    }
+                    k += 4;
+                    if (enc) {
+                        if (lo - 0xDC00 > 0x3FF)
+                            goto bad_pair;
+                        enc = 0x10000 + ((enc - 0xD800) << 10) + (lo - 0xDC00);
+                        break;
+                    }
+                    enc = lo;
+                    if (enc < 0xD800 || enc > 0xDFFF)
+                        break;
+                    if (enc > 0xDBFF || kend - k < 6 || k[0] != '\\' || k[1] != 'u')
+                        goto bad_pair;
+                    k += 2;
+                }
+                if (enc >= 0x80) {
+                    /* continuation bytes from the low end, then the lead with its marker */
+                    unsigned long cp = enc, len = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+                    for (enc = 0, lo = len; --lo; cp >>= 6)
+                        enc = (enc | 0x80 | (cp & 0x3F)) << 8;
+                    enc |= (0xF00u >> len & 0xF0u) | cp;
+                }
             }
         }
+        if (!f)
+            return (size_t)(k - (const uint8_t *)s);
         do {
             if (f->key_mode == JSON_COPY) {
                 if (n < f->index)
@@ -47,6 +99,11 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
         } while (enc);
     }
     return f->key_mode == JSON_COPY ? n : s == f->rest;
+bad_pair:
+    if (!f)
+        return (size_t)-2;
+bad:
+    return !f || f->key_mode == JSON_COPY ? (size_t)-1 : 0;
 }
 
 bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t key_len)

@@ -68,61 +68,6 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
-/* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. */
-static long hex4(const uint8_t *p, const uint8_t *end)
-{
-    long v = 0;
-    int i;
-    if (end - p < 4)
-        return -1;
-    for (i = 0; i < 4; i++) {
-        unsigned c = p[i] | 0x20u; /* lower case letters; digits keep their value */
-        if ((unsigned)(c - '0') < 10u)
-            c -= '0';
-        else if ((unsigned)(c - 'a') < 6u)
-            c -= 'a' - 10;
-        else
-            return -1;
-        v = v * 16 + (long)c;
-    }
-    return v;
-}
-
-long json_escape(const uint8_t **pp, const uint8_t *end)
-{
-    const uint8_t *p = *pp + 1;
-    long cp, lo;
-    if (p == end)
-        return -1;
-    cp = *p++;
-    if (cp != 'u') {
-        /* the one-letter escapes, each followed by its byte */
-        const char *e = "b\bf\fn\nr\rt\t\"\"\\\\//";
-        while (*e && (unsigned char)*e != cp)
-            e += 2;
-        if (!*e)
-            return -1;
-        cp = (unsigned char)e[1];
-    } else {
-        cp = hex4(p, end);
-        if (cp < 0)
-            return -1;
-        p += 4;
-        if ((unsigned long)(cp - 0xD800) < 0x800) {
-            /* a high surrogate and an escaped low one */
-            if (cp > 0xDBFF || end - p < 6 || p[0] != '\\' || p[1] != 'u')
-                return -2;
-            lo = hex4(p + 2, end) - 0xDC00;
-            if ((unsigned long)lo > 0x3FF)
-                return -2;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + lo;
-            p += 6;
-        }
-    }
-    *pp = p;
-    return cp;
-}
-
 mote_json_type_t json_type_of(uint8_t c)
 {
     switch (c) {
@@ -155,66 +100,8 @@ static JSON_ALWAYS_INLINE const uint8_t *skip_digits(const uint8_t *p, const uin
     return p;
 }
 
-/* Skips a string body starting after the opening quote: returns the closing quote, or NULL
- * with sc->p at the offending byte and sc->reason set. */
-static JSON_SIZE_NOINLINE const uint8_t *scan_string(struct json_scan *sc, const uint8_t *p,
-                                                     const uint8_t *end)
-{
-    unsigned c, reason = MOTE_JSON_R_UNEXPECTED_END;
-    long r;
-    for (;;) {
-#if JSON_SWAR
-        while ((size_t)(end - p) >= sizeof(json_word_t)) {
-            json_word_t v, q, b, m;
-            JSON_LOAD(v, p);
-            /* q = v ^ 0x02 maps '"' to 0x20 and keeps control bytes below 0x20, so one
-             * "below 0x21" test finds both; backslash is a zero byte of v ^ '\\'; bytes
-             * from 0x80 have their top bit set already. Borrows only disturb bytes after
-             * the first flagged one, and only the first is used. */
-            q = v ^ (JSON_ONES * 0x02);
-            b = v ^ (JSON_ONES * '\\');
-            m = ((q - JSON_ONES * 0x21) | ((b - JSON_ONES) & ~b) | v) & (JSON_ONES * 0x80);
-            if (m) {
-                p += (unsigned)JSON_CTZ(m) >> 3;
-                break;
-            }
-            p += sizeof(json_word_t);
-        }
-#endif
-        if (p == end) {
-            reason = MOTE_JSON_R_UNEXPECTED_END;
-            break;
-        }
-        c = *p;
-        if (c == '"')
-            return p;
-        if (c == '\\') {
-            r = json_escape(&p, end);
-            reason = r == -2 ? MOTE_JSON_R_BAD_SURROGATE : MOTE_JSON_R_BAD_ESCAPE;
-            if (r < 0)
-                break;
-        } else if (c < 0x20) {
-            reason = MOTE_JSON_R_CONTROL_CHAR;
-            break;
-        } else if (c < 0x80) {
-            p++;
-        } else {
-            r = (long)json_utf8_seq(p, end);
-            reason = MOTE_JSON_R_BAD_UTF8;
-            if (!r)
-                break;
-            p += r;
-        }
-    }
-    sc->p = p;
-    sc->reason = (uint8_t)reason;
-    return NULL;
-}
-
-/* Skips a number starting with '-' or a digit at p: returns the byte after it, or NULL
- * with sc->p at the offending byte and sc->reason set. */
-static JSON_SIZE_NOINLINE const uint8_t *scan_number(struct json_scan *sc, const uint8_t *p,
-                                                     const uint8_t *end)
+JSON_SIZE_NOINLINE const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p,
+                                                   const uint8_t *end)
 {
     if (*p == '-' && (++p == end || !IS_DIGIT(*p)))
         goto fail;
@@ -243,14 +130,17 @@ fail:
     return NULL;
 }
 
-/* What the scanner expects next (after whitespace). */
+/* What the scanner expects next (after whitespace). The states before a value also say
+ * what comes after it, so no separate "inside an array" flag is needed. */
 enum {
     ST_KEY,        /* a member (after ',') */
     ST_KEY_FIRST,  /* a member or '}' (after '{') */
     ST_COLON,      /* ':' after a key */
-    ST_AFTER,      /* ',' or the closing bracket after a value */
+    ST_AFTER_OBJ,  /* ',' or '}' after a member's value */
+    ST_AFTER_ARR,  /* ',' or ']' after an element */
     ST_END,        /* only whitespace after the top-level value */
-    ST_VALUE,      /* a value after ':' or at the top */
+    ST_TOP,        /* the top-level value */
+    ST_VALUE,      /* a member's value (after ':') */
     ST_ELEM,       /* an array element (after ',') */
     ST_ELEM_FIRST  /* an element or ']' (after '[') */
 };
@@ -281,19 +171,19 @@ static JSON_SIZE_NOINLINE unsigned arm(struct json_find *f, const uint8_t *p, un
  * scalar whose end is still to be seen (one variable keeps the frame small). */
 static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
 {
-    const uint8_t *p = sc->p, *k;
+    const uint8_t *p = sc->p;
     const uint8_t *const end = sc->end;
     uint8_t kinds[(MOTE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: that level is an array */
-    unsigned depth = 0, st = ST_VALUE, c, array = 0; /* array: the innermost container is one */
+    unsigned depth = 0, st = ST_TOP, c;
     unsigned watch = search && sc->search ? ARMED : 0; /* 0 never matches a depth */
-    long r;
+    size_t n;
     struct json_find *const f = (struct json_find *)sc; /* used only when searching */
 
     for (;;) {
         if (p == end) {
             if (st == ST_END)
                 goto done;
-            sc->reason = !depth && sc->top ? MOTE_JSON_R_EMPTY : MOTE_JSON_R_UNEXPECTED_END;
+            sc->reason = st == ST_TOP && sc->top ? MOTE_JSON_R_EMPTY : MOTE_JSON_R_UNEXPECTED_END;
             goto fail;
         }
         c = *p;
@@ -306,30 +196,19 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         case ST_END:
             sc->reason = MOTE_JSON_R_TRAILING;
             goto fail;
-        case ST_AFTER:
-            if (c == ',') {
-            comma:
-                st = ST_ELEM;
-                if (array) {
-                    if (++p != end && (c = *p) > ' ')
-                        goto element;
-                    continue;
-                }
-                p++;
-                /* a member's key almost always follows at once */
-                st = ST_KEY;
-                if (p != end && *p == '"')
-                    goto key;
-                continue;
-            }
-            if (c == (array ? ']' : '}'))
+        case ST_AFTER_OBJ:
+        case ST_AFTER_ARR:
+            if (c == ',')
+                goto comma;
+            if (c == (st == ST_AFTER_ARR ? ']' : '}'))
                 goto close;
             sc->reason = MOTE_JSON_R_EXPECTED_COMMA;
             goto fail;
         case ST_COLON:
-            sc->reason = MOTE_JSON_R_EXPECTED_COLON;
-            if (c != ':')
+            if (c != ':') {
+                sc->reason = MOTE_JSON_R_EXPECTED_COLON;
                 goto fail;
+            }
             p++;
             st = ST_VALUE;
             continue;
@@ -338,12 +217,11 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
                 goto close;
             /* fall through */
         case ST_KEY:
-            sc->reason = MOTE_JSON_R_EXPECTED_KEY;
-            if (c != '"')
+            if (c != '"') {
+                sc->reason = MOTE_JSON_R_EXPECTED_KEY;
                 goto fail;
-        key:
-            k = p + 1;
-            goto string;
+            }
+            goto key;
         case ST_ELEM_FIRST:
             if (c == ']')
                 goto close;
@@ -361,11 +239,11 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         default:
             break;
         }
-    value: /* c == *p, not whitespace */
+    value: /* c == *p, not whitespace; st says where the value is */
         if (search && watch == ARMED)
             watch = arm(f, p, depth);
         JSON_HIDE(watch);
-        st = ST_AFTER;
+        st = st == ST_VALUE ? ST_AFTER_OBJ : st == ST_TOP ? ST_END : ST_AFTER_ARR;
         switch (c) {
         case '{':
         case '[':
@@ -377,58 +255,100 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
                                           (c == '[' ? 1u << (depth & 7) : 0));
             depth++;
             p++;
-            array = c == '[';
-            st = array ? ST_ELEM_FIRST : ST_KEY_FIRST;
-            if (!array && p != end && *p == '"')
+            st = ST_ELEM_FIRST;
+            if (c == '[')
+                continue;
+            st = ST_KEY_FIRST;
+            if (p != end && *p == '"')
                 goto key;
             continue;
         case '"':
-            k = NULL;
             goto string;
         case 't':
         case 'f':
         case 'n':
             /* the literal's length is 4, or 5 for "false" */
-            k = (const uint8_t *)(c == 't' ? "true" : c == 'f' ? "false" : "null");
-            r = 4 + (c == 'f');
-            if (end - p < r || JSON_MEMCMP(p, k, 4) || (c == 'f' && p[4] != 'e')) {
+            if (end - p < 4 + (c == 'f') ||
+                JSON_MEMCMP(p, c == 't' ? "true" : c == 'f' ? "fals" : "null", 4) ||
+                (c == 'f' && p[4] != 'e')) {
                 sc->reason = MOTE_JSON_R_BAD_LITERAL;
                 goto fail;
             }
-            p += r;
+            p += 4 + (c == 'f');
             goto value_end;
         default:
             if (c != '-' && !IS_DIGIT(c)) {
                 sc->reason = MOTE_JSON_R_UNEXPECTED_CHAR;
                 goto fail;
             }
-            p = scan_number(sc, p, end);
+            p = json_skip_number(sc, p, end);
             if (!p)
                 return MOTE_ERR_JSON_SYNTAX;
             goto value_end;
         }
 
-    string: /* *p == '"'; k: the key's first byte, NULL for a string value */
-        p = scan_string(sc, p + 1, end);
-        if (!p)
-            return MOTE_ERR_JSON_SYNTAX;
-        p++;
-        if (k) {
-            if (search && depth == watch && (f->kinds & JSON_PATH_OBJECT) &&
-                json_string_walk(f, k, p - 1)) {
-                json_path_advance(f);
-                watch = ARMED;
-            }
-            /* the ':' and the value almost always follow at once: no trip round the loop */
-            st = ST_COLON;
-            if (p != end && *p == ':') {
-                st = ST_VALUE;
-                if (++p != end && (c = *p) > ' ')
-                    goto value;
-            }
-            continue;
+    key: /* *p == '"', a member's key */
+        st = ST_COLON;
+        if (search && depth == watch && (f->kinds & JSON_PATH_OBJECT) &&
+            json_string_walk(f, p + 1, end)) {
+            json_path_advance(f);
+            watch = ARMED;
         }
-        goto value_end;
+    string: /* *p == '"'; st: ST_COLON for a key, else the state after the value */
+        for (p++;;) {
+#if JSON_SWAR
+            while ((size_t)(end - p) >= sizeof(json_word_t)) {
+                json_word_t v, q, b, m;
+                JSON_LOAD(v, p);
+                /* q = v ^ 0x02 maps '"' to 0x20 and keeps control bytes below 0x20, so one
+                 * "below 0x21" test finds both; backslash is a zero byte of v ^ '\\';
+                 * bytes from 0x80 have their top bit set already. Borrows only disturb
+                 * bytes after the first flagged one, and only the first is used. */
+                q = v ^ (JSON_ONES * 0x02);
+                b = v ^ (JSON_ONES * '\\');
+                m = ((q - JSON_ONES * 0x21) | ((b - JSON_ONES) & ~b) | v) & (JSON_ONES * 0x80);
+                if (m) {
+                    p += (unsigned)JSON_CTZ(m) >> 3;
+                    break;
+                }
+                p += sizeof(json_word_t);
+            }
+#endif
+            if (p == end) {
+                sc->reason = MOTE_JSON_R_UNEXPECTED_END;
+                goto fail;
+            }
+            c = *p;
+            if (c == '"')
+                break;
+            if (c == '\\') {
+                n = json_string_walk(NULL, p, end);
+                if (n >= (size_t)-2) {
+                    sc->reason = n == (size_t)-2 ? MOTE_JSON_R_BAD_SURROGATE : MOTE_JSON_R_BAD_ESCAPE;
+                    goto fail;
+                }
+            } else if (c < 0x20) {
+                sc->reason = MOTE_JSON_R_CONTROL_CHAR;
+                goto fail;
+            } else {
+                n = json_utf8_seq(p, end);
+                if (!n) {
+                    sc->reason = MOTE_JSON_R_BAD_UTF8;
+                    goto fail;
+                }
+            }
+            p += n;
+        }
+        p++;
+        if (st != ST_COLON)
+            goto value_end;
+        /* the ':' and the value almost always follow at once: no trip round the loop */
+        if (p != end && *p == ':') {
+            st = ST_VALUE;
+            if (++p != end && (c = *p) > ' ')
+                goto value;
+        }
+        continue;
 
     close: /* *p is the closing bracket of the innermost container */
         p++;
@@ -438,20 +358,29 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
             watch = 0;
         }
         depth--;
-        array = depth && IS_ARRAY(depth);
-        st = ST_AFTER;
+        st = !depth ? ST_END : IS_ARRAY(depth) ? ST_AFTER_ARR : ST_AFTER_OBJ;
     value_end:
         if (search && watch == SCALAR) {
             f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
             watch = 0;
         }
-        if (!depth) {
+        if (st == ST_END) {
             if (!sc->top)
                 goto done;
-            st = ST_END;
-        } else if (p != end && *p == ',') {
-            goto comma; /* the usual next byte: no trip round the loop */
+            continue;
         }
+        if (p == end || *p != ',')
+            continue;
+    comma: /* *p == ',' after a value in a container: no trip round the loop */
+        if (st == ST_AFTER_ARR) {
+            st = ST_ELEM;
+            if (++p != end && (c = *p) > ' ')
+                goto element;
+            continue;
+        }
+        st = ST_KEY;
+        if (++p != end && *p == '"')
+            goto key;
     }
 
 done: /* the top-level value ended at or before p */
