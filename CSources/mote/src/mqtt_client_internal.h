@@ -59,6 +59,9 @@ mote_mqtt_inflight_t *mote_session_find(const mote_mqtt_client_t *c, uint16_t pa
 mote_mqtt_inflight_t *mote_session_alloc(mote_mqtt_client_t *c);
 /* Release a completed record. */
 void mote_session_free(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r);
+/* Release a completed record and report it (PUBLISH_DONE with a's id, reason and
+ * properties). Kept out of its callers so the event is not in their frames. */
+void mote_session_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mote_mqtt_ack_t *a);
 /* A packet id for SUBSCRIBE / UNSUBSCRIBE that no in-flight record uses. */
 uint16_t mote_session_next_id(mote_mqtt_client_t *c);
 /* After CONNACK: present session -> mark every record for resend; new session -> drop

@@ -227,12 +227,16 @@ static mote_err_t suback_parse(const mote_mqtt_client_t *c, uint8_t type, const 
     } else
 #endif
     if (type == MOTE_MQTT_UNSUBACK) {
-        return len == 2 ? MOTE_OK : MOTE_ERR_MALFORMED; /* 3.1.1 3.11 */
-    }
-    if (i == len)
+        /* 3.1.1 3.11: the packet id alone, no codes (and so none to check below) */
+        if (len != 2)
+            return MOTE_ERR_MALFORMED;
+    } else if (i == len) {
         return MOTE_ERR_MALFORMED;
-    s->reason_codes = p + i;
-    s->count = len - i;
+    }
+    if (i < len) {
+        s->reason_codes = p + i;
+        s->count = len - i;
+    }
     for (; i < len; i++)
         if (!mote_wire_suback_code_ok(MQ_VERSION(c), type, p[i]))
             return MOTE_ERR_BAD_REASON_CODE;
@@ -256,7 +260,7 @@ static mote_err_t ack_publish(mote_mqtt_client_t *c, uint8_t qos, uint16_t id)
 {
     if (qos == 0)
         return MOTE_OK;
-    return mote_client_queue_ack(c, qos == 1 ? MOTE_MQTT_PUBACK : MOTE_MQTT_PUBREC, id, 0);
+    return mote_client_queue_ack(c, (uint8_t)(MOTE_MQTT_PUBACK - 1u + qos), id, 0); /* PUBACK, PUBREC */
 }
 
 /* Incoming QoS 2 exactly-once: true when the message is new and must be delivered. */
@@ -273,15 +277,6 @@ static mote_err_t qos2_is_new(mote_mqtt_client_t *c, const mote_mqtt_publish_t *
     return rc;
 }
 
-MQ_NOINLINE static void publish_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mote_mqtt_ack_t *a)
-{
-    mote_mqtt_event_t evt;
-    evt.type = MOTE_MQTT_EVT_PUBLISH_DONE;
-    evt.u.ack = *a;
-    mote_session_free(c, r);
-    mote_client_emit(c, &evt);
-}
-
 /* PUBACK, PUBREC, PUBCOMP for our messages. */
 static mote_err_t on_ack(mote_mqtt_client_t *c, uint8_t type, const mote_mqtt_ack_t *a)
 {
@@ -292,7 +287,7 @@ static mote_err_t on_ack(mote_mqtt_client_t *c, uint8_t type, const mote_mqtt_ac
     st = IF_STATE(r->state);
     if (type == MOTE_MQTT_PUBREC) {
         if (st == IF_PUBREC && a->reason_code >= 0x80u) {
-            publish_done(c, r, a);
+            mote_session_done(c, r, a);
             return MOTE_OK;
         }
         if (st != IF_PUBREC && st != IF_PUBCOMP)
@@ -303,7 +298,7 @@ static mote_err_t on_ack(mote_mqtt_client_t *c, uint8_t type, const mote_mqtt_ac
     }
     if (st != (type == MOTE_MQTT_PUBACK ? IF_PUBACK : IF_PUBCOMP))
         return MOTE_ERR_PROTOCOL;
-    publish_done(c, r, a);
+    mote_session_done(c, r, a);
     return MOTE_OK;
 }
 

@@ -512,8 +512,9 @@ static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *i
 #endif
     /* The filter is each item's first member (C11 6.7.2.1p15). */
     const size_t opt = offsetof(mote_mqtt_subscription_t, options);
-    const uint8_t *it = items;
-    for (size_t i = 0; i < count; i++, it += stride) {
+    const uint8_t *const end = (const uint8_t *)items + count * stride;
+    const uint8_t *it;
+    for (it = items; it != end; it += stride) {
         const mote_bytes_t *f = (const mote_bytes_t *)(const void *)it;
         mote_err_t e = mote_mqtt_filter_validate(*f);
         if (!e && sub)
@@ -533,7 +534,7 @@ static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *i
     if (v5)
         p = put_props(p, props);
 #endif
-    for (it = items; count--; it += stride) {
+    for (it = items; it != end; it += stride) {
         p = put_span(p, *(const mote_bytes_t *)(const void *)it);
         if (sub)
             *p++ = it[opt];

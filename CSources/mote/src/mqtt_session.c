@@ -59,6 +59,15 @@ void mote_session_free(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r)
     c->inflight_used--;
 }
 
+void mote_session_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mote_mqtt_ack_t *a)
+{
+    mote_mqtt_event_t evt;
+    evt.type = MOTE_MQTT_EVT_PUBLISH_DONE;
+    evt.u.ack = *a;
+    mote_session_free(c, r);
+    mote_client_emit(c, &evt);
+}
+
 uint16_t mote_session_next_id(mote_mqtt_client_t *c)
 {
     uint16_t id;
@@ -81,16 +90,9 @@ void mote_session_on_connack(mote_mqtt_client_t *c, bool session_present)
             r->state |= IF_RESEND;
             c->resend_left++;
         } else {
-            mote_mqtt_event_t evt;
-            evt.type = MOTE_MQTT_EVT_PUBLISH_DONE;
-            evt.u.ack.packet_id = r->packet_id;
-            evt.u.ack.reason_code = 0x80u;
-            evt.u.ack.props.ptr = NULL;
-            evt.u.ack.props.len = 0;
-            r->packet_id = 0;
-            r->state = 0;
-            c->inflight_used--;
-            mote_client_emit(c, &evt);
+            mote_mqtt_ack_t a = { r->packet_id, 0x80u, { NULL, 0 } };
+            r->state = 0; /* (resend_left was reset above) */
+            mote_session_done(c, r, &a);
         }
     }
     if (!session_present && cfg->qos2_rx_ids != NULL)

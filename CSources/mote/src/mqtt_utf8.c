@@ -20,23 +20,23 @@ bool mote_mqtt_utf8_valid(const uint8_t *s, size_t len)
                 return false;
             continue;
         }
-        /* Lead byte gives the sequence length and the allowed range of the first
-         * continuation byte; that range is what excludes overlong forms, surrogates
-         * (ED A0..BF) and code points above U+10FFFF. */
+        /* Lead byte gives the number of continuation bytes after the first (n) and the
+         * allowed range of the first; that range is what excludes overlong forms,
+         * surrogates (ED A0..BF) and code points above U+10FFFF. */
         if (c < 0xC2u || c > 0xF4u)
             return false;
-        n = c < 0xE0u ? 1u : c < 0xF0u ? 2u : 3u;
+        n = (c >= 0xE0u) + (c >= 0xF0u);
         if (c == 0xE0u)
             lo = 0xA0u;
-        else if (c == 0xEDu)
-            hi = 0x9Fu;
-        else if (c == 0xF0u)
+        if (c == 0xF0u)
             lo = 0x90u;
-        else if (c == 0xF4u)
+        if (c == 0xEDu)
+            hi = 0x9Fu;
+        if (c == 0xF4u)
             hi = 0x8Fu;
-        if ((size_t)(end - s) < n || *s < lo || *s > hi)
+        if ((size_t)(end - s) <= n || *s < lo || *s > hi)
             return false;
-        while (--n) /* the first continuation byte is in range, so only the others */
+        while (n--) /* the first continuation byte is in range, so only the others */
             if ((*++s & 0xC0u) != 0x80u)
                 return false;
         s++;
