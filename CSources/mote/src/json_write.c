@@ -39,20 +39,21 @@ static JSON_NOINLINE int top_is_object(const mote_json_writer_t *w)
     return w->depth && ((w->kinds[d >> 3] >> (d & 7)) & 1u);
 }
 
-/* Grammar check and separator before a value, a key (`key`) or a closing bracket (-1). */
-static int before(mote_json_writer_t *w, int key)
+/* Grammar check and separator before a value (0), a key (1) or a closing bracket (2). */
+static int before(mote_json_writer_t *w, int what)
 {
+    int obj;
     if (!w)
         return MOTE_ERR_BAD_ARG;
     if (w->err)
         return w->err;
-    if (key < 0) /* a close: an open container, and no key waiting for its value */
-        return w->depth && w->need_key == top_is_object(w) ? MOTE_OK
-                                                           : json_writer_fail(w, MOTE_ERR_JSON_NESTING);
-    /* in an object keys and values alternate; elsewhere only values, one at the top */
-    if (w->done || key != w->need_key)
+    obj = top_is_object(w);
+    /* a close needs an open container and no key waiting for its value; in an object keys
+     * and values alternate, elsewhere only values come, one at the top */
+    if (what == 2 ? !w->depth || w->need_key != obj : w->done || what != w->need_key)
         return json_writer_fail(w, MOTE_ERR_JSON_NESTING);
-    return w->need_comma && (key || !top_is_object(w)) ? put(w, ",", 1) : MOTE_OK;
+    /* the comma goes before a key in an object, before a value in an array */
+    return w->need_comma && what == obj ? put(w, ",", 1) : MOTE_OK;
 }
 
 /* Bookkeeping once a complete value has been written. */
@@ -67,14 +68,12 @@ static int after(mote_json_writer_t *w)
 /* '{', '[', '}' or ']'. */
 static int bracket(mote_json_writer_t *w, char c)
 {
-    int open = c & 2, object = c & 0x20, rc = before(w, open ? 0 : -1);
-    unsigned d;
+    int open = c & 2, object = c & 0x20, rc = before(w, open ? 0 : 2);
+    unsigned d, bit;
     if (rc != MOTE_OK)
         return rc;
-    if (open && w->depth >= MOTE_JSON_WRITER_MAX_DEPTH)
-        return json_writer_fail(w, MOTE_ERR_JSON_DEPTH);
-    if (!open && top_is_object(w) != !!object)
-        return json_writer_fail(w, MOTE_ERR_JSON_NESTING);
+    if (open ? w->depth >= MOTE_JSON_WRITER_MAX_DEPTH : top_is_object(w) != !!object)
+        return json_writer_fail(w, open ? MOTE_ERR_JSON_DEPTH : MOTE_ERR_JSON_NESTING);
     rc = put(w, &c, 1);
     if (rc != MOTE_OK)
         return rc;
@@ -83,7 +82,8 @@ static int bracket(mote_json_writer_t *w, char c)
         return after(w);
     }
     d = w->depth++;
-    w->kinds[d >> 3] = (uint8_t)((w->kinds[d >> 3] & ~(1u << (d & 7))) | (object ? 1u << (d & 7) : 0));
+    bit = 1u << (d & 7);
+    w->kinds[d >> 3] = (uint8_t)(object ? w->kinds[d >> 3] | bit : w->kinds[d >> 3] & ~bit);
     w->need_comma = 0;
     w->need_key = !!object;
     return MOTE_OK;
@@ -97,51 +97,45 @@ int mote_json_write_array_end(mote_json_writer_t *w) { return bracket(w, ']'); }
 /* A key (then ':') or a string value: quoted, escaped, UTF-8 checked. */
 static int string(mote_json_writer_t *w, const void *s, size_t len, int key)
 {
-    const uint8_t *p = (const uint8_t *)s, *e, *run;
+    const uint8_t *p = (const uint8_t *)s, *e = p + len;
     int rc = before(w, key);
-    if (rc != MOTE_OK)
-        return rc;
-    if (!s && len)
-        return json_writer_fail(w, MOTE_ERR_BAD_ARG);
-    e = p + len;
-    rc = put(w, "\"", 1);
+    if (rc == MOTE_OK && !s && len)
+        rc = json_writer_fail(w, MOTE_ERR_BAD_ARG);
+    if (rc == MOTE_OK)
+        rc = put(w, "\"", 1);
     while (rc == MOTE_OK && p != e) {
         char esc[6] = {'\\', 'u', '0', '0', 0, 0};
-        unsigned c;
-        size_t n;
-        for (run = p; p != e && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80; p++) {
-        }
-        rc = put(w, run, (size_t)(p - run));
-        if (rc != MOTE_OK || p == e)
-            break;
-        c = *p;
+        unsigned c = *p;
+        size_t n = 1;
         if (c >= 0x80) {
             n = json_utf8_seq(p, e);
             if (!n)
                 return json_writer_fail(w, MOTE_ERR_BAD_ARG);
-            rc = put(w, p, n);
-            p += n;
+        } else if (c < 0x20 || c == '"' || c == '\\') {
+            /* \" \\ \b \t \n \f \r, other control bytes as \u00XX */
+            esc[1] = (char)c;
+            if (c < 0x20)
+                esc[1] = c - 8u < 6u ? "btn\0fr"[c - 8] : 0;
+            n = 2;
+            if (!esc[1]) {
+                esc[1] = 'u';
+                esc[4] = (char)('0' + (c >> 4));
+                esc[5] = "0123456789abcdef"[c & 15];
+                n = 6;
+            }
+            rc = put(w, esc, n);
+            p++;
             continue;
         }
-        /* \" \\ \b \f \n \r \t, other control bytes as \u00XX */
-        for (n = 0; n < 14 && (uint8_t)"\"\"\\\\\bb\ff\nn\rr\tt"[n] != c; n += 2) {
-        }
-        if (n < 14) {
-            esc[1] = "\"\"\\\\\bb\ff\nn\rr\tt"[n + 1];
-            n = 2;
-        } else {
-            esc[4] = "0123456789abcdef"[c >> 4];
-            esc[5] = "0123456789abcdef"[c & 15];
-            n = 6;
-        }
-        rc = put(w, esc, n);
-        p++;
+        rc = put(w, p, n);
+        p += n;
     }
     if (rc == MOTE_OK)
-        rc = put(w, key ? "\":" : "\"", key ? 2u : 1u);
-    if (rc == MOTE_OK && key)
-        w->need_key = 0;
-    return rc == MOTE_OK && !key ? after(w) : rc;
+        rc = put(w, "\":", key ? 2u : 1u);
+    if (rc != MOTE_OK)
+        return rc;
+    w->need_key = 0;
+    return key ? MOTE_OK : after(w);
 }
 
 int mote_json_write_key(mote_json_writer_t *w, const char *key, size_t len)
