@@ -196,14 +196,23 @@ mote_err_t mote_client_retry_ack(mote_mqtt_client_t *c)
     return mote_client_queue_ack(c, type, c->ack_id, c->ack_reason);
 }
 
-mote_err_t mote_client_queue_ping(mote_mqtt_client_t *c)
+/* Queue a packet of two bytes: first, remaining length 0 (PINGREQ, 3.1.1 DISCONNECT). */
+static mote_err_t queue_empty(mote_mqtt_client_t *c, uint8_t first)
 {
     mote_err_t rc = tx_room(c, 2);
     if (rc != MOTE_OK)
         return rc;
-    c->cfg->tx_buf[c->tx_len] = 0xC0u; /* PINGREQ, remaining length 0 */
+    c->cfg->tx_buf[c->tx_len] = first;
     c->cfg->tx_buf[c->tx_len + 1] = 0;
     tx_commit(c, 2);
+    return MOTE_OK;
+}
+
+mote_err_t mote_client_queue_ping(mote_mqtt_client_t *c)
+{
+    mote_err_t rc = queue_empty(c, 0xC0u);
+    if (rc != MOTE_OK)
+        return rc;
     c->flags |= MQF_PING;
     c->ping_sent_ms = now_ms(c);
     return MOTE_OK;
@@ -449,22 +458,22 @@ mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
         return mote_mqtt_flush(c);
     if (c->state != MQ_CONNECTED)
         return MOTE_ERR_NOT_CONNECTED;
+#if MOTE_MQTT_V5
     rc = tx_room(c, props.len + 12u);
     if (rc != MOTE_OK)
         return rc;
-#if MOTE_MQTT_V5
     n = mote_mqtt_encode_disconnect(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
                                     MQ_VERSION(c), reason_code, props);
     if (n < 0)
         return (mote_err_t)n;
+    tx_commit(c, n);
 #else
     /* 3.1.1: the two bytes of an empty DISCONNECT, without an encoder call. */
-    (void)reason_code, (void)props;
-    c->cfg->tx_buf[c->tx_len] = 0xE0u;
-    c->cfg->tx_buf[c->tx_len + 1] = 0;
-    n = 2;
+    (void)reason_code, (void)props, (void)n;
+    rc = queue_empty(c, 0xE0u);
+    if (rc != MOTE_OK)
+        return rc;
 #endif
-    tx_commit(c, n);
     c->state = MQ_CLOSING;
     return mote_mqtt_flush(c);
 }

@@ -470,7 +470,6 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c, uint32_t piece)
             /* Decoding the kept header again is cheaper in RAM than keeping its fields. */
             avail = c->rx_hdr;
             mode = PUB_NEXT;
-            hl = mote_wire_fixed_header(buf, avail, &rem);
         } else {
             if (c->ack_type != 0 || (c->state != MQ_CONNECTED && c->state != MQ_CONNECTING) ||
                 off >= c->rx_len)
@@ -478,10 +477,10 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c, uint32_t piece)
             pkt = buf + off;
             avail = c->rx_len - off;
             mode = PUB_WHOLE;
-            hl = mote_wire_fixed_header(pkt, avail, &rem);
-            if (hl == MOTE_ERR_NEED_MORE)
-                break;
         }
+        hl = mote_wire_fixed_header(pkt, avail, &rem);
+        if (hl == MOTE_ERR_NEED_MORE && mode == PUB_WHOLE)
+            break;
         if (hl < 0) {
             rc = (mote_err_t)hl;
             break;

@@ -11,11 +11,6 @@ mote_err_t mote_wire_topic_chars(const uint8_t *p, size_t len)
     return mote_mqtt_utf8_valid(p, len) ? MOTE_OK : MOTE_ERR_BAD_UTF8;
 }
 
-bool mote_wire_is_shared(mote_bytes_t f)
-{
-    return f.len >= 7 && memcmp(f.ptr, "$share/", 7) == 0;
-}
-
 mote_err_t mote_mqtt_topic_validate(mote_bytes_t name)
 {
     if (!name.ptr || name.len == 0 || name.len > 65535u)

@@ -184,7 +184,10 @@ int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, unsigned mode, const void
                              size_t count, mote_mqtt_props_t props);
 
 /* Does this span start a shared subscription ("$share/")? */
-bool mote_wire_is_shared(mote_bytes_t filter);
+static inline bool mote_wire_is_shared(mote_bytes_t f)
+{
+    return f.len >= 7 && memcmp(f.ptr, "$share/", 7) == 0;
+}
 
 /* SUBSCRIBE options byte check (QoS, reserved bits, v5 retain handling, No Local on a
  * shared subscription). Returns MOTE_OK, MOTE_ERR_BAD_QOS or MOTE_ERR_BAD_FLAGS. */
