@@ -25,6 +25,15 @@ typedef uint32_t json_word_t;
 #define JSON_SWAR 0
 #endif
 
+/* Speed builds also take the usual next byte (':' after a key, '"' or an element after
+ * ',', '"' after '{') without a trip round the token loop; size builds let the loop do it:
+ * the same transitions either way. */
+#ifdef __OPTIMIZE_SIZE__
+#define JSON_FAST 0
+#else
+#define JSON_FAST 1
+#endif
+
 /* Size builds hide the state from the optimiser at the dispatch: otherwise jump threading
  * copies the loop's head into every transition (twice the code). */
 #if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)
@@ -259,7 +268,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
             if (c == '[')
                 continue;
             st = ST_KEY_FIRST;
-            if (p != end && *p == '"')
+            if (JSON_FAST && p != end && *p == '"')
                 goto key;
             continue;
         case '"':
@@ -342,8 +351,8 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         p++;
         if (st != ST_COLON)
             goto value_end;
-        /* the ':' and the value almost always follow at once: no trip round the loop */
-        if (p != end && *p == ':') {
+        /* the ':' and the value almost always follow at once */
+        if (JSON_FAST && p != end && *p == ':') {
             st = ST_VALUE;
             if (++p != end && (c = *p) > ' ')
                 goto value;
@@ -369,18 +378,20 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
                 goto done;
             continue;
         }
-        if (p == end || *p != ',')
+        if (!JSON_FAST || p == end || *p != ',')
             continue;
-    comma: /* *p == ',' after a value in a container: no trip round the loop */
+    comma: /* *p == ',' after a value in a container */
         if (st == ST_AFTER_ARR) {
             st = ST_ELEM;
-            if (++p != end && (c = *p) > ' ')
+            if (JSON_FAST && ++p != end && (c = *p) > ' ')
                 goto element;
-            continue;
+        } else {
+            st = ST_KEY;
+            if (JSON_FAST && ++p != end && *p == '"')
+                goto key;
         }
-        st = ST_KEY;
-        if (++p != end && *p == '"')
-            goto key;
+        if (!JSON_FAST)
+            p++;
     }
 
 done: /* the top-level value ended at or before p */
