@@ -155,8 +155,8 @@ enum {
 };
 
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
-#define ARMED 0x10000u  /* search: above any depth */
-#define SCALAR 0x10001u /* search: inside the matched scalar */
+#define ARMED ((unsigned)-1)  /* search: above any depth */
+#define SCALAR ((unsigned)-2) /* search: inside the matched scalar */
 
 /* Search: the value the path matched so far starts at p (at nesting depth `depth`).
  * Returns what the scanner watches next: the depth of the container the rest of the path
@@ -260,8 +260,10 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
                 sc->reason = MOTE_JSON_R_TOO_DEEP;
                 goto fail;
             }
-            kinds[depth >> 3] = (uint8_t)((kinds[depth >> 3] & ~(1u << (depth & 7))) |
-                                          (c == '[' ? 1u << (depth & 7) : 0));
+            if (c == '[')
+                kinds[depth >> 3] |= (uint8_t)(1u << (depth & 7));
+            else
+                kinds[depth >> 3] &= (uint8_t)~(1u << (depth & 7));
             depth++;
             p++;
             st = ST_ELEM_FIRST;
@@ -276,14 +278,18 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         case 't':
         case 'f':
         case 'n':
-            /* the literal's length is 4, or 5 for "false" */
-            if (end - p < 4 + (c == 'f') ||
-                JSON_MEMCMP(p, c == 't' ? "true" : c == 'f' ? "fals" : "null", 4) ||
-                (c == 'f' && p[4] != 'e')) {
-                sc->reason = MOTE_JSON_R_BAD_LITERAL;
-                goto fail;
+            /* the literal's length is 4, or 5 for "false"; speed builds compare 4 bytes as
+             * one word and the last byte again */
+            {
+                const uint8_t *k = (const uint8_t *)(c == 't' ? "true" : c == 'f' ? "false" : "null");
+                n = 4 + (c == 'f');
+                if ((size_t)(end - p) < n || JSON_MEMCMP(p, k, JSON_FAST ? 4 : n) ||
+                    (JSON_FAST && p[n - 1] != k[n - 1])) {
+                    sc->reason = MOTE_JSON_R_BAD_LITERAL;
+                    goto fail;
+                }
             }
-            p += 4 + (c == 'f');
+            p += n;
             goto value_end;
         default:
             if (c != '-' && !IS_DIGIT(c)) {
