@@ -229,7 +229,7 @@ static mote_err_t queue_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t
     size_t cap = c->cfg->tx_cap, plen = p->payload.len;
     /* Bound on everything before the payload: fixed header 5, topic 2+len, id 2,
      * property length 4 + properties. */
-    size_t hdr_max = p->topic.len + p->props.len + 13u;
+    size_t hdr_max = p->topic.len + (MOTE_MQTT_V5 ? p->props.len : 0u) + 13u;
     int32_t h;
     mote_err_t rc;
     if (c->tx_tail_len != 0 || cap - c->tx_len < hdr_max) {
@@ -308,7 +308,7 @@ MQ_NOINLINE static mote_err_t publish_tracked(mote_mqtt_client_t *c, const mote_
     uint8_t pbuf[64];
     uint32_t bit = 0;
 #endif
-    if (msg->props.len > 0xFFFFu || msg->topic.len > 0xFFFFu)
+    if (MQ_V5_LIMIT(msg->props.len > 0xFFFFu) || msg->topic.len > 0xFFFFu)
         return MOTE_ERR_BAD_ARG; /* the in-flight record keeps 16-bit lengths */
     p = *msg;
     p.dup = false;
@@ -339,8 +339,10 @@ MQ_NOINLINE static mote_err_t publish_tracked(mote_mqtt_client_t *c, const mote_
         r->topic_len = (uint16_t)msg->topic.len;
         r->payload = msg->payload.ptr;
         r->payload_len = (uint32_t)msg->payload.len;
+#if MOTE_MQTT_V5 /* (3.1.1 has no properties to resend) */
         r->props = msg->props.ptr;
         r->props_len = (uint16_t)msg->props.len;
+#endif
         r->flags = (uint8_t)(msg->qos | (msg->retain ? IFF_RETAIN : 0u));
         r->state = msg->qos == 1 ? IF_PUBACK : IF_PUBREC;
         r->seq = ++c->seq;
@@ -386,8 +388,13 @@ mote_err_t mote_client_resend(mote_mqtt_client_t *c)
             p.topic.len = r->topic_len;
             p.payload.ptr = r->payload;
             p.payload.len = r->payload_len;
+#if MOTE_MQTT_V5
             p.props.ptr = r->props;
             p.props.len = r->props_len;
+#else
+            p.props.ptr = NULL;
+            p.props.len = 0;
+#endif
             p.qos = (uint8_t)(r->flags & IFF_QOS_MASK);
             p.retain = (r->flags & IFF_RETAIN) != 0;
             p.dup = true;
@@ -412,7 +419,7 @@ mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscripti
                                size_t count, mote_mqtt_props_t props, uint16_t *packet_id)
 {
     const size_t stride = (count & MOTE_WIRE_UNSUB) ? sizeof(mote_bytes_t) : sizeof *subs;
-    size_t need = props.len + 16u, i;
+    size_t need = (MOTE_MQTT_V5 ? props.len : 0u) + 16u, i; /* (3.1.1 ignores props) */
     const uint8_t *it = (const uint8_t *)subs;
     uint16_t id;
     int32_t n;

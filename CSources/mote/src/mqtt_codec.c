@@ -3,7 +3,12 @@
  * separate pass over the data), validates what it is given, then writes it in one pass. */
 #include "mqtt_wire.h"
 
-int mote_wire_varint_get(const uint8_t *p, size_t avail, uint32_t *out)
+/* Inlined into the fixed-header decoder: a device's receive path then needs no call (and,
+ * in 3.1.1-only builds, no separate varint function at all). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline int varint_get(const uint8_t *p, size_t avail, uint32_t *out)
 {
     uint32_t v = 0;
     for (unsigned i = 0; i < 4; i++) {
@@ -19,6 +24,11 @@ int mote_wire_varint_get(const uint8_t *p, size_t avail, uint32_t *out)
         }
     }
     return -1;
+}
+
+int mote_wire_varint_get(const uint8_t *p, size_t avail, uint32_t *out)
+{
+    return varint_get(p, avail, out);
 }
 
 uint8_t *mote_wire_varint_put(uint8_t *p, uint32_t v)
@@ -51,7 +61,7 @@ MOTE_WIRE_COLD static int32_t fixed_header_slow(const uint8_t *buf, size_t len, 
     if (t == MOTE_MQTT_PUBLISH ? (f & 6u) == 6u : f != ((FLAGS_0010_TYPES >> t & 1u) << 1))
         return t == MOTE_MQTT_PUBLISH ? MOTE_ERR_BAD_QOS : MOTE_ERR_BAD_FLAGS;
     uint32_t rem;
-    int n = mote_wire_varint_get(buf + 1, len - 1, &rem);
+    int n = varint_get(buf + 1, len - 1, &rem);
     if (n <= 0)
         return n ? MOTE_ERR_BAD_REMAINING_LENGTH : MOTE_ERR_NEED_MORE;
     if (rem && (t == MOTE_MQTT_PINGREQ || t == MOTE_MQTT_PINGRESP))

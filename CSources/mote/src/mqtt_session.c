@@ -115,19 +115,13 @@ mote_mqtt_inflight_t *mote_session_next_resend(const mote_mqtt_client_t *c)
     return best;
 }
 
-/* Incoming QoS 2 ids: the preferred slot is (id - 1) % count, collisions take any free slot,
- * so the common lookup touches one entry. The slot holding want (0: a free one), looked
- * for first in the home slot of id; NULL when there is none (or no table). */
-static uint16_t *qos2_find(const mote_mqtt_client_t *c, uint16_t id, uint16_t want)
+/* Incoming QoS 2 ids awaiting PUBREL: the slot holding want (0: a free one), or NULL when
+ * there is none (or no table). A plain scan: the table is bounded by the receive maximum
+ * we announce, and only QoS 2 messages and PUBREL look here. */
+static uint16_t *qos2_find(const mote_mqtt_client_t *c, uint16_t want)
 {
     const mote_mqtt_client_config_t *cfg = c->cfg;
     uint16_t i;
-    uint16_t *home;
-    if (cfg->qos2_rx_count == 0 || cfg->qos2_rx_ids == NULL)
-        return NULL;
-    home = &cfg->qos2_rx_ids[(uint16_t)(id - 1u) % cfg->qos2_rx_count];
-    if (*home == want)
-        return home;
     for (i = 0; i < cfg->qos2_rx_count; i++)
         if (cfg->qos2_rx_ids[i] == want)
             return &cfg->qos2_rx_ids[i];
@@ -136,11 +130,11 @@ static uint16_t *qos2_find(const mote_mqtt_client_t *c, uint16_t id, uint16_t wa
 
 bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, mote_err_t *err)
 {
-    uint16_t *slot = qos2_find(c, packet_id, packet_id);
+    uint16_t *slot = qos2_find(c, packet_id);
     *err = MOTE_OK;
     if (slot != NULL)
         return true;
-    slot = qos2_find(c, packet_id, 0);
+    slot = qos2_find(c, 0);
     if (slot == NULL)
         *err = MOTE_ERR_NO_SPACE;
     else
@@ -150,7 +144,7 @@ bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, mote_err_
 
 bool mote_session_qos2_release(mote_mqtt_client_t *c, uint16_t packet_id)
 {
-    uint16_t *slot = qos2_find(c, packet_id, packet_id);
+    uint16_t *slot = qos2_find(c, packet_id);
     if (slot == NULL)
         return false;
     *slot = 0;
