@@ -50,9 +50,9 @@ struct json_find {
     } u;
     uint8_t pointer;          /* JSON Pointer syntax (else dotted) */
     uint8_t have;             /* a segment is pending (else the path is fully matched) */
-    uint8_t kinds;            /* the segment applies to objects (1) and/or arrays (2) */
+    uint8_t kinds;            /* the segment applies to objects (1) and/or arrays (2, only
+                                 when it is a valid index) */
     uint8_t key_mode;         /* escapes inside key: 0 none, 1 backslash, 2 ~0/~1 */
-    uint8_t index_ok;         /* the segment is a valid index */
 };
 
 #define JSON_PATH_OBJECT 1u /* kinds: the segment applies to objects */

@@ -11,47 +11,50 @@ static int next_segment(struct json_find *sc, int first)
 {
     const char *p = sc->rest, *end = sc->pend, *d;
     size_t v = 0;
+    unsigned kinds = JSON_PATH_OBJECT, mode = 0, ok;
     char stop = '.', stop2 = '[', esc = '\\'; /* a dotted key */
     sc->have = p != end;
     sc->kinds = 0; /* fully matched: nothing inside the found value matches */
-    if (!sc->have)
+    if (p == end)
         return MOTE_OK;
-    sc->key_mode = 0;
-    sc->kinds = JSON_PATH_OBJECT;
     if (sc->pointer) { /* "/token": a key, or an index when it is one */
         stop = stop2 = '/';
         esc = '~';
-        sc->kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
+        kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
         p++;
     } else if (*p == '[') { /* "[digits]" */
         stop = stop2 = ']';
         esc = 0;
-        sc->kinds = JSON_PATH_ARRAY;
+        kinds = JSON_PATH_ARRAY;
         p++;
     } else if (!first && *p++ != '.') {
         return MOTE_ERR_JSON_BAD_PATH;
     }
     d = sc->key = p;
-    while (p != end && *p != stop && *p != stop2) {
+    for (; p != end && *p != stop && *p != stop2; p++) {
         if (*p == esc) {
             /* "\x" is a literal x; "~0" and "~1" are '~' and '/' */
             if (++p == end || (esc == '~' && *p != '0' && *p != '1'))
                 return MOTE_ERR_JSON_BAD_PATH;
-            sc->key_mode = esc == '~' ? 2 : 1;
+            mode = esc == '~' ? 2 : 1;
         }
-        p++;
     }
     sc->rest = p;
-    /* An index: decimal without leading zeros, not too large. */
-    sc->index_ok = p != d && (*d != '0' || p == d + 1);
-    for (; d != p && sc->index_ok; d++) {
+    sc->key_mode = (uint8_t)mode;
+    /* An index: decimal without leading zeros, not too large; a segment that is not one
+     * never applies to an array. */
+    ok = p != d && (*d != '0' || p == d + 1);
+    for (; d != p && ok; d++) {
         unsigned c = (unsigned)(*d - '0');
-        sc->index_ok = c <= 9 && v <= ((size_t)-1 - 9) / 10;
+        ok = c <= 9 && v <= ((size_t)-1 - 9) / 10;
         v = v * 10 + c;
     }
     sc->index = v;
+    if (!ok)
+        kinds &= ~JSON_PATH_ARRAY;
+    sc->kinds = (uint8_t)kinds;
     if (stop == ']') {
-        if (p == end || !sc->index_ok)
+        if (p == end || !ok)
             return MOTE_ERR_JSON_BAD_PATH;
         sc->rest = p + 1;
     }
@@ -79,7 +82,6 @@ void json_path_single(struct json_find *sc, const char *key, size_t n)
     sc->have = 1;
     sc->key = key;
     sc->index = n;
-    sc->index_ok = 1;
     sc->key_mode = 0;
     sc->kinds = key ? JSON_PATH_OBJECT : JSON_PATH_ARRAY;
 }

@@ -169,7 +169,7 @@ static JSON_SIZE_NOINLINE unsigned arm(struct json_find *f, const uint8_t *p, un
         watch = SCALAR;
     }
     if ((c == '{' && (f->kinds & JSON_PATH_OBJECT)) ||
-        (c == '[' && (f->kinds & JSON_PATH_ARRAY) && f->index_ok) ||
+        (c == '[' && (f->kinds & JSON_PATH_ARRAY)) ||
         (!f->have && (c == '{' || c == '[')))
         watch = depth + 1;
     return watch;
