@@ -3,10 +3,60 @@ import CMote
 /// Work handed from any task to a connection's owner thread.
 enum Command: Sendable {
     case start(CheckedContinuation<MQTTSessionInfo, any Error>)
-    case publish(OutgoingPublish, CheckedContinuation<Void, any Error>)
     case subscribe(SubscribeRequest)
     case unsubscribe(subscriberID: Int)
     case disconnect(CheckedContinuation<Void, Never>?)
+}
+
+/// A publish waiting for its outcome, queued on its own (not as a `Command`): two words,
+/// so queueing and taking it copies no enum payload. The continuation is resumed exactly
+/// once: by the owner thread with `Engine.shared` locked (`Engine.deliverAnswers`), or by
+/// `Engine.sendPublish` on the caller's own thread when no owner runs. Unsafe rather than
+/// checked: a checked one costs an allocation, its release and generic copies per message.
+struct PublishRequest: Sendable {
+    let message: OutgoingPublish
+    let continuation: UnsafeContinuation<Void, any Error>
+}
+
+/// A batch of publishes handed over in one lock hold (`MQTTClient.publish(_:qos:)`): the
+/// caller suspends once, and is resumed once, when every message has its outcome.
+/// `messages` is written by the caller before the hand-off and only read afterwards;
+/// `results`, `remaining` and the continuation are touched by one thread at a time: the
+/// owner (in `Engine.deliverAnswers`, with `Engine.shared` locked), or the caller before
+/// the hand-off, or instead of it when no owner runs, and again after its resume (ordered
+/// after the owner's writes by `Engine.afterAnswer`).
+final class PublishBatch: @unchecked Sendable {
+    /// nil where the caller already failed the message (invalid topic): not sent.
+    let messages: [OutgoingPublish?]
+    var results: [Result<Void, MQTTError>]
+    /// Messages sent whose outcome is not recorded yet.
+    var remaining: Int
+    var continuation: UnsafeContinuation<Void, Never>?
+
+    init(messages: [OutgoingPublish?], results: [Result<Void, MQTTError>]) {
+        self.messages = messages
+        self.results = results
+        self.remaining = messages.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+    }
+
+    /// Record one message's outcome; the caller is resumed with the last one.
+    func record(_ index: Int, _ error: (any Error)?) {
+        if let error {
+            results[index] = .failure(error as? MQTTError ?? .closed)
+        } else {
+            results[index] = .success(())
+        }
+        remaining -= 1
+        if remaining == 0, let c = continuation {
+            continuation = nil
+            c.resume()
+        }
+    }
+
+    /// Fail every message sent (no owner thread took the batch).
+    func failAll(_ error: MQTTError) {
+        for i in messages.indices where messages[i] != nil { record(i, error) }
+    }
 }
 
 /// A QoS 0 message without properties on the fast path: a plain value (no allocation of
@@ -50,40 +100,88 @@ struct SubscribeRequest: Sendable {
 }
 
 /// A publish owned by the connection thread: its C-visible bytes (topic, payload, properties)
-/// live in one malloc'd block that stays put until the C core is done with it.
+/// live in one malloc'd block that stays put until the C core is done with it. Only the
+/// owner thread touches its fields, one at a time: they skip the dynamic exclusivity check.
 final class PendingPublish {
     let message: OutgoingPublish
-    var continuation: CheckedContinuation<Void, any Error>?
+    /// The caller waiting for the outcome (nil for QoS 0 hand-offs). Answered once: the
+    /// outcome is settled first and delivered later, in a batch, by `Engine.deliverAnswers`.
+    private let continuation: UnsafeContinuation<Void, any Error>?
+    @exclusivity(unchecked) private var settled = false
+    @exclusivity(unchecked) private var failure: (any Error)?
     let seq: UInt64
-    private(set) var storage: UnsafeMutableRawPointer?
-    private(set) var cMessage = mote_mqtt_publish_t()
+    /// The batch this publish belongs to (its outcome goes there instead of a continuation).
+    private let batch: PublishBatch?
+    private let batchIndex: Int
+    /// Packet id while the C client holds it in flight (0 otherwise).
+    @exclusivity(unchecked) var packetID: UInt16 = 0
+    @exclusivity(unchecked) private(set) var storage: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private(set) var cMessage = mote_mqtt_publish_t()
 
-    init(_ message: OutgoingPublish, continuation: CheckedContinuation<Void, any Error>?, seq: UInt64) {
+    init(_ message: OutgoingPublish, continuation: UnsafeContinuation<Void, any Error>?, seq: UInt64) {
         self.message = message
         self.continuation = continuation
         self.seq = seq
+        self.batch = nil
+        self.batchIndex = 0
+    }
+
+    init(_ message: OutgoingPublish, batch: PublishBatch, index: Int, seq: UInt64) {
+        self.message = message
+        self.continuation = nil
+        self.seq = seq
+        self.batch = batch
+        self.batchIndex = index
     }
 
     deinit { freeStorage() }
+
+    /// Record the outcome for the waiting caller. Returns true the first time when a caller
+    /// waits: `deliver` must then follow (later outcomes are ignored).
+    func settle(_ error: (any Error)?) -> Bool {
+        guard !settled, continuation != nil || batch != nil else { return false }
+        settled = true
+        failure = error
+        return true
+    }
+
+    /// Resume the caller with the settled outcome (once, after `settle` returned true).
+    func deliver() {
+        if let batch {
+            batch.record(batchIndex, failure)
+            failure = nil
+            return
+        }
+        guard let continuation else { return }
+        if let failure {
+            self.failure = nil
+            continuation.resume(throwing: failure)
+        } else {
+            continuation.resume()
+        }
+    }
 
     /// Lay out topic, payload and (v5) properties once; the returned C message points into
     /// them (the struct itself is only read during the publish call).
     func prepare(version: MQTTProtocolVersion) throws(MQTTError) -> mote_mqtt_publish_t {
         if storage == nil {
-            let topic = Array(message.topic.utf8)
+            let topicCount = message.topic.utf8.count
             let properties = version == .v5 ? message.properties : nil
             let propsCap = properties.map { PropertyCodec.sizeBound($0) } ?? 0
-            let total = topic.count + message.payload.count + propsCap
+            let total = topicCount + message.payload.count + propsCap
             let raw = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 8)
             let base = raw.assumingMemoryBound(to: UInt8.self)
-            topic.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: topic.count) }
+            // Copied straight from the string's UTF-8 (no intermediate array).
+            message.topic.withBytes { t in
+                if let a = t.ptr { base.update(from: a, count: t.len) }
+            }
             message.payload.withUnsafeBufferPointer { p in
-                if let a = p.baseAddress { (base + topic.count).update(from: a, count: p.count) }
+                if let a = p.baseAddress { (base + topicCount).update(from: a, count: p.count) }
             }
             var propsLen = 0
             if let properties, propsCap > 0 {
                 do {
-                    propsLen = try PropertyCodec.encode(properties, into: base + topic.count + message.payload.count,
+                    propsLen = try PropertyCodec.encode(properties, into: base + topicCount + message.payload.count,
                                                         cap: propsCap)
                 } catch {
                     raw.deallocate()
@@ -92,11 +190,11 @@ final class PendingPublish {
             }
             storage = raw
             var m = mote_mqtt_publish_t()
-            m.topic = mote_bytes_t(ptr: base, len: topic.count)
-            m.payload = mote_bytes_t(ptr: base + topic.count, len: message.payload.count)
+            m.topic = mote_bytes_t(ptr: base, len: topicCount)
+            m.payload = mote_bytes_t(ptr: base + topicCount, len: message.payload.count)
             m.qos = message.qos.rawValue
             m.retain = message.retain
-            m.props = mote_mqtt_props_t(ptr: propsLen > 0 ? UnsafePointer(base + topic.count + message.payload.count) : nil,
+            m.props = mote_mqtt_props_t(ptr: propsLen > 0 ? UnsafePointer(base + topicCount + message.payload.count) : nil,
                                         len: propsLen)
             cMessage = m
         }

@@ -15,6 +15,11 @@ import Logging
 final class Engine: @unchecked Sendable {
     struct Shared {
         var commands: [Command] = []
+        /// Publishes that wait for an outcome (QoS 1/2, or QoS 0 off the fast path), in
+        /// arrival order; taken before `commands`.
+        var publishes: [PublishRequest] = []
+        /// Publish batches, in arrival order; taken with `publishes`, handled after them.
+        var batches: [PublishBatch] = []
         var ownerWaiting = false
         var running = false
         var connected = false
@@ -59,15 +64,36 @@ final class Engine: @unchecked Sendable {
     private static let rxAliasSlot = 256
     private let link: Link
 
-    // Owner-thread state.
-    private var state: State = .stopped
-    private var pending: [PendingPublish] = []
-    private var pendingHead = 0
-    private var inflight: [UInt16: PendingPublish] = [:]
-    private var qos0Written: [PendingPublish] = []
+    // Owner-thread state. The fields touched per message skip the dynamic exclusivity check
+    // (`@exclusivity(unchecked)`): only the owner thread touches them, and no access to one
+    // of them spans a call that could reach it again (the C callbacks change only the
+    // in-flight table, `answers` and the subscription state, never while those are borrowed).
+    @exclusivity(unchecked) private var state: State = .stopped {
+        didSet {
+            if case .connected = state { isConnected = true } else { isConnected = false }
+        }
+    }
+    /// `state` is `.connected`: a plain flag for the per-message checks (matching the enum
+    /// copies its clock-instant payload through generic value witnesses).
+    @exclusivity(unchecked) private var isConnected = false
+    @exclusivity(unchecked) private var pending: [PendingPublish] = []
+    @exclusivity(unchecked) private var pendingHead = 0
+    /// QoS 1/2 publishes the C client holds, by its in-flight slot: a packet id always
+    /// lives in slot (id - 1) % count of the C table (mqtt_session.c), so the ack finds its
+    /// publish by index, with no hashing. Behind a pointer: no exclusivity checks.
+    private let inflightPublishes: UnsafeMutablePointer<PendingPublish?>
+    private let inflightCapacity: Int
+    /// Publishes whose outcome is settled and whose callers are not resumed yet: resumed
+    /// together by `deliverAnswers` the next time the owner takes the lock.
+    @exclusivity(unchecked) private var answers: [PendingPublish] = []
+    /// Publishes refused before they were queued, answered the same way.
+    @exclusivity(unchecked) private var refusals: [(UnsafeContinuation<Void, any Error>, MQTTError)] = []
+    /// Double buffer for `Shared.publishes` (keeps its capacity between batches).
+    @exclusivity(unchecked) private var publishSpare: [PublishRequest] = []
+    @exclusivity(unchecked) private var qos0Written: [PendingPublish] = []
     private var droppedDuringConnect: [PendingPublish] = []
-    private var inConnect = false
-    private var publishSeq: UInt64 = 0
+    @exclusivity(unchecked) private var inConnect = false
+    @exclusivity(unchecked) private var publishSeq: UInt64 = 0
     private var groups: [String: FilterGroup] = [:]
     private var groupsByID: [UInt32: FilterGroup] = [:]
     private var subscriberGroup: [Int: String] = [:]
@@ -79,15 +105,15 @@ final class Engine: @unchecked Sendable {
     private var serverDisconnect: (code: UInt8, reason: String)?
     private var droppedMessages = 0
     private var disconnectAcks: [CheckedContinuation<Void, Never>] = []
-    private var qos0Spare: [QoS0Message] = []
+    @exclusivity(unchecked) private var qos0Spare: [QoS0Message] = []
     /// QoS 0 hand-offs taken from `shared` that the C client could not take yet (its output
     /// was full), sent before `pending` (they arrived before anything in it: hand-offs go
     /// here only while `pending` has nothing unsent). Plain values, no object per message.
-    private var quick: [QoS0Message] = []
-    private var quickHead = 0
+    @exclusivity(unchecked) private var quick: [QoS0Message] = []
+    @exclusivity(unchecked) private var quickHead = 0
     /// In-flight count when the C client last refused a publish for lack of room (its table
     /// or the broker's receive maximum); pumping again is worth it only once acks free slots.
-    private var blockedAtInflight: UInt16?
+    @exclusivity(unchecked) private var blockedAtInflight: UInt16?
 
     init(configuration: MQTTConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -107,6 +133,9 @@ final class Engine: @unchecked Sendable {
         txBuf = .allocate(capacity: txCap)
         inflightTable = .allocate(capacity: inflightCount)
         inflightTable.initialize(repeating: mote_mqtt_inflight_t(), count: inflightCount)
+        inflightCapacity = inflightCount
+        inflightPublishes = .allocate(capacity: inflightCount)
+        inflightPublishes.initialize(repeating: nil, count: inflightCount)
         qos2IDs = .allocate(capacity: 64)
         qos2IDs.initialize(repeating: 0, count: 64)
         rxAliases = .allocate(capacity: Self.rxAliasCount)
@@ -148,7 +177,8 @@ final class Engine: @unchecked Sendable {
     deinit {
         // The owner thread holds a reference while it runs, so it has ended by now.
         pending.removeAll()
-        inflight.removeAll()
+        inflightPublishes.deinitialize(count: inflightCapacity)
+        inflightPublishes.deallocate()
         qos0Written.removeAll()
         quick.removeAll()
         client.deallocate()
@@ -198,6 +228,36 @@ final class Engine: @unchecked Sendable {
         }
     }
 
+    /// Queue a publish that waits for its outcome and wake the owner if it sleeps; without
+    /// an owner thread it fails with `notConnected`.
+    func sendPublish(_ request: PublishRequest) {
+        let accepted = shared.withLock { s -> Bool in
+            guard s.running else { return false }
+            s.publishes.append(request)
+            if s.ownerWaiting {
+                s.ownerWaiting = false
+                cmote_waker_signal(wakeFD)
+            }
+            return true
+        }
+        if !accepted { request.continuation.resume(throwing: MQTTError.notConnected) }
+    }
+
+    /// Queue a batch of publishes in one lock hold and wake the owner if it sleeps; without
+    /// an owner thread every message fails with `notConnected` (and the caller is resumed).
+    func sendPublishBatch(_ batch: PublishBatch) {
+        let accepted = shared.withLock { s -> Bool in
+            guard s.running else { return false }
+            s.batches.append(batch)
+            if s.ownerWaiting {
+                s.ownerWaiting = false
+                cmote_waker_signal(wakeFD)
+            }
+            return true
+        }
+        if !accepted { batch.failAll(.notConnected) }
+    }
+
     enum HandOff {
         case sent
         /// The hand-off queue is full: wait with `waitForHandOffSpace`, then try again.
@@ -244,8 +304,6 @@ final class Engine: @unchecked Sendable {
     private func reject(_ command: Command) {
         switch command {
         case .start(let c): c.resume(throwing: MQTTError.invalidArgument("already connected"))
-        case .publish(_, let c):
-            c.resume(throwing: MQTTError.notConnected)
         case .subscribe(let r):
             r.sink.finish(throwing: MQTTError.notConnected)
             r.ack.resume(throwing: MQTTError.notConnected)
@@ -326,6 +384,7 @@ final class Engine: @unchecked Sendable {
         let acks = disconnectAcks
         disconnectAcks.removeAll()
         let leftover = shared.withLock { s -> [Command] in
+            deliverAnswers()
             s.running = false
             s.connected = false
             s.qos0.removeAll()
@@ -334,6 +393,10 @@ final class Engine: @unchecked Sendable {
             for w in waiters { w.resume() }
             let c = s.commands
             s.commands.removeAll()
+            for p in s.publishes { p.continuation.resume(throwing: MQTTError.notConnected) }
+            s.publishes.removeAll()
+            for b in s.batches { b.failAll(.notConnected) }
+            s.batches.removeAll()
             return c
         }
         // No owner state may be touched from here: another owner thread may already run.
@@ -343,14 +406,21 @@ final class Engine: @unchecked Sendable {
 
     private func loop() {
         while true {
-            let commands = takeCommands()
+            var publishes = publishSpare
+            publishSpare = []
+            var batches: [PublishBatch] = []
+            let commands = takeCommands(&publishes, &batches)
+            for request in publishes { handle(request) }
+            for batch in batches { handle(batch) }
+            publishes.removeAll(keepingCapacity: true)
+            publishSpare = publishes
             for command in commands { handle(command) }
             switch state {
             case .stopped:
                 return
             case .connected:
                 pump()
-                guard case .connected = state else { continue }
+                guard isConnected else { continue }
                 let r = mote_mqtt_process(client, 0)
                 if r != MOTE_OK && r != MOTE_ERR_NEED_MORE {
                     connectionLost(error(from: r))
@@ -359,6 +429,10 @@ final class Engine: @unchecked Sendable {
                 if !qos0Written.isEmpty && mote_mqtt_tx_pending(client) == 0 { qos0Written.removeAll() }
                 if canPumpMore() { continue }
                 let wantWrite = mote_mqtt_tx_pending(client) > 0
+                // Waiting only for acks (the last of a batch): see `acknowledgeQuickly`.
+                if !wantWrite && pendingHead == pending.count && mote_mqtt_inflight_count(client) > 0 {
+                    link.acknowledgeQuickly()
+                }
                 waitForWork { timeout in link.wait(wantWrite: wantWrite, wakeFD: wakeFD, timeoutMs: timeout) }
             case .waitingToReconnect(let deadline, let attempt):
                 let now = ContinuousClock.now
@@ -380,12 +454,13 @@ final class Engine: @unchecked Sendable {
         let backlog = ownerBacklog
         var resume: [CheckedContinuation<Void, Never>] = []
         let idle = shared.withLock { s -> Bool in
+            deliverAnswers()
             s.ownerBacklog = backlog
             if !s.handOffWaiters.isEmpty && backlog < Self.qos0HandOffLimit / 2 {
                 swap(&resume, &s.handOffWaiters)
                 return false
             }
-            if !s.commands.isEmpty || !s.qos0.isEmpty { return false }
+            if !s.commands.isEmpty || !s.qos0.isEmpty || !s.publishes.isEmpty || !s.batches.isEmpty { return false }
             s.ownerWaiting = true
             return true
         }
@@ -397,17 +472,21 @@ final class Engine: @unchecked Sendable {
     }
 
     /// Take queued work. QoS 0 hand-offs come first: a task that published QoS 0 and then
-    /// QoS 1 had its QoS 0 message queued before the QoS 1 command.
-    private func takeCommands() -> [Command] {
+    /// QoS 1 had its QoS 0 message queued before the QoS 1 publish. Waiting publishes are
+    /// swapped into `publishes` (an empty buffer) and handled before the commands.
+    private func takeCommands(_ publishes: inout [PublishRequest], _ batches: inout [PublishBatch]) -> [Command] {
         let backlog = ownerBacklog
         // Double-buffered: publishers append into a buffer that keeps its capacity.
         var qos0 = qos0Spare
         qos0Spare = []
         var resume: [CheckedContinuation<Void, Never>] = []
         let commands = shared.withLock { s in
+            deliverAnswers()
             let c = s.commands
             s.commands.removeAll(keepingCapacity: true)
             swap(&qos0, &s.qos0)
+            swap(&publishes, &s.publishes)
+            if !s.batches.isEmpty { swap(&batches, &s.batches) }
             // The batch just taken counts until it is sent.
             s.ownerBacklog = backlog + qos0.count
             if !s.handOffWaiters.isEmpty && s.ownerBacklog < Self.qos0HandOffLimit / 2 {
@@ -429,7 +508,7 @@ final class Engine: @unchecked Sendable {
 
     /// Move a batch of QoS 0 hand-offs to where they are sent from, keeping arrival order.
     private func takeQoS0(_ batch: inout [QoS0Message]) {
-        guard case .connected = state, pendingHead == pending.count else {
+        guard isConnected, pendingHead == pending.count else {
             // Behind queued publishes (or offline): they wait in `pending`, in order.
             for i in batch.indices { queueQoS0(batch[i]) }
             return
@@ -445,7 +524,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func queueQoS0(_ message: QoS0Message) {
-        if case .connected = state {
+        if isConnected {
             enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
         } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
             enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
@@ -459,7 +538,7 @@ final class Engine: @unchecked Sendable {
     /// that fit a quarter of an empty tx_buf); larger ones, which it may write from caller
     /// memory, go through `PendingPublish` storage that outlives the write.
     private func sendQuick() {
-        guard case .connected = state else { return }
+        guard isConnected else { return }
         let directLimit = cConfig.pointee.tx_cap / 4 - 16
         var failure = MOTE_OK
         let start = quickHead
@@ -525,16 +604,6 @@ final class Engine: @unchecked Sendable {
         switch command {
         case .start(let c):
             c.resume(throwing: MQTTError.invalidArgument("already connected"))
-        case .publish(let message, let c):
-            if case .connected = state {
-                enqueue(PendingPublish(message, continuation: c, seq: nextSeq()))
-            } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
-                enqueue(PendingPublish(message, continuation: c, seq: nextSeq()))
-            } else if case .stopped = state {
-                c.resume(throwing: MQTTError.closed)
-            } else {
-                c.resume(throwing: configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.queueFull)
-            }
         case .subscribe(let request):
             if case .stopped = state {
                 request.sink.finish(throwing: MQTTError.closed)
@@ -549,7 +618,7 @@ final class Engine: @unchecked Sendable {
                 if let c { disconnectAcks.append(c) }
                 return
             }
-            if case .connected = state {
+            if isConnected {
                 drainOutput()
                 _ = mote_mqtt_disconnect(client, 0, mote_mqtt_props_t())
             }
@@ -560,19 +629,80 @@ final class Engine: @unchecked Sendable {
         }
     }
 
+    private func handle(_ request: PublishRequest) {
+        let c = request.continuation
+        if isConnected {
+            enqueue(PendingPublish(request.message, continuation: c, seq: nextSeq()))
+        } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
+            enqueue(PendingPublish(request.message, continuation: c, seq: nextSeq()))
+        } else if case .stopped = state {
+            refusals.append((c, .closed))
+        } else {
+            refusals.append((c, configuration.offlinePublishing == .failFast ? .notConnected : .queueFull))
+        }
+    }
+
+    /// A batch goes through the same queue as single publishes, message by message in
+    /// order (so the in-flight window, offline queue and resends treat them alike); only
+    /// the outcomes are gathered in the batch instead of resuming a caller each.
+    private func handle(_ batch: PublishBatch) {
+        for i in batch.messages.indices {
+            guard let message = batch.messages[i] else { continue }
+            let p = PendingPublish(message, batch: batch, index: i, seq: nextSeq())
+            if isConnected {
+                enqueue(p)
+            } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
+                enqueue(p)
+            } else if case .stopped = state {
+                fail(p, MQTTError.closed)
+            } else {
+                fail(p, configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.queueFull)
+            }
+        }
+    }
+
     /// Before DISCONNECT: write what callers already handed over (QoS 0 messages count as
     /// sent once handed over), for at most the connect timeout.
     private func drainOutput() {
         let deadline = ContinuousClock.now + configuration.connectTimeout
         while ContinuousClock.now < deadline {
             pump()
-            guard case .connected = state else { return }
+            guard isConnected else { return }
             let r = mote_mqtt_process(client, 0)
             if r != MOTE_OK && r != MOTE_ERR_NEED_MORE { return }
             let backlog = quickHead < quick.count || pending[pendingHead...].contains { $0.message.qos == .atMostOnce }
             if !backlog && mote_mqtt_tx_pending(client) == 0 { return }
             link.wait(wantWrite: true, wakeFD: -1, timeoutMs: 20)
         }
+    }
+
+    private func succeed(_ p: PendingPublish) {
+        if p.settle(nil) { answers.append(p) }
+    }
+
+    private func fail(_ p: PendingPublish, _ error: any Error) {
+        if p.settle(error) { answers.append(p) }
+    }
+
+    /// Resume the callers of settled publishes. Called by the owner with `shared` locked
+    /// (it takes the lock every loop turn, before sleeping and when it ends), and callers
+    /// take the lock once resumed (`afterAnswer`): an answer may come before its caller has
+    /// suspended, and the runtime then hands the result over with atomics the thread
+    /// sanitizer cannot see; the lock makes the order visible to it. Batching also keeps
+    /// resumes off the path that reads acks.
+    private func deliverAnswers() {
+        if !refusals.isEmpty {
+            for (c, error) in refusals { c.resume(throwing: error) }
+            refusals.removeAll()
+        }
+        guard !answers.isEmpty else { return }
+        for p in answers { p.deliver() }
+        answers.removeAll(keepingCapacity: true)
+    }
+
+    /// See `deliverAnswers`: a resumed publisher orders itself after its resume.
+    func afterAnswer() {
+        shared.withLock { _ in }
     }
 
     private func nextSeq() -> UInt64 {
@@ -609,15 +739,14 @@ final class Engine: @unchecked Sendable {
             if quickHead < quick.count { return }
         }
         while pendingHead < pending.count {
-            guard case .connected = state else { return }
+            guard isConnected else { return }
             let p = pending[pendingHead]
             let msg: mote_mqtt_publish_t
             do {
                 msg = try p.prepare(version: version)
             } catch {
                 pendingHead += 1
-                p.continuation?.resume(throwing: error)
-                p.continuation = nil
+                fail(p, error)
                 continue
             }
             var m = msg
@@ -626,11 +755,11 @@ final class Engine: @unchecked Sendable {
             if r == MOTE_OK {
                 pendingHead += 1
                 if p.message.qos == .atMostOnce {
-                    p.continuation?.resume()
-                    p.continuation = nil
+                    succeed(p)
                     if mote_mqtt_tx_pending(client) > 0 { qos0Written.append(p) }
                 } else {
-                    inflight[packetID] = p
+                    p.packetID = packetID
+                    inflightPublishes[inflightSlot(packetID)] = p
                 }
             } else if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_RECEIVE_MAXIMUM {
                 blockedAtInflight = mote_mqtt_inflight_count(client)
@@ -642,14 +771,18 @@ final class Engine: @unchecked Sendable {
                 return
             } else {
                 pendingHead += 1
-                p.continuation?.resume(throwing: MQTTError.fromCore(r.rawValue, detail: p.message.topic))
-                p.continuation = nil
+                fail(p, MQTTError.fromCore(r.rawValue, detail: p.message.topic))
             }
         }
         if pendingHead == pending.count && pendingHead > 0 {
             pending.removeAll(keepingCapacity: true)
             pendingHead = 0
         }
+    }
+
+    @inline(__always)
+    private func inflightSlot(_ packetID: UInt16) -> Int {
+        (Int(packetID) &- 1) % inflightCapacity
     }
 
     private static func isConnectionError(_ r: mote_err_t) -> Bool {
@@ -719,7 +852,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func connectionLost(_ error: MQTTError) {
-        guard case .connected = state else { return }
+        guard isConnected else { return }
         logger.warning("connection lost: \(error)")
         mote_mqtt_reset_connection(client)
         link.close()
@@ -766,16 +899,15 @@ final class Engine: @unchecked Sendable {
         link.close()
         let failure = error ?? .closed
         for i in pendingHead..<pending.count {
-            pending[i].continuation?.resume(throwing: failure)
-            pending[i].continuation = nil
+            fail(pending[i], failure)
         }
         pending.removeAll()
         pendingHead = 0
         // The C session keeps its in-flight records (resent on a later connect with a present
         // session), so their memory stays; only the waiting callers are released.
-        for p in inflight.values {
-            p.continuation?.resume(throwing: failure)
-            p.continuation = nil
+        for i in 0..<inflightCapacity {
+            guard let p = inflightPublishes[i] else { continue }
+            fail(p, failure)
         }
         qos0Written.removeAll()
         quick.removeAll()
@@ -812,7 +944,7 @@ final class Engine: @unchecked Sendable {
                 g.needsSubscribe = true
             }
         } else {
-            if case .connected = state {} else if configuration.offlinePublishing == .failFast {
+            if !isConnected && configuration.offlinePublishing == .failFast {
                 r.sink.finish(throwing: MQTTError.notConnected)
                 r.ack.resume(throwing: MQTTError.notConnected)
                 return
@@ -841,7 +973,7 @@ final class Engine: @unchecked Sendable {
         groupsByID.removeValue(forKey: group.subscriptionID)
         for w in group.waiters { w.resume(throwing: MQTTError.closed) }
         group.waiters.removeAll()
-        if case .connected = state, sendUnsubscribe(filter) {
+        if isConnected, sendUnsubscribe(filter) {
         } else {
             unsubscribeLater.insert(filter)
         }
@@ -858,7 +990,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func sendSubscribe(_ group: FilterGroup) -> Bool {
-        guard case .connected = state else { return false }
+        guard isConnected else { return false }
         let filter = Array(group.filter.utf8)
         var propsBuf = [UInt8](repeating: 0, count: 16)
         var propsLen = 0
@@ -904,7 +1036,7 @@ final class Engine: @unchecked Sendable {
     }
 
     private func sendUnsubscribe(_ filter: String) -> Bool {
-        guard case .connected = state else { return false }
+        guard isConnected else { return false }
         let bytes = Array(filter.utf8)
         var packetID: UInt16 = 0
         let r = bytes.withUnsafeBufferPointer { fp in
@@ -926,18 +1058,20 @@ final class Engine: @unchecked Sendable {
             received(evt)
         case MOTE_MQTT_EVT_PUBLISH_DONE:
             let ack = evt.pointee.u.ack
-            guard let p = inflight.removeValue(forKey: ack.packet_id) else { return }
+            guard ack.packet_id != 0 else { return }
+            let slot = inflightSlot(ack.packet_id)
+            guard let p = inflightPublishes[slot], p.packetID == ack.packet_id else { return }
+            inflightPublishes[slot] = nil
+            p.packetID = 0
             if inConnect && ack.reason_code == 0x80 {
                 droppedDuringConnect.append(p)
             } else if ack.reason_code >= 0x80 {
-                p.continuation?.resume(throwing: MQTTError.publishRejected(
+                fail(p, MQTTError.publishRejected(
                     reasonCode: ack.reason_code,
                     reason: PropertyCodec.reasonString(ack.props) ?? MQTTError.reasonText(ack.reason_code)))
-                p.continuation = nil
                 p.freeStorage()
             } else {
-                p.continuation?.resume()
-                p.continuation = nil
+                succeed(p)
                 p.freeStorage()
             }
         case MOTE_MQTT_EVT_SUBACK:

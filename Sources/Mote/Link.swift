@@ -89,6 +89,22 @@ final class Link {
         _ = cmote_wait(tcp.pointee.fd, wantWrite ? 1 : 0, wakeFD, timeoutMs)
     }
 
+    /// Acknowledge the segments that arrive next at once, not after the delayed-ACK timer.
+    /// Called before sleeping with publishes in flight and nothing more to send: brokers
+    /// that leave Nagle on (mosquitto's default) hold back their next PUBACKs until this
+    /// side acknowledges the segment with the first one, and with no data of ours to carry
+    /// that acknowledgement, Linux waits ~40 ms, once per batch. (Linux clears the mode
+    /// again on its own, hence before every such sleep.)
+    func acknowledgeQuickly() {
+        #if os(Linux)
+        guard isOpen else { return }
+        let fd = tls.map { mote_tls_fd($0) } ?? tcp.pointee.fd
+        guard fd >= 0 else { return }
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
+        #endif
+    }
+
     private static func tlsDetail(_ tls: OpaquePointer) -> String {
         guard let p = mote_tls_last_error(tls) else { return "" }
         return String(cString: p)

@@ -128,9 +128,73 @@ public final class MQTTClient: Sendable {
             }
         }
         let message = OutgoingPublish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            engine.send(.publish(message, c))
+        defer { engine.afterAnswer() }
+        try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
+            engine.sendPublish(PublishRequest(message: message, continuation: c))
         }
+    }
+
+    /// Publish many messages with one suspension: the batch is handed to the connection in
+    /// one step, and the call returns once every message has its outcome.
+    ///
+    /// Use it to keep many QoS 1 or 2 messages in flight from one task: publishing them one
+    /// by one suspends and resumes the task once per message, a batch does it once. The
+    /// messages are sent in order, behind whatever this client queued before, and each is
+    /// treated exactly like a single ``publish(to:payload:qos:retain:properties:)``: at
+    /// most ``MQTTConfiguration/maximumInflight`` are in flight at once (the rest are sent
+    /// as acknowledgements free room), they are resent after a reconnect, and while
+    /// reconnecting they wait in the offline queue (or fail, as
+    /// ``MQTTConfiguration/offlinePublishing`` says). One message failing does not stop the
+    /// others.
+    ///
+    /// ```swift
+    /// let batch = (0..<100).map { MQTTOutgoingMessage(topic: "sensor/\($0)", payload: reading($0)) }
+    /// for (i, result) in await client.publish(batch, qos: .atLeastOnce).enumerated() {
+    ///     if case .failure(let error) = result { print("message \(i): \(error)") }
+    /// }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - messages: the messages, sent in this order.
+    ///   - qos: the QoS of every message. With QoS 0 a message counts as done once the
+    ///     connection has handed it to the socket.
+    /// - Returns: one result per message, in the order given: `.success` when the broker
+    ///   acknowledged it (PUBACK or PUBCOMP; QoS 0: handed over), otherwise the
+    ///   ``MQTTError`` it failed with: ``MQTTError/invalidArgument(_:)`` for a bad topic
+    ///   (that message is not sent), ``MQTTError/publishRejected(reasonCode:reason:)`` with
+    ///   the broker's v5 reason code, ``MQTTError/notConnected``, ``MQTTError/queueFull``,
+    ///   ``MQTTError/closed``, and others.
+    ///
+    /// Cancelling the calling task does not withdraw messages already handed over.
+    public func publish(_ messages: [MQTTOutgoingMessage], qos: MQTTQoS) async -> [Result<Void, MQTTError>] {
+        guard !messages.isEmpty else { return [] }
+        var outgoing: [OutgoingPublish?] = []
+        outgoing.reserveCapacity(messages.count)
+        var results = [Result<Void, MQTTError>](repeating: .success(()), count: messages.count)
+        var lastValid: String?
+        for (i, m) in messages.enumerated() {
+            // Batches mostly repeat a topic: it is checked again only when it changes.
+            if m.topic != lastValid {
+                do {
+                    try Self.validateTopic(m.topic)
+                    lastValid = m.topic
+                } catch {
+                    results[i] = .failure(error as? MQTTError ?? .invalidArgument(m.topic))
+                    outgoing.append(nil)
+                    continue
+                }
+            }
+            outgoing.append(OutgoingPublish(topic: m.topic, payload: m.payload, qos: qos, retain: m.retain,
+                                            properties: m.properties))
+        }
+        let batch = PublishBatch(messages: outgoing, results: results)
+        guard batch.remaining > 0 else { return batch.results }
+        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
+            batch.continuation = c
+            engine.sendPublishBatch(batch)
+        }
+        engine.afterAnswer()
+        return batch.results
     }
 
     static func validateTopic(_ topic: String) throws {

@@ -31,6 +31,22 @@ public struct MQTTPublishProperties: Sendable, Hashable {
     }
 }
 
+/// A message to publish in a batch (``MQTTClient/publish(_:qos:)``).
+public struct MQTTOutgoingMessage: Sendable, Hashable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var retain: Bool
+    /// v5 only (v3.1.1 ignores them).
+    public var properties: MQTTPublishProperties?
+
+    public init(topic: String, payload: [UInt8], retain: Bool = false, properties: MQTTPublishProperties? = nil) {
+        self.topic = topic
+        self.payload = payload
+        self.retain = retain
+        self.properties = properties
+    }
+}
+
 /// A message received on a subscription.
 public struct MQTTMessage: Sendable, Hashable {
     public var topic: String

@@ -19,7 +19,10 @@ struct MoteBench: ParsableCommand {
     @Option(name: .shortAndLong, help: "QoS 0, 1 or 2.") var qos = 0
     @Option(name: .shortAndLong, help: "Messages to publish.") var count = 100_000
     @Option(name: .shortAndLong, help: "Payload bytes.") var size = 32
-    @Option(help: "Concurrent publishing tasks (QoS 1/2 keep this many messages in flight; QoS 0 uses one task unless given).") var tasks: Int?
+    @Option(help: "Concurrent publishing tasks (QoS 0: one unless given; QoS 1/2: two publishing batches, or 20 single publishes with --batch 0).") var tasks: Int?
+    @Option(help: "QoS 1/2: messages per batched publish (one suspension per batch); 0 publishes them one by one.") var batch = 100
+    @Option(help: "QoS 1/2: messages in flight (the C tool's --max-inflight).") var inflight = 20
+    @Flag(help: "Print how messages are published for these options and exit.") var printMethod = false
     @Option(help: "Topic.") var topic = "bench/swift"
     @Flag(help: "MQTT 3.1.1 instead of 5.") var v311 = false
 
@@ -27,8 +30,17 @@ struct MoteBench: ParsableCommand {
         guard let qos = MQTTQoS(rawValue: UInt8(clamping: self.qos)) else { throw ValidationError("QoS must be 0, 1 or 2") }
         var configuration = MQTTConfiguration(host: host, port: port, clientID: "mote-bench-\(getpid())",
                                               protocolVersion: v311 ? .v311 : .v5)
-        let tasks = max(self.tasks ?? (qos == .atMostOnce ? 1 : 20), 1)
-        configuration.maximumInflight = tasks
+        let batch = qos == .atMostOnce ? 0 : max(self.batch, 0)
+        let tasks = max(self.tasks ?? (qos == .atMostOnce ? 1 : batch > 0 ? 2 : inflight), 1)
+        configuration.maximumInflight = qos == .atMostOnce ? tasks : inflight
+        let method = batch > 0
+            ? "batches of \(batch) from \(tasks) task\(tasks == 1 ? "" : "s"), \(inflight) in flight"
+            : qos == .atMostOnce ? "single publishes from \(tasks) task\(tasks == 1 ? "" : "s")"
+            : "single publishes from \(tasks) tasks, \(inflight) in flight"
+        if printMethod {
+            print(method)
+            return
+        }
         configuration.reconnect = .disabled
         let payload = [UInt8](repeating: 0x61, count: size)
         let (count, topic) = (self.count, self.topic)
@@ -43,6 +55,18 @@ struct MoteBench: ParsableCommand {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for t in 0..<tasks {
                         group.addTask {
+                            if batch > 0 {
+                                // Task t publishes batches t, t + tasks, ... of `batch` messages.
+                                let full = [MQTTOutgoingMessage](repeating: MQTTOutgoingMessage(topic: topic, payload: payload), count: batch)
+                                var first = t * batch
+                                while first < count {
+                                    let n = min(batch, count - first)
+                                    let messages = n == batch ? full : Array(full.prefix(n))
+                                    for r in await client.publish(messages, qos: qos) { try r.get() }
+                                    first += tasks * batch
+                                }
+                                return
+                            }
                             var i = t
                             while i < count {
                                 try await client.publish(to: topic, payload: payload, qos: qos)
@@ -57,7 +81,8 @@ struct MoteBench: ParsableCommand {
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let cpu = cpuSeconds() - startCPU
                 result.set(.success(String(format: "swift qos=%d messages=%d seconds=%.3f rate=%.0f cpu_us_per_msg=%.2f",
-                                           Int(qos.rawValue), count, seconds, Double(count) / seconds, cpu / Double(count) * 1e6)))
+                                           Int(qos.rawValue), count, seconds, Double(count) / seconds, cpu / Double(count) * 1e6)
+                                    + " method=" + method))
             } catch {
                 result.set(.failure(BenchError(description: "\(error)")))
             }
