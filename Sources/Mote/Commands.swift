@@ -1,4 +1,5 @@
 import CMote
+import Synchronization
 
 /// Work handed from any task to a connection's owner thread.
 enum Command: Sendable {
@@ -32,6 +33,9 @@ final class PublishBatch: @unchecked Sendable {
     /// Messages sent whose outcome is not recorded yet.
     var remaining: Int
     var continuation: UnsafeContinuation<Void, Never>?
+    /// Set by the caller's cancellation handler (any thread); the owner withdraws what it
+    /// has not sent and answers the rest with `MQTTError.cancelled`.
+    let cancelled = Atomic<Bool>(false)
 
     init(messages: [OutgoingPublish?], results: [Result<Void, MQTTError>]) {
         self.messages = messages
@@ -42,7 +46,7 @@ final class PublishBatch: @unchecked Sendable {
     /// Record one message's outcome; the caller is resumed with the last one.
     func record(_ index: Int, _ error: (any Error)?) {
         if let error {
-            results[index] = .failure(error as? MQTTError ?? .closed)
+            results[index] = .failure(error as? MQTTError ?? (error is CancellationError ? .cancelled : .closed))
         } else {
             results[index] = .success(())
         }
@@ -80,6 +84,8 @@ final class OutgoingPublish: Sendable {
     let retain: Bool
     /// nil when empty (the common case; v3.1.1 ignores them anyway).
     let properties: MQTTPublishProperties?
+    /// Set by the waiting caller's cancellation handler (any thread), read by the owner.
+    let cancelled = Atomic<Bool>(false)
 
     init(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool, properties: MQTTPublishProperties?) {
         self.topic = topic
@@ -135,6 +141,11 @@ final class PendingPublish {
     }
 
     deinit { freeStorage() }
+
+    /// The waiting caller (or its batch) was cancelled.
+    var isCancelled: Bool {
+        message.cancelled.load(ordering: .relaxed) || (batch?.cancelled.load(ordering: .relaxed) ?? false)
+    }
 
     /// Record the outcome for the waiting caller. Returns true the first time when a caller
     /// waits: `deliver` must then follow (later outcomes are ignored).

@@ -21,6 +21,8 @@ final class Engine: @unchecked Sendable {
         /// Publish batches, in arrival order; taken with `publishes`, handled after them.
         var batches: [PublishBatch] = []
         var ownerWaiting = false
+        /// A waiting publisher was cancelled: the owner looks for cancelled publishes.
+        var cancelRequested = false
         var running = false
         var connected = false
         var sinks: [Int: AsyncStream<MQTTConnectionEvent>.Continuation] = [:]
@@ -114,6 +116,8 @@ final class Engine: @unchecked Sendable {
     /// In-flight count when the C client last refused a publish for lack of room (its table
     /// or the broker's receive maximum); pumping again is worth it only once acks free slots.
     @exclusivity(unchecked) private var blockedAtInflight: UInt16?
+    /// `Shared.cancelRequested` was taken: withdraw cancelled publishes after this turn's work.
+    private var cancelScanNeeded = false
 
     init(configuration: MQTTConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -234,6 +238,8 @@ final class Engine: @unchecked Sendable {
         let accepted = shared.withLock { s -> Bool in
             guard s.running else { return false }
             s.publishes.append(request)
+            // Cancelled before it got here: the handler's request may have been taken already.
+            if request.message.cancelled.load(ordering: .sequentiallyConsistent) { s.cancelRequested = true }
             if s.ownerWaiting {
                 s.ownerWaiting = false
                 cmote_waker_signal(wakeFD)
@@ -243,12 +249,25 @@ final class Engine: @unchecked Sendable {
         if !accepted { request.continuation.resume(throwing: MQTTError.notConnected) }
     }
 
+    /// A waiting publisher's task was cancelled (its message or batch is marked): have the
+    /// owner answer it. Safe from any thread, before or after the publish was queued.
+    func cancelPublish() {
+        shared.withLock { s in
+            s.cancelRequested = true
+            if s.ownerWaiting {
+                s.ownerWaiting = false
+                cmote_waker_signal(wakeFD)
+            }
+        }
+    }
+
     /// Queue a batch of publishes in one lock hold and wake the owner if it sleeps; without
     /// an owner thread every message fails with `notConnected` (and the caller is resumed).
     func sendPublishBatch(_ batch: PublishBatch) {
         let accepted = shared.withLock { s -> Bool in
             guard s.running else { return false }
             s.batches.append(batch)
+            if batch.cancelled.load(ordering: .sequentiallyConsistent) { s.cancelRequested = true }
             if s.ownerWaiting {
                 s.ownerWaiting = false
                 cmote_waker_signal(wakeFD)
@@ -365,8 +384,9 @@ final class Engine: @unchecked Sendable {
         }
         do {
             let info = try establish(cleanStart: configuration.cleanStart)
-            startContinuation?.resume(returning: info)
+            // `isConnected` is true once connect() returns.
             emit(.connected(info))
+            startContinuation?.resume(returning: info)
         } catch {
             logger.debug("connect failed: \(error)")
             startContinuation?.resume(throwing: error)
@@ -415,6 +435,7 @@ final class Engine: @unchecked Sendable {
             publishes.removeAll(keepingCapacity: true)
             publishSpare = publishes
             for command in commands { handle(command) }
+            if cancelScanNeeded { withdrawCancelled() }
             switch state {
             case .stopped:
                 return
@@ -460,7 +481,9 @@ final class Engine: @unchecked Sendable {
                 swap(&resume, &s.handOffWaiters)
                 return false
             }
-            if !s.commands.isEmpty || !s.qos0.isEmpty || !s.publishes.isEmpty || !s.batches.isEmpty { return false }
+            if !s.commands.isEmpty || !s.qos0.isEmpty || !s.publishes.isEmpty || !s.batches.isEmpty || s.cancelRequested {
+                return false
+            }
             s.ownerWaiting = true
             return true
         }
@@ -487,6 +510,10 @@ final class Engine: @unchecked Sendable {
             swap(&qos0, &s.qos0)
             swap(&publishes, &s.publishes)
             if !s.batches.isEmpty { swap(&batches, &s.batches) }
+            if s.cancelRequested {
+                s.cancelRequested = false
+                cancelScanNeeded = true
+            }
             // The batch just taken counts until it is sent.
             s.ownerBacklog = backlog + qos0.count
             if !s.handOffWaiters.isEmpty && s.ownerBacklog < Self.qos0HandOffLimit / 2 {
@@ -676,6 +703,25 @@ final class Engine: @unchecked Sendable {
         }
     }
 
+    /// Answer cancelled publishers: a publish not handed to the C client yet is withdrawn
+    /// (never sent); one in flight stays in the session (it may still be delivered and is
+    /// resent after a reconnect) and only its caller stops waiting.
+    private func withdrawCancelled() {
+        cancelScanNeeded = false
+        if pending[pendingHead...].contains(where: { $0.isCancelled }) {
+            var kept: [PendingPublish] = []
+            kept.reserveCapacity(pending.count - pendingHead)
+            for p in pending[pendingHead...] {
+                if p.isCancelled { fail(p, CancellationError()) } else { kept.append(p) }
+            }
+            pending = kept
+            pendingHead = 0
+        }
+        for i in 0..<inflightCapacity {
+            if let p = inflightPublishes[i], p.isCancelled { fail(p, CancellationError()) }
+        }
+    }
+
     private func succeed(_ p: PendingPublish) {
         if p.settle(nil) { answers.append(p) }
     }
@@ -862,6 +908,15 @@ final class Engine: @unchecked Sendable {
         unsubacks.removeAll()
         for group in groups.values where !group.acknowledged { group.needsSubscribe = true }
         assembling = nil
+        if configuration.offlinePublishing == .failFast {
+            // Accepted while connected but not sent: fail now rather than wait for a
+            // reconnect (in-flight ones stay in the session and are resent).
+            for p in pending[pendingHead...] { fail(p, MQTTError.notConnected) }
+            pending.removeAll()
+            pendingHead = 0
+            quick.removeAll()
+            quickHead = 0
+        }
         emit(.disconnected(error))
         if configuration.reconnect.isEnabled {
             scheduleReconnect(attempt: 0)

@@ -1,4 +1,5 @@
 import CMote
+import Synchronization
 import Logging
 
 /// An MQTT 3.1.1 / 5 client over the Mote C core.
@@ -60,7 +61,13 @@ public final class MQTTClient: Sendable {
     /// (then it waits for room). QoS 1 and 2 return when the broker acknowledged it (PUBACK,
     /// or PUBCOMP). While reconnecting, the message waits in the offline queue (or fails, as
     /// ``MQTTConfiguration/offlinePublishing`` says).
-    /// Cancelling the calling task does not withdraw a message already handed over.
+    /// Cancelling the calling task while it waits throws `CancellationError`: a message
+    /// not sent yet is withdrawn; one already sent stays in the session (it may still reach
+    /// the broker, and is resent after a reconnect). A QoS 0 message handed over without
+    /// waiting is not withdrawn.
+    /// A message accepted while connected but not yet sent when the connection drops waits
+    /// for the reconnect, or, with ``MQTTOfflinePublishing/failFast``, fails with
+    /// ``MQTTError/notConnected``.
     /// - Throws: ``MQTTError/publishRejected(reasonCode:reason:)`` with the broker's v5
     ///   reason code, ``MQTTError/invalidArgument(_:)`` for a bad topic, and others.
     #if compiler(>=6.2)
@@ -129,8 +136,14 @@ public final class MQTTClient: Sendable {
         }
         let message = OutgoingPublish(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
         defer { engine.afterAnswer() }
-        try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
-            engine.sendPublish(PublishRequest(message: message, continuation: c))
+        let engine = self.engine
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
+                engine.sendPublish(PublishRequest(message: message, continuation: c))
+            }
+        } onCancel: {
+            message.cancelled.store(true, ordering: .sequentiallyConsistent)
+            engine.cancelPublish()
         }
     }
 
@@ -165,7 +178,10 @@ public final class MQTTClient: Sendable {
     ///   the broker's v5 reason code, ``MQTTError/notConnected``, ``MQTTError/queueFull``,
     ///   ``MQTTError/closed``, and others.
     ///
-    /// Cancelling the calling task does not withdraw messages already handed over.
+    /// Cancelling the calling task ends the wait: messages not sent yet are withdrawn and
+    /// answered with ``MQTTError/cancelled``; messages already sent stay in the session (they
+    /// may still reach the broker, and are resent after a reconnect) and are answered with
+    /// ``MQTTError/cancelled`` unless their acknowledgement came first.
     public func publish(_ messages: [MQTTOutgoingMessage], qos: MQTTQoS) async -> [Result<Void, MQTTError>] {
         guard !messages.isEmpty else { return [] }
         var outgoing: [OutgoingPublish?] = []
@@ -189,9 +205,15 @@ public final class MQTTClient: Sendable {
         }
         let batch = PublishBatch(messages: outgoing, results: results)
         guard batch.remaining > 0 else { return batch.results }
-        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
-            batch.continuation = c
-            engine.sendPublishBatch(batch)
+        let engine = self.engine
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
+                batch.continuation = c
+                engine.sendPublishBatch(batch)
+            }
+        } onCancel: {
+            batch.cancelled.store(true, ordering: .sequentiallyConsistent)
+            engine.cancelPublish()
         }
         engine.afterAnswer()
         return batch.results

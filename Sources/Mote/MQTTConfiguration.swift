@@ -86,7 +86,8 @@ public enum MQTTOfflinePublishing: Sendable, Hashable {
     /// Queue up to `limit` messages and send them after the reconnect; beyond that, publish
     /// throws ``MQTTError/queueFull``.
     case queue(limit: Int)
-    /// Throw ``MQTTError/notConnected`` at once.
+    /// Throw ``MQTTError/notConnected`` at once; messages accepted while connected but not
+    /// yet sent when the connection drops fail with it too.
     case failFast
 }
 

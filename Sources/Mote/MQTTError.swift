@@ -40,6 +40,10 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
     case timeout
     /// The client was disconnected (by ``MQTTClient/disconnect()``) or gave up reconnecting.
     case closed
+    /// The waiting task was cancelled (a batch's messages; a single publish throws
+    /// `CancellationError`). A message not sent yet was withdrawn; one already sent stays
+    /// in the session and may still reach the broker.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -57,6 +61,7 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
         case .sessionLost: return "message dropped: the broker started a new session"
         case .timeout: return "timed out"
         case .closed: return "client closed"
+        case .cancelled: return "cancelled while waiting"
         }
     }
 

@@ -71,6 +71,12 @@ final class Broker: @unchecked Sendable {
         process = nil
     }
 
+    /// SIGSTOP: connections stay open but nothing is answered (kill() still ends it).
+    func pause() {
+        guard let p = process else { return }
+        Glibc.kill(p.processIdentifier, SIGSTOP)
+    }
+
     /// Also SIGKILL: a child of Foundation's Process inherits libdispatch's blocked signal
     /// mask, so mosquitto never sees SIGTERM.
     func stop() {

@@ -11,18 +11,20 @@ enum T {
         return c
     }
 
-    /// Run `body` and fail with `TimeoutError` after `seconds`.
+    /// Run `body` and fail with `TimeoutError` after `seconds`. The body is cancelled then,
+    /// but not waited for: a body stuck in something cancellation cannot end still lets the
+    /// test fail instead of hanging the run.
     static func within<R: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
-        try await withThrowingTaskGroup(of: R.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-                throw TimeoutError(seconds: seconds)
-            }
-            let r = try await group.next()!
-            group.cancelAll()
-            return r
+        let gate = Gate<R>()
+        let work = Task {
+            do { gate.finish(.success(try await body())) } catch { gate.finish(.failure(error)) }
         }
+        let timer = Task {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            if gate.finish(.failure(TimeoutError(seconds: seconds))) { work.cancel() }
+        }
+        defer { timer.cancel() }
+        return try await gate.value
     }
 
     /// Poll `condition` until true or `seconds` pass.
@@ -33,6 +35,43 @@ enum T {
             try? await Task.sleep(for: .milliseconds(20))
         }
         return await condition()
+    }
+}
+
+/// The first of several outcomes, awaited once.
+/// `@unchecked Sendable` is safe: `result` and `waiter` are only touched with `lock` held
+/// (an NSLock, a pthread mutex the thread sanitizer understands).
+final class Gate<R: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<R, any Error>?
+    private var waiter: CheckedContinuation<R, any Error>?
+
+    /// Record `result` unless one was recorded; true when this one won.
+    @discardableResult
+    func finish(_ result: Result<R, any Error>) -> Bool {
+        lock.lock()
+        guard self.result == nil else {
+            lock.unlock()
+            return false
+        }
+        self.result = result
+        let w = waiter
+        waiter = nil
+        lock.unlock()
+        w?.resume(with: result)
+        return true
+    }
+
+    var value: R {
+        get async throws {
+            try await withCheckedThrowingContinuation { c in
+                lock.lock()
+                let ready = result
+                if ready == nil { waiter = c }
+                lock.unlock()
+                if let ready { c.resume(with: ready) }
+            }
+        }
     }
 }
 
