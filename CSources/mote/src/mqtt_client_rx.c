@@ -545,44 +545,48 @@ static bool fatal(mote_err_t rc)
 
 int32_t mote_client_rx_pump(mote_mqtt_client_t *c)
 {
-    mote_err_t rc;
-    int32_t n, got = 0;
+    mote_err_t rc = MOTE_OK;
+    uint32_t at, want, piece = c->rx_skip;
+    int32_t n = 0;
     if (c->ack_type != 0)
         return 0; /* a parked ack must go out before anything else is read */
     if (c->rx_off != 0) {
         rx_compact(c, c->rx_off);
         c->rx_off = 0;
     }
-    if (c->rx_skip != 0) {
+    if (piece != 0) {
         /* The next piece of a streamed (or skipped) payload, behind the kept header. */
-        uint32_t room = (uint32_t)c->cfg->rx_cap - c->rx_hdr;
-        n = rx_read(c, c->rx_hdr, c->rx_skip < room ? c->rx_skip : room);
-        if (n <= 0)
-            return n;
-        got = n;
-        c->rx_skip -= (uint32_t)n;
-        rc = rx_parse(c, (uint32_t)n);
+        at = c->rx_hdr;
+        want = (uint32_t)c->cfg->rx_cap - at;
+        if (want > piece)
+            want = piece;
     } else {
         /* Packets left over from a pass that had to stop for a parked ack go first. */
         rc = rx_parse(c, 0);
-        if (rc == MOTE_OK && c->ack_type == 0 && c->rx_off == 0 && c->rx_skip == 0 &&
-            c->rx_len < c->cfg->rx_cap && (c->state == MQ_CONNECTED || c->state == MQ_CONNECTING)) {
-            n = rx_read(c, c->rx_len, (uint32_t)c->cfg->rx_cap - c->rx_len);
-            if (n < 0)
-                return n;
-            got = n;
-            c->rx_len += (uint32_t)n;
-            if (n > 0)
-                rc = rx_parse(c, 0);
-        }
-        if (rc == RX_CONNACK) {
-            rc = mote_client_on_connack(c, c->cfg->rx_buf + c->rx_off - c->rx_total, c->rx_total);
-            c->rx_total = 0;
-        }
+        at = c->rx_len;
+        want = (uint32_t)c->cfg->rx_cap - at;
+        if (rc != MOTE_OK || c->ack_type != 0 || c->rx_off != 0 || c->rx_skip != 0 ||
+            want == 0 || (c->state != MQ_CONNECTED && c->state != MQ_CONNECTING))
+            goto done;
+    }
+    n = rx_read(c, at, want);
+    if (n <= 0)
+        return n;
+    if (piece != 0) {
+        c->rx_skip -= (uint32_t)n;
+        piece = (uint32_t)n;
+    } else {
+        c->rx_len += (uint32_t)n;
+    }
+    rc = rx_parse(c, piece);
+done:
+    if (rc == RX_CONNACK) {
+        rc = mote_client_on_connack(c, c->cfg->rx_buf + c->rx_off - c->rx_total, c->rx_total);
+        c->rx_total = 0;
     }
     if (fatal(rc) && c->state != MQ_DISCONNECTED)
         rc = mote_client_fail(c, rc);
-    return rc != MOTE_OK ? (int32_t)rc : got;
+    return rc != MOTE_OK ? (int32_t)rc : n;
 }
 
 static mote_err_t keep_alive(mote_mqtt_client_t *c, uint32_t now)
