@@ -51,73 +51,73 @@ final class Engine: @unchecked Sendable {
     let logger: Logger
     let version: MQTTProtocolVersion
     let shared = Locked(Shared())
-    private let wakeFD: Int32
+    let wakeFD: Int32
 
     // C state, allocated once at stable addresses, freed in deinit.
-    private let client: UnsafeMutablePointer<mote_mqtt_client_t>
-    private let cConfig: UnsafeMutablePointer<mote_mqtt_client_config_t>
-    private let rxBuf: UnsafeMutablePointer<UInt8>
-    private let txBuf: UnsafeMutablePointer<UInt8>
-    private let inflightTable: UnsafeMutablePointer<mote_mqtt_inflight_t>
-    private let qos2IDs: UnsafeMutablePointer<UInt16>
-    private let rxAliases: UnsafeMutablePointer<mote_bytes_t>
-    private let rxAliasStore: UnsafeMutablePointer<UInt8>
-    private static let rxAliasCount = 16
-    private static let rxAliasSlot = 256
-    private let link: Link
+    let client: UnsafeMutablePointer<mote_mqtt_client_t>
+    let cConfig: UnsafeMutablePointer<mote_mqtt_client_config_t>
+    let rxBuf: UnsafeMutablePointer<UInt8>
+    let txBuf: UnsafeMutablePointer<UInt8>
+    let inflightTable: UnsafeMutablePointer<mote_mqtt_inflight_t>
+    let qos2IDs: UnsafeMutablePointer<UInt16>
+    let rxAliases: UnsafeMutablePointer<mote_bytes_t>
+    let rxAliasStore: UnsafeMutablePointer<UInt8>
+    static let rxAliasCount = 16
+    static let rxAliasSlot = 256
+    let link: Link
 
     // Owner-thread state. The fields touched per message skip the dynamic exclusivity check
     // (`@exclusivity(unchecked)`): only the owner thread touches them, and no access to one
     // of them spans a call that could reach it again (the C callbacks change only the
     // in-flight table, `answers` and the subscription state, never while those are borrowed).
-    @exclusivity(unchecked) private var state: State = .stopped {
+    @exclusivity(unchecked) var state: State = .stopped {
         didSet {
             if case .connected = state { isConnected = true } else { isConnected = false }
         }
     }
     /// `state` is `.connected`: a plain flag for the per-message checks (matching the enum
     /// copies its clock-instant payload through generic value witnesses).
-    @exclusivity(unchecked) private var isConnected = false
-    @exclusivity(unchecked) private var pending: [PendingPublish] = []
-    @exclusivity(unchecked) private var pendingHead = 0
+    @exclusivity(unchecked) var isConnected = false
+    @exclusivity(unchecked) var pending: [PendingPublish] = []
+    @exclusivity(unchecked) var pendingHead = 0
     /// QoS 1/2 publishes the C client holds, by its in-flight slot: a packet id always
     /// lives in slot (id - 1) % count of the C table (mqtt_session.c), so the ack finds its
     /// publish by index, with no hashing. Behind a pointer: no exclusivity checks.
-    private let inflightPublishes: UnsafeMutablePointer<PendingPublish?>
-    private let inflightCapacity: Int
+    let inflightPublishes: UnsafeMutablePointer<PendingPublish?>
+    let inflightCapacity: Int
     /// Publishes whose outcome is settled and whose callers are not resumed yet: resumed
     /// together by `deliverAnswers` the next time the owner takes the lock.
-    @exclusivity(unchecked) private var answers: [PendingPublish] = []
+    @exclusivity(unchecked) var answers: [PendingPublish] = []
     /// Publishes refused before they were queued, answered the same way.
-    @exclusivity(unchecked) private var refusals: [(UnsafeContinuation<Void, any Error>, MQTTError)] = []
+    @exclusivity(unchecked) var refusals: [(UnsafeContinuation<Void, any Error>, MQTTError)] = []
     /// Double buffer for `Shared.publishes` (keeps its capacity between batches).
-    @exclusivity(unchecked) private var publishSpare: [PublishRequest] = []
-    @exclusivity(unchecked) private var qos0Written: [PendingPublish] = []
-    private var droppedDuringConnect: [PendingPublish] = []
-    @exclusivity(unchecked) private var inConnect = false
-    @exclusivity(unchecked) private var publishSeq: UInt64 = 0
-    private var groups: [String: FilterGroup] = [:]
-    private var groupsByID: [UInt32: FilterGroup] = [:]
-    private var subscriberGroup: [Int: String] = [:]
-    private var nextSubscriptionID: UInt32 = 1
-    private var subacks: [UInt16: [FilterGroup]] = [:]
-    private var unsubacks: [UInt16: String] = [:]
-    private var unsubscribeLater: Set<String> = []
-    private var assembling: (message: MQTTMessage, total: Int)?
-    private var serverDisconnect: (code: UInt8, reason: String)?
-    private var droppedMessages = 0
-    private var disconnectAcks: [CheckedContinuation<Void, Never>] = []
-    @exclusivity(unchecked) private var qos0Spare: [QoS0Message] = []
+    @exclusivity(unchecked) var publishSpare: [PublishRequest] = []
+    @exclusivity(unchecked) var qos0Written: [PendingPublish] = []
+    var droppedDuringConnect: [PendingPublish] = []
+    @exclusivity(unchecked) var inConnect = false
+    @exclusivity(unchecked) var publishSeq: UInt64 = 0
+    var groups: [String: FilterGroup] = [:]
+    var groupsByID: [UInt32: FilterGroup] = [:]
+    var subscriberGroup: [Int: String] = [:]
+    var nextSubscriptionID: UInt32 = 1
+    var subacks: [UInt16: [FilterGroup]] = [:]
+    var unsubacks: [UInt16: String] = [:]
+    var unsubscribeLater: Set<String> = []
+    var assembling: (message: MQTTMessage, total: Int)?
+    var serverDisconnect: (code: UInt8, reason: String)?
+    var droppedMessages = 0
+    var disconnectAcks: [CheckedContinuation<Void, Never>] = []
+    @exclusivity(unchecked) var qos0Spare: [QoS0Message] = []
     /// QoS 0 hand-offs taken from `shared` that the C client could not take yet (its output
     /// was full), sent before `pending` (they arrived before anything in it: hand-offs go
     /// here only while `pending` has nothing unsent). Plain values, no object per message.
-    @exclusivity(unchecked) private var quick: [QoS0Message] = []
-    @exclusivity(unchecked) private var quickHead = 0
+    @exclusivity(unchecked) var quick: [QoS0Message] = []
+    @exclusivity(unchecked) var quickHead = 0
     /// In-flight count when the C client last refused a publish for lack of room (its table
     /// or the broker's receive maximum); pumping again is worth it only once acks free slots.
-    @exclusivity(unchecked) private var blockedAtInflight: UInt16?
+    @exclusivity(unchecked) var blockedAtInflight: UInt16?
     /// `Shared.cancelRequested` was taken: withdraw cancelled publishes after this turn's work.
-    private var cancelScanNeeded = false
+    var cancelScanNeeded = false
 
     init(configuration: MQTTConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -320,7 +320,7 @@ final class Engine: @unchecked Sendable {
     }
 
     /// A command that arrived while no owner thread runs.
-    private func reject(_ command: Command) {
+    func reject(_ command: Command) {
         switch command {
         case .start(let c): c.resume(throwing: MQTTError.invalidArgument("already connected"))
         case .subscribe(let r):
@@ -351,7 +351,7 @@ final class Engine: @unchecked Sendable {
         _ = shared.withLock { $0.sinks.removeValue(forKey: id) }
     }
 
-    private func emit(_ event: MQTTConnectionEvent) {
+    func emit(_ event: MQTTConnectionEvent) {
         shared.withLock { s in
             if case .connected = event { s.connected = true }
             if case .disconnected = event { s.connected = false }
@@ -367,7 +367,7 @@ final class Engine: @unchecked Sendable {
 
     // MARK: Owner thread
 
-    private func run() {
+    func run() {
         // The C core calls back with this pointer; one retain for the thread's lifetime,
         // balanced by the single release below.
         let context = Unmanaged.passRetained(self)
@@ -400,7 +400,7 @@ final class Engine: @unchecked Sendable {
 
     /// The last thing the owner thread does: from here on commands are rejected and a new
     /// `connect()` may start another owner thread (which then owns the C state).
-    private func finishThread() {
+    func finishThread() {
         let acks = disconnectAcks
         disconnectAcks.removeAll()
         let leftover = shared.withLock { s -> [Command] in
@@ -424,7 +424,7 @@ final class Engine: @unchecked Sendable {
         for c in acks { c.resume() }
     }
 
-    private func loop() {
+    func loop() {
         while true {
             var publishes = publishSpare
             publishSpare = []
@@ -471,7 +471,7 @@ final class Engine: @unchecked Sendable {
     /// commands arrived since they were last taken. QoS 0 publishers waiting for hand-off
     /// room are let go first when the backlog has shrunk (they would otherwise wait for
     /// the tick: nothing else wakes the owner while they wait).
-    private func waitForWork(_ wait: (UInt32) -> Void) {
+    func waitForWork(_ wait: (UInt32) -> Void) {
         let backlog = ownerBacklog
         var resume: [CheckedContinuation<Void, Never>] = []
         let idle = shared.withLock { s -> Bool in
@@ -497,7 +497,7 @@ final class Engine: @unchecked Sendable {
     /// Take queued work. QoS 0 hand-offs come first: a task that published QoS 0 and then
     /// QoS 1 had its QoS 0 message queued before the QoS 1 publish. Waiting publishes are
     /// swapped into `publishes` (an empty buffer) and handled before the commands.
-    private func takeCommands(_ publishes: inout [PublishRequest], _ batches: inout [PublishBatch]) -> [Command] {
+    func takeCommands(_ publishes: inout [PublishRequest], _ batches: inout [PublishBatch]) -> [Command] {
         let backlog = ownerBacklog
         // Double-buffered: publishers append into a buffer that keeps its capacity.
         var qos0 = qos0Spare
@@ -531,10 +531,10 @@ final class Engine: @unchecked Sendable {
     }
 
     /// Messages taken from `shared` and not yet handed to the C client.
-    private var ownerBacklog: Int { pending.count - pendingHead + quick.count - quickHead }
+    var ownerBacklog: Int { pending.count - pendingHead + quick.count - quickHead }
 
     /// Move a batch of QoS 0 hand-offs to where they are sent from, keeping arrival order.
-    private func takeQoS0(_ batch: inout [QoS0Message]) {
+    func takeQoS0(_ batch: inout [QoS0Message]) {
         guard isConnected, pendingHead == pending.count else {
             // Behind queued publishes (or offline): they wait in `pending`, in order.
             for i in batch.indices { queueQoS0(batch[i]) }
@@ -550,7 +550,7 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    private func queueQoS0(_ message: QoS0Message) {
+    func queueQoS0(_ message: QoS0Message) {
         if isConnected {
             enqueue(PendingPublish(message.outgoing, continuation: nil, seq: nextSeq()))
         } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
@@ -558,667 +558,5 @@ final class Engine: @unchecked Sendable {
         } else {
             logger.debug("QoS 0 message to \(message.topic) dropped: not connected")
         }
-    }
-
-    /// Hand the waiting QoS 0 messages to the C client until its output is full. Small ones
-    /// are copied into tx_buf straight from the Swift values (the C client copies packets
-    /// that fit a quarter of an empty tx_buf); larger ones, which it may write from caller
-    /// memory, go through `PendingPublish` storage that outlives the write.
-    private func sendQuick() {
-        guard isConnected else { return }
-        let directLimit = cConfig.pointee.tx_cap / 4 - 16
-        var failure = MOTE_OK
-        let start = quickHead
-        // One access to `quick` for the whole run (not one per message); nothing in the
-        // loop touches `quick` itself, and a lost connection is handled after it.
-        quickHead = quick.withUnsafeBufferPointer { q -> Int in
-            var i = start
-            while i < q.count {
-                let r = publishQuick(q[i], directLimit: directLimit)
-                if r == MOTE_ERR_NEED_MORE { break }
-                if r != MOTE_OK {
-                    if Self.isConnectionError(r) {
-                        failure = r
-                        break
-                    }
-                    logger.debug("QoS 0 message to \(q[i].topic) dropped: \(MoteCoreError(code: r.rawValue))")
-                }
-                i += 1
-            }
-            return i
-        }
-        if failure != MOTE_OK {
-            connectionLost(error(from: failure))
-            return
-        }
-        if quickHead == quick.count {
-            quick.removeAll(keepingCapacity: true)
-            quickHead = 0
-        }
-    }
-
-    @inline(__always)
-    private func publishQuick(_ message: QoS0Message, directLimit: Int) -> mote_err_t {
-        guard message.payload.count + message.topic.utf8.count < directLimit else { return publishLarge(message) }
-        return message.topic.withBytes { t in
-            message.payload.withUnsafeBufferPointer { p in
-                var m = mote_mqtt_publish_t()
-                m.topic = t
-                m.payload = mote_bytes_t(ptr: p.baseAddress, len: p.count)
-                m.retain = message.retain
-                return mote_mqtt_publish(client, &m, nil)
-            }
-        }
-    }
-
-    /// A QoS 0 message too large to be copied into tx_buf: publish it from storage kept until
-    /// the C client has written it.
-    @inline(never)
-    private func publishLarge(_ message: QoS0Message) -> mote_err_t {
-        let p = PendingPublish(message.outgoing, continuation: nil, seq: nextSeq())
-        var m: mote_mqtt_publish_t
-        do {
-            m = try p.prepare(version: version)
-        } catch {
-            return MOTE_ERR_BAD_ARG
-        }
-        let r = mote_mqtt_publish(client, &m, nil)
-        if r == MOTE_OK && mote_mqtt_tx_pending(client) > 0 { qos0Written.append(p) }
-        return r
-    }
-
-    private func handle(_ command: Command) {
-        switch command {
-        case .start(let c):
-            c.resume(throwing: MQTTError.invalidArgument("already connected"))
-        case .subscribe(let request):
-            if case .stopped = state {
-                request.sink.finish(throwing: MQTTError.closed)
-                request.ack.resume(throwing: MQTTError.closed)
-            } else {
-                addSubscriber(request)
-            }
-        case .unsubscribe(let id):
-            removeSubscriber(id)
-        case .disconnect(let c):
-            if case .stopped = state {
-                if let c { disconnectAcks.append(c) }
-                return
-            }
-            if isConnected {
-                drainOutput()
-                _ = mote_mqtt_disconnect(client, 0, mote_mqtt_props_t())
-            }
-            shutdown(error: nil, emitClosed: true)
-            // Answered once the thread has let go of the C state, so that a connect() right
-            // after disconnect() returns can start a new owner thread.
-            if let c { disconnectAcks.append(c) }
-        }
-    }
-
-    private func handle(_ request: PublishRequest) {
-        let c = request.continuation
-        if isConnected {
-            enqueue(PendingPublish(request.message, continuation: c, seq: nextSeq()))
-        } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
-            enqueue(PendingPublish(request.message, continuation: c, seq: nextSeq()))
-        } else if case .stopped = state {
-            refusals.append((c, .closed))
-        } else {
-            refusals.append((c, configuration.offlinePublishing == .failFast ? .notConnected : .queueFull))
-        }
-    }
-
-    /// A batch goes through the same queue as single publishes, message by message in
-    /// order (so the in-flight window, offline queue and resends treat them alike); only
-    /// the outcomes are gathered in the batch instead of resuming a caller each.
-    private func handle(_ batch: PublishBatch) {
-        for i in batch.messages.indices {
-            guard let message = batch.messages[i] else { continue }
-            let p = PendingPublish(message, batch: batch, index: i, seq: nextSeq())
-            if isConnected {
-                enqueue(p)
-            } else if case .queue(let limit) = configuration.offlinePublishing, pending.count - pendingHead < limit {
-                enqueue(p)
-            } else if case .stopped = state {
-                fail(p, MQTTError.closed)
-            } else {
-                fail(p, configuration.offlinePublishing == .failFast ? MQTTError.notConnected : MQTTError.queueFull)
-            }
-        }
-    }
-
-    /// Before DISCONNECT: write what callers already handed over (QoS 0 messages count as
-    /// sent once handed over), for at most the connect timeout.
-    private func drainOutput() {
-        let deadline = ContinuousClock.now + configuration.connectTimeout
-        while ContinuousClock.now < deadline {
-            pump()
-            guard isConnected else { return }
-            let r = mote_mqtt_process(client, 0)
-            if r != MOTE_OK && r != MOTE_ERR_NEED_MORE { return }
-            let backlog = quickHead < quick.count || pending[pendingHead...].contains { $0.message.qos == .atMostOnce }
-            if !backlog && mote_mqtt_tx_pending(client) == 0 { return }
-            link.wait(wantWrite: true, wakeFD: -1, timeoutMs: 20)
-        }
-    }
-
-    /// Answer cancelled publishers: a publish not handed to the C client yet is withdrawn
-    /// (never sent); one in flight stays in the session (it may still be delivered and is
-    /// resent after a reconnect) and only its caller stops waiting.
-    private func withdrawCancelled() {
-        cancelScanNeeded = false
-        if pending[pendingHead...].contains(where: { $0.isCancelled }) {
-            var kept: [PendingPublish] = []
-            kept.reserveCapacity(pending.count - pendingHead)
-            for p in pending[pendingHead...] {
-                if p.isCancelled { fail(p, CancellationError()) } else { kept.append(p) }
-            }
-            pending = kept
-            pendingHead = 0
-        }
-        for i in 0..<inflightCapacity {
-            if let p = inflightPublishes[i], p.isCancelled { fail(p, CancellationError()) }
-        }
-    }
-
-    private func succeed(_ p: PendingPublish) {
-        if p.settle(nil) { answers.append(p) }
-    }
-
-    private func fail(_ p: PendingPublish, _ error: any Error) {
-        if p.settle(error) { answers.append(p) }
-    }
-
-    /// Resume the callers of settled publishes. Called by the owner with `shared` locked
-    /// (it takes the lock every loop turn, before sleeping and when it ends), and callers
-    /// take the lock once resumed (`afterAnswer`): an answer may come before its caller has
-    /// suspended, and the runtime then hands the result over with atomics the thread
-    /// sanitizer cannot see; the lock makes the order visible to it. Batching also keeps
-    /// resumes off the path that reads acks.
-    private func deliverAnswers() {
-        if !refusals.isEmpty {
-            for (c, error) in refusals { c.resume(throwing: error) }
-            refusals.removeAll()
-        }
-        guard !answers.isEmpty else { return }
-        for p in answers { p.deliver() }
-        answers.removeAll(keepingCapacity: true)
-    }
-
-    /// See `deliverAnswers`: a resumed publisher orders itself after its resume.
-    func afterAnswer() {
-        shared.withLock { _ in }
-    }
-
-    private func nextSeq() -> UInt64 {
-        publishSeq += 1
-        return publishSeq
-    }
-
-    private func enqueue(_ p: PendingPublish) {
-        if pendingHead > 64 && pendingHead * 2 > pending.count {
-            pending.removeFirst(pendingHead)
-            pendingHead = 0
-        }
-        pending.append(p)
-    }
-
-    private func canPumpMore() -> Bool {
-        guard pendingHead < pending.count || quickHead < quick.count, mote_mqtt_tx_pending(client) == 0 else { return false }
-        guard let blocked = blockedAtInflight else { return true }
-        return mote_mqtt_inflight_count(client) < blocked
-    }
-
-    /// Hand queued publishes and subscriptions to the C client while it has room.
-    private func pump() {
-        blockedAtInflight = nil
-        for group in groups.values where group.needsSubscribe {
-            if !sendSubscribe(group) { break }
-        }
-        if !unsubscribeLater.isEmpty {
-            for filter in unsubscribeLater where sendUnsubscribe(filter) { unsubscribeLater.remove(filter) }
-        }
-        if quickHead < quick.count {
-            // Earlier hand-offs go first; `pending` waits until they are all written.
-            sendQuick()
-            if quickHead < quick.count { return }
-        }
-        while pendingHead < pending.count {
-            guard isConnected else { return }
-            let p = pending[pendingHead]
-            let msg: mote_mqtt_publish_t
-            do {
-                msg = try p.prepare(version: version)
-            } catch {
-                pendingHead += 1
-                fail(p, error)
-                continue
-            }
-            var m = msg
-            var packetID: UInt16 = 0
-            let r = mote_mqtt_publish(client, &m, &packetID)
-            if r == MOTE_OK {
-                pendingHead += 1
-                if p.message.qos == .atMostOnce {
-                    succeed(p)
-                    if mote_mqtt_tx_pending(client) > 0 { qos0Written.append(p) }
-                } else {
-                    p.packetID = packetID
-                    inflightPublishes[inflightSlot(packetID)] = p
-                }
-            } else if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_RECEIVE_MAXIMUM {
-                blockedAtInflight = mote_mqtt_inflight_count(client)
-                return
-            } else if r == MOTE_ERR_NEED_MORE {
-                return
-            } else if Self.isConnectionError(r) {
-                connectionLost(error(from: r))
-                return
-            } else {
-                pendingHead += 1
-                fail(p, MQTTError.fromCore(r.rawValue, detail: p.message.topic))
-            }
-        }
-        if pendingHead == pending.count && pendingHead > 0 {
-            pending.removeAll(keepingCapacity: true)
-            pendingHead = 0
-        }
-    }
-
-    @inline(__always)
-    private func inflightSlot(_ packetID: UInt16) -> Int {
-        (Int(packetID) &- 1) % inflightCapacity
-    }
-
-    private static func isConnectionError(_ r: mote_err_t) -> Bool {
-        let v = r.rawValue
-        return v == MOTE_ERR_NOT_CONNECTED.rawValue || v == MOTE_ERR_KEEPALIVE_TIMEOUT.rawValue
-            || v == MOTE_ERR_SERVER_DISCONNECT.rawValue || v == MOTE_ERR_PROTOCOL.rawValue
-            || (v <= MOTE_ERR_TRANSPORT.rawValue && v >= MOTE_ERR_TLS_BAD_CERT.rawValue)
-            || v == MOTE_ERR_TIMEOUT.rawValue
-    }
-
-    private func error(from r: mote_err_t) -> MQTTError {
-        if r == MOTE_ERR_SERVER_DISCONNECT, let d = serverDisconnect {
-            return .serverDisconnected(reasonCode: d.code, reason: d.reason)
-        }
-        return MQTTError.fromCore(r.rawValue)
-    }
-
-    // MARK: Connecting
-
-    private func establish(cleanStart: Bool) throws(MQTTError) -> MQTTSessionInfo {
-        guard let port = UInt16(exactly: configuration.port), port > 0 else {
-            throw .invalidArgument("port \(configuration.port)")
-        }
-        let timeout = UInt32(clamping: RetryMath.milliseconds(configuration.connectTimeout))
-        try link.open(host: configuration.host, port: port, timeoutMs: timeout)
-        var info = mote_mqtt_session_info_t()
-        serverDisconnect = nil
-        inConnect = true
-        droppedDuringConnect.removeAll()
-        let r = ConnectOptions.withOptions(configuration, cleanStart: cleanStart) { opts in
-            mote_mqtt_connect(client, opts, timeout, &info)
-        }
-        inConnect = false
-        if r != MOTE_OK {
-            mote_mqtt_reset_connection(client)
-            link.close()
-            if r == MOTE_ERR_CONNACK_REFUSED {
-                let code = info.reason_code
-                let text = version == .v5 ? MQTTError.reasonText(code) : String(cString: mote_mqtt_v311_connack_string(code))
-                throw .connectionRefused(reasonCode: code, reason: text)
-            }
-            throw MQTTError.fromCore(r.rawValue, detail: "MQTT connect to \(configuration.host):\(port)")
-        }
-        link.connected()
-        let session = MQTTSessionInfo(
-            sessionPresent: info.session_present,
-            assignedClientID: info.assigned_client_id.len > 0 ? PropertyCodec.string(info.assigned_client_id) : nil,
-            keepAliveSeconds: info.keep_alive_s,
-            receiveMaximum: info.receive_maximum,
-            maximumQoS: MQTTQoS(rawValue: min(info.maximum_qos, 2)) ?? .exactlyOnce,
-            retainAvailable: info.retain_available)
-        // Messages the broker forgot with the old session go out again, in their first order.
-        if !droppedDuringConnect.isEmpty {
-            let again = droppedDuringConnect.sorted { $0.seq < $1.seq }
-            droppedDuringConnect.removeAll()
-            for p in again { p.freeStorage() }
-            pending.replaceSubrange(0..<pendingHead, with: [])
-            pendingHead = 0
-            pending.insert(contentsOf: again, at: 0)
-        }
-        for group in groups.values where !session.sessionPresent || !group.acknowledged {
-            group.needsSubscribe = true
-        }
-        state = .connected
-        logger.info("connected to \(configuration.host):\(port) (session present: \(session.sessionPresent))")
-        return session
-    }
-
-    private func connectionLost(_ error: MQTTError) {
-        guard isConnected else { return }
-        logger.warning("connection lost: \(error)")
-        mote_mqtt_reset_connection(client)
-        link.close()
-        qos0Written.removeAll()
-        subacks.removeAll()
-        for filter in unsubacks.values { unsubscribeLater.insert(filter) }
-        unsubacks.removeAll()
-        for group in groups.values where !group.acknowledged { group.needsSubscribe = true }
-        assembling = nil
-        if configuration.offlinePublishing == .failFast {
-            // Accepted while connected but not sent: fail now rather than wait for a
-            // reconnect (in-flight ones stay in the session and are resent).
-            for p in pending[pendingHead...] { fail(p, MQTTError.notConnected) }
-            pending.removeAll()
-            pendingHead = 0
-            quick.removeAll()
-            quickHead = 0
-        }
-        emit(.disconnected(error))
-        if configuration.reconnect.isEnabled {
-            scheduleReconnect(attempt: 0)
-        } else {
-            shutdown(error: error, emitClosed: true)
-        }
-    }
-
-    private func scheduleReconnect(attempt: Int) {
-        if let max = configuration.reconnect.maximumAttempts, attempt >= max {
-            shutdown(error: .closed, emitClosed: true)
-            return
-        }
-        let delay = configuration.reconnect.delay(forAttempt: attempt)
-        emit(.reconnecting(attempt: attempt, delay: delay))
-        state = .waitingToReconnect(deadline: ContinuousClock.now + delay, attempt: attempt)
-    }
-
-    private func reconnect(attempt: Int) {
-        do {
-            // A persistent session is resumed; a clean one starts again (and is rebuilt).
-            let info = try establish(cleanStart: configuration.cleanStart)
-            emit(.connected(info))
-        } catch {
-            // Refusals count as failed attempts too: brokers refuse while they restart.
-            logger.debug("reconnect attempt \(attempt) failed: \(error)")
-            scheduleReconnect(attempt: attempt + 1)
-        }
-    }
-
-    /// Stop the owner loop: fail what waits, end subscriptions, close the link.
-    private func shutdown(error: MQTTError?, emitClosed: Bool) {
-        state = .stopped
-        mote_mqtt_reset_connection(client)
-        link.close()
-        let failure = error ?? .closed
-        for i in pendingHead..<pending.count {
-            fail(pending[i], failure)
-        }
-        pending.removeAll()
-        pendingHead = 0
-        // The C session keeps its in-flight records (resent on a later connect with a present
-        // session), so their memory stays; only the waiting callers are released.
-        for i in 0..<inflightCapacity {
-            guard let p = inflightPublishes[i] else { continue }
-            fail(p, failure)
-        }
-        qos0Written.removeAll()
-        quick.removeAll()
-        quickHead = 0
-        for group in groups.values {
-            for w in group.waiters { w.resume(throwing: failure) }
-            for sink in group.subscribers.values {
-                if let error { sink.finish(throwing: error) } else { sink.finish() }
-            }
-        }
-        groups.removeAll()
-        groupsByID.removeAll()
-        subscriberGroup.removeAll()
-        subacks.removeAll()
-        unsubacks.removeAll()
-        unsubscribeLater.removeAll()
-        assembling = nil
-        shared.withLock { s in
-            s.connected = false
-            s.activeFilters = []
-        }
-        if emitClosed { emit(.closed) }
-    }
-
-    // MARK: Subscriptions
-
-    private func addSubscriber(_ r: SubscribeRequest) {
-        let group: FilterGroup
-        if let g = groups[r.filter] {
-            group = g
-            if r.qos > g.qos {
-                g.qos = r.qos
-                g.acknowledged = false
-                g.needsSubscribe = true
-            }
-        } else {
-            if !isConnected && configuration.offlinePublishing == .failFast {
-                r.sink.finish(throwing: MQTTError.notConnected)
-                r.ack.resume(throwing: MQTTError.notConnected)
-                return
-            }
-            group = FilterGroup(filter: r.filter, qos: r.qos, options: r.options, subscriptionID: nextSubscriptionID)
-            nextSubscriptionID = nextSubscriptionID >= 268_435_455 ? 1 : nextSubscriptionID + 1
-            groups[r.filter] = group
-            groupsByID[group.subscriptionID] = group
-        }
-        group.subscribers[r.subscriberID] = r.sink
-        subscriberGroup[r.subscriberID] = r.filter
-        unsubscribeLater.remove(r.filter)
-        if group.acknowledged && !group.needsSubscribe {
-            r.ack.resume()
-        } else {
-            group.waiters.append(r.ack)
-        }
-        publishFilters()
-    }
-
-    private func removeSubscriber(_ id: Int) {
-        guard let filter = subscriberGroup.removeValue(forKey: id), let group = groups[filter] else { return }
-        group.subscribers.removeValue(forKey: id)
-        guard group.subscribers.isEmpty else { return }
-        groups.removeValue(forKey: filter)
-        groupsByID.removeValue(forKey: group.subscriptionID)
-        for w in group.waiters { w.resume(throwing: MQTTError.closed) }
-        group.waiters.removeAll()
-        if isConnected, sendUnsubscribe(filter) {
-        } else {
-            unsubscribeLater.insert(filter)
-        }
-        publishFilters()
-    }
-
-    /// Filters the broker has (or is being asked to drop), for observers and tests.
-    private func publishFilters() {
-        var filters = Set(groups.keys)
-        filters.formUnion(unsubacks.values)
-        filters.formUnion(unsubscribeLater)
-        let list = filters.sorted()
-        shared.withLock { $0.activeFilters = list }
-    }
-
-    private func sendSubscribe(_ group: FilterGroup) -> Bool {
-        guard isConnected else { return false }
-        let filter = Array(group.filter.utf8)
-        var propsBuf = [UInt8](repeating: 0, count: 16)
-        var propsLen = 0
-        if version == .v5 {
-            propsLen = (try? PropertyCodec.encode(MQTTPublishProperties(), extra: [(PropertyCodec.subscriptionID, group.subscriptionID)],
-                                                  into: &propsBuf, cap: propsBuf.count)) ?? 0
-        }
-        var packetID: UInt16 = 0
-        let r = filter.withUnsafeBufferPointer { fp in
-            propsBuf.withUnsafeBufferPointer { pp in
-                var sub = mote_mqtt_subscription_t(filter: mote_bytes_t(ptr: fp.baseAddress, len: fp.count),
-                                                   options: group.qos.rawValue | group.options)
-                return mote_mqtt_subscribe(client, &sub, 1, mote_mqtt_props_t(ptr: pp.baseAddress, len: propsLen), &packetID)
-            }
-        }
-        if r == MOTE_OK {
-            group.needsSubscribe = false
-            subacks[packetID, default: []].append(group)
-            return true
-        }
-        if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_NEED_MORE { return false }
-        if Self.isConnectionError(r) {
-            connectionLost(error(from: r))
-            return false
-        }
-        // Invalid filter: fail this subscription group.
-        let err = MQTTError.fromCore(r.rawValue, detail: group.filter)
-        failGroup(group, err)
-        return true
-    }
-
-    private func failGroup(_ group: FilterGroup, _ err: MQTTError) {
-        groups.removeValue(forKey: group.filter)
-        groupsByID.removeValue(forKey: group.subscriptionID)
-        for w in group.waiters { w.resume(throwing: err) }
-        group.waiters.removeAll()
-        for (id, sink) in group.subscribers {
-            sink.finish(throwing: err)
-            subscriberGroup.removeValue(forKey: id)
-        }
-        group.subscribers.removeAll()
-        publishFilters()
-    }
-
-    private func sendUnsubscribe(_ filter: String) -> Bool {
-        guard isConnected else { return false }
-        let bytes = Array(filter.utf8)
-        var packetID: UInt16 = 0
-        let r = bytes.withUnsafeBufferPointer { fp in
-            var f = mote_bytes_t(ptr: fp.baseAddress, len: fp.count)
-            return mote_mqtt_unsubscribe(client, &f, 1, mote_mqtt_props_t(), &packetID)
-        }
-        if r == MOTE_OK {
-            unsubacks[packetID] = filter
-            return true
-        }
-        return false
-    }
-
-    // MARK: C callbacks (owner thread, inside mote_mqtt_connect / mote_mqtt_process)
-
-    fileprivate func handle(_ evt: UnsafePointer<mote_mqtt_event_t>) {
-        switch evt.pointee.type {
-        case MOTE_MQTT_EVT_PUBLISH:
-            received(evt)
-        case MOTE_MQTT_EVT_PUBLISH_DONE:
-            let ack = evt.pointee.u.ack
-            guard ack.packet_id != 0 else { return }
-            let slot = inflightSlot(ack.packet_id)
-            guard let p = inflightPublishes[slot], p.packetID == ack.packet_id else { return }
-            inflightPublishes[slot] = nil
-            p.packetID = 0
-            if inConnect && ack.reason_code == 0x80 {
-                droppedDuringConnect.append(p)
-            } else if ack.reason_code >= 0x80 {
-                fail(p, MQTTError.publishRejected(
-                    reasonCode: ack.reason_code,
-                    reason: PropertyCodec.reasonString(ack.props) ?? MQTTError.reasonText(ack.reason_code)))
-                p.freeStorage()
-            } else {
-                succeed(p)
-                p.freeStorage()
-            }
-        case MOTE_MQTT_EVT_SUBACK:
-            let s = evt.pointee.u.suback
-            guard let list = subacks.removeValue(forKey: s.packet_id) else { return }
-            for (i, group) in list.enumerated() {
-                let code: UInt8 = i < s.count ? s.reason_codes[i] : 0x80
-                if code >= 0x80 {
-                    failGroup(group, .subscriptionRejected(filter: group.filter, reasonCode: code,
-                                                           reason: PropertyCodec.reasonString(s.props) ?? MQTTError.reasonText(code)))
-                } else {
-                    group.acknowledged = true
-                    for w in group.waiters { w.resume() }
-                    group.waiters.removeAll()
-                }
-            }
-        case MOTE_MQTT_EVT_UNSUBACK:
-            if unsubacks.removeValue(forKey: evt.pointee.u.suback.packet_id) != nil { publishFilters() }
-        case MOTE_MQTT_EVT_DISCONNECT:
-            let a = evt.pointee.u.ack
-            serverDisconnect = (a.reason_code, PropertyCodec.reasonString(a.props) ?? MQTTError.reasonText(a.reason_code))
-        default:
-            break
-        }
-    }
-
-    private func received(_ evt: UnsafePointer<mote_mqtt_event_t>) {
-        let pub = evt.pointee.u.publish
-        let msg = pub.msg
-        let chunk = PropertyCodec.bytes(msg.payload)
-        if !(pub.first && pub.last) {
-            if pub.first {
-                var m = makeMessage(msg, payload: [])
-                m.payload.reserveCapacity(Int(pub.total))
-                assembling = (m, Int(pub.total))
-            }
-            assembling?.message.payload.append(contentsOf: chunk)
-            guard pub.last, let done = assembling else { return }
-            assembling = nil
-            route(done.message)
-            return
-        }
-        route(makeMessage(msg, payload: chunk))
-    }
-
-    private func makeMessage(_ msg: mote_mqtt_publish_t, payload: [UInt8]) -> MQTTMessage {
-        MQTTMessage(topic: PropertyCodec.string(msg.topic), payload: payload,
-                    qos: MQTTQoS(rawValue: msg.qos) ?? .atMostOnce, retain: msg.retain, isDuplicate: msg.dup,
-                    properties: version == .v5 ? PropertyCodec.decodePublish(msg.props) : MQTTPublishProperties())
-    }
-
-    private func route(_ message: MQTTMessage) {
-        var targets: [FilterGroup] = []
-        if !message.properties.subscriptionIdentifiers.isEmpty {
-            for id in message.properties.subscriptionIdentifiers { if let g = groupsByID[id] { targets.append(g) } }
-        } else {
-            let topic = Array(message.topic.utf8)
-            topic.withUnsafeBufferPointer { tp in
-                let t = mote_bytes_t(ptr: tp.baseAddress, len: tp.count)
-                for g in groups.values {
-                    let f = Array(g.filter.utf8)
-                    let match = f.withUnsafeBufferPointer { fp in
-                        mote_mqtt_topic_matches(mote_bytes_t(ptr: fp.baseAddress, len: fp.count), t)
-                    }
-                    if match { targets.append(g) }
-                }
-            }
-        }
-        for g in targets {
-            for sink in g.subscribers.values {
-                if case .dropped = sink.yield(message) {
-                    droppedMessages += 1
-                    if droppedMessages == 1 || droppedMessages % 1000 == 0 {
-                        logger.warning("subscription buffer full on \(g.filter): \(droppedMessages) messages dropped so far")
-                    }
-                }
-            }
-        }
-    }
-
-    fileprivate func trace(_ dir: CChar, _ packet: UnsafePointer<UInt8>, _ len: Int) {
-        let names = ["?", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE",
-                     "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "AUTH"]
-        let type = len > 0 ? Int(packet[0] >> 4) : 0
-        let head = UnsafeBufferPointer(start: packet, count: min(len, 16)).map { String(format: "%02x", $0) }.joined(separator: " ")
-        logger.trace("\(dir == 0x53 ? "sent" : "received") \(names[type]) (\(len) bytes): \(head)\(len > 16 ? " …" : "")")
-    }
-}
-
-enum RetryMath {
-    static func milliseconds(_ d: Duration) -> Int64 {
-        let c = d.components
-        return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,0 +1,386 @@
+import CMote
+import CMotePOSIX
+import CMoteShims
+import Foundation
+import Logging
+
+// The owner thread's connection and subscription side: connect, loss, reconnect, shutdown,
+// SUBSCRIBE/UNSUBSCRIBE bookkeeping, and the C client's callbacks. Owner thread only.
+extension Engine {
+    // MARK: Connecting
+
+    func establish(cleanStart: Bool) throws(MQTTError) -> MQTTSessionInfo {
+        guard let port = UInt16(exactly: configuration.port), port > 0 else {
+            throw .invalidArgument("port \(configuration.port)")
+        }
+        let timeout = UInt32(clamping: RetryMath.milliseconds(configuration.connectTimeout))
+        try link.open(host: configuration.host, port: port, timeoutMs: timeout)
+        var info = mote_mqtt_session_info_t()
+        serverDisconnect = nil
+        inConnect = true
+        droppedDuringConnect.removeAll()
+        let r = ConnectOptions.withOptions(configuration, cleanStart: cleanStart) { opts in
+            mote_mqtt_connect(client, opts, timeout, &info)
+        }
+        inConnect = false
+        if r != MOTE_OK {
+            mote_mqtt_reset_connection(client)
+            link.close()
+            if r == MOTE_ERR_CONNACK_REFUSED {
+                let code = info.reason_code
+                let text = version == .v5 ? MQTTError.reasonText(code) : String(cString: mote_mqtt_v311_connack_string(code))
+                throw .connectionRefused(reasonCode: code, reason: text)
+            }
+            throw MQTTError.fromCore(r.rawValue, detail: "MQTT connect to \(configuration.host):\(port)")
+        }
+        link.connected()
+        let session = MQTTSessionInfo(
+            sessionPresent: info.session_present,
+            assignedClientID: info.assigned_client_id.len > 0 ? PropertyCodec.string(info.assigned_client_id) : nil,
+            keepAliveSeconds: info.keep_alive_s,
+            receiveMaximum: info.receive_maximum,
+            maximumQoS: MQTTQoS(rawValue: min(info.maximum_qos, 2)) ?? .exactlyOnce,
+            retainAvailable: info.retain_available)
+        // Messages the broker forgot with the old session go out again, in their first order.
+        if !droppedDuringConnect.isEmpty {
+            let again = droppedDuringConnect.sorted { $0.seq < $1.seq }
+            droppedDuringConnect.removeAll()
+            for p in again { p.freeStorage() }
+            pending.replaceSubrange(0..<pendingHead, with: [])
+            pendingHead = 0
+            pending.insert(contentsOf: again, at: 0)
+        }
+        for group in groups.values where !session.sessionPresent || !group.acknowledged {
+            group.needsSubscribe = true
+        }
+        state = .connected
+        logger.info("connected to \(configuration.host):\(port) (session present: \(session.sessionPresent))")
+        return session
+    }
+
+    func connectionLost(_ error: MQTTError) {
+        guard isConnected else { return }
+        logger.warning("connection lost: \(error)")
+        mote_mqtt_reset_connection(client)
+        link.close()
+        qos0Written.removeAll()
+        subacks.removeAll()
+        for filter in unsubacks.values { unsubscribeLater.insert(filter) }
+        unsubacks.removeAll()
+        for group in groups.values where !group.acknowledged { group.needsSubscribe = true }
+        assembling = nil
+        if configuration.offlinePublishing == .failFast {
+            // Accepted while connected but not sent: fail now rather than wait for a
+            // reconnect (in-flight ones stay in the session and are resent).
+            for p in pending[pendingHead...] { fail(p, MQTTError.notConnected) }
+            pending.removeAll()
+            pendingHead = 0
+            quick.removeAll()
+            quickHead = 0
+        }
+        emit(.disconnected(error))
+        if configuration.reconnect.isEnabled {
+            scheduleReconnect(attempt: 0)
+        } else {
+            shutdown(error: error, emitClosed: true)
+        }
+    }
+
+    func scheduleReconnect(attempt: Int) {
+        if let max = configuration.reconnect.maximumAttempts, attempt >= max {
+            shutdown(error: .closed, emitClosed: true)
+            return
+        }
+        let delay = configuration.reconnect.delay(forAttempt: attempt)
+        emit(.reconnecting(attempt: attempt, delay: delay))
+        state = .waitingToReconnect(deadline: ContinuousClock.now + delay, attempt: attempt)
+    }
+
+    func reconnect(attempt: Int) {
+        do {
+            // A persistent session is resumed; a clean one starts again (and is rebuilt).
+            let info = try establish(cleanStart: configuration.cleanStart)
+            emit(.connected(info))
+        } catch {
+            // Refusals count as failed attempts too: brokers refuse while they restart.
+            logger.debug("reconnect attempt \(attempt) failed: \(error)")
+            scheduleReconnect(attempt: attempt + 1)
+        }
+    }
+
+    /// Stop the owner loop: fail what waits, end subscriptions, close the link.
+    func shutdown(error: MQTTError?, emitClosed: Bool) {
+        state = .stopped
+        mote_mqtt_reset_connection(client)
+        link.close()
+        let failure = error ?? .closed
+        for i in pendingHead..<pending.count {
+            fail(pending[i], failure)
+        }
+        pending.removeAll()
+        pendingHead = 0
+        // The C session keeps its in-flight records (resent on a later connect with a present
+        // session), so their memory stays; only the waiting callers are released.
+        for i in 0..<inflightCapacity {
+            guard let p = inflightPublishes[i] else { continue }
+            fail(p, failure)
+        }
+        qos0Written.removeAll()
+        quick.removeAll()
+        quickHead = 0
+        for group in groups.values {
+            for w in group.waiters { w.resume(throwing: failure) }
+            for sink in group.subscribers.values {
+                if let error { sink.finish(throwing: error) } else { sink.finish() }
+            }
+        }
+        groups.removeAll()
+        groupsByID.removeAll()
+        subscriberGroup.removeAll()
+        subacks.removeAll()
+        unsubacks.removeAll()
+        unsubscribeLater.removeAll()
+        assembling = nil
+        shared.withLock { s in
+            s.connected = false
+            s.activeFilters = []
+        }
+        if emitClosed { emit(.closed) }
+    }
+
+    // MARK: Subscriptions
+
+    func addSubscriber(_ r: SubscribeRequest) {
+        let group: FilterGroup
+        if let g = groups[r.filter] {
+            group = g
+            if r.qos > g.qos {
+                g.qos = r.qos
+                g.acknowledged = false
+                g.needsSubscribe = true
+            }
+        } else {
+            if !isConnected && configuration.offlinePublishing == .failFast {
+                r.sink.finish(throwing: MQTTError.notConnected)
+                r.ack.resume(throwing: MQTTError.notConnected)
+                return
+            }
+            group = FilterGroup(filter: r.filter, qos: r.qos, options: r.options, subscriptionID: nextSubscriptionID)
+            nextSubscriptionID = nextSubscriptionID >= 268_435_455 ? 1 : nextSubscriptionID + 1
+            groups[r.filter] = group
+            groupsByID[group.subscriptionID] = group
+        }
+        group.subscribers[r.subscriberID] = r.sink
+        subscriberGroup[r.subscriberID] = r.filter
+        unsubscribeLater.remove(r.filter)
+        if group.acknowledged && !group.needsSubscribe {
+            r.ack.resume()
+        } else {
+            group.waiters.append(r.ack)
+        }
+        publishFilters()
+    }
+
+    func removeSubscriber(_ id: Int) {
+        guard let filter = subscriberGroup.removeValue(forKey: id), let group = groups[filter] else { return }
+        group.subscribers.removeValue(forKey: id)
+        guard group.subscribers.isEmpty else { return }
+        groups.removeValue(forKey: filter)
+        groupsByID.removeValue(forKey: group.subscriptionID)
+        for w in group.waiters { w.resume(throwing: MQTTError.closed) }
+        group.waiters.removeAll()
+        if isConnected, sendUnsubscribe(filter) {
+        } else {
+            unsubscribeLater.insert(filter)
+        }
+        publishFilters()
+    }
+
+    /// Filters the broker has (or is being asked to drop), for observers and tests.
+    func publishFilters() {
+        var filters = Set(groups.keys)
+        filters.formUnion(unsubacks.values)
+        filters.formUnion(unsubscribeLater)
+        let list = filters.sorted()
+        shared.withLock { $0.activeFilters = list }
+    }
+
+    func sendSubscribe(_ group: FilterGroup) -> Bool {
+        guard isConnected else { return false }
+        let filter = Array(group.filter.utf8)
+        var propsBuf = [UInt8](repeating: 0, count: 16)
+        var propsLen = 0
+        if version == .v5 {
+            propsLen = (try? PropertyCodec.encode(MQTTPublishProperties(), extra: [(PropertyCodec.subscriptionID, group.subscriptionID)],
+                                                  into: &propsBuf, cap: propsBuf.count)) ?? 0
+        }
+        var packetID: UInt16 = 0
+        let r = filter.withUnsafeBufferPointer { fp in
+            propsBuf.withUnsafeBufferPointer { pp in
+                var sub = mote_mqtt_subscription_t(filter: mote_bytes_t(ptr: fp.baseAddress, len: fp.count),
+                                                   options: group.qos.rawValue | group.options)
+                return mote_mqtt_subscribe(client, &sub, 1, mote_mqtt_props_t(ptr: pp.baseAddress, len: propsLen), &packetID)
+            }
+        }
+        if r == MOTE_OK {
+            group.needsSubscribe = false
+            subacks[packetID, default: []].append(group)
+            return true
+        }
+        if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_NEED_MORE { return false }
+        if Self.isConnectionError(r) {
+            connectionLost(error(from: r))
+            return false
+        }
+        // Invalid filter: fail this subscription group.
+        let err = MQTTError.fromCore(r.rawValue, detail: group.filter)
+        failGroup(group, err)
+        return true
+    }
+
+    func failGroup(_ group: FilterGroup, _ err: MQTTError) {
+        groups.removeValue(forKey: group.filter)
+        groupsByID.removeValue(forKey: group.subscriptionID)
+        for w in group.waiters { w.resume(throwing: err) }
+        group.waiters.removeAll()
+        for (id, sink) in group.subscribers {
+            sink.finish(throwing: err)
+            subscriberGroup.removeValue(forKey: id)
+        }
+        group.subscribers.removeAll()
+        publishFilters()
+    }
+
+    func sendUnsubscribe(_ filter: String) -> Bool {
+        guard isConnected else { return false }
+        let bytes = Array(filter.utf8)
+        var packetID: UInt16 = 0
+        let r = bytes.withUnsafeBufferPointer { fp in
+            var f = mote_bytes_t(ptr: fp.baseAddress, len: fp.count)
+            return mote_mqtt_unsubscribe(client, &f, 1, mote_mqtt_props_t(), &packetID)
+        }
+        if r == MOTE_OK {
+            unsubacks[packetID] = filter
+            return true
+        }
+        return false
+    }
+
+    // MARK: C callbacks (owner thread, inside mote_mqtt_connect / mote_mqtt_process)
+
+    func handle(_ evt: UnsafePointer<mote_mqtt_event_t>) {
+        switch evt.pointee.type {
+        case MOTE_MQTT_EVT_PUBLISH:
+            received(evt)
+        case MOTE_MQTT_EVT_PUBLISH_DONE:
+            let ack = evt.pointee.u.ack
+            guard ack.packet_id != 0 else { return }
+            let slot = inflightSlot(ack.packet_id)
+            guard let p = inflightPublishes[slot], p.packetID == ack.packet_id else { return }
+            inflightPublishes[slot] = nil
+            p.packetID = 0
+            if inConnect && ack.reason_code == 0x80 {
+                droppedDuringConnect.append(p)
+            } else if ack.reason_code >= 0x80 {
+                fail(p, MQTTError.publishRejected(
+                    reasonCode: ack.reason_code,
+                    reason: PropertyCodec.reasonString(ack.props) ?? MQTTError.reasonText(ack.reason_code)))
+                p.freeStorage()
+            } else {
+                succeed(p)
+                p.freeStorage()
+            }
+        case MOTE_MQTT_EVT_SUBACK:
+            let s = evt.pointee.u.suback
+            guard let list = subacks.removeValue(forKey: s.packet_id) else { return }
+            for (i, group) in list.enumerated() {
+                let code: UInt8 = i < s.count ? s.reason_codes[i] : 0x80
+                if code >= 0x80 {
+                    failGroup(group, .subscriptionRejected(filter: group.filter, reasonCode: code,
+                                                           reason: PropertyCodec.reasonString(s.props) ?? MQTTError.reasonText(code)))
+                } else {
+                    group.acknowledged = true
+                    for w in group.waiters { w.resume() }
+                    group.waiters.removeAll()
+                }
+            }
+        case MOTE_MQTT_EVT_UNSUBACK:
+            if unsubacks.removeValue(forKey: evt.pointee.u.suback.packet_id) != nil { publishFilters() }
+        case MOTE_MQTT_EVT_DISCONNECT:
+            let a = evt.pointee.u.ack
+            serverDisconnect = (a.reason_code, PropertyCodec.reasonString(a.props) ?? MQTTError.reasonText(a.reason_code))
+        default:
+            break
+        }
+    }
+
+    func received(_ evt: UnsafePointer<mote_mqtt_event_t>) {
+        let pub = evt.pointee.u.publish
+        let msg = pub.msg
+        let chunk = PropertyCodec.bytes(msg.payload)
+        if !(pub.first && pub.last) {
+            if pub.first {
+                var m = makeMessage(msg, payload: [])
+                m.payload.reserveCapacity(Int(pub.total))
+                assembling = (m, Int(pub.total))
+            }
+            assembling?.message.payload.append(contentsOf: chunk)
+            guard pub.last, let done = assembling else { return }
+            assembling = nil
+            route(done.message)
+            return
+        }
+        route(makeMessage(msg, payload: chunk))
+    }
+
+    func makeMessage(_ msg: mote_mqtt_publish_t, payload: [UInt8]) -> MQTTMessage {
+        MQTTMessage(topic: PropertyCodec.string(msg.topic), payload: payload,
+                    qos: MQTTQoS(rawValue: msg.qos) ?? .atMostOnce, retain: msg.retain, isDuplicate: msg.dup,
+                    properties: version == .v5 ? PropertyCodec.decodePublish(msg.props) : MQTTPublishProperties())
+    }
+
+    func route(_ message: MQTTMessage) {
+        var targets: [FilterGroup] = []
+        if !message.properties.subscriptionIdentifiers.isEmpty {
+            for id in message.properties.subscriptionIdentifiers { if let g = groupsByID[id] { targets.append(g) } }
+        } else {
+            let topic = Array(message.topic.utf8)
+            topic.withUnsafeBufferPointer { tp in
+                let t = mote_bytes_t(ptr: tp.baseAddress, len: tp.count)
+                for g in groups.values {
+                    let f = Array(g.filter.utf8)
+                    let match = f.withUnsafeBufferPointer { fp in
+                        mote_mqtt_topic_matches(mote_bytes_t(ptr: fp.baseAddress, len: fp.count), t)
+                    }
+                    if match { targets.append(g) }
+                }
+            }
+        }
+        for g in targets {
+            for sink in g.subscribers.values {
+                if case .dropped = sink.yield(message) {
+                    droppedMessages += 1
+                    if droppedMessages == 1 || droppedMessages % 1000 == 0 {
+                        logger.warning("subscription buffer full on \(g.filter): \(droppedMessages) messages dropped so far")
+                    }
+                }
+            }
+        }
+    }
+
+    func trace(_ dir: CChar, _ packet: UnsafePointer<UInt8>, _ len: Int) {
+        let names = ["?", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE",
+                     "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "AUTH"]
+        let type = len > 0 ? Int(packet[0] >> 4) : 0
+        let head = UnsafeBufferPointer(start: packet, count: min(len, 16)).map { String(format: "%02x", $0) }.joined(separator: " ")
+        logger.trace("\(dir == 0x53 ? "sent" : "received") \(names[type]) (\(len) bytes): \(head)\(len > 16 ? " …" : "")")
+    }
+}
+
+
+enum RetryMath {
+    static func milliseconds(_ d: Duration) -> Int64 {
+        let c = d.components
+        return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
+    }
+}
