@@ -707,7 +707,7 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
         }
     }
     c->info = NULL;
-    if (rc != MOTE_OK && c->state != MQ_DISCONNECTED)
-        drop_connection(c);
+    if (rc != MOTE_OK)
+        drop_connection(c); /* (again, when a failure already did: harmless) */
     return rc;
 }

@@ -584,8 +584,8 @@ done:
         rc = mote_client_on_connack(c, c->cfg->rx_buf + c->rx_off - c->rx_total, c->rx_total);
         c->rx_total = 0;
     }
-    if (fatal(rc) && c->state != MQ_DISCONNECTED)
-        rc = mote_client_fail(c, rc);
+    if (fatal(rc))
+        mote_client_fail(c, rc); /* (again, when a failure already did: harmless) */
     return rc != MOTE_OK ? (int32_t)rc : n;
 }
 
@@ -632,7 +632,7 @@ mote_err_t mote_mqtt_process(mote_mqtt_client_t *c, uint32_t budget_ms)
         if (rc == MOTE_OK)
             rc = mote_client_resend(c);
         if (rc != MOTE_OK && rc != MOTE_ERR_NEED_MORE)
-            return c->state != MQ_DISCONNECTED ? mote_client_fail(c, rc) : rc;
+            return mote_client_fail(c, rc); /* (harmless when already disconnected) */
         /* Read what is available (bounded, so a flood cannot keep us here past the
          * budget); acks produced on the way are coalesced and written together below. */
         for (reads = 0; reads < 16 && c->ack_type == 0; reads++) {

@@ -624,17 +624,6 @@ int32_t mote_mqtt_encode_connack(uint8_t *buf, size_t cap, mote_mqtt_version_t v
 
 #endif
 
-/* Is rc a valid SUBACK/UNSUBACK code for this version? */
-bool mote_wire_suback_code_ok(mote_mqtt_version_t v, uint8_t type, uint8_t rc)
-{
-#if MOTE_MQTT_V5
-    if (MOTE_WIRE_IS_V5(v))
-        return mote_wire_reason_ok(type, rc);
-#endif
-    (void)v, (void)type;
-    return rc <= 2 || rc == 0x80u; /* 3.1.1 3.9.3 */
-}
-
 #if MOTE_MQTT_SERVER
 int32_t mote_mqtt_encode_suback(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint8_t type,
                                 const mote_mqtt_suback_t *s)

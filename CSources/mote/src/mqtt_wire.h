@@ -193,8 +193,23 @@ static inline bool mote_wire_is_shared(mote_bytes_t f)
  * shared subscription). Returns MOTE_OK, MOTE_ERR_BAD_QOS or MOTE_ERR_BAD_FLAGS. */
 mote_err_t mote_wire_sub_options_ok(mote_bytes_t filter, unsigned options, bool v5);
 
-/* Is rc a valid SUBACK (or UNSUBACK) reason/return code for version v? */
-bool mote_wire_suback_code_ok(mote_mqtt_version_t v, uint8_t type, uint8_t rc);
+#if MOTE_MQTT_V5
+/* Is code a valid v5 reason code for this packet type (CONNACK, PUBACK..PUBCOMP, SUBACK,
+ * UNSUBACK, DISCONNECT, AUTH)? */
+bool mote_wire_reason_ok(uint8_t type, uint8_t code);
+#endif
+
+/* Is rc a valid SUBACK (or UNSUBACK) reason/return code for version v? Inline: the 3.1.1
+ * rule is one comparison. */
+static inline bool mote_wire_suback_code_ok(mote_mqtt_version_t v, uint8_t type, uint8_t rc)
+{
+#if MOTE_MQTT_V5
+    if (MOTE_WIRE_IS_V5(v))
+        return mote_wire_reason_ok(type, rc);
+#endif
+    (void)v, (void)type;
+    return rc <= 2 || rc == 0x80u; /* 3.1.1 3.9.3 */
+}
 
 #if MOTE_MQTT_V5
 /* Property sets by packet: the packet type (1..15), or this value for will properties. */
@@ -210,10 +225,6 @@ mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind, uin
 /* The topic alias among properties already validated (0: none). A leaf: no property
  * record, no calls. */
 uint16_t mote_wire_topic_alias(const uint8_t *p, size_t len);
-
-/* Is code a valid v5 reason code for this packet type (CONNACK, PUBACK..PUBCOMP, SUBACK,
- * UNSUBACK, DISCONNECT, AUTH)? */
-bool mote_wire_reason_ok(uint8_t type, uint8_t code);
 #endif
 
 #endif
