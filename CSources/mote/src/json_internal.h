@@ -22,15 +22,32 @@
 #define JSON_SIZE_NOINLINE JSON_ALWAYS_INLINE
 #endif
 
-/* One scan over one JSON value: the engine behind validate, find, iteration and the number
- * grammar check. Kept small: it lives in the caller's frame while the scanner's nesting bits
- * are on the stack. */
+/* What the scanner expects next (after whitespace). The states before a value also say
+ * what comes after it, so no separate "inside an array" flag is needed. */
+enum {
+    JSON_ST_KEY,        /* a member (after ',') */
+    JSON_ST_KEY_FIRST,  /* a member or '}' (after '{') */
+    JSON_ST_COLON,      /* ':' after a key */
+    JSON_ST_AFTER_OBJ,  /* ',' or '}' after a member's value */
+    JSON_ST_AFTER_ARR,  /* ',' or ']' after an element */
+    JSON_ST_END,        /* only whitespace after the top-level value */
+    JSON_ST_TOP,        /* the top-level value */
+    JSON_ST_VALUE,      /* a member's value (after ':') */
+    JSON_ST_ELEM,       /* an array element (after ',') */
+    JSON_ST_ELEM_FIRST  /* an element or ']' (after '[') */
+};
+
+/* One scan: the engine behind validate, find and iteration. Kept small: it lives in the
+ * caller's frame while the scanner's nesting bits are on the stack. */
 struct json_scan {
-    const uint8_t *p; /* in: where the value (or whitespace before it) starts; out: after
-                         it, or on failure the offending byte */
+    const uint8_t *p; /* in: where the scan starts; out: after the value, or on failure
+                         the offending byte */
     const uint8_t *end;
     uint8_t reason;   /* mote_json_reason_t of a failure */
-    uint8_t top;      /* a whole document: only whitespace around the value */
+    uint8_t start;    /* JSON_ST_TOP: one whole document (only whitespace around the
+                         value); JSON_ST_KEY or _ELEM: the next member or element of a
+                         container at depth 0, JSON_ST_AFTER_OBJ or _ARR: the same after
+                         a ',' (the scan ends after that one item) */
     uint8_t search;   /* this is the `sc` of a struct json_find */
 };
 
@@ -58,8 +75,8 @@ struct json_find {
 #define JSON_PATH_OBJECT 1u /* kinds: the segment applies to objects */
 #define JSON_PATH_ARRAY 2u  /* kinds: the segment applies to arrays */
 
-/* Scans one value (leading whitespace allowed; with `top`, trailing whitespace too and
- * nothing else). Returns MOTE_OK, MOTE_ERR_JSON_SYNTAX or MOTE_ERR_JSON_DEPTH (p at the
+/* Scans from sc->start (leading whitespace allowed; for a whole document trailing
+ * whitespace too and nothing else). Returns MOTE_OK, MOTE_ERR_JSON_SYNTAX or MOTE_ERR_JSON_DEPTH (p at the
  * offending byte, reason set); a search also MOTE_ERR_NOT_FOUND. */
 int json_scan_value(struct json_scan *sc);
 
@@ -76,7 +93,8 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
 /* Walks the string body from k to kend or to an unescaped '"', decoding escapes (\uXXXX
  * and surrogate pairs to UTF-8).
  * key_mode 0..2: compares the decoded bytes with the path key [f->key, f->rest), read with
- * key_mode escapes (0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1); returns 1 when
+ * key_mode escapes (0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1, JSON_ANY every
+ * key); returns 1 when
  * equal, else 0 (also for a malformed body: the scanner reports it). key_mode JSON_COPY:
  * stores the first f->index decoded bytes at f->u.buf; returns the decoded length, or
  * (size_t)-1 when the body is malformed. f NULL: checks the one escape at k and returns
@@ -84,6 +102,7 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
  * surrogate that is not a high+low pair.
  * A leaf with a small frame: the scanner calls it with its nesting bits live. */
 #define JSON_COPY 3u
+#define JSON_ANY 4u /* iteration: every key matches; f->key gets its opening quote */
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend);
 
 /* Type of the value starting with byte c. */

@@ -28,6 +28,10 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
 {
     const char *s = f ? f->key : (const char *)k; /* without f: where the escape starts */
     size_t n = 0;
+    if (f && f->key_mode == JSON_ANY) {
+        f->key = (const char *)k - 1;
+        return 1;
+    }
     while (k < kend) {
         unsigned long enc = *k++, lo; /* the UTF-8 bytes of one item, first in the low byte */
         if (enc == '"') /* the end of a key compared before it is scanned */
@@ -131,72 +135,49 @@ int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container
     return MOTE_OK;
 }
 
-static const uint8_t *skip_ws(const uint8_t *p, const uint8_t *end)
-{
-    while (p != end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    return p;
-}
-
 int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_value_t *value,
                         mote_json_error_t *err)
 {
-    struct json_scan sc;
-    mote_json_value_t tmp, *v; /* tmp stands in for a NULL key or value (one is enough) */
-    int rc, item;
-    if (!it || !it->doc)
+    /* One search over the rest of the container whose single segment matches any key
+     * (or the next element) at depth 0: the scanner checks the item's grammar, finds the
+     * value's span and stops after it. */
+    struct json_find f;
+    const char *q;
+    int rc;
+    if (!it || !it->doc || !value)
         return MOTE_ERR_BAD_ARG;
-    if (!key)
-        key = &tmp;
-    if (!value)
-        value = &tmp;
-    sc.search = 0;
-    sc.top = 0;
-    sc.end = (const uint8_t *)it->end;
-    sc.p = skip_ws((const uint8_t *)it->pos, sc.end);
-    if (sc.p == sc.end)
-        return MOTE_ERR_NOT_FOUND;
-    key->ptr = NULL;
-    key->len = 0;
-    key->type = MOTE_JSON_NONE;
-    rc = MOTE_OK;
-    sc.reason = MOTE_JSON_R_EXPECTED_COMMA;
-    if (it->index > 0) {
-        if (*sc.p != ',')
-            goto syntax;
-        sc.p++;
+    q = it->pos;
+    value->ptr = NULL;
+    f.sc.p = (const uint8_t *)q;
+    f.sc.end = (const uint8_t *)it->end;
+    f.sc.start = (uint8_t)(it->is_object ? JSON_ST_KEY : JSON_ST_ELEM);
+    if (it->index)
+        f.sc.start = (uint8_t)(it->is_object ? JSON_ST_AFTER_OBJ : JSON_ST_AFTER_ARR);
+    f.sc.search = 1;
+    json_path_single(&f, it->is_object ? q : NULL, 0);
+    f.key_mode = JSON_ANY;
+    f.u.out = value;
+    rc = json_scan_value(&f.sc);
+    if (rc != MOTE_OK) {
+        it->pos = it->end; /* stop */
+        return json_scan_error(rc, err, &f.sc, it->doc);
     }
-    /* item 0: the key of an object member, item 1: the value */
-    for (item = !it->is_object; item < 2; item++) {
-        v = item ? value : key;
-        sc.p = skip_ws(sc.p, sc.end);
-        if (item == 0) {
-            sc.reason = MOTE_JSON_R_EXPECTED_KEY;
-            if (sc.p == sc.end || *sc.p != '"')
-                goto syntax;
-        }
-        v->ptr = (const char *)sc.p;
-        rc = json_scan_value(&sc);
-        if (rc != MOTE_OK)
-            goto syntax;
-        v->len = (size_t)(sc.p - (const uint8_t *)v->ptr);
-        v->type = json_type_of(*(const uint8_t *)v->ptr);
-        if (item == 0) {
-            sc.p = skip_ws(sc.p, sc.end);
-            sc.reason = MOTE_JSON_R_EXPECTED_COLON;
-            if (sc.p == sc.end || *sc.p != ':')
-                goto syntax;
-            sc.p++;
-        }
-    }
-    it->pos = (const char *)sc.p;
+    it->pos = (const char *)f.sc.p;
     it->index++;
+    if (key) {
+        key->ptr = NULL;
+        key->len = 0;
+        key->type = MOTE_JSON_NONE;
+        if (it->is_object) {
+            /* only whitespace and ':' lie between the key's closing quote and the value */
+            for (q = value->ptr; *--q != '"';) {
+            }
+            key->ptr = f.key;
+            key->len = (size_t)(q + 1 - f.key);
+            key->type = MOTE_JSON_STRING;
+        }
+    }
     return MOTE_OK;
-syntax:
-    if (rc == MOTE_OK)
-        rc = MOTE_ERR_JSON_SYNTAX;
-    it->pos = it->end; /* stop */
-    return json_scan_error(rc, err, &sc, it->doc);
 }
 
 /* Is v exactly the literal word (n bytes)? */

@@ -139,20 +139,16 @@ fail:
     return NULL;
 }
 
-/* What the scanner expects next (after whitespace). The states before a value also say
- * what comes after it, so no separate "inside an array" flag is needed. */
-enum {
-    ST_KEY,        /* a member (after ',') */
-    ST_KEY_FIRST,  /* a member or '}' (after '{') */
-    ST_COLON,      /* ':' after a key */
-    ST_AFTER_OBJ,  /* ',' or '}' after a member's value */
-    ST_AFTER_ARR,  /* ',' or ']' after an element */
-    ST_END,        /* only whitespace after the top-level value */
-    ST_TOP,        /* the top-level value */
-    ST_VALUE,      /* a member's value (after ':') */
-    ST_ELEM,       /* an array element (after ',') */
-    ST_ELEM_FIRST  /* an element or ']' (after '[') */
-};
+#define ST_KEY JSON_ST_KEY
+#define ST_KEY_FIRST JSON_ST_KEY_FIRST
+#define ST_COLON JSON_ST_COLON
+#define ST_AFTER_OBJ JSON_ST_AFTER_OBJ
+#define ST_AFTER_ARR JSON_ST_AFTER_ARR
+#define ST_END JSON_ST_END
+#define ST_TOP JSON_ST_TOP
+#define ST_VALUE JSON_ST_VALUE
+#define ST_ELEM JSON_ST_ELEM
+#define ST_ELEM_FIRST JSON_ST_ELEM_FIRST
 
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
 #define ARMED ((unsigned)-1)  /* search: above any depth */
@@ -183,8 +179,9 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
     const uint8_t *p = sc->p;
     const uint8_t *const end = sc->end;
     uint8_t kinds[(MOTE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: that level is an array */
-    unsigned depth = 0, st = ST_TOP, c;
-    unsigned watch = search && sc->search ? ARMED : 0; /* 0 never matches a depth */
+    unsigned depth = 0, st = sc->start, c;
+    /* 0 matches no depth but 0, where only an iteration looks for items */
+    unsigned watch = search && sc->search && st == ST_TOP ? ARMED : 0;
     size_t n;
     struct json_find *const f = (struct json_find *)sc; /* used only when searching */
 
@@ -192,7 +189,9 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         if (p == end) {
             if (st == ST_END)
                 goto done;
-            sc->reason = st == ST_TOP && sc->top ? MOTE_JSON_R_EMPTY : MOTE_JSON_R_UNEXPECTED_END;
+            if (st == sc->start && st != ST_TOP)
+                return MOTE_ERR_NOT_FOUND; /* an iteration past the last item */
+            sc->reason = st == ST_TOP ? MOTE_JSON_R_EMPTY : MOTE_JSON_R_UNEXPECTED_END;
             goto fail;
         }
         c = *p;
@@ -209,7 +208,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         case ST_AFTER_ARR:
             if (c == ',')
                 goto comma;
-            if (c == (st == ST_AFTER_ARR ? ']' : '}'))
+            if (depth && c == (st == ST_AFTER_ARR ? ']' : '}'))
                 goto close;
             sc->reason = MOTE_JSON_R_EXPECTED_COMMA;
             goto fail;
@@ -379,8 +378,8 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
             f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
             watch = 0;
         }
-        if (st == ST_END) {
-            if (!sc->top)
+        if (!depth) {
+            if (sc->start != ST_TOP) /* one item of an iteration */
                 goto done;
             continue;
         }
@@ -459,7 +458,7 @@ static int scan_init(struct json_scan *sc, const void *doc, size_t len, mote_jso
         return MOTE_ERR_BAD_ARG;
     sc->p = doc ? (const uint8_t *)doc : (const uint8_t *)"";
     sc->end = sc->p + len;
-    sc->top = 1;
+    sc->start = ST_TOP;
     sc->search = 0;
     return MOTE_OK;
 }

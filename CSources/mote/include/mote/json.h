@@ -120,9 +120,10 @@ typedef struct mote_json_iter {
 int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container);
 
 /* Next item. key: for objects the member name as a string span (quotes included; read it
- * with mote_json_get_string), for arrays type MOTE_JSON_NONE; may be NULL. value: the item.
- * Returns MOTE_OK, MOTE_ERR_NOT_FOUND after the last item, or a syntax/depth error
- * (err optional; offset relative to the container's first byte; key/value undefined). */
+ * with mote_json_get_string), for arrays type MOTE_JSON_NONE; may be NULL. value: the item
+ * (required). Returns MOTE_OK, MOTE_ERR_NOT_FOUND after the last item, MOTE_ERR_BAD_ARG,
+ * or a syntax/depth error (err optional; offset relative to the container's first byte;
+ * key/value undefined). */
 int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_value_t *value,
                         mote_json_error_t *err);
 
