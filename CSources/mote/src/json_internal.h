@@ -95,7 +95,7 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
  * key_mode 0..2: compares the decoded bytes with the path key [f->key, f->rest), read with
  * key_mode escapes (0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1, JSON_ANY every
  * key); returns 1 when
- * equal, else 0 (also for a malformed body: the scanner reports it). key_mode JSON_COPY:
+ * equal, else 0 or (size_t)-1 (a malformed body: the scanner reports it). key_mode JSON_COPY:
  * stores the first f->index decoded bytes at f->u.buf; returns the decoded length, or
  * (size_t)-1 when the body is malformed. f NULL: checks the one escape at k and returns
  * its length, (size_t)-1 when it is invalid, (size_t)-2 for a \u escape of a UTF-16

@@ -106,10 +106,7 @@ int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
                 q += *q == '.';
                 d = (unsigned)(*q++ - '0');
             }
-            /* the constant is (2^63 - 1) / 10: a 64-bit division would need a helper */
-            if (mag > 922337203685477580u)
-                return MOTE_ERR_JSON_RANGE;
-            mag = mag * 10 + d;
+            mag = mag * 10 + d; /* at most 19 digits: 64 bits do not overflow */
         }
         if (mag > ((uint64_t)1 << 63) - (uint64_t)!neg)
             return MOTE_ERR_JSON_RANGE;

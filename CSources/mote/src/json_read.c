@@ -107,7 +107,7 @@ bad_pair:
     if (!f)
         return (size_t)-2;
 bad:
-    return !f || f->key_mode == JSON_COPY ? (size_t)-1 : 0;
+    return (size_t)-1;
 }
 
 bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t key_len)
@@ -118,7 +118,7 @@ bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t
     sc.key = key ? key : "";
     sc.rest = sc.key + key_len;
     sc.key_mode = 0;
-    return json_string_walk(&sc, (const uint8_t *)v->ptr + 1, (const uint8_t *)v->ptr + v->len - 1) != 0;
+    return json_string_walk(&sc, (const uint8_t *)v->ptr + 1, (const uint8_t *)v->ptr + v->len - 1) == 1;
 }
 
 int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container)

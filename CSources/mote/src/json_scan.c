@@ -304,7 +304,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
     key: /* *p == '"', a member's key */
         st = ST_COLON;
         if (search && depth == watch && (f->kinds & JSON_PATH_OBJECT) &&
-            json_string_walk(f, p + 1, end)) {
+            json_string_walk(f, p + 1, end) == 1) {
             json_path_advance(f);
             watch = ARMED;
         }
