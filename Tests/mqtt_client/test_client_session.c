@@ -91,6 +91,46 @@ static void reconnect_resends_in_order(void **state)
     }
 }
 
+/* A QoS 1/2 publish that fails because the connection broke while it was being written is
+ * not in flight: the caller got an error (and will publish it again), so nothing of it may
+ * be resent from the session after a reconnect. */
+static void publish_failing_on_a_broken_connection_leaves_no_record(void **state)
+{
+    int v;
+    (void)state;
+    for (v = 0; v < 2; v++) {
+        mote_mqtt_version_t ver = v ? V5 : V311;
+        fixture_t *f = fixture_new(256, 64);
+        static char big[300];
+        mote_mqtt_publish_t a = msg("r/a", "AAAA", 1), e;
+        uint16_t ia = 0, ie = 0;
+        uint8_t type, flags;
+        const uint8_t *body;
+        uint32_t rem;
+        size_t cur = 0;
+        memset(big, 'E', sizeof big - 1);
+        e = msg("r/e", big, 1); /* larger than tx_buf: written at once, from caller memory */
+        assert_int_equal(fixture_connect(f, ver, false, NULL, 0), MOTE_OK);
+        assert_int_equal(mote_mqtt_publish(&f->c, &a, &ia), MOTE_OK); /* queued: in flight */
+        f->t.send_error = MOTE_ERR_TRANSPORT;
+        assert_int_equal(mote_mqtt_publish(&f->c, &e, &ie), MOTE_ERR_TRANSPORT);
+        assert_int_equal(ie, 0);
+        assert_false(mote_mqtt_is_connected(&f->c));
+        assert_int_equal(mote_mqtt_inflight_count(&f->c), 1); /* only a */
+        f->t.send_error = 0;
+        fixture_clear_sent(f);
+        assert_int_equal(fixture_connect(f, ver, true, NULL, 0), MOTE_OK);
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
+        assert_true(sent_next(&f->t, &cur, &type, &flags, &body, &rem)); /* CONNECT */
+        assert_int_equal(type, MOTE_MQTT_CONNECT);
+        assert_true(sent_next(&f->t, &cur, &type, &flags, &body, &rem)); /* a again, nothing else */
+        assert_int_equal(type, MOTE_MQTT_PUBLISH);
+        assert_int_equal(cur, f->t.sent_len);
+        fixture_free(f);
+    }
+}
+
 /* ---- incoming QoS 2 ------------------------------------------------------------------- */
 
 static void qos2_exactly_once(void **state)
@@ -512,6 +552,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reconnect_resends_in_order),
+        cmocka_unit_test(publish_failing_on_a_broken_connection_leaves_no_record),
         cmocka_unit_test(qos2_exactly_once),
         cmocka_unit_test(stream_oversize),
         cmocka_unit_test(stream_reject_oversize),

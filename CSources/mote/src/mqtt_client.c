@@ -327,7 +327,9 @@ MQ_NOINLINE static mote_err_t publish_tracked(mote_mqtt_client_t *c, const mote_
     }
     rc = queue_publish(c, &p, 0);
     if (rc != MOTE_OK) {
-        if (r != NULL && c->state != MQ_DISCONNECTED)
+        /* Not sent (a broken connection leaves at most a partial packet, which the peer
+         * drops): the caller gets the error and no record is left to be resent. */
+        if (r != NULL)
             mote_session_free(c, r);
         return rc;
     }
