@@ -109,8 +109,8 @@ static JSON_ALWAYS_INLINE const uint8_t *skip_digits(const uint8_t *p, const uin
     return p;
 }
 
-JSON_SIZE_NOINLINE const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p,
-                                                   const uint8_t *end)
+static JSON_SIZE_NOINLINE const uint8_t *skip_number(struct json_scan *sc, const uint8_t *p,
+                                                     const uint8_t *end)
 {
     if (*p == '-' && (++p == end || !IS_DIGIT(*p)))
         goto fail;
@@ -137,6 +137,11 @@ fail:
     sc->reason = MOTE_JSON_R_BAD_NUMBER;
     sc->p = p;
     return NULL;
+}
+
+const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
+{
+    return skip_number(sc, p, end);
 }
 
 #define ST_KEY JSON_ST_KEY
@@ -295,7 +300,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
                 sc->reason = MOTE_JSON_R_UNEXPECTED_CHAR;
                 goto fail;
             }
-            p = json_skip_number(sc, p, end);
+            p = skip_number(sc, p, end);
             if (!p)
                 return MOTE_ERR_JSON_SYNTAX;
             goto value_end;
