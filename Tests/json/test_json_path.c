@@ -215,7 +215,9 @@ static void test_iterate(void **state)
 
 static void test_iterate_invalid(void **state)
 {
-    static const char *bad[] = {"[1 2]", "[1,]", "{\"a\" 1}", "{\"a\":}", "{1:2}", "[\"\\x\"]"};
+    /* including spans with a stray closer inside (never a valid value's span) */
+    static const char *bad[] = {"[1 2]", "[1,]", "{\"a\" 1}", "{\"a\":}", "{1:2}", "[\"\\x\"]",
+                                "[1]]", "[]]", "{\"a\":1}}", "{}}", "[1,]]", "{\"a\":1]}"};
     size_t i;
     (void)state;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -229,6 +231,34 @@ static void test_iterate_invalid(void **state)
         assert_int_equal(rc, MOTE_ERR_JSON_SYNTAX);
         assert_int_equal(mote_json_iter_next(&it, NULL, &v, NULL), MOTE_ERR_NOT_FOUND);
     }
+}
+
+/* Keys and values with whitespace around them; the value is required. */
+static void test_iterate_spaces(void **state)
+{
+    static const char doc[] = "{ \"a\" : 1 ,\n\t\"b\\\"\":[ 2 ] , \"c\":{\"d\":\"}\"}}";
+    mote_json_value_t c = {doc, sizeof doc - 1, MOTE_JSON_OBJECT}, k, v;
+    mote_json_iter_t it;
+    char name[8];
+    (void)state;
+    assert_int_equal(mote_json_iter_init(&it, &c), MOTE_OK);
+    assert_int_equal(mote_json_iter_next(&it, &k, NULL, NULL), MOTE_ERR_BAD_ARG);
+    assert_int_equal(mote_json_iter_next(&it, &k, &v, NULL), MOTE_OK);
+    assert_int_equal(k.len, 3);
+    assert_memory_equal(k.ptr, "\"a\"", 3);
+    assert_int_equal(v.len, 1);
+    assert_int_equal(v.type, MOTE_JSON_NUMBER);
+    assert_int_equal(mote_json_iter_next(&it, &k, &v, NULL), MOTE_OK);
+    assert_int_equal(mote_json_get_string(&k, name, sizeof name, NULL), MOTE_OK);
+    assert_string_equal(name, "b\"");
+    assert_int_equal(v.len, 5);
+    assert_int_equal(v.type, MOTE_JSON_ARRAY);
+    assert_int_equal(mote_json_iter_next(&it, &k, &v, NULL), MOTE_OK);
+    assert_memory_equal(k.ptr, "\"c\"", 3);
+    assert_int_equal(v.type, MOTE_JSON_OBJECT);
+    assert_int_equal(v.len, 9);
+    assert_int_equal(mote_json_iter_next(&it, &k, &v, NULL), MOTE_ERR_NOT_FOUND);
+    assert_int_equal(it.index, 3);
 }
 
 static void test_member_element(void **state)
@@ -276,7 +306,8 @@ int main(void)
         cmocka_unit_test(test_not_found),       cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_search_invalid),  cmocka_unit_test(test_types),
         cmocka_unit_test(test_scalar_ends),     cmocka_unit_test(test_iterate),
-        cmocka_unit_test(test_iterate_invalid), cmocka_unit_test(test_member_element),
+        cmocka_unit_test(test_iterate_invalid),
+        cmocka_unit_test(test_iterate_spaces), cmocka_unit_test(test_member_element),
         cmocka_unit_test(test_string_equals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
