@@ -347,43 +347,36 @@ struct fmt {
     uint8_t neg; /* a '-' goes first */
 };
 
-/* Writes the text of f into buf if it fits in cap; returns its
- * length or MOTE_ERR_BUFFER_TOO_SMALL. Two passes: count, then write. Plain notation for
- * exponents -6..20 (123.45, 1200, 0.00012), else one digit before the point (1.5e+300,
- * 5e-324). */
+/* Writes the text of f into buf if it fits in cap (built in a local buffer first, so
+ * nothing is written otherwise); returns its length or MOTE_ERR_BUFFER_TOO_SMALL. Plain
+ * notation for exponents -6..20 (123.45, 1200, 0.00012), else one digit before the point
+ * (1.5e+300, 5e-324). */
 static JSON_NOINLINE int emit(char *buf, size_t cap, const struct fmt *f)
 {
+    char t[MOTE_JSON_DOUBLE_MAX], *q = t;
     int n = (int)(f->c.x.end - f->dg), E = (int)f->c.x.P - 1;
     int j = E >= -6 && E < 21 ? E : 0; /* j: the exponent the digits sit at */
-    int o = 0, pass, i, e;
-    for (pass = 0; pass < 2; pass++) {
-#define PUT(ch)                                                                            \
-    do {                                                                                   \
-        if (pass)                                                                          \
-            buf[o] = (char)(ch);                                                           \
-        o++;                                                                               \
-    } while (0)
-        o = 0;
-        if (f->neg)
-            PUT('-');
-        for (i = j < 0 ? j : 0; i < n || i <= j; i++) {
-            if (i == j + 1)
-                PUT('.');
-            PUT(i >= 0 && i < n ? f->dg[i] : '0');
-        }
-        if (j != E) {
-            PUT('e');
-            PUT(E < 0 ? '-' : '+');
-            e = E < 0 ? -E : E;
-            for (i = 100; i; i /= 10)
-                if (e >= i || i == 1)
-                    PUT('0' + e / i % 10);
-        }
-#undef PUT
-        if ((size_t)o > cap)
-            return MOTE_ERR_BUFFER_TOO_SMALL;
+    int i, e;
+    *q = '-';
+    q += f->neg;
+    for (i = j < 0 ? j : 0; i < n || i <= j; i++) {
+        if (i == j + 1)
+            *q++ = '.';
+        *q++ = i >= 0 && i < n ? f->dg[i] : '0';
     }
-    return o;
+    if (j != E) {
+        *q++ = 'e';
+        *q++ = E < 0 ? '-' : '+';
+        e = E < 0 ? -E : E;
+        for (i = 100; i; i /= 10)
+            if (e >= i || i == 1)
+                *q++ = (char)('0' + e / i % 10);
+    }
+    n = (int)(q - t);
+    if ((size_t)n > cap)
+        return MOTE_ERR_BUFFER_TOO_SMALL;
+    memcpy(buf, t, (size_t)n);
+    return n;
 }
 
 /* Makes f's candidate the exact digits rounded to prec digits (half up: the check
