@@ -160,27 +160,26 @@ static int scalar(mote_json_writer_t *w, const void *s, size_t n)
 int mote_json_write_int64(mote_json_writer_t *w, int64_t v)
 {
     /* Digits by long division in 16-bit pieces: no 64-bit division helper on 32-bit CPUs. */
-    char tmp[20];
+    char tmp[20], *q = tmp + sizeof tmp;
     uint16_t part[4];
     uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    size_t i = sizeof tmp;
-    int k, nonzero;
+    unsigned k, nonzero;
     for (k = 0; k < 4; k++)
         part[k] = (uint16_t)(mag >> (48 - 16 * k));
     do {
         uint32_t r = 0;
         nonzero = 0;
         for (k = 0; k < 4; k++) {
-            uint32_t cur = (r << 16) | part[k];
-            part[k] = (uint16_t)(cur / 10);
-            r = cur % 10;
+            r = (r << 16) | part[k];
+            part[k] = (uint16_t)(r / 10);
+            r %= 10;
             nonzero |= part[k];
         }
-        tmp[--i] = (char)('0' + r);
+        *--q = (char)('0' + r);
     } while (nonzero);
     if (v < 0)
-        tmp[--i] = '-';
-    return scalar(w, tmp + i, sizeof tmp - i);
+        *--q = '-';
+    return scalar(w, q, (size_t)(tmp + sizeof tmp - q));
 }
 
 int json_writer_value_begin(mote_json_writer_t *w)
