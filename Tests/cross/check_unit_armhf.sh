@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The C unit tests (every cmocka executable test_* the test areas define) cross-built for
 # armhf and run under qemu-arm: the real 32-bit ARM ABI of the boards (ILP32, unsigned char,
-# alignment), beyond what -m32 on the host shows. Needs libcmocka-dev:armhf.
+# alignment), beyond what -m32 on the host shows, at -Os like the boards' and MCUs' builds
+# (the core's size-build code paths). Needs libcmocka-dev:armhf.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 dir=build/armhf-unit
 cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$root/toolchain/armhf.cmake" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOTE_BUILD_CLI=OFF >/dev/null
+  -DCMAKE_BUILD_TYPE=MinSizeRel -DMOTE_BUILD_CLI=OFF >/dev/null
 targets=$(cmake --build "$dir" --target help | awk '$1 == "..." && $2 ~ /^test_/ {print $2}')
 if [ -z "$targets" ]; then
   echo "check_unit_armhf: no unit test targets"
