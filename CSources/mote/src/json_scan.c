@@ -91,7 +91,7 @@ mote_json_type_t json_type_of(uint8_t c)
 
 /* Skips digits (none or more), a word at a time in speed builds: numbers are the most
  * common values in device data. */
-static JSON_ALWAYS_INLINE const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
+static JSON_SIZE_NOINLINE const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
 {
 #if JSON_SWAR
     while ((size_t)(end - p) >= sizeof(json_word_t)) {
@@ -453,7 +453,7 @@ int json_scan_error(int rc, mote_json_error_t *err, const struct json_scan *sc, 
 
 /* Sets up a scan of the whole text [doc, doc+len). Returns MOTE_ERR_BAD_ARG for a NULL
  * doc with len > 0. */
-static int scan_init(struct json_scan *sc, const void *doc, size_t len, mote_json_error_t *err)
+static JSON_NOINLINE int scan_init(struct json_scan *sc, const void *doc, size_t len, mote_json_error_t *err)
 {
     if (err) {
         err->offset = 0;
