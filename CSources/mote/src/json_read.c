@@ -180,25 +180,27 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
     return MOTE_OK;
 }
 
-/* Is v exactly the literal word (n bytes)? */
-static int is_literal(const mote_json_value_t *v, const char *word, size_t n)
+/* Is v exactly the literal word? MOTE_OK, MOTE_ERR_JSON_TYPE or MOTE_ERR_BAD_ARG. */
+static int literal(const mote_json_value_t *v, const char *word)
 {
-    return v->len == n && memcmp(v->ptr, word, n) == 0;
+    size_t n = strlen(word);
+    if (!v || !v->ptr)
+        return MOTE_ERR_BAD_ARG;
+    return v->len == n && memcmp(v->ptr, word, n) == 0 ? MOTE_OK : MOTE_ERR_JSON_TYPE;
 }
 
 int mote_json_get_bool(const mote_json_value_t *v, bool *out)
 {
-    if (!v || !out || !v->ptr)
+    int rc = literal(v, "true");
+    if (!out)
         return MOTE_ERR_BAD_ARG;
-    *out = is_literal(v, "true", 4);
-    return *out || is_literal(v, "false", 5) ? MOTE_OK : MOTE_ERR_JSON_TYPE;
+    *out = rc == MOTE_OK;
+    return rc == MOTE_ERR_JSON_TYPE ? literal(v, "false") : rc;
 }
 
 int mote_json_get_null(const mote_json_value_t *v)
 {
-    if (!v || !v->ptr)
-        return MOTE_ERR_BAD_ARG;
-    return is_literal(v, "null", 4) ? MOTE_OK : MOTE_ERR_JSON_TYPE;
+    return literal(v, "null");
 }
 
 int mote_json_get_string(const mote_json_value_t *v, char *buf, size_t cap, size_t *out_len)
