@@ -77,16 +77,17 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
+_Static_assert(MOTE_JSON_OBJECT == 1 && MOTE_JSON_ARRAY == 2 && MOTE_JSON_STRING == 3 &&
+                   MOTE_JSON_BOOL == 5 && MOTE_JSON_NULL == 6,
+               "json_type_of's table");
+
 mote_json_type_t json_type_of(uint8_t c)
 {
-    switch (c) {
-    case '{': return MOTE_JSON_OBJECT;
-    case '[': return MOTE_JSON_ARRAY;
-    case '"': return MOTE_JSON_STRING;
-    case 't': case 'f': return MOTE_JSON_BOOL;
-    case 'n': return MOTE_JSON_NULL;
-    default: return MOTE_JSON_NUMBER;
-    }
+    /* the first bytes of the non-number types, each followed by its type */
+    const char *t = "{\1[\2\"\3t\5f\5n\6";
+    while (*t && (uint8_t)*t != c)
+        t += 2;
+    return *t ? (mote_json_type_t)t[1] : MOTE_JSON_NUMBER;
 }
 
 /* Skips digits (none or more), a word at a time in speed builds: numbers are the most
