@@ -51,6 +51,13 @@ void mote_mqtt_reset_connection(mote_mqtt_client_t *c)
         drop_connection(c);
 }
 
+/* Clear a caller table (p may be NULL when n is 0). */
+static void zero(void *p, size_t n)
+{
+    if (n != 0)
+        memset(p, 0, n);
+}
+
 mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t *cfg)
 {
     const mote_transport_t *t;
@@ -66,10 +73,8 @@ mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t
     memset(c, 0, sizeof *c);
     c->cfg = cfg;
     c->next_packet_id = 1;
-    if (cfg->inflight_count != 0)
-        memset(cfg->inflight, 0, (size_t)cfg->inflight_count * sizeof cfg->inflight[0]);
-    if (cfg->qos2_rx_count != 0)
-        memset(cfg->qos2_rx_ids, 0, (size_t)cfg->qos2_rx_count * sizeof cfg->qos2_rx_ids[0]);
+    zero(cfg->inflight, (size_t)cfg->inflight_count * sizeof cfg->inflight[0]);
+    zero(cfg->qos2_rx_ids, (size_t)cfg->qos2_rx_count * sizeof cfg->qos2_rx_ids[0]);
     return MOTE_OK;
 }
 
@@ -157,27 +162,29 @@ static void tx_commit(mote_mqtt_client_t *c, int32_t n)
 /* Acks and PINGREQ are written here directly rather than through the public encoders:
  * their form is fixed (no properties), and the encoders' argument and property checks
  * would otherwise sit on the deepest receive path and in every device image. */
-mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, uint8_t type, uint16_t id, uint8_t reason)
+mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, unsigned type, uint16_t id)
 {
     uint8_t *p;
     /* No room now: park it rather than write from here (that is the process step's job,
      * and a write would put the transport's frames under the receive path). */
     if (c->tx_tail_len != 0 || c->cfg->tx_cap - c->tx_len < 5) {
-        c->ack_type = type;
+        c->ack_type = (uint8_t)type;
         c->ack_id = id;
-        c->ack_reason = reason;
+#if MOTE_MQTT_V5
+        c->ack_reason = (uint8_t)(type >> 8);
+#endif
         return MOTE_OK;
     }
     p = c->cfg->tx_buf + c->tx_len;
     /* PUBREL's flags are 0010 (3.6.1); a v5 reason other than success follows the id,
      * success is the short form without it (5.0 3.4.2.1). */
-    p[0] = (uint8_t)(type << 4 | (type == MOTE_MQTT_PUBREL ? 2u : 0u));
+    p[0] = (uint8_t)(type << 4 | ((type & 0xFFu) == MOTE_MQTT_PUBREL ? 2u : 0u));
     p[1] = 2;
     p[2] = (uint8_t)(id >> 8);
     p[3] = (uint8_t)id;
-    if (MQ_V5_LIMIT(reason != 0)) {
+    if (MQ_V5_LIMIT(type >> 8 != 0)) {
         p[1] = 3;
-        p[4] = reason;
+        p[4] = (uint8_t)(type >> 8);
     }
     tx_commit(c, p[1] + 2);
     return MOTE_OK;
@@ -185,7 +192,7 @@ mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, uint8_t type, uint16_t i
 
 mote_err_t mote_client_retry_ack(mote_mqtt_client_t *c)
 {
-    uint8_t type = c->ack_type;
+    unsigned type = c->ack_type;
     mote_err_t rc;
     if (type == 0)
         return MOTE_OK;
@@ -193,7 +200,10 @@ mote_err_t mote_client_retry_ack(mote_mqtt_client_t *c)
     if (rc != MOTE_OK)
         return rc == MOTE_ERR_NEED_MORE ? MOTE_OK : rc;
     c->ack_type = 0;
-    return mote_client_queue_ack(c, type, c->ack_id, c->ack_reason);
+#if MOTE_MQTT_V5
+    type |= (unsigned)c->ack_reason << 8;
+#endif
+    return mote_client_queue_ack(c, type, c->ack_id);
 }
 
 /* Queue a packet of two bytes: first, remaining length 0 (PINGREQ, 3.1.1 DISCONNECT). */
@@ -383,7 +393,7 @@ mote_err_t mote_client_resend(mote_mqtt_client_t *c)
         if (IF_STATE(r->state) == IF_PUBCOMP) {
             rc = tx_room(c, 8);
             if (rc == MOTE_OK)
-                rc = mote_client_queue_ack(c, MOTE_MQTT_PUBREL, r->packet_id, 0);
+                rc = mote_client_queue_ack(c, MOTE_MQTT_PUBREL, r->packet_id);
         } else {
             mote_mqtt_publish_t p;
             p.topic.ptr = r->topic;
@@ -437,7 +447,7 @@ mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscripti
         return rc;
     id = mote_session_next_id(c);
     n = mote_wire_sub_encode(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
-                             c->version | (unsigned)id << 8, subs, count, props);
+                             c->version | (unsigned)id << 8, subs, count, &props);
     if (n < 0)
         return (mote_err_t)n;
     if (MQ_V5_LIMIT(c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out))

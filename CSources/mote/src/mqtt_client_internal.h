@@ -77,9 +77,10 @@ bool mote_session_qos2_release(mote_mqtt_client_t *c, uint16_t packet_id);
 
 /* ---- Client transmit side (mqtt_client.c) ------------------------------------------- */
 
-/* Queue an ack-like packet (PUBACK/PUBREC/PUBREL/PUBCOMP); when tx_buf cannot take it now,
- * it is parked in the context and retried by the process step. */
-mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, uint8_t type, uint16_t id, uint8_t reason);
+/* Queue an ack-like packet (PUBACK/PUBREC/PUBREL/PUBCOMP; a v5 reason code other than
+ * success in bits 8-15 of type); when tx_buf cannot take it now, it is parked in the
+ * context and retried by the process step. */
+mote_err_t mote_client_queue_ack(mote_mqtt_client_t *c, unsigned type, uint16_t id);
 /* Try to queue the parked ack; MOTE_OK when none is left parked. */
 mote_err_t mote_client_retry_ack(mote_mqtt_client_t *c);
 /* Send what the resend after a reconnect still owes, as far as tx_buf allows. */

@@ -260,7 +260,7 @@ static mote_err_t ack_publish(mote_mqtt_client_t *c, uint8_t qos, uint16_t id)
 {
     if (qos == 0)
         return MOTE_OK;
-    return mote_client_queue_ack(c, (uint8_t)(MOTE_MQTT_PUBACK - 1u + qos), id, 0); /* PUBACK, PUBREC */
+    return mote_client_queue_ack(c, MOTE_MQTT_PUBACK - 1u + qos, id); /* PUBACK, PUBREC */
 }
 
 /* Incoming QoS 2 exactly-once: true when the message is new and must be delivered. */
@@ -294,7 +294,7 @@ static mote_err_t on_ack(mote_mqtt_client_t *c, uint8_t type, const mote_mqtt_ac
             return MOTE_ERR_PROTOCOL;
         r->state = (uint8_t)(IF_PUBCOMP | (r->state & IF_RESEND));
         r->seq = ++c->seq;
-        return mote_client_queue_ack(c, MOTE_MQTT_PUBREL, a->packet_id, 0);
+        return mote_client_queue_ack(c, MOTE_MQTT_PUBREL, a->packet_id);
     }
     if (st != (type == MOTE_MQTT_PUBACK ? IF_PUBACK : IF_PUBCOMP))
         return MOTE_ERR_PROTOCOL;
@@ -320,9 +320,10 @@ static inline mote_err_t dispatch(mote_mqtt_client_t *c, mote_mqtt_event_t *evt,
         if (type != MOTE_MQTT_PUBREL)
             return on_ack(c, type, &evt->u.ack);
         /* v5 says which ids were unknown (0x92); 3.1.1 completes them anyway. */
-        return mote_client_queue_ack(c, MOTE_MQTT_PUBCOMP, evt->u.ack.packet_id,
-                                     (mote_session_qos2_release(c, evt->u.ack.packet_id) ||
-                                      !MQ_IS_V5(c)) ? 0u : 0x92u);
+        return mote_client_queue_ack(c, MOTE_MQTT_PUBCOMP |
+                                     ((mote_session_qos2_release(c, evt->u.ack.packet_id) ||
+                                       !MQ_IS_V5(c)) ? 0u : 0x92u << 8),
+                                     evt->u.ack.packet_id);
     case MOTE_MQTT_SUBACK:
     case MOTE_MQTT_UNSUBACK:
         rc = suback_parse(c, type, body, rem, &evt->u.suback);

@@ -51,7 +51,10 @@ size_t mote_mqtt_varint_size(uint32_t value)
  * (8) and UNSUBSCRIBE (10) 0010; the others 0000. */
 #define FLAGS_0010_TYPES 0x0540u
 
-MOTE_WIRE_COLD static int32_t fixed_header_slow(const uint8_t *buf, size_t len, uint32_t *remaining)
+#if !defined(__OPTIMIZE_SIZE__) /* (size builds have no fast path to keep it out of) */
+MOTE_WIRE_COLD
+#endif
+static int32_t fixed_header_slow(const uint8_t *buf, size_t len, uint32_t *remaining)
 {
     if (len == 0)
         return MOTE_ERR_NEED_MORE;
@@ -141,9 +144,10 @@ static uint8_t *put_raw(uint8_t *p, const uint8_t *s, size_t n)
     return p + n;
 }
 
-static uint8_t *put_span(uint8_t *p, mote_bytes_t s)
+/* By pointer: a span passed by value is stored to the stack first. */
+static uint8_t *put_span(uint8_t *p, const mote_bytes_t *s)
 {
-    return put_raw(mote_wire_put_u16(p, s.len), s.ptr, s.len);
+    return put_raw(mote_wire_put_u16(p, s->len), s->ptr, s->len);
 }
 
 /* A length-prefixed field: at most 65,535 bytes, and well-formed UTF-8 when a string. */
@@ -178,20 +182,6 @@ static uint8_t *put_props(uint8_t *p, mote_mqtt_props_t pr)
     return put_raw(mote_wire_varint_put(p, (uint32_t)pr.len), pr.ptr, pr.len);
 }
 #endif
-
-mote_err_t mote_wire_sub_options_ok(mote_bytes_t filter, unsigned o, bool v5)
-{
-    if ((o & 3u) == 3u)
-        return MOTE_ERR_BAD_QOS;
-    if (!MOTE_MQTT_V5 || !v5)
-        return (o & ~3u) ? MOTE_ERR_BAD_FLAGS : MOTE_OK;
-    /* Reserved bits 6-7, retain handling 3, and No Local on a shared subscription
-     * (5.0 3.8.3.1) are all errors. */
-    if ((o & 0xC0u) || (o & 0x30u) == 0x30u ||
-        ((o & MOTE_SUB_NO_LOCAL) && mote_wire_is_shared(filter)))
-        return MOTE_ERR_BAD_FLAGS;
-    return MOTE_OK;
-}
 
 /* ---- CONNECT ---------------------------------------------------------------------- */
 
@@ -255,19 +245,19 @@ int32_t mote_mqtt_encode_connect(uint8_t *buf, size_t cap, const mote_mqtt_conne
     if (v5)
         p = put_props(p, c->props);
 #endif
-    p = put_span(p, c->client_id);
+    p = put_span(p, &c->client_id);
     if (w) {
 #if MOTE_MQTT_V5
         if (v5)
             p = put_props(p, w->props);
 #endif
-        p = put_span(p, w->topic);
-        p = put_span(p, w->payload);
+        p = put_span(p, &w->topic);
+        p = put_span(p, &w->payload);
     }
     if (c->username.ptr)
-        p = put_span(p, c->username);
+        p = put_span(p, &c->username);
     if (c->password.ptr)
-        put_span(p, c->password);
+        put_span(p, &c->password);
     return n;
 }
 
@@ -494,7 +484,7 @@ int32_t mote_mqtt_encode_pingresp(uint8_t *buf, size_t cap)
  * first, then the options byte) or, with MOTE_WIRE_UNSUB in count, the bare filters.
  * mode: the protocol version | packet id << 8. */
 static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *items,
-                          size_t count, mote_mqtt_props_t props)
+                          size_t count, const mote_mqtt_props_t *props)
 {
     const mote_mqtt_version_t v = (mote_mqtt_version_t)(mode & 0xFFu);
     const bool sub = !(count & MOTE_WIRE_UNSUB);
@@ -511,10 +501,10 @@ static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *i
     size_t rem = 2;
 #if MOTE_MQTT_V5
     if (v5) {
-        mote_err_t e = props_ok(props, type);
+        mote_err_t e = props_ok(*props, type);
         if (e)
             return e;
-        rem += props_size(props);
+        rem += props_size(*props);
     }
 #else
     (void)props;
@@ -527,7 +517,7 @@ static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *i
         const mote_bytes_t *f = (const mote_bytes_t *)(const void *)it;
         mote_err_t e = mote_mqtt_filter_validate(*f);
         if (!e && sub)
-            e = mote_wire_sub_options_ok(*f, it[opt], v5);
+            e = mote_wire_sub_options_ok(f, it[opt], v5);
         if (e)
             return e;
         rem += 2 + f->len + sub;
@@ -541,10 +531,10 @@ static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *i
     p = mote_wire_put_u16(p, mode >> 8);
 #if MOTE_MQTT_V5
     if (v5)
-        p = put_props(p, props);
+        p = put_props(p, *props);
 #endif
     for (it = items; it != end; it += stride) {
-        p = put_span(p, *(const mote_bytes_t *)(const void *)it);
+        p = put_span(p, (const mote_bytes_t *)(const void *)it);
         if (sub)
             *p++ = it[opt];
     }
@@ -552,7 +542,7 @@ static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *i
 }
 
 int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, unsigned mode, const void *items,
-                             size_t count, mote_mqtt_props_t props)
+                             size_t count, const mote_mqtt_props_t *props)
 {
     return sub_common(buf, cap, mode, items, count, props);
 }
@@ -566,7 +556,7 @@ static int32_t sub_public(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint1
         return MOTE_ERR_UNSUPPORTED;
     if (count & MOTE_WIRE_UNSUB)
         return MOTE_ERR_BAD_ARG;
-    return sub_common(buf, cap, (unsigned)v | (unsigned)packet_id << 8, items, count | unsub, props);
+    return sub_common(buf, cap, (unsigned)v | (unsigned)packet_id << 8, items, count | unsub, &props);
 }
 
 int32_t mote_mqtt_encode_subscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t v,

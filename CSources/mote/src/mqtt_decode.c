@@ -374,7 +374,7 @@ static mote_err_t decode_sub(const uint8_t *body, size_t len, uint8_t flags,
         if (!e)
             e = mote_mqtt_filter_validate(f);
         if (!e && type == MOTE_MQTT_SUBSCRIBE)
-            e = r.p < r.end ? mote_wire_sub_options_ok(f, *r.p++, v5) : MOTE_ERR_NEED_MORE;
+            e = r.p < r.end ? mote_wire_sub_options_ok(&f, *r.p++, v5) : MOTE_ERR_NEED_MORE;
         n++;
     }
     /* At least one filter is required (3.1.1 3.8.3, 5.0 3.8.3). */

@@ -23,17 +23,18 @@ mote_err_t mote_mqtt_topic_validate(mote_bytes_t name)
 
 /* Length of the "$share/GROUP/" prefix of a shared subscription, 0 if f is not one,
  * SHARE_BAD if its share name is empty or contains a wildcard, or no filter follows. */
-static size_t share_prefix(mote_bytes_t f)
+static size_t share_prefix(const uint8_t *p, size_t len)
 {
+    const mote_bytes_t f = { p, len };
     if (!mote_wire_is_shared(f))
         return 0;
     size_t k = 7;
-    while (k < f.len && f.ptr[k] != '/') {
-        if (f.ptr[k] == '+' || f.ptr[k] == '#')
+    while (k < len && p[k] != '/') {
+        if (p[k] == '+' || p[k] == '#')
             return SHARE_BAD;
         k++;
     }
-    if (k == 7 || k + 1 >= f.len)
+    if (k == 7 || k + 1 >= len)
         return SHARE_BAD;
     return k + 1;
 }
@@ -44,7 +45,7 @@ mote_err_t mote_mqtt_filter_validate(mote_bytes_t f)
         return MOTE_ERR_BAD_TOPIC;
     if (!mote_mqtt_utf8_valid(f.ptr, f.len))
         return MOTE_ERR_BAD_UTF8;
-    const size_t start = share_prefix(f);
+    const size_t start = share_prefix(f.ptr, f.len);
     if (start == SHARE_BAD)
         return MOTE_ERR_BAD_TOPIC;
     const uint8_t *p = f.ptr;
@@ -64,7 +65,7 @@ bool mote_mqtt_topic_matches(mote_bytes_t filter, mote_bytes_t name)
 {
     if (!filter.ptr || !name.ptr || filter.len == 0 || name.len == 0)
         return false;
-    size_t fi = share_prefix(filter), ni = 0;
+    size_t fi = share_prefix(filter.ptr, filter.len), ni = 0;
     if (fi == SHARE_BAD)
         return false;
     const uint8_t *f = filter.ptr, *n = name.ptr;

@@ -181,7 +181,7 @@ int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publi
 /* SUBSCRIBE or UNSUBSCRIBE (count | MOTE_WIRE_UNSUB) for the client: mode is the protocol
  * version | packet id << 8. */
 int32_t mote_wire_sub_encode(uint8_t *buf, size_t cap, unsigned mode, const void *items,
-                             size_t count, mote_mqtt_props_t props);
+                             size_t count, const mote_mqtt_props_t *props);
 
 /* Does this span start a shared subscription ("$share/")? */
 static inline bool mote_wire_is_shared(mote_bytes_t f)
@@ -191,7 +191,19 @@ static inline bool mote_wire_is_shared(mote_bytes_t f)
 
 /* SUBSCRIBE options byte check (QoS, reserved bits, v5 retain handling, No Local on a
  * shared subscription). Returns MOTE_OK, MOTE_ERR_BAD_QOS or MOTE_ERR_BAD_FLAGS. */
-mote_err_t mote_wire_sub_options_ok(mote_bytes_t filter, unsigned options, bool v5);
+static inline mote_err_t mote_wire_sub_options_ok(const mote_bytes_t *filter, unsigned o, bool v5)
+{
+    if ((o & 3u) == 3u)
+        return MOTE_ERR_BAD_QOS;
+    if (!MOTE_MQTT_V5 || !v5)
+        return (o & ~3u) ? MOTE_ERR_BAD_FLAGS : MOTE_OK;
+    /* Reserved bits 6-7, retain handling 3, and No Local on a shared subscription
+     * (5.0 3.8.3.1) are all errors. */
+    if ((o & 0xC0u) || (o & 0x30u) == 0x30u ||
+        ((o & MOTE_SUB_NO_LOCAL) && mote_wire_is_shared(*filter)))
+        return MOTE_ERR_BAD_FLAGS;
+    return MOTE_OK;
+}
 
 #if MOTE_MQTT_V5
 /* Is code a valid v5 reason code for this packet type (CONNACK, PUBACK..PUBCOMP, SUBACK,
