@@ -13,10 +13,10 @@
  * Documents and byte strings are `const void *` + length so Swift can pass any byte buffer;
  * paths and keys are `const char *` + length (Swift strings convert directly).
  *
- * Worst-case stack on Cortex-M4 (-Os, measured by toolchain/size.sh): validate 224 B,
- * find/member/element/iterate 256 B, double reads 240 B, double formatting and
- * write_double 256 B (a 140 B bignum for exact digits, the candidate digits one frame
- * above it); the writer's other calls under 110 B. */
+ * Worst-case stack on Cortex-M4 (-Os, measured by toolchain/size.sh): validate 220 B,
+ * find and iterate 252 B, member/element 244 B, double reads 240 B, double formatting
+ * and write_double 256 B (a 140 B bignum for exact digits, the candidate digits one frame
+ * above it); write_raw 236 B (it validates), the writer's other calls under 110 B. */
 #ifndef MOTE_JSON_H
 #define MOTE_JSON_H
 
