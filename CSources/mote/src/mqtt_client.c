@@ -318,8 +318,11 @@ MQ_NOINLINE static mote_err_t publish_tracked(mote_mqtt_client_t *c, const mote_
     uint8_t pbuf[64];
     uint32_t bit = 0;
 #endif
-    if (MQ_V5_LIMIT(msg->props.len > 0xFFFFu) || msg->topic.len > 0xFFFFu)
-        return MOTE_ERR_BAD_ARG; /* the in-flight record keeps 16-bit lengths */
+    /* The in-flight record keeps 16-bit lengths. Without v5 the encoder refuses a longer
+     * topic (MOTE_ERR_BAD_TOPIC) before anything is recorded; in v5 an alias can keep the
+     * topic from the encoder, and properties may be longer. */
+    if (MQ_V5_LIMIT(msg->props.len > 0xFFFFu || msg->topic.len > 0xFFFFu))
+        return MOTE_ERR_BAD_ARG;
     p = *msg;
     p.dup = false;
     p.packet_id = 0;
