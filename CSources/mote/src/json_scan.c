@@ -177,9 +177,11 @@ static JSON_SIZE_NOINLINE unsigned arm(struct json_find *f, const uint8_t *p, un
     return watch;
 }
 
-/* Search: `watch` is the depth whose keys/elements are matched (0 = none), ARMED when the
- * next value is the one the path matched so far, SCALAR while the matched value is a
- * scalar whose end is still to be seen (one variable keeps the frame small). */
+/* Search: `watch` is the depth whose keys/elements are matched (0: none, as keys and
+ * elements lie at depth 1 or deeper, except in an iteration, which matches the items at
+ * depth 0), ARMED when the next value is the one the path matched so far, SCALAR while the
+ * matched value is a scalar whose end is still to be seen (one variable keeps the frame
+ * small). */
 static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
 {
     const uint8_t *p = sc->p;
