@@ -47,10 +47,15 @@ build_variant() { # name extra-cflags...
   #         are still pulled in through the client.
   grep -vE '^mote_mqtt_(encode|decode)_|_size$|^mote_mqtt_(subscribe|unsubscribe)_next$' \
     "$dir/public.txt" > "$dir/device-roots.txt" || true
+  #  jsonscan  only validate, search by path and iteration: the set coreJSON's figure covers
+  #            (no typed reads, number conversion or writer), for a like-for-like comparison.
+  printf '%s\n' mote_json_validate mote_json_find mote_json_iter_init mote_json_iter_next \
+    > "$dir/jsonscan-roots.txt"
   local set roots keep fn
-  for set in keep device; do
+  for set in keep device jsonscan; do
     roots="$dir/public.txt"
     [ $set = device ] && roots="$dir/device-roots.txt"
+    [ $set = jsonscan ] && roots="$dir/jsonscan-roots.txt"
     keep=()
     while read -r fn; do keep+=("-Wl,--undefined=$fn"); done < "$roots"
     $CC "${cpu[@]}" --specs=nano.specs -nostartfiles -T examples/cortex-m4/cm4.ld \
