@@ -531,7 +531,14 @@ static mote_err_t rx_parse(mote_mqtt_client_t *c, uint32_t piece)
                 mode = PUB_FIRST;
             }
         }
-        rc = publish_in(c, &evt, pkt, (uint32_t)hl, rem, avail, piece, mode);
+#if !defined(__OPTIMIZE_SIZE__)
+        /* Speed builds give the common case (a whole message) a copy of its own, with the
+         * mode and lengths folded in; size builds keep the one. */
+        if (mode == PUB_WHOLE)
+            rc = publish_in(c, &evt, pkt, (uint32_t)hl, rem, (uint32_t)hl + rem, 0, PUB_WHOLE);
+        else
+#endif
+            rc = publish_in(c, &evt, pkt, (uint32_t)hl, rem, avail, piece, mode);
         if (rc != MOTE_OK || mode != PUB_WHOLE)
             break;
     }

@@ -73,24 +73,28 @@ static int32_t fixed_header_slow(const uint8_t *buf, size_t len, uint32_t *remai
     return n + 1;
 }
 
-int32_t mote_wire_fixed_header(const uint8_t *buf, size_t len, uint32_t *remaining)
-{
 #if !defined(__OPTIMIZE_SIZE__)
-    /* Fast path: a valid first byte and a one-byte remaining length. first_ok[b] has bit 0
-     * set when b may start a packet with an empty body, bit 1 with a non-empty one (the
-     * PINGs only allow the first). Everything else, errors included, takes the slow path. */
+/* Fast path of both decoders below: a valid first byte and a one-byte remaining length.
+ * first_ok[b] has bit 0 set when b may start a packet with an empty body, bit 1 with a
+ * non-empty one (the PINGs only allow the first). Everything else, errors included, takes
+ * the slow path. */
 #define F16(m, v) (((m) >> 0 & 1) * (v)), (((m) >> 1 & 1) * (v)), (((m) >> 2 & 1) * (v)),          \
                   (((m) >> 3 & 1) * (v)), (((m) >> 4 & 1) * (v)), (((m) >> 5 & 1) * (v)),          \
                   (((m) >> 6 & 1) * (v)), (((m) >> 7 & 1) * (v)), (((m) >> 8 & 1) * (v)),          \
                   (((m) >> 9 & 1) * (v)), (((m) >> 10 & 1) * (v)), (((m) >> 11 & 1) * (v)),        \
                   (((m) >> 12 & 1) * (v)), (((m) >> 13 & 1) * (v)), (((m) >> 14 & 1) * (v)),       \
                   (((m) >> 15 & 1) * (v))
-    static const uint8_t first_ok[256] = {
-        F16(0, 3), F16(0x0001, 3), F16(0x0001, 3), F16(0x3F3F, 3), F16(0x0001, 3), F16(0x0001, 3),
-        F16(0x0004, 3), F16(0x0001, 3), F16(0x0004, 3), F16(0x0001, 3), F16(0x0004, 3),
-        F16(0x0001, 3), F16(0x0001, 1), F16(0x0001, 1), F16(0x0001, 3), F16(0x0001, 3),
-    };
+static const uint8_t first_ok[256] = {
+    F16(0, 3), F16(0x0001, 3), F16(0x0001, 3), F16(0x3F3F, 3), F16(0x0001, 3), F16(0x0001, 3),
+    F16(0x0004, 3), F16(0x0001, 3), F16(0x0004, 3), F16(0x0001, 3), F16(0x0004, 3),
+    F16(0x0001, 3), F16(0x0001, 1), F16(0x0001, 1), F16(0x0001, 3), F16(0x0001, 3),
+};
 #undef F16
+#endif
+
+int32_t mote_wire_fixed_header(const uint8_t *buf, size_t len, uint32_t *remaining)
+{
+#if !defined(__OPTIMIZE_SIZE__)
     if (len >= 2) {
         const unsigned b0 = buf[0], r = buf[1];
         /* Store first, test after: keeps the path free of saved registers. On failure the
@@ -103,16 +107,37 @@ int32_t mote_wire_fixed_header(const uint8_t *buf, size_t len, uint32_t *remaini
     return fixed_header_slow(buf, len, remaining);
 }
 
-mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t *type,
-                                         uint8_t *flags, uint32_t *remaining, size_t *header_len)
+/* The public decoder's slow path: every output written here, so the fast path below stays
+ * a leaf that ends in a tail call. */
+MOTE_WIRE_COLD static mote_err_t decode_fixed_header_slow(const uint8_t *buf, size_t len,
+                                                          uint8_t *type, uint8_t *flags,
+                                                          uint32_t *remaining, size_t *header_len)
 {
-    int32_t n = mote_wire_fixed_header(buf, len, remaining);
+    int32_t n = fixed_header_slow(buf, len, remaining);
     if (n < 0)
         return (mote_err_t)n;
     *type = (uint8_t)(buf[0] >> 4);
     *flags = (uint8_t)(buf[0] & 0x0Fu);
     *header_len = (size_t)n;
     return MOTE_OK;
+}
+
+mote_err_t mote_mqtt_decode_fixed_header(const uint8_t *buf, size_t len, uint8_t *type,
+                                         uint8_t *flags, uint32_t *remaining, size_t *header_len)
+{
+#if !defined(__OPTIMIZE_SIZE__)
+    if (len >= 2) {
+        const unsigned b0 = buf[0], r = buf[1];
+        /* the same fast path, with all four outputs stored before the test */
+        *type = (uint8_t)(b0 >> 4);
+        *flags = (uint8_t)(b0 & 0x0Fu);
+        *remaining = r;
+        *header_len = 2;
+        if (r < 0x80u && (first_ok[b0] >> (r != 0) & 1u))
+            return MOTE_OK;
+    }
+#endif
+    return decode_fixed_header_slow(buf, len, type, flags, remaining, header_len);
 }
 
 /* ---- shared encoder helpers ------------------------------------------------------- */
