@@ -51,10 +51,16 @@ size_t mote_mqtt_varint_size(uint32_t value)
  * (8) and UNSUBSCRIBE (10) 0010; the others 0000. */
 #define FLAGS_0010_TYPES 0x0540u
 
-#if !defined(__OPTIMIZE_SIZE__) /* (size builds have no fast path to keep it out of) */
-MOTE_WIRE_COLD
+/* Out of line beside the fast paths of speed builds; size builds have none, and there it
+ * is the body of its one caller. */
+#if !defined(__OPTIMIZE_SIZE__)
+#define FIXED_HEADER_SLOW MOTE_WIRE_COLD static
+#elif defined(__GNUC__) || defined(__clang__)
+#define FIXED_HEADER_SLOW __attribute__((always_inline)) static inline
+#else
+#define FIXED_HEADER_SLOW static
 #endif
-static int32_t fixed_header_slow(const uint8_t *buf, size_t len, uint32_t *remaining)
+FIXED_HEADER_SLOW int32_t fixed_header_slow(const uint8_t *buf, size_t len, uint32_t *remaining)
 {
     if (len == 0)
         return MOTE_ERR_NEED_MORE;
@@ -113,7 +119,7 @@ MOTE_WIRE_COLD static mote_err_t decode_fixed_header_slow(const uint8_t *buf, si
                                                           uint8_t *type, uint8_t *flags,
                                                           uint32_t *remaining, size_t *header_len)
 {
-    int32_t n = fixed_header_slow(buf, len, remaining);
+    int32_t n = mote_wire_fixed_header(buf, len, remaining); /* (one caller of the slow path) */
     if (n < 0)
         return (mote_err_t)n;
     *type = (uint8_t)(buf[0] >> 4);
@@ -508,7 +514,10 @@ int32_t mote_mqtt_encode_pingresp(uint8_t *buf, size_t cap)
 /* SUBSCRIBE and UNSUBSCRIBE share one walk: items is either the subscriptions (filter
  * first, then the options byte) or, with MOTE_WIRE_UNSUB in count, the bare filters.
  * mode: the protocol version | packet id << 8. */
-static int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *items,
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline)) /* the body of its one caller */
+#endif
+static inline int32_t sub_common(uint8_t *buf, size_t cap, unsigned mode, const void *items,
                           size_t count, const mote_mqtt_props_t *props)
 {
     const mote_mqtt_version_t v = (mote_mqtt_version_t)(mode & 0xFFu);
@@ -581,7 +590,8 @@ static int32_t sub_public(uint8_t *buf, size_t cap, mote_mqtt_version_t v, uint1
         return MOTE_ERR_UNSUPPORTED;
     if (count & MOTE_WIRE_UNSUB)
         return MOTE_ERR_BAD_ARG;
-    return sub_common(buf, cap, (unsigned)v | (unsigned)packet_id << 8, items, count | unsub, &props);
+    return mote_wire_sub_encode(buf, cap, (unsigned)v | (unsigned)packet_id << 8, items,
+                                count | unsub, &props); /* (one caller of sub_common) */
 }
 
 int32_t mote_mqtt_encode_subscribe(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
