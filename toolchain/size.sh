@@ -66,6 +66,7 @@ build_variant() { # name extra-cflags...
 
 build_variant full
 build_variant v311 -DMOTE_MQTT_V5=0
+build_variant nodouble -DMOTE_JSON_DOUBLE=0
 
 # sizeof the client context, as the compiler lays it out for Cortex-M4.
 : > "$out/sizeof.txt"

@@ -4,6 +4,7 @@
 Reads, from the build directory given as argv[1]:
   full/keep.map, v311/keep.map   GNU ld maps of Cortex-M4 links that keep every public core
   full/jsonscan.map              the same with only JSON validate/find/iterate kept
+  nodouble/device.map            the device link built with -DMOTE_JSON_DOUBLE=0
                                  function (-Wl,--undefined=...) and gc the rest
   full/*.ci                      gcc -fcallgraph-info=su call graphs of the core objects
   full/public.txt                public function names (declared in include/mote/*.h)
@@ -229,6 +230,7 @@ def main():
     full_all = group(parse_map(os.path.join(bdir, "full", "keep.map")))
     jsonscan = group(parse_map(os.path.join(bdir, "full", "jsonscan.map")))
     v311_all = group(parse_map(os.path.join(bdir, "v311", "keep.map")))
+    nodouble = group(parse_map(os.path.join(bdir, "nodouble", "device.map")))
     public = set(open(os.path.join(bdir, "full", "public.txt")).read().split())
     nodes, edges = parse_callgraphs(sorted(glob.glob(os.path.join(bdir, "full", "core", "*.ci"))))
     sizeof = {}
@@ -257,9 +259,12 @@ def main():
     mod_row("JSON (json*.c)", full.get("json"), 4000, "coreJSON validate+search+iterate 2,500 B")
     mod_row("JSON validate + path search + iteration only (coreJSON's set)", jsonscan.get("json"), None,
             "coreJSON validate+search+iterate 2,500 B")
+    mod_row("JSON without double conversions (-DMOTE_JSON_DOUBLE=0)", nodouble.get("json"), None,
+            "")
     mod_row("AWS IoT services (aws_*.c)", full.get("aws"), None, "")
     mod_row("Shared (error texts, other core files)", full.get("shared"), None, "")
     mod_row("newlib-nano/libgcc pulled in (memcpy, division, ...)", full.get("runtime"), None, "")
+    mod_row("newlib-nano/libgcc pulled in, -DMOTE_JSON_DOUBLE=0 (no soft-float)", nodouble.get("runtime"), None, "")
 
     # RAM: client context
     for key, label in (("client_full", "sizeof(mote_mqtt_client_t), 3.1.1 + 5"),

@@ -65,6 +65,7 @@ static void test_int64(void **state)
     }
 }
 
+#if MOTE_JSON_DOUBLE
 static void check_double(const char *text, int rc, double want)
 {
     mote_json_value_t v = num(text);
@@ -203,6 +204,8 @@ static void test_format_roundtrip(void **state)
     }
 }
 
+#endif /* MOTE_JSON_DOUBLE */
+
 static void test_bool_null(void **state)
 {
     mote_json_value_t t = {"true", 4, MOTE_JSON_BOOL}, f = {"false", 5, MOTE_JSON_BOOL},
@@ -270,15 +273,17 @@ static void test_from_document(void **state)
 {
     static const char doc[] = "{\"t\":-0.0,\"big\":1e400,\"i\":-9223372036854775808,\"s\":\"x\\ty\"}";
     mote_json_value_t v;
-    double d;
     int64_t i;
     char buf[8];
     (void)state;
+#if MOTE_JSON_DOUBLE
+    double d;
     assert_int_equal(mote_json_find(doc, sizeof doc - 1, "t", 1, &v, NULL), MOTE_OK);
     assert_int_equal(mote_json_get_double(&v, &d), MOTE_OK);
     assert_true(d == 0.0 && signbit(d));
     assert_int_equal(mote_json_find(doc, sizeof doc - 1, "big", 3, &v, NULL), MOTE_OK);
     assert_int_equal(mote_json_get_double(&v, &d), MOTE_ERR_JSON_RANGE);
+#endif
     assert_int_equal(mote_json_find(doc, sizeof doc - 1, "i", 1, &v, NULL), MOTE_OK);
     assert_int_equal(mote_json_get_int64(&v, &i), MOTE_OK);
     assert_true(i == INT64_MIN);
@@ -290,9 +295,12 @@ static void test_from_document(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_int64),           cmocka_unit_test(test_double),
-        cmocka_unit_test(test_double_random),   cmocka_unit_test(test_format_double),
-        cmocka_unit_test(test_format_roundtrip), cmocka_unit_test(test_bool_null),
+        cmocka_unit_test(test_int64),
+#if MOTE_JSON_DOUBLE
+        cmocka_unit_test(test_double),          cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_format_double),   cmocka_unit_test(test_format_roundtrip),
+#endif
+        cmocka_unit_test(test_bool_null),
         cmocka_unit_test(test_string),          cmocka_unit_test(test_from_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
 /* Numbers: int64 and double reads, and shortest round-trip double formatting, without libc.
+ * The double part is left out when MOTE_JSON_DOUBLE is 0.
  *
  * Reading a double: a number with an exact integer significand below 2^53 and a power of
  * ten up to 22 is one exact multiplication or division (IEEE rounding of exact operands is
@@ -114,6 +115,8 @@ int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
     *out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
     return MOTE_OK;
 }
+
+#if MOTE_JSON_DOUBLE /* the rest of the file */
 
 static double from_bits(uint64_t u)
 {
@@ -459,3 +462,5 @@ int mote_json_write_double(mote_json_writer_t *w, double v)
     w->len += (size_t)n;
     return json_writer_value_end(w);
 }
+
+#endif /* MOTE_JSON_DOUBLE */

@@ -148,11 +148,14 @@ bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t
  *   *out_len set to the length needed (without the NUL). \u escapes (with surrogate pairs)
  *   become UTF-8; an escaped \u0000 is copied as a 0 byte (count it with out_len). */
 int mote_json_get_int64(const mote_json_value_t *v, int64_t *out);
+#if MOTE_JSON_DOUBLE
 int mote_json_get_double(const mote_json_value_t *v, double *out);
+#endif
 int mote_json_get_bool(const mote_json_value_t *v, bool *out);
 int mote_json_get_null(const mote_json_value_t *v);
 int mote_json_get_string(const mote_json_value_t *v, char *buf, size_t cap, size_t *out_len);
 
+#if MOTE_JSON_DOUBLE
 /* Parse a JSON number text (exactly the RFC 8259 number grammar) into a double, with the
  * same rounding and errors as mote_json_get_double; MOTE_ERR_JSON_SYNTAX if not a number. */
 int mote_json_parse_double(const char *text, size_t len, double *out);
@@ -163,6 +166,7 @@ int mote_json_parse_double(const char *text, size_t len, double *out);
  * and infinities, MOTE_ERR_BUFFER_TOO_SMALL. No NUL is written. */
 #define MOTE_JSON_DOUBLE_MAX 25
 int mote_json_format_double(double value, char *buf, size_t cap);
+#endif /* MOTE_JSON_DOUBLE */
 
 /* Writer into a caller buffer. Fields are private. After any error the writer is stuck in
  * that error (every later call returns it) and the buffer is emptied (buf[0] = '\0', length
@@ -194,7 +198,9 @@ int mote_json_write_array_end(mote_json_writer_t *w);
 int mote_json_write_key(mote_json_writer_t *w, const char *key, size_t len);
 int mote_json_write_string(mote_json_writer_t *w, const void *s, size_t len);
 int mote_json_write_int64(mote_json_writer_t *w, int64_t v);
+#if MOTE_JSON_DOUBLE
 int mote_json_write_double(mote_json_writer_t *w, double v);
+#endif
 int mote_json_write_bool(mote_json_writer_t *w, bool v);
 int mote_json_write_null(mote_json_writer_t *w);
 int mote_json_write_raw(mote_json_writer_t *w, const void *json, size_t len);
