@@ -395,28 +395,39 @@ MOTE_WIRE_HOT int32_t publish_common(uint8_t *buf, size_t cap, const mote_mqtt_p
     return n;
 }
 
+int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
+                                 unsigned mode)
+{
+#if !defined(__OPTIMIZE_SIZE__)
+    /* header only: clearing the flag lets speed builds fold the payload branches away */
+    mode &= ~MOTE_WIRE_PUB_PAYLOAD;
+#endif
+    return publish_common(buf, cap, p, mode);
+}
+
+/* Speed builds give every entry point its own folded copy of the encoder; size builds keep
+ * one, the client's, and go through it. */
+#if defined(__OPTIMIZE_SIZE__)
+#define PUBLISH_ENCODE mote_wire_publish_header
+#else
+#define PUBLISH_ENCODE publish_common
+#endif
+
 int32_t mote_mqtt_encode_publish(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                  const mote_mqtt_publish_t *p)
 {
-    return publish_common(buf, cap, p, ((unsigned)v & 0xFFu) | MOTE_WIRE_PUB_PAYLOAD);
+    return PUBLISH_ENCODE(buf, cap, p, ((unsigned)v & 0xFFu) | MOTE_WIRE_PUB_PAYLOAD);
 }
 
 int32_t mote_mqtt_encode_publish_header(uint8_t *buf, size_t cap, mote_mqtt_version_t v,
                                         const mote_mqtt_publish_t *p)
 {
-    return publish_common(buf, cap, p, (unsigned)v & 0xFFu);
-}
-
-int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
-                                 unsigned mode)
-{
-    /* header only: clearing the flag lets speed builds fold the payload branches away */
-    return publish_common(buf, cap, p, mode & ~MOTE_WIRE_PUB_PAYLOAD);
+    return PUBLISH_ENCODE(buf, cap, p, (unsigned)v & 0xFFu);
 }
 
 size_t mote_mqtt_publish_size(mote_mqtt_version_t v, const mote_mqtt_publish_t *p)
 {
-    int32_t n = publish_common(NULL, 0, p, ((unsigned)v & 0xFFu) | MOTE_WIRE_PUB_PAYLOAD);
+    int32_t n = PUBLISH_ENCODE(NULL, 0, p, ((unsigned)v & 0xFFu) | MOTE_WIRE_PUB_PAYLOAD);
     return n > 0 ? (size_t)n : 0;
 }
 

@@ -13,8 +13,9 @@
 #else
 #define MOTE_WIRE_COLD
 #endif
-/* A hot path shared by two entry points: copied into both unless optimising for size. */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+/* A hot path shared by several entry points: copied into each (size builds call it from
+ * one entry point only, which the others go through). */
+#if defined(__GNUC__) || defined(__clang__)
 #define MOTE_WIRE_HOT static inline __attribute__((always_inline))
 #else
 #define MOTE_WIRE_HOT static
@@ -169,7 +170,8 @@ static inline mote_err_t mote_wire_topic_fast(const uint8_t *p, size_t len)
                                         earlier encode (a resend): only the topic is checked */
 
 /* mote_mqtt_encode_publish_header for the client, with MOTE_WIRE_PUB_TRUSTED in mode
- * when wanted (MOTE_WIRE_PUB_PAYLOAD is ignored). */
+ * when wanted. (MOTE_WIRE_PUB_PAYLOAD is for the codec's own entry points, which size
+ * builds route through here; the client never sets it.) */
 int32_t mote_wire_publish_header(uint8_t *buf, size_t cap, const mote_mqtt_publish_t *p,
                                  unsigned mode);
 
