@@ -1,5 +1,7 @@
 /* MQTT client over a scripted transport: connect (3.1.1 and 5), publish QoS 0/1/2,
- * subscribe / unsubscribe, keep-alive, partial reads and writes, CONNACK limits. */
+ * subscribe / unsubscribe, keep-alive, partial reads and writes, CONNACK limits.
+ * Also built against the 3.1.1-only core (MOTE_MQTT_V5=0): there the v5 parts are compiled
+ * out and every 3.1.1 check still runs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,8 @@
 
 #define V311 MOTE_MQTT_VERSION_311
 #define V5 MOTE_MQTT_VERSION_5
+/* Protocol versions the loops below run: 3.1.1, then 5 when the build has it. */
+#define N_VERSIONS (MOTE_MQTT_V5 ? 2 : 1)
 
 /* ---- connect ------------------------------------------------------------------------ */
 
@@ -37,6 +41,7 @@ static void connect_v311(void **state)
     fixture_free(f);
 }
 
+#if MOTE_MQTT_V5
 static void connect_v5_connack_props(void **state)
 {
     fixture_t *f = fixture_new(512, 512);
@@ -113,6 +118,33 @@ static void connect_v5_connack_props(void **state)
     }
     fixture_free(f);
 }
+#else
+/* The 3.1.1-only build: a v5 connect is refused before anything is sent (config.h: "v5
+ * calls then return MOTE_ERR_UNSUPPORTED"), and the client stays usable for 3.1.1. */
+static void connect_v5_unsupported(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    mote_mqtt_connect_opts_t o;
+    mote_mqtt_session_info_t info;
+    static const uint8_t connack[] = { 0x20, 0x02, 0x00, 0x00 };
+    (void)state;
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.client_id = MOTE_STR("c");
+    o.clean_start = true;
+    script_bytes(&f->t, connack, sizeof connack);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_ERR_UNSUPPORTED);
+    assert_int_equal(f->t.sent_len, 0);
+    assert_int_equal(f->t.recv_calls, 0);
+    assert_false(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_ERR_NOT_CONNECTED);
+    /* the scripted CONNACK is still there for a 3.1.1 connect */
+    o.version = V311;
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_OK);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+#endif
 
 static void connect_refused(void **state)
 {
@@ -122,7 +154,7 @@ static void connect_refused(void **state)
     mote_mqtt_session_info_t info;
     int v;
     (void)state;
-    for (v = 0; v < 2; v++) {
+    for (v = 0; v < N_VERSIONS; v++) {
         fixture_t *f = fixture_new(256, 256);
         memset(&ca, 0, sizeof ca);
         ca.reason_code = v ? 0x87 : 5;
@@ -165,40 +197,54 @@ static void connect_timeout_and_bad_connack(void **state)
 }
 
 
-/* CONNACK and the first PUBLISH in one read: the CONNACK's spans (assigned client id)
+/* CONNACK and the first PUBLISH in one read: the CONNACK's spans (v5 assigned client id)
  * stay valid after connect, the PUBLISH is delivered by the next process call. */
 static void connack_then_publish_in_one_read(void **state)
 {
-    fixture_t *f = fixture_new(256, 256);
-    uint8_t pb[32], buf[128];
-    mote_mqtt_props_builder_t b;
-    mote_mqtt_connack_t ca;
-    mote_mqtt_publish_t p = msg("queued/while/offline", "hi", 1);
-    mote_mqtt_connect_opts_t o;
-    mote_mqtt_session_info_t info;
-    int32_t n1, n2;
+    int v;
     (void)state;
-    mote_mqtt_props_init(&b, pb, sizeof pb);
-    assert_int_equal(mote_mqtt_props_add_bytes(&b, MOTE_PROP_ASSIGNED_CLIENT_ID, MOTE_STR("given-id")), MOTE_OK);
-    memset(&ca, 0, sizeof ca);
-    ca.props = mote_mqtt_props_view(&b);
-    n1 = mote_mqtt_encode_connack(buf, sizeof buf, V5, &ca);
-    assert_true(n1 > 0);
-    p.packet_id = 1;
-    n2 = mote_mqtt_encode_publish(buf + n1, sizeof buf - (size_t)n1, V5, &p);
-    assert_true(n2 > 0);
-    script_bytes(&f->t, buf, (size_t)(n1 + n2));
-    memset(&o, 0, sizeof o);
-    o.version = V5;
-    o.clean_start = true;
-    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_OK);
-    assert_int_equal(f->nev, 0);
-    assert_int_equal(info.assigned_client_id.len, 8);
-    assert_memory_equal(info.assigned_client_id.ptr, "given-id", 8);
-    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
-    assert_int_equal(f->nev, 1);
-    assert_memory_equal(f->ev[0].topic, "queued/while/offline", 20);
-    fixture_free(f);
+    for (v = 0; v < N_VERSIONS; v++) {
+        mote_mqtt_version_t ver = v ? V5 : V311;
+        fixture_t *f = fixture_new(256, 256);
+        uint8_t buf[128];
+        mote_mqtt_connack_t ca;
+        mote_mqtt_publish_t p = msg("queued/while/offline", "hi", 1);
+        mote_mqtt_connect_opts_t o;
+        mote_mqtt_session_info_t info;
+        int32_t n1, n2;
+        memset(&ca, 0, sizeof ca);
+        memset(&o, 0, sizeof o);
+#if MOTE_MQTT_V5
+        uint8_t pb[32];
+        mote_mqtt_props_builder_t b;
+        if (ver == V5) {
+            mote_mqtt_props_init(&b, pb, sizeof pb);
+            assert_int_equal(mote_mqtt_props_add_bytes(&b, MOTE_PROP_ASSIGNED_CLIENT_ID, MOTE_STR("given-id")), MOTE_OK);
+            ca.props = mote_mqtt_props_view(&b);
+        }
+#endif
+        if (ver == V311)
+            o.client_id = MOTE_STR("c"); /* 3.1.1 has no assigned client ids */
+        n1 = mote_mqtt_encode_connack(buf, sizeof buf, ver, &ca);
+        assert_true(n1 > 0);
+        p.packet_id = 1;
+        n2 = mote_mqtt_encode_publish(buf + n1, sizeof buf - (size_t)n1, ver, &p);
+        assert_true(n2 > 0);
+        script_bytes(&f->t, buf, (size_t)(n1 + n2));
+        o.version = ver;
+        o.clean_start = true;
+        assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_OK);
+        assert_int_equal(f->nev, 0);
+        if (ver == V5) {
+            assert_int_equal(info.assigned_client_id.len, 8);
+            assert_memory_equal(info.assigned_client_id.ptr, "given-id", 8);
+        }
+        assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
+        assert_int_equal(f->nev, 1);
+        assert_memory_equal(f->ev[0].topic, "queued/while/offline", 20);
+        assert_int_equal(f->ev[0].packet_id, 1);
+        fixture_free(f);
+    }
 }
 
 /* ---- publish -------------------------------------------------------------------------- */
@@ -237,7 +283,7 @@ static void publish_qos1_qos2_flows(void **state)
 {
     int v;
     (void)state;
-    for (v = 0; v < 2; v++) {
+    for (v = 0; v < N_VERSIONS; v++) {
         mote_mqtt_version_t ver = v ? V5 : V311;
         fixture_t *f = fixture_new(256, 512);
         mote_mqtt_publish_t m1 = msg("q/1", "one", 1), m2 = msg("q/2", "two", 2);
@@ -364,7 +410,7 @@ static void subscribe_unsubscribe(void **state)
 {
     int v;
     (void)state;
-    for (v = 0; v < 2; v++) {
+    for (v = 0; v < N_VERSIONS; v++) {
         mote_mqtt_version_t ver = v ? V5 : V311;
         fixture_t *f = fixture_new(256, 512);
         mote_mqtt_subscription_t subs[3] = {
@@ -606,7 +652,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(connect_v311),
+#if MOTE_MQTT_V5
         cmocka_unit_test(connect_v5_connack_props),
+#else
+        cmocka_unit_test(connect_v5_unsupported),
+#endif
         cmocka_unit_test(connect_refused),
         cmocka_unit_test(connect_timeout_and_bad_connack),
         cmocka_unit_test(connack_then_publish_in_one_read),
