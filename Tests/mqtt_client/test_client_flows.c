@@ -196,6 +196,36 @@ static void connect_timeout_and_bad_connack(void **state)
     fixture_free(f);
 }
 
+/* A 3.1.1 CONNACK that breaks 3.2: the client stays disconnected. (The 3.1.1-only build
+ * checks CONNACK without the codec's decoder: the same rules must hold there.) */
+static void connack_malformed_v311(void **state)
+{
+    static const struct {
+        uint8_t bytes[5];
+        size_t len;
+        mote_err_t want;
+    } cases[] = {
+        { { 0x20, 0x02, 0x02, 0x00 }, 4, MOTE_ERR_BAD_FLAGS },       /* reserved flag bit */
+        { { 0x20, 0x02, 0x00, 0x06 }, 4, MOTE_ERR_BAD_REASON_CODE }, /* return code 6 */
+        { { 0x20, 0x02, 0x01, 0x05 }, 4, MOTE_ERR_BAD_FLAGS },       /* session with refusal */
+        { { 0x20, 0x03, 0x00, 0x00, 0x00 }, 5, MOTE_ERR_MALFORMED }, /* a byte too many */
+        { { 0x20, 0x01, 0x00 }, 3, MOTE_ERR_MALFORMED },             /* a byte short */
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture_t *f = fixture_new(256, 256);
+        mote_mqtt_connect_opts_t o;
+        memset(&o, 0, sizeof o);
+        o.version = V311;
+        o.client_id = MOTE_STR("c");
+        o.clean_start = true;
+        script_bytes(&f->t, cases[i].bytes, cases[i].len);
+        assert_int_equal(mote_mqtt_connect(&f->c, &o, 500, NULL), cases[i].want);
+        assert_false(mote_mqtt_is_connected(&f->c));
+        fixture_free(f);
+    }
+}
 
 /* CONNACK and the first PUBLISH in one read: the CONNACK's spans (v5 assigned client id)
  * stay valid after connect, the PUBLISH is delivered by the next process call. */
@@ -404,6 +434,19 @@ static void publish_large_payload_zero_copy(void **state)
     fixture_free(f);
 }
 
+/* How many packets of this type were sent. */
+static int count_type(fixture_t *f, uint8_t want)
+{
+    uint8_t type, flags;
+    const uint8_t *body;
+    uint32_t rem;
+    size_t cur = 0;
+    int n = 0;
+    while (sent_next(&f->t, &cur, &type, &flags, &body, &rem))
+        n += type == want;
+    return n;
+}
+
 /* ---- subscribe ------------------------------------------------------------------------ */
 
 static void subscribe_unsubscribe(void **state)
@@ -485,19 +528,28 @@ static void subscribe_unsubscribe(void **state)
     }
 }
 
-/* ---- keep-alive ----------------------------------------------------------------------- */
-
-static int count_type(fixture_t *f, uint8_t want)
+/* 3.1.1 has no subscription options beyond the QoS: v5 option bits are refused, nothing is
+ * queued, and the client stays usable. */
+static void subscribe_v311_refuses_v5_options(void **state)
 {
-    uint8_t type, flags;
-    const uint8_t *body;
-    uint32_t rem;
-    size_t cur = 0;
-    int n = 0;
-    while (sent_next(&f->t, &cur, &type, &flags, &body, &rem))
-        n += type == want;
-    return n;
+    fixture_t *f = fixture_new(256, 256);
+    mote_mqtt_subscription_t bad = { MOTE_STR("a/+"), 1 | MOTE_SUB_NO_LOCAL };
+    mote_mqtt_subscription_t good = { MOTE_STR("a/+"), 1 };
+    mote_mqtt_props_t none = { NULL, 0 };
+    uint16_t id;
+    (void)state;
+    assert_int_equal(fixture_connect(f, V311, false, NULL, 0), MOTE_OK);
+    fixture_clear_sent(f);
+    assert_int_equal(mote_mqtt_subscribe(&f->c, &bad, 1, none, &id), MOTE_ERR_BAD_FLAGS);
+    assert_int_equal(mote_mqtt_tx_pending(&f->c), 0);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(mote_mqtt_subscribe(&f->c, &good, 1, none, &id), MOTE_OK);
+    assert_int_equal(mote_mqtt_flush(&f->c), MOTE_OK);
+    assert_int_equal(count_type(f, MOTE_MQTT_SUBSCRIBE), 1);
+    fixture_free(f);
 }
+
+/* ---- keep-alive ----------------------------------------------------------------------- */
 
 static void keep_alive(void **state)
 {
@@ -659,12 +711,14 @@ int main(void)
 #endif
         cmocka_unit_test(connect_refused),
         cmocka_unit_test(connect_timeout_and_bad_connack),
+        cmocka_unit_test(connack_malformed_v311),
         cmocka_unit_test(connack_then_publish_in_one_read),
         cmocka_unit_test(publish_qos0_coalesced),
         cmocka_unit_test(publish_qos1_qos2_flows),
         cmocka_unit_test(publish_inflight_full_and_many_ids),
         cmocka_unit_test(publish_large_payload_zero_copy),
         cmocka_unit_test(subscribe_unsubscribe),
+        cmocka_unit_test(subscribe_v311_refuses_v5_options),
         cmocka_unit_test(keep_alive),
         cmocka_unit_test(keep_alive_blocked_writes),
         cmocka_unit_test(process_budget_returns),

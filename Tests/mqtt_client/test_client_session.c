@@ -135,6 +135,66 @@ static void publish_failing_on_a_broken_connection_leaves_no_record(void **state
     }
 }
 
+/* 3.1.1 DISCONNECT is the two bytes E0 00 (reason code and properties are v5's and left
+ * out); the session stays, so a reconnect with a present session resends what was
+ * unacknowledged. Message properties are v5's too: 3.1.1 PUBLISH packets, first sent or
+ * resent, never carry them. */
+static void disconnect_v311_keeps_session(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t props[] = { 0x01, 0x01 }; /* payload format indicator */
+    static const uint8_t disconnect[] = { 0xE0, 0x00 };
+    mote_mqtt_publish_t m = msg("d/q1", "keep", 1), p;
+    mote_mqtt_props_t dprops = { props, sizeof props };
+    uint8_t type, flags;
+    const uint8_t *body;
+    uint32_t rem;
+    size_t cur = 0;
+    uint16_t id;
+    int pass;
+    (void)state;
+    m.props.ptr = props;
+    m.props.len = sizeof props;
+    assert_int_equal(fixture_connect(f, V311, false, NULL, 0), MOTE_OK);
+    fixture_clear_sent(f);
+    assert_int_equal(mote_mqtt_publish(&f->c, &m, &id), MOTE_OK);
+    f->t.send_block = 1; /* the first write is refused: DISCONNECT completes later */
+    assert_int_equal(mote_mqtt_disconnect(&f->c, 0x04, dprops), MOTE_ERR_NEED_MORE);
+    assert_false(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(mote_mqtt_publish(&f->c, &m, NULL), MOTE_ERR_NOT_CONNECTED);
+    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK); /* writes the rest */
+    assert_int_equal(mote_mqtt_tx_pending(&f->c), 0);
+    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_ERR_NOT_CONNECTED);
+    /* the PUBLISH (without properties), then exactly E0 00 */
+    for (pass = 0; pass < 2; pass++) {
+        assert_true(sent_next(&f->t, &cur, &type, &flags, &body, &rem));
+        assert_int_equal(type, MOTE_MQTT_PUBLISH);
+        assert_int_equal(mote_mqtt_decode_publish(body, rem, flags, V311, &p), MOTE_OK);
+        assert_int_equal(p.packet_id, id);
+        assert_int_equal(p.dup, pass == 1);
+        assert_int_equal(p.props.len, 0);
+        assert_int_equal(rem, 2 + 4 + 2 + 4); /* topic, id, payload: nothing else */
+        assert_memory_equal(p.payload.ptr, "keep", 4);
+        if (pass == 0) {
+            assert_int_equal(f->t.sent_len - cur, sizeof disconnect);
+            assert_memory_equal(f->t.sent + cur, disconnect, sizeof disconnect);
+            /* reconnect with the session present: the message is resent with DUP */
+            assert_int_equal(mote_mqtt_inflight_count(&f->c), 1);
+            fixture_clear_sent(f);
+            assert_int_equal(fixture_connect(f, V311, true, NULL, 0), MOTE_OK);
+            assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
+            cur = 0;
+            assert_true(sent_next(&f->t, &cur, &type, &flags, &body, &rem));
+            assert_int_equal(type, MOTE_MQTT_CONNECT);
+        }
+    }
+    assert_int_equal(cur, f->t.sent_len);
+    srv_ack(f, V311, MOTE_MQTT_PUBACK, id, 0);
+    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
+    assert_int_equal(mote_mqtt_inflight_count(&f->c), 0);
+    fixture_free(f);
+}
+
 /* ---- incoming QoS 2 ------------------------------------------------------------------- */
 
 static void qos2_exactly_once(void **state)
@@ -482,6 +542,10 @@ static void hostile_input(void **state)
         { "SUBSCRIBE from server", V311, { 0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 'a', 0x00 }, 8, 0, MOTE_ERR_PROTOCOL },
         { "DISCONNECT in 3.1.1", V311, { 0xE0, 0x00 }, 2, 0, MOTE_ERR_PROTOCOL },
         { "AUTH in 3.1.1", V311, { 0xF0, 0x00 }, 2, 0, MOTE_ERR_PROTOCOL },
+        { "PUBACK with a reason code in 3.1.1", V311, { 0x40, 0x03, 0x00, 0x01, 0x00 }, 5, 0, MOTE_ERR_MALFORMED },
+        { "SUBACK without return codes", V311, { 0x90, 0x02, 0x00, 0x01 }, 4, 0, MOTE_ERR_MALFORMED },
+        { "SUBACK return code 3", V311, { 0x90, 0x03, 0x00, 0x01, 0x03 }, 5, 0, MOTE_ERR_BAD_REASON_CODE },
+        { "UNSUBACK with codes in 3.1.1", V311, { 0xB0, 0x03, 0x00, 0x01, 0x00 }, 5, 0, MOTE_ERR_MALFORMED },
         { "bad PUBREL flags", V311, { 0x60, 0x02, 0x00, 0x01 }, 4, 0, MOTE_ERR_BAD_FLAGS },
         { "PUBLISH QoS 1 id 0", V311, { 0x32, 0x05, 0x00, 0x01, 'a', 0x00, 0x00 }, 7, 0, MOTE_ERR_BAD_PACKET_ID },
         { "PUBLISH wildcard topic", V311, { 0x30, 0x03, 0x00, 0x01, '#' }, 5, 0, MOTE_ERR_BAD_TOPIC },
@@ -568,6 +632,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reconnect_resends_in_order),
         cmocka_unit_test(publish_failing_on_a_broken_connection_leaves_no_record),
+        cmocka_unit_test(disconnect_v311_keeps_session),
         cmocka_unit_test(qos2_exactly_once),
         cmocka_unit_test(stream_oversize),
         cmocka_unit_test(stream_reject_oversize),
