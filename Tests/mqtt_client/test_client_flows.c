@@ -41,6 +41,36 @@ static void connect_v311(void **state)
     fixture_free(f);
 }
 
+/* A 3.1.1 CONNACK carries no limits: the session info holds our keep-alive and the
+ * documented "absent" values. */
+static void connect_v311_session_info(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    mote_mqtt_connect_opts_t o;
+    mote_mqtt_session_info_t info;
+    static const uint8_t connack[] = { 0x20, 0x02, 0x00, 0x00 };
+    (void)state;
+    memset(&o, 0, sizeof o);
+    memset(&info, 0xA5, sizeof info);
+    o.version = V311;
+    o.client_id = MOTE_STR("c");
+    o.clean_start = true;
+    o.keep_alive_s = 30;
+    script_bytes(&f->t, connack, sizeof connack);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_OK);
+    assert_false(info.session_present);
+    assert_int_equal(info.reason_code, 0);
+    assert_int_equal(info.keep_alive_s, 30);
+    assert_int_equal(info.receive_maximum, 65535);
+    assert_int_equal(info.max_packet_size, 0);
+    assert_int_equal(info.topic_alias_maximum, 0);
+    assert_int_equal(info.maximum_qos, 2);
+    assert_true(info.retain_available);
+    assert_int_equal(info.assigned_client_id.len, 0);
+    assert_int_equal(info.props.len, 0);
+    fixture_free(f);
+}
+
 #if MOTE_MQTT_V5
 static void connect_v5_connack_props(void **state)
 {
@@ -704,6 +734,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(connect_v311),
+        cmocka_unit_test(connect_v311_session_info),
 #if MOTE_MQTT_V5
         cmocka_unit_test(connect_v5_connack_props),
 #else

@@ -243,6 +243,26 @@ static void qos2_exactly_once(void **state)
     }
 }
 
+/* More incoming QoS 2 messages awaiting PUBREL than qos2_rx_ids holds: in 3.1.1 (no
+ * receive maximum to announce) the client reports MOTE_ERR_NO_SPACE after delivering the
+ * ones it could track. */
+static void qos2_table_full_v311(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    mote_err_t rc = MOTE_OK;
+    int i;
+    (void)state;
+    assert_int_equal(fixture_connect(f, V311, false, NULL, 0), MOTE_OK);
+    for (i = 1; i <= 5; i++)
+        srv_publish(f, V311, "q2", "x", 1, 2, (uint16_t)i, false, NULL, 0);
+    for (i = 0; i < 10 && rc == MOTE_OK; i++)
+        rc = mote_mqtt_process(&f->c, 0);
+    assert_int_equal(rc, MOTE_ERR_NO_SPACE);
+    assert_int_equal(f->nev, 4);
+    assert_false(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+
 /* ---- streaming ------------------------------------------------------------------------ */
 
 static void stream_oversize(void **state)
@@ -634,6 +654,7 @@ int main(void)
         cmocka_unit_test(publish_failing_on_a_broken_connection_leaves_no_record),
         cmocka_unit_test(disconnect_v311_keeps_session),
         cmocka_unit_test(qos2_exactly_once),
+        cmocka_unit_test(qos2_table_full_v311),
         cmocka_unit_test(stream_oversize),
         cmocka_unit_test(stream_reject_oversize),
 #if MOTE_MQTT_V5
