@@ -2,4 +2,4 @@
 # Every libFuzzer target (Tests/fuzz/fuzz_*.c) built with ASan+UBSan and run briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec bash Tests/fuzz/run.sh "${MOTE_FUZZ_SECONDS:-15}"
+exec bash Tests/fuzz/run.sh "${MOTE_FUZZ_SECONDS:-12}"
