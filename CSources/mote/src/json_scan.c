@@ -5,7 +5,7 @@
 
 #include "json_internal.h"
 
-/* Speed builds skip plain string bytes and digits a machine word at a time (most of a
+/* Speed builds skip plain string bytes and digits one machine word per step (most of a
  * typical document); size-optimised builds (-Os) use the byte loops alone, which accept
  * and reject exactly the same bytes. */
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__) && defined(__BYTE_ORDER__) &&         \
