@@ -218,10 +218,7 @@ final class Engine: @unchecked Sendable {
                 return
             }
             s.commands.append(command)
-            if s.ownerWaiting {
-                s.ownerWaiting = false
-                cmote_waker_signal(wakeFD)
-            }
+            wakeOwner(&s)
         }
         if let rejected { reject(rejected) }
         if startThread {
@@ -240,13 +237,19 @@ final class Engine: @unchecked Sendable {
             s.publishes.append(request)
             // Cancelled before it got here: the handler's request may have been taken already.
             if request.message.cancelled.load(ordering: .sequentiallyConsistent) { s.cancelRequested = true }
-            if s.ownerWaiting {
-                s.ownerWaiting = false
-                cmote_waker_signal(wakeFD)
-            }
+            wakeOwner(&s)
             return true
         }
         if !accepted { request.continuation.resume(throwing: MQTTError.notConnected) }
+    }
+
+    /// With `shared` locked, after queueing work: signal the owner if it sleeps (once).
+    @inline(__always)
+    private func wakeOwner(_ s: inout Shared) {
+        if s.ownerWaiting {
+            s.ownerWaiting = false
+            cmote_waker_signal(wakeFD)
+        }
     }
 
     /// A waiting publisher's task was cancelled (its message or batch is marked): have the
@@ -254,10 +257,7 @@ final class Engine: @unchecked Sendable {
     func cancelPublish() {
         shared.withLock { s in
             s.cancelRequested = true
-            if s.ownerWaiting {
-                s.ownerWaiting = false
-                cmote_waker_signal(wakeFD)
-            }
+            wakeOwner(&s)
         }
     }
 
@@ -268,10 +268,7 @@ final class Engine: @unchecked Sendable {
             guard s.running else { return false }
             s.batches.append(batch)
             if batch.cancelled.load(ordering: .sequentiallyConsistent) { s.cancelRequested = true }
-            if s.ownerWaiting {
-                s.ownerWaiting = false
-                cmote_waker_signal(wakeFD)
-            }
+            wakeOwner(&s)
             return true
         }
         if !accepted { batch.failAll(.notConnected) }
@@ -298,10 +295,7 @@ final class Engine: @unchecked Sendable {
             guard s.qos0.count + s.ownerBacklog < Self.qos0HandOffLimit else { return .full }
             if validated { s.validatedTopic = topic }
             s.qos0.append(QoS0Message(topic: topic, payload: payload, retain: retain))
-            if s.ownerWaiting {
-                s.ownerWaiting = false
-                cmote_waker_signal(wakeFD)
-            }
+            wakeOwner(&s)
             return .sent
         }
     }
