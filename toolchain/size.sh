@@ -66,6 +66,30 @@ build_variant() { # name extra-cflags...
 
 build_variant full
 build_variant v311 -DMOTE_MQTT_V5=0
+
+# What each JSON capability adds, cumulatively (full build): a firmware that only validates
+# and searches pays for the first rows only. Each step's roots are added to the previous
+# ones; the report shows json*.c and the runtime (soft-float) bytes of each link.
+json_steps=(
+  "validate:mote_json_validate"
+  "find:mote_json_find"
+  "iterate:mote_json_iter_init mote_json_iter_next mote_json_member mote_json_element"
+  "reads:mote_json_get_int64 mote_json_get_bool mote_json_get_null mote_json_get_string mote_json_string_equals"
+  "double_reads:mote_json_get_double mote_json_parse_double"
+  "writer:mote_json_writer_init mote_json_write_object_begin mote_json_write_object_end mote_json_write_array_begin mote_json_write_array_end mote_json_write_key mote_json_write_string mote_json_write_int64 mote_json_write_bool mote_json_write_null mote_json_write_raw mote_json_writer_finish"
+  "double_writes:mote_json_write_double mote_json_format_double"
+  "texts:mote_json_reason_text"
+)
+jkeep=()
+: > "$out/full/json-steps.txt"
+for step in "${json_steps[@]}"; do
+  name=${step%%:*}
+  for fn in ${step#*:}; do jkeep+=("-Wl,--undefined=$fn"); done
+  $CC "${cpu[@]}" --specs=nano.specs -nostartfiles -T examples/cortex-m4/cm4.ld \
+    -Wl,--gc-sections -Wl,-Map="$out/full/json-$name.map" "${jkeep[@]}" \
+    "$out/full/stub/startup.o" "$out/full/stub/main.o" "$out/full"/core/*.o -o "$out/full/json-$name.elf"
+  echo "$name" >> "$out/full/json-steps.txt"
+done
 build_variant nodouble -DMOTE_JSON_DOUBLE=0
 
 # sizeof the client context, as the compiler lays it out for Cortex-M4.
