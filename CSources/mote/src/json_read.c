@@ -5,7 +5,7 @@
 #include "json_internal.h"
 
 /* Value of the 4 hex digits at p, -1 if not 4 hex digits before end. */
-static JSON_SIZE_NOINLINE long hex4(const uint8_t *p, const uint8_t *end)
+static JSON_ALWAYS_INLINE long hex4(const uint8_t *p, const uint8_t *end)
 {
     long v = 0;
     int i;
@@ -50,18 +50,26 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                 enc = (unsigned char)e[1];
             } else {
                 /* \uXXXX, or a high surrogate and an escaped low one */
-                enc = (unsigned long)hex4(k, kend);
-                if (enc > 0xFFFF) /* not 4 hex digits */
-                    goto bad;
-                k += 4;
-                if (enc - 0xD800 < 0x800) {
-                    if (enc > 0xDBFF || kend - k < 2 || k[0] != '\\' || k[1] != 'u')
+                for (enc = 0;;) {
+                    lo = (unsigned long)hex4(k, kend);
+                    if (lo > 0xFFFF) { /* not 4 hex digits */
+                        if (enc)
+                            goto bad_pair;
+                        goto bad;
+                    }
+                    k += 4;
+                    if (enc) {
+                        if (lo - 0xDC00 > 0x3FF)
+                            goto bad_pair;
+                        enc = 0x10000 + ((enc - 0xD800) << 10) + (lo - 0xDC00);
+                        break;
+                    }
+                    enc = lo;
+                    if (enc - 0xD800 >= 0x800)
+                        break;
+                    if (enc > 0xDBFF || kend - k < 6 || k[0] != '\\' || k[1] != 'u')
                         goto bad_pair;
-                    lo = (unsigned long)hex4(k + 2, kend) - 0xDC00; /* huge if not hex */
-                    if (lo > 0x3FF)
-                        goto bad_pair;
-                    k += 6;
-                    enc = 0x10000 + ((enc - 0xD800) << 10) + lo;
+                    k += 2;
                 }
                 if (enc >= 0x80) {
                     /* continuation bytes from the low end while the rest does not fit in
