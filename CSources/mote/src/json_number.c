@@ -83,12 +83,27 @@ static int dec_parse(struct dec *x, const char *p, size_t len)
     return nz;
 }
 
+/* The first n digits of x as an integer, zeros once x's digits run out (n <= 19: below
+ * 2^64). */
+static JSON_NOINLINE uint64_t dec_digits(const struct dec *x, long n)
+{
+    uint64_t m = 0;
+    const char *q = x->p;
+    for (; n > 0; n--) {
+        unsigned d = 0;
+        if (q != x->end) {
+            q += *q == '.';
+            d = (unsigned)(*q++ - '0');
+        }
+        m = m * 10 + d;
+    }
+    return m;
+}
+
 int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
 {
     struct dec x;
     uint64_t mag = 0;
-    const char *q;
-    long i;
     int nz, neg;
     if (!v || !out || !v->ptr || !v->len)
         return MOTE_ERR_BAD_ARG;
@@ -101,14 +116,7 @@ int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
             return MOTE_ERR_JSON_TYPE; /* a fraction remains */
         if (x.P > 19)
             return MOTE_ERR_JSON_RANGE;
-        for (i = 0, q = x.p; i < x.P; i++) {
-            unsigned d = 0;
-            if (i < nz) {
-                q += *q == '.';
-                d = (unsigned)(*q++ - '0');
-            }
-            mag = mag * 10 + d; /* at most 19 digits: 64 bits do not overflow */
-        }
+        mag = dec_digits(&x, x.P); /* at most 19 digits: 64 bits do not overflow */
         if (mag > ((uint64_t)1 << 63) - (uint64_t)!neg)
             return MOTE_ERR_JSON_RANGE;
     }
@@ -282,9 +290,8 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
 static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *c)
 {
     struct dec *x = &c->x;
-    uint64_t D = 0, u;
-    const char *q;
-    int k = 0, nz = dec_parse(x, text, len), exact;
+    uint64_t D, u;
+    int k, nz = dec_parse(x, text, len), exact;
     double d = 0;
     conv_set_u(c, 0);
     if (nz < 0)
@@ -293,13 +300,10 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
         return MOTE_OK;
     if (x->P > 310)
         return MOTE_ERR_JSON_RANGE;
-    for (q = x->p; q != x->end && k < 19; q++)
-        if (*q != '.') {
-            D = D * 10 + (uint64_t)(*q - '0');
-            k++;
-        }
+    k = nz < 19 ? nz : 19;
+    D = dec_digits(x, k);
     /* D and the power of ten both exact: one IEEE operation rounds correctly. */
-    exact = nz <= k && D <= ((uint64_t)1 << 53);
+    exact = nz == k && D <= ((uint64_t)1 << 53);
     k = (int)x->P - k;
     exact = exact && k >= -22 && k <= 22 && FLT_EVAL_METHOD == 0;
     d = (double)D;
