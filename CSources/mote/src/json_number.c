@@ -84,8 +84,11 @@ static int dec_parse(struct dec *x, const char *p, size_t len)
 }
 
 /* The first n digits of x as an integer, zeros once x's digits run out (n <= 19: below
- * 2^64). */
-static JSON_NOINLINE uint64_t dec_digits(const struct dec *x, long n)
+ * 2^64). Shared by the int64 and double reads (inline when only the int64 read is built). */
+#if MOTE_JSON_DOUBLE
+JSON_NOINLINE
+#endif
+static uint64_t dec_digits(const struct dec *x, long n)
 {
     uint64_t m = 0;
     const char *q = x->p;
