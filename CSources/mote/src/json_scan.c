@@ -579,10 +579,10 @@ int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_va
 const char *mote_json_reason_text(mote_json_reason_t reason)
 {
     /* One string of NUL-separated texts, in enum order: no pointer table. */
-    static const char texts[] = "no error\0no value\0unexpected end\0unexpected character\0"
-                                "expected a key\0expected ':'\0expected ',' or bracket\0"
-                                "bad literal\0bad number\0bad escape\0unpaired surrogate\0"
-                                "control character\0bad UTF-8\0too deep\0trailing data\0unknown";
+    static const char texts[] = "no error\0no value\0truncated\0unexpected character\0"
+                                "expected key\0expected ':'\0expected ',' or bracket\0"
+                                "bad literal\0bad number\0bad escape\0lone surrogate\0"
+                                "control char\0bad UTF-8\0too deep\0trailing data\0unknown";
     const char *t = texts;
     unsigned r = (unsigned)reason;
     if (r > MOTE_JSON_R_TRAILING)
