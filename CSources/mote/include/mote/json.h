@@ -177,9 +177,7 @@ typedef struct mote_json_writer {
     size_t len;
     int err;
     uint16_t depth;
-    uint8_t need_key;   /* inside an object, before a key */
-    uint8_t need_comma; /* an item was already written at this level */
-    uint8_t done;       /* the top-level value is complete */
+    uint8_t state;      /* the steps the grammar allows next (json_write.c) */
     uint8_t kinds[(MOTE_JSON_WRITER_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
 } mote_json_writer_t;
 
