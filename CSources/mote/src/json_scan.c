@@ -54,26 +54,24 @@ typedef uint32_t json_word_t;
 
 size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
 {
-    unsigned c = p[0], lo = 0x80, hi = 0xBF;
-    size_t n, i;
+    unsigned c = p[0], n, i;
+    uint32_t cp;
     if (c < 0x80)
         return 1;
-    if (c < 0xC2 || c > 0xF4) /* continuation byte, overlong 2-byte lead, beyond U+10FFFF */
+    if (c - 0xC2u > 0xF4u - 0xC2u) /* continuation byte, overlong 2-byte lead, beyond U+10FFFF */
         return 0;
     n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (c == 0xE0)
-        lo = 0xA0; /* overlong */
-    else if (c == 0xED)
-        hi = 0x9F; /* UTF-16 surrogates */
-    else if (c == 0xF0)
-        lo = 0x90; /* overlong */
-    else if (c == 0xF4)
-        hi = 0x8F; /* above U+10FFFF */
-    if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+    if ((size_t)(end - p) < n)
         return 0;
-    for (i = 2; i < n; i++)
+    cp = c & (0x7Fu >> n);
+    for (i = 1; i < n; i++) {
         if ((p[i] & 0xC0) != 0x80)
             return 0;
+        cp = cp << 6 | (p[i] & 0x3Fu);
+    }
+    /* overlong (below 0x800 in 3 bytes, 0x10000 in 4), UTF-16 surrogates, above U+10FFFF */
+    if (cp < (1u << (5 * n - 4)) || cp - 0xD800u < 0x800u || cp > 0x10FFFFu)
+        return 0;
     return n;
 }
 
