@@ -271,11 +271,13 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
             if (q == cv->x.end && dd < 0)
                 break; /* equal: c == 0 */
         }
-        /* Move cv->u while the decimal lies beyond the halfway point (ties go to even). */
-        if ((dir ? c < 0 : c > 0) || (c == 0 && (conv_u(cv) & 1))) {
+        /* Move cv->u while the decimal lies beyond the halfway point (ties go to even);
+         * c > 0 now means "beyond" in the direction being checked. */
+        c = dir ? -c : c;
+        if (c > 0 || (c == 0 && (conv_u(cv) & 1))) {
             if (verify)
                 return 1;
-            conv_set_u(cv, conv_u(cv) + (dir ? (uint64_t)-1 : 1));
+            conv_set_u(cv, conv_u(cv) + (uint64_t)(int64_t)(1 - 2 * dir));
             if (conv_u(cv) == EXP_INF)
                 return MOTE_ERR_JSON_RANGE;
             continue;
@@ -306,17 +308,21 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
     k = nz < 19 ? nz : 19;
     D = dec_digits(x, k);
     /* D and the power of ten both exact: one IEEE operation rounds correctly. */
-    exact = nz == k && D <= ((uint64_t)1 << 53);
+    exact = nz == k && !(D >> 53);
     k = (int)x->P - k;
-    exact = exact && k >= -22 && k <= 22 && FLT_EVAL_METHOD == 0;
+    exact = exact && (unsigned)(k + 22) <= 44u && FLT_EVAL_METHOD == 0;
     d = (double)D;
-    while (k) {
-        int step = k > 22 ? 22 : k < -22 ? -22 : k;
+    while (k) { /* by at most 10^22 at a time (exact powers) */
         double p10 = 1.0;
-        for (nz = step < 0 ? -step : step; nz; nz--)
+        for (nz = 0; nz < 22 && nz < (k < 0 ? -k : k); nz++)
             p10 *= 10.0;
-        d = step > 0 ? d * p10 : d / p10;
-        k -= step;
+        if (k > 0) {
+            d *= p10;
+            k -= nz;
+        } else {
+            d /= p10;
+            k += nz;
+        }
     }
     u = to_bits(d);
     if (u >= EXP_INF)
