@@ -264,8 +264,9 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
                 }
                 c = 0;
             }
-            if (c != (dd < 0 ? 0 : dd)) {
-                c = c > dd ? 1 : -1;
+            c -= dd < 0 ? 0 : dd;
+            if (c) {
+                c = c > 0 ? 1 : -1;
                 break;
             }
             if (q == cv->x.end && dd < 0)
