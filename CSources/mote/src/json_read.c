@@ -185,10 +185,9 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
     return MOTE_OK;
 }
 
-/* Is v exactly the literal word? MOTE_OK, MOTE_ERR_JSON_TYPE or MOTE_ERR_BAD_ARG. */
-static int literal(const mote_json_value_t *v, const char *word)
+/* Is v exactly the literal word (n bytes)? MOTE_OK, MOTE_ERR_JSON_TYPE or MOTE_ERR_BAD_ARG. */
+static int literal(const mote_json_value_t *v, const char *word, size_t n)
 {
-    size_t n = strlen(word);
     if (!v || !v->ptr)
         return MOTE_ERR_BAD_ARG;
     return v->len == n && memcmp(v->ptr, word, n) == 0 ? MOTE_OK : MOTE_ERR_JSON_TYPE;
@@ -196,16 +195,16 @@ static int literal(const mote_json_value_t *v, const char *word)
 
 int mote_json_get_bool(const mote_json_value_t *v, bool *out)
 {
-    int rc = literal(v, "true");
+    int rc = literal(v, "true", 4);
     if (!out)
         return MOTE_ERR_BAD_ARG;
     *out = rc == MOTE_OK;
-    return rc == MOTE_ERR_JSON_TYPE ? literal(v, "false") : rc;
+    return rc == MOTE_ERR_JSON_TYPE ? literal(v, "false", 5) : rc;
 }
 
 int mote_json_get_null(const mote_json_value_t *v)
 {
-    return literal(v, "null");
+    return literal(v, "null", 4);
 }
 
 int mote_json_get_string(const mote_json_value_t *v, char *buf, size_t cap, size_t *out_len)
