@@ -297,8 +297,8 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
 {
     struct dec *x = &c->x;
     uint64_t D, u;
-    int k, nz = dec_parse(x, text, len), exact;
-    double d = 0;
+    int k, e, nz = dec_parse(x, text, len), exact;
+    double d;
     conv_set_u(c, 0);
     if (nz < 0)
         return MOTE_ERR_JSON_SYNTAX;
@@ -308,11 +308,18 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
         return MOTE_ERR_JSON_RANGE;
     k = nz < 19 ? nz : 19;
     D = dec_digits(x, k);
+    /* D as a double by hand (no integer-to-double helper, so the soft-float add/subtract
+     * code is never linked): normalised, then its top 53 bits; exact when no set bit is
+     * cut off. */
+    for (e = 1086; !(D >> 56); e -= 8)
+        D <<= 8;
+    for (; !(D >> 63); e--)
+        D <<= 1;
+    d = from_bits((uint64_t)e << 52 | (D >> 11 & MANT_MASK));
     /* D and the power of ten both exact: one IEEE operation rounds correctly. */
-    exact = nz == k && !(D >> 53);
+    exact = nz == k && !(D & 0x7FF);
     k = (int)x->P - k;
     exact = exact && (unsigned)(k + 22) <= 44u && FLT_EVAL_METHOD == 0;
-    d = (double)D;
     while (k) { /* by at most 10^22 at a time (exact powers) */
         double p10 = 1.0;
         for (nz = 0; nz < 22 && nz < (k < 0 ? -k : k); nz++)
