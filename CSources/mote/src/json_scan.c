@@ -415,11 +415,8 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
 
     close: /* *p is the closing bracket of the innermost container */
         p++;
-        if (search && depth == watch) {
-            if (!f->have) /* the matched container ends */
-                f->u.out->len = (size_t)(p - (const uint8_t *)f->u.out->ptr);
-            watch = 0;
-        }
+        if (search && depth == watch) /* the matched container ends like a scalar */
+            watch = f->have ? 0 : SCALAR;
         depth--;
         st = !depth ? ST_END : IS_ARRAY(depth) ? ST_AFTER_ARR : ST_AFTER_OBJ;
     value_end:
