@@ -1,13 +1,15 @@
 /* Numbers: int64 and double reads, and shortest round-trip double formatting, without libc.
  * The double part is left out when MOTE_JSON_DOUBLE is 0.
  *
- * Reading a double: a number with an exact integer significand below 2^53 and a power of
- * ten up to 22 is one exact multiplication or division (IEEE rounding of exact operands is
- * the correct rounding). Otherwise a double approximation (a few ulp off at most) is
- * corrected one ulp at a time by comparing the decimal input, digit by digit, with the
- * exact decimal expansion of the halfway point between neighbouring doubles. The
- * comparison is exact, so every input is correctly rounded (nearest, ties to even),
- * whatever its length.
+ * Reading a double: the first 19 significant digits are scaled by the power of ten in
+ * 64-bit integer steps (times ten as * 5/8, a tenth by 32-bit divisions, normalised after
+ * each), which ends below the exact value by a known bound. When that bound cannot reach
+ * across a rounding boundary the rounding is decided there (most short inputs); otherwise
+ * the approximation (a few ulp off at most) is corrected one ulp at a time by comparing
+ * the decimal input, digit by digit, with the exact decimal expansion of the halfway point
+ * between neighbouring doubles. The comparison is exact, so every input is correctly
+ * rounded (nearest, ties to even), whatever its length. No floating-point operation is
+ * used, so firmware without an FPU links no soft-float code.
  *
  * Writing: the same expansion gives the double's first 18 exact digits; the shortest of the
  * roundings to 15, 16 and 17 digits (from 1 digit for subnormals) that the reader maps back
@@ -17,7 +19,6 @@
  * the integer part (below 2^1024, so at most 309 digits) and base 2^32 limbs for the
  * fraction (down to 2^-1075). It is built by doubling and read by multiplying by ten, so it
  * needs no division of wide numbers and no runtime helper on 32-bit CPUs. */
-#include <float.h>
 #include <string.h>
 
 #include "json_internal.h"
@@ -290,15 +291,16 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
 }
 
 /* Everything of a double read before the exact correction, in its own frame (gone while
- * expand runs): the grammar check and decomposition into x, and *u, the double nearest to
- * x's first 19 digits times the power of ten, a few ulp off at most. Returns a mote_err_t,
- * MOTE_OK when *u is exact already, or 1 when expand must correct it. */
+ * expand runs): the grammar check and decomposition into x, and c->u, the double below
+ * x's first 19 digits times the power of ten, a few ulp off at most, or the correctly
+ * rounded double when the error bound allows deciding. Returns a mote_err_t, MOTE_OK when
+ * c->u is correctly rounded already, or 1 when expand must correct it. */
 static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *c)
 {
     struct dec *x = &c->x;
     uint64_t D, u;
-    int k, e, nz = dec_parse(x, text, len), exact;
-    double d;
+    uint32_t lossy, low;
+    int k, e, nz = dec_parse(x, text, len), done;
     conv_set_u(c, 0);
     if (nz < 0)
         return MOTE_ERR_JSON_SYNTAX;
@@ -308,35 +310,57 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
         return MOTE_ERR_JSON_RANGE;
     k = nz < 19 ? nz : 19;
     D = dec_digits(x, k);
-    /* D as a double by hand (no integer-to-double helper, so the soft-float add/subtract
-     * code is never linked): normalised, then its top 53 bits; exact when no set bit is
-     * cut off. */
+    lossy = nz != k; /* digits beyond D cut off */
+    k = (int)x->P - k;
+    /* value = D * 2^(e - 1086), D kept normalised (top bit set) after each step: times
+     * ten is D * 5/8 with e + 4, a tenth is D / 10 by 32-bit divisions (no soft-float or
+     * 64-bit division helper is linked). Every step rounds down by less than 2^-59.6 of
+     * the value, so D ends below the exact value by less than 20 units of its last bit
+     * per lossy step (32 are allowed for). */
     for (e = 1086; !(D >> 56); e -= 8)
         D <<= 8;
-    for (; !(D >> 63); e--)
-        D <<= 1;
-    d = from_bits((uint64_t)e << 52 | (D >> 11 & MANT_MASK));
-    /* D and the power of ten both exact: one IEEE operation rounds correctly. */
-    exact = nz == k && !(D & 0x7FF);
-    k = (int)x->P - k;
-    exact = exact && (unsigned)(k + 22) <= 44u && FLT_EVAL_METHOD == 0;
-    while (k) { /* by at most 10^22 at a time (exact powers) */
-        double p10 = 1.0;
-        for (nz = 0; nz < 22 && nz < (k < 0 ? -k : k); nz++)
-            p10 *= 10.0;
+    for (;;) {
+        uint32_t hi, lo, t;
+        for (; !(D >> 63); e--)
+            D <<= 1;
+        if (!k)
+            break;
         if (k > 0) {
-            d *= p10;
-            k -= nz;
-        } else {
-            d /= p10;
-            k += nz;
+            lossy += (D & 7) != 0;
+            D = (D >> 3) * 5;
+            e += 4;
+            k--;
+            continue;
         }
+        hi = (uint32_t)(D >> 32);
+        lo = (uint32_t)D;
+        t = hi % 10 << 16 | lo >> 16;
+        D = (uint64_t)(hi / 10) << 32 | (uint64_t)(t / 10) << 16 |
+            ((t % 10) << 16 | (lo & 0xFFFFu)) / 10;
+        lossy++;
+        k++;
     }
-    u = to_bits(d);
-    if (u >= EXP_INF)
+    /* The 11 bits cut off below the 53 kept decide the rounding unless the error bound
+     * reaches across half of them (or the end of them): then expand decides. */
+    lossy <<= 5;
+    low = (uint32_t)D & 0x7FFu;
+    done = 0;
+    if (e > 0) {
+        u = (uint64_t)e << 52 | (D >> 11 & MANT_MASK);
+        done = low + lossy < 0x400u; /* below half: stays */
+        if (low > 0x400u && low + lossy < 0x800u) { /* above half: up */
+            u++;
+            done = 1;
+        }
+    } else { /* subnormal (or zero): the bits that fit */
+        u = 12 - e < 64 ? D >> (12 - e) : 0;
+    }
+    if (u >= EXP_INF) {
         u = EXP_INF - 1; /* DBL_MAX; expand decides about overflow */
+        done = 0;
+    }
     conv_set_u(c, u);
-    return !exact;
+    return !done;
 }
 
 int mote_json_parse_double(const char *text, size_t len, double *out)
