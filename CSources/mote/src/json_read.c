@@ -96,9 +96,10 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                 if (s == f->rest)
                     return 0;
                 c = (uint8_t)*s++;
-                if (f->key_mode == 1 && c == '\\' && s != f->rest)
+                /* an escape in the path key is never its last byte (json_path.c checks) */
+                if (f->key_mode == 1 && c == '\\')
                     c = (uint8_t)*s++;
-                else if (f->key_mode == 2 && c == '~' && s != f->rest)
+                else if (f->key_mode == 2 && c == '~')
                     c = *s++ == '0' ? '~' : '/';
                 if (c != (uint8_t)enc)
                     return 0;
