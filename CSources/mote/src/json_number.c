@@ -416,9 +416,9 @@ static JSON_NOINLINE int emit(char *buf, size_t cap, const struct fmt *f)
         *q++ = 'e';
         *q++ = E < 0 ? '-' : '+';
         e = E < 0 ? -E : E;
-        for (i = 100; i; i /= 10)
-            if (e >= i || i == 1)
-                *q++ = (char)('0' + e / i % 10);
+        i = e >= 100 ? 100 : e >= 10 ? 10 : 1;
+        for (; i; i /= 10)
+            *q++ = (char)('0' + e / i % 10);
     }
     n = (int)(q - t);
     if ((size_t)n > cap)
