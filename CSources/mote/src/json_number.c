@@ -340,20 +340,19 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
         lossy++;
         k++;
     }
-    /* The 11 bits cut off below the 53 kept decide the rounding unless the error bound
-     * reaches across half of them (or the end of them): then expand decides. */
-    lossy <<= 5;
+    /* Subnormal: shifted down to the bits that fit (those cut off add below one unit to
+     * the error bound). The 11 bits cut off below the 53 kept decide the rounding unless
+     * the error bound reaches across half of them (or the end of them): then expand
+     * decides. */
+    for (; e < 1; e++)
+        D >>= 1;
+    lossy = (lossy << 5) + 1;
     low = (uint32_t)D & 0x7FFu;
-    done = 0;
-    if (e > 0) {
-        u = (uint64_t)e << 52 | (D >> 11 & MANT_MASK);
-        done = low + lossy < 0x400u; /* below half: stays */
-        if (low > 0x400u && low + lossy < 0x800u) { /* above half: up */
-            u++;
-            done = 1;
-        }
-    } else { /* subnormal (or zero): the bits that fit */
-        u = 12 - e < 64 ? D >> (12 - e) : 0;
+    u = ((uint64_t)(e - 1) << 52) + (D >> 11); /* the top bit of D is the exponent's 1 */
+    done = low + lossy < 0x400u; /* below half: stays */
+    if (low > 0x400u && low + lossy < 0x800u) { /* above half: up */
+        u++;
+        done = 1;
     }
     if (u >= EXP_INF) {
         u = EXP_INF - 1; /* DBL_MAX; expand decides about overflow */
