@@ -205,14 +205,13 @@ const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const ui
  * applies to, SCALAR for a matched scalar, else 0. */
 static JSON_SIZE_NOINLINE unsigned arm(struct json_find *f, const uint8_t *p, unsigned depth)
 {
-    unsigned c = *p, watch = 0;
-    if (!f->have) {
+    unsigned c = *p, kinds = f->kinds, watch = 0;
+    if (!f->have) { /* the value itself: its end is watched */
         f->u.out->ptr = (const char *)p;
         watch = SCALAR;
+        kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
     }
-    if ((c == '{' && (f->kinds & JSON_PATH_OBJECT)) ||
-        (c == '[' && (f->kinds & JSON_PATH_ARRAY)) ||
-        (!f->have && (c == '{' || c == '[')))
+    if ((c == '{' && (kinds & JSON_PATH_OBJECT)) || (c == '[' && (kinds & JSON_PATH_ARRAY)))
         watch = depth + 1;
     return watch;
 }
@@ -317,7 +316,8 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         case '[':
             if (depth >= MOTE_JSON_MAX_DEPTH) {
                 sc->reason = MOTE_JSON_R_TOO_DEEP;
-                goto fail;
+                sc->p = p;
+                return MOTE_ERR_JSON_DEPTH;
             }
             if (c == '[')
                 kinds[depth >> 3] |= (uint8_t)(1u << (depth & 7));
@@ -469,7 +469,7 @@ done: /* the top-level value ended at or before p */
     return MOTE_OK;
 fail:
     sc->p = p;
-    return sc->reason == MOTE_JSON_R_TOO_DEEP ? MOTE_ERR_JSON_DEPTH : MOTE_ERR_JSON_SYNTAX;
+    return MOTE_ERR_JSON_SYNTAX;
 }
 
 /* `search` is a constant in each copy: speed builds keep a validate-only copy without any
