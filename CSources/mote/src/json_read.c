@@ -156,9 +156,8 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
     value->ptr = NULL;
     f.sc.p = (const uint8_t *)q;
     f.sc.end = (const uint8_t *)it->end;
-    f.sc.start = (uint8_t)(it->is_object ? JSON_ST_KEY : JSON_ST_ELEM);
-    if (it->index)
-        f.sc.start = (uint8_t)(it->is_object ? JSON_ST_AFTER_OBJ : JSON_ST_AFTER_ARR);
+    /* before the first item, else after one (the state after an item follows the other) */
+    f.sc.start = (uint8_t)((it->is_object ? JSON_ST_KEY : JSON_ST_ELEM) + (it->index != 0));
     f.sc.search = 1;
     json_path_single(&f, it->is_object ? q : NULL, 0);
     f.key_mode = JSON_ANY;
