@@ -148,6 +148,49 @@ static void test_double_random(void **state)
     }
 }
 
+/* Decimals at and beside the halfway point between neighbouring doubles, the inputs where
+ * rounding is decided by digits far to the right: the exact midpoint (all its digits, a tie
+ * that must go to the even neighbour) and its roundings to 17..40 significant digits (just
+ * above or below it). The midpoint needs 54 bits, so it is exact in a long double of 64 or
+ * more; where long double is the same as double (32-bit ARM) only the random test runs. */
+static void test_double_halfway(void **state)
+{
+    int i, total = 0;
+    (void)state;
+#if LDBL_MANT_DIG >= 64
+    srand(11);
+    for (i = 0; i < 4000; i++) {
+        static char text[900];
+        double x, hi, want, got;
+        long double mid;
+        int digits;
+        uint64_t u = ((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^ (uint64_t)rand();
+        u &= ~((uint64_t)1 << 63);
+        if (i % 4 == 0)
+            u &= ((uint64_t)1 << 52) - 1; /* subnormals */
+        memcpy(&x, &u, sizeof x);
+        hi = nextafter(x, HUGE_VAL);
+        if (!isfinite(hi))
+            continue;
+        mid = ((long double)x + (long double)hi) / 2;
+        for (digits = 16; digits <= 40; digits += 4) {
+            /* %.*Le rounds correctly; 800 places print the midpoint exactly */
+            snprintf(text, sizeof text, "%.*Le", digits == 40 ? 800 : digits, mid);
+            want = strtod(text, NULL);
+            assert_int_equal(mote_json_parse_double(text, strlen(text), &got), MOTE_OK);
+            if (memcmp(&got, &want, sizeof got) != 0)
+                print_error("%.40s...: %.17g want %.17g\n", text, got, want);
+            assert_memory_equal(&got, &want, sizeof got);
+            total++;
+        }
+    }
+    assert_true(total > 20000);
+#else
+    (void)i;
+    (void)total;
+#endif
+}
+
 static void test_format_double(void **state)
 {
     static const struct {
@@ -298,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_int64),
 #if MOTE_JSON_DOUBLE
         cmocka_unit_test(test_double),          cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_double_halfway),
         cmocka_unit_test(test_format_double),   cmocka_unit_test(test_format_roundtrip),
 #endif
         cmocka_unit_test(test_bool_null),
