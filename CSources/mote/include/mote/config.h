@@ -42,9 +42,9 @@
 
 /* JSON double conversions (mote_json_get_double, _parse_double, _format_double,
  * _write_double: correctly rounded reading, shortest round-trip writing). 0 leaves them out
- * (not declared) for firmware that needs no floating point: about 1.9 KB less JSON code on
- * Cortex-M4, and no soft-float helpers pulled in. Integers, strings and everything else stay.
- * Default: 1. */
+ * (not declared) for firmware that needs no doubles: about 1.7 KB less JSON code on
+ * Cortex-M4. The conversions use integer arithmetic only, so neither setting links soft-float
+ * helpers. Integers, strings and everything else stay. Default: 1. */
 #ifndef MOTE_JSON_DOUBLE
 #define MOTE_JSON_DOUBLE 1
 #endif
