@@ -266,7 +266,7 @@ def main():
     mod_row("AWS IoT services (aws_*.c)", full.get("aws"), None, "")
     mod_row("Shared (error texts, other core files)", full.get("shared"), None, "")
     mod_row("newlib-nano/libgcc pulled in (memcpy, division, ...)", full.get("runtime"), None, "")
-    mod_row("newlib-nano/libgcc pulled in, -DMOTE_JSON_DOUBLE=0 (no soft-float)", nodouble.get("runtime"), None, "")
+    mod_row("newlib-nano/libgcc pulled in, -DMOTE_JSON_DOUBLE=0", nodouble.get("runtime"), None, "")
 
     # RAM: client context
     for key, label in (("client_full", "sizeof(mote_mqtt_client_t), 3.1.1 + 5"),
