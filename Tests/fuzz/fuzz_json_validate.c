@@ -1,7 +1,10 @@
 /* libFuzzer: mote_json_validate on arbitrary bytes, and the property that whatever it
  * accepts can be walked with the iterator, re-emitted with the writer, and that the result
  * validates and is structurally equal to the input (same types, keys in order, unescaped
- * strings, number texts). Doubles also round-trip through format/parse bit-exactly. */
+ * strings, number texts). Doubles also round-trip through format/parse bit-exactly, and
+ * number reads agree with the C library (strtod for doubles, strtold for int64). */
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +49,20 @@ static int emit(mote_json_writer_t *w, const mote_json_value_t *v, char *tmp, si
         char buf[MOTE_JSON_DOUBLE_MAX];
         int64_t i;
         int len;
+        char *text = malloc(v->len + 1); /* NUL-terminated copy for the C library */
+        long double ref;
+        CHECK(text != NULL);
+        memcpy(text, v->ptr, v->len);
+        text[v->len] = '\0';
         rc = mote_json_get_double(v, &d);
         CHECK(rc == MOTE_OK || rc == MOTE_ERR_JSON_RANGE);
+        /* the C library's strtod rounds correctly too: the same bits, or both overflow */
+        back = strtod(text, NULL);
+        if (rc == MOTE_OK)
+            CHECK(memcmp(&d, &back, sizeof d) == 0);
+        else
+            CHECK(back == HUGE_VAL || back == -HUGE_VAL);
+        ref = strtold(text, NULL);
         if (rc == MOTE_OK) {
             len = mote_json_format_double(d, buf, sizeof buf);
             CHECK(len > 0);
@@ -57,6 +72,15 @@ static int emit(mote_json_writer_t *w, const mote_json_value_t *v, char *tmp, si
         }
         rc = mote_json_get_int64(v, &i);
         CHECK(rc == MOTE_OK || rc == MOTE_ERR_JSON_RANGE || rc == MOTE_ERR_JSON_TYPE);
+#if LDBL_MANT_DIG >= 64
+        /* an integral value in range is exact in a 64-bit mantissa */
+        if (rc == MOTE_OK)
+            CHECK(ref == (long double)i);
+        if (rc == MOTE_ERR_JSON_RANGE)
+            CHECK(ref < -0x1p63L || ref >= 0x1p63L);
+#endif
+        (void)ref;
+        free(text);
         return mote_json_write_raw(w, v->ptr, v->len);
     }
     case MOTE_JSON_BOOL: {
