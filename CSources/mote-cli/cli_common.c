@@ -443,7 +443,13 @@ int mote_cli_fail(const mote_cli_session_t *s, const char *what, int err)
                     what, mote_mqtt_reason_string(s->disconnect_reason),
                     (unsigned)s->disconnect_reason);
         } else if (cls != NULL) {
-            fprintf(stderr, "mote: %s: %s: %s (%d)\n", what, cls, mote_strerror(err), err);
+            /* TLS errors after the handshake (TLS 1.3 reports a refused client certificate
+             * there) carry the adapter's detail: which alert, what to pass. */
+            const char *text = (s != NULL && s->conn.tls != NULL && err <= MOTE_ERR_TLS &&
+                                err >= MOTE_ERR_TLS_BAD_CERT)
+                                   ? mote_tls_last_error(s->conn.tls)
+                                   : mote_strerror(err);
+            fprintf(stderr, "mote: %s: %s: %s (%d)\n", what, cls, text, err);
         } else {
             fprintf(stderr, "mote: %s: %s (%d)\n", what, mote_strerror(err), err);
         }

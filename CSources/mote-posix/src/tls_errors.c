@@ -110,6 +110,26 @@ static int unread_plain_alert(const mote_tls_t *t)
     return -1;
 }
 
+/* Had our client certificate (or the empty one that says we have none) gone out in this
+ * handshake state, so that an alert or a hang-up is most likely the server's verdict on it?
+ * TLS 1.2 sends it before the server's Finished; TLS 1.3 after it, in states of its own
+ * (numbered above TLS 1.2's, so the 1.2 comparison would misread them). */
+static bool after_client_cert(const mote_tls_t *t, int state, bool hangup)
+{
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+    if (mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3) {
+        return state == MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY ||
+               state == MBEDTLS_SSL_CLIENT_FINISHED || state == MBEDTLS_SSL_FLUSH_BUFFERS ||
+               state == MBEDTLS_SSL_HANDSHAKE_WRAPUP;
+    }
+#endif
+    (void)t;
+    if (hangup) {
+        return state > MBEDTLS_SSL_CLIENT_CERTIFICATE && state <= MBEDTLS_SSL_SERVER_FINISHED;
+    }
+    return state > MBEDTLS_SSL_CLIENT_CERTIFICATE;
+}
+
 /* The specific verify failure, most fundamental first: a chain that does not reach a trusted
  * CA makes every other statement about the certificate moot. */
 static mote_err_t map_verify(mote_tls_t *t, uint32_t flags)
@@ -163,7 +183,7 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
     if (alert >= 0) {
         t->last_alert = alert;
         /* An alert after our Certificate message went out is the server's verdict on it. */
-        if (state > MBEDTLS_SSL_CLIENT_CERTIFICATE && alert_is_client_cert(alert)) {
+        if (after_client_cert(t, state, false) && alert_is_client_cert(alert)) {
             if (!t->have_cert) {
                 return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
                                      "the server requires a client certificate (--cert, --key); "
@@ -178,7 +198,7 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
     }
     if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET ||
         ret == MBEDTLS_ERR_NET_RECV_FAILED || ret == MBEDTLS_ERR_NET_SEND_FAILED) {
-        if (state > MBEDTLS_SSL_CLIENT_CERTIFICATE && state <= MBEDTLS_SSL_SERVER_FINISHED) {
+        if (after_client_cert(t, state, true)) {
             /* Hung up without a readable alert right after our certificate went out. */
             if (!t->have_cert) {
                 return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
@@ -206,11 +226,39 @@ mote_err_t mote_tls_map_io(mote_tls_t *t, int ret)
     t->last_mbed = ret;
     if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF ||
         ret == MBEDTLS_ERR_NET_CONN_RESET) {
+        if (t->verdict_pending) {
+            /* TLS 1.3, nothing received since the handshake: the server hung up on our
+             * certificate (its alert lost to the reset our next write caused). */
+            mote_tls_describe_mbed(ret, why, sizeof why);
+            if (!t->have_cert) {
+                return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                                     "the server most likely requires a client certificate "
+                                     "(--cert, --key): it closed the connection right after "
+                                     "the TLS 1.3 handshake (%s)", why);
+            }
+            return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                                 "server closed the connection right after the TLS 1.3 "
+                                 "handshake, most likely in reply to our client certificate (%s)",
+                                 why);
+        }
         return mote_tls_fail(t, MOTE_ERR_CLOSED, NULL);
     }
     if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
         int alert = received_alert(t);
         t->last_alert = alert;
+        if (t->verdict_pending && alert_is_client_cert(alert)) {
+            /* TLS 1.3: the first thing after the handshake is the server's verdict on the
+             * client certificate; word it as a failed handshake would be. */
+            if (!t->have_cert) {
+                return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                                     "the server requires a client certificate (--cert, --key); "
+                                     "it sent alert %d (%s) after the TLS 1.3 handshake",
+                                     alert, alert_name(alert));
+            }
+            return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                                 "server sent alert %d (%s) in reply to our client certificate "
+                                 "after the TLS 1.3 handshake", alert, alert_name(alert));
+        }
         /* TLS 1.3 servers judge the client certificate after the client's Finished. */
         if (alert == 116 || alert == 42 || alert == 48) {
             return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED, "server sent alert %d (%s)",

@@ -49,6 +49,8 @@ struct mote_tls {
     bool offered_session;
     bool resumed;
     bool saw_server_cert;          /* verify callback ran: a full handshake */
+    bool verdict_pending;          /* TLS 1.3: nothing received since the handshake, so the
+                                      server may still reject our certificate (or its absence) */
     bool name_is_ip;
     uint8_t ip[16];
     size_t ip_len;

@@ -512,11 +512,55 @@ static mote_err_t load_fragment(mote_tls_t *t, const mote_tls_config_t *cfg)
 #endif
 }
 
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+/* With TLS 1.2 and 1.3 both enabled, narrow the versions offered to what the rest of the
+ * configuration can use. mbedTLS 3.6 offers TLS 1.3 even when the cipher list holds no 1.3
+ * suite, and a server that picks 1.3 then fails the handshake (alert handshake_failure);
+ * likewise for 1.2 with only 1.3 suites. Its TLS 1.3 client has no max_fragment_length
+ * (a server acknowledging it fails the handshake with "unsupported extension"), so a
+ * fragment limit means TLS 1.2. */
+static mote_err_t fit_versions(mote_tls_t *t, const mote_tls_config_t *cfg)
+{
+    const char *v = cfg->tls_version;
+    bool only12 = v && strcmp(v, "tlsv1.2") == 0, only13 = v && strcmp(v, "tlsv1.3") == 0;
+    bool has12 = false, has13 = false;
+    for (size_t i = 0; t->ciphers[i] != 0; i++) {
+        /* RFC 8446 B.4: TLS 1.3 suites are 0x1301..0x1305 and work only there. */
+        if (t->ciphers[i] >= 0x1301 && t->ciphers[i] <= 0x1305) {
+            has13 = true;
+        } else {
+            has12 = true;
+        }
+    }
+    if (only13 && cfg->max_fragment_len != 0) {
+        return mote_tls_fail(t, MOTE_ERR_UNSUPPORTED,
+                             "max fragment length is not available with TLS 1.3 in mbedTLS %s",
+                             MBEDTLS_VERSION_STRING);
+    }
+    if ((only13 && !has13) || (only12 && !has12)) {
+        return mote_tls_fail(t, MOTE_ERR_BAD_ARG, "no cipher suite in the list for %s", v);
+    }
+    if (!has12 && cfg->max_fragment_len != 0) {
+        return mote_tls_fail(t, MOTE_ERR_BAD_ARG,
+                             "a max fragment length needs a TLS 1.2 cipher suite");
+    }
+    if (!has13 || cfg->max_fragment_len != 0) {
+        mbedtls_ssl_conf_max_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+    } else if (!has12) {
+        mbedtls_ssl_conf_min_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_3);
+    }
+    return MOTE_OK;
+}
+#endif
+
 mote_err_t mote_tls_load_config(mote_tls_t *t, const mote_tls_config_t *cfg)
 {
     mote_err_t err;
     if ((err = load_versions(t, cfg)) != MOTE_OK || (err = load_ciphers(t, cfg)) != MOTE_OK ||
         (err = load_alpn(t, cfg)) != MOTE_OK || (err = load_fragment(t, cfg)) != MOTE_OK ||
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+        (err = fit_versions(t, cfg)) != MOTE_OK ||
+#endif
         (err = load_trust(t, cfg)) != MOTE_OK || (err = load_identity(t, cfg)) != MOTE_OK) {
         return err;
     }

@@ -264,13 +264,25 @@ static mote_err_t tls_handshake(mote_tls_t *t)
     }
 }
 
-/* Keep the connection's session for the next connect; a failed copy keeps the old one. */
-static void save_session(mote_tls_t *t)
+/* Keep the connection's session for the next connect; a failed copy keeps the old one.
+ * from_ticket: called because a TLS 1.3 NewSessionTicket arrived (else: after a handshake). */
+static void save_session(mote_tls_t *t, bool from_ticket)
 {
     mbedtls_ssl_session fresh;
     if (!t->session_resumption) {
         return;
     }
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+    /* Right after a TLS 1.3 handshake the session has no ticket yet (tickets come later,
+     * see tls_recv), and mbedTLS exports a session only once per ticket. Offering a
+     * ticketless 1.3 session would only restrict the next ClientHello to TLS 1.3 without
+     * a PSK: keep the previous session until a ticket arrives. */
+    if (!from_ticket && mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3) {
+        return;
+    }
+#else
+    (void)from_ticket;
+#endif
     mbedtls_ssl_session_init(&fresh);
     if (mbedtls_ssl_get_session(&t->ssl, &fresh) != 0) {
         mbedtls_ssl_session_free(&fresh);
@@ -292,6 +304,7 @@ static void tls_drop(mote_tls_t *t)
         mbedtls_ssl_session_reset(&t->ssl);
     }
     t->connected = false;
+    t->verdict_pending = false;
     t->blocked = false;
     t->stage_off = t->stage_len = 0;
 }
@@ -336,14 +349,11 @@ mote_err_t mote_tls_connect(mote_tls_t *t, const char *host, uint16_t port, uint
         t->name_is_ip = true;
         t->ip_len = 16;
     }
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    /* 3.x refuses to verify without a name, and checks IP SANs itself. */
-    int hr = mbedtls_ssl_set_hostname(&t->ssl, name);
-    t->name_is_ip = false;
-#else
-    /* An address is never sent as SNI (RFC 6066); verify_cb checks its IP SAN instead. */
+    /* An address is never sent as SNI (RFC 6066); verify_cb checks its IP SAN instead.
+     * mbedTLS 3.6 would send an address given here as SNI (seen by servers as the name
+     * "127.0.0.1"), and takes NULL as an explicit "no name check by mbedTLS", so the
+     * same call serves 2.x and 3.x. */
     int hr = mbedtls_ssl_set_hostname(&t->ssl, t->name_is_ip ? NULL : name);
-#endif
     if (hr != 0) {
         tls_drop(t);
         return mote_tls_fail(t, MOTE_ERR_BAD_ARG, "server name '%s' rejected", name);
@@ -361,7 +371,12 @@ mote_err_t mote_tls_connect(mote_tls_t *t, const char *host, uint16_t port, uint
     }
     t->connected = true;
     t->resumed = t->offered_session && !t->saw_server_cert;
-    save_session(t);
+    save_session(t, false);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+    /* In TLS 1.3 the client's handshake ends with its own Finished, before the server has
+     * judged the client certificate: a rejection arrives as an alert on the first read. */
+    t->verdict_pending = mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+#endif
     snprintf(t->version, sizeof t->version, "%s", mbedtls_ssl_get_version(&t->ssl));
     snprintf(t->ciphersuite, sizeof t->ciphersuite, "%s", mbedtls_ssl_get_ciphersuite(&t->ssl));
 #if defined(MBEDTLS_SSL_ALPN)
@@ -465,12 +480,14 @@ static int32_t tls_recv(void *ctx, uint8_t *buf, size_t len)
     for (int attempt = 0; attempt < 2; attempt++) {
         int r = mbedtls_ssl_read(&t->ssl, buf, len);
         if (r > 0) {
+            t->verdict_pending = false;
             return r;
         }
         bool later = r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE;
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-            save_session(t); /* TLS 1.3 tickets arrive after the handshake */
+            save_session(t, true); /* TLS 1.3 tickets arrive after the handshake */
+            t->verdict_pending = false; /* a server sends tickets to clients it accepted */
             later = true;
         }
 #endif
