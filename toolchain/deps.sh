@@ -12,7 +12,7 @@ targets=("$@")
 
 host_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl ca-certificates)
 test_pkgs=(mosquitto mosquitto-clients libcmocka-dev procps psmisc libc6-dev-i386 lib32gcc-12-dev file
-           gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
+           gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi dpkg-dev bzip2)
 bench_pkgs=(libmosquitto-dev libcjson-dev libsimdjson-dev valgrind strace time)
 cortexm_pkgs=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
 cross_pkgs=(gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross libc6-dev-arm64-cross
