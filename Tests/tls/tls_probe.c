@@ -54,11 +54,28 @@ static void usage(void)
 /* --key-backend: the key-source interface with a stand-in for a PKCS#11 token. The RSA key
  * lives only in `token` (the "device"); the TLS stack gets an RSA_ALT context whose
  * callbacks ask the token to sign, as a PKCS#11 or secure-element backend would. */
-#if MBEDTLS_VERSION_NUMBER < 0x03000000 && defined(MBEDTLS_PK_RSA_ALT_SUPPORT)
+#if defined(MBEDTLS_PK_RSA_ALT_SUPPORT)
 #define PROBE_HAVE_KEY_BACKEND 1
 static mbedtls_pk_context token;
 static int token_signatures;
 
+/* mbedTLS 3.x dropped the mode argument of the RSA_ALT callbacks and of the RSA calls. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+static int token_sign(void *ctx, int (*f_rng)(void *, unsigned char *, size_t), void *p_rng,
+                      mbedtls_md_type_t md_alg, unsigned int hashlen, const unsigned char *hash,
+                      unsigned char *sig)
+{
+    (void)ctx;
+    token_signatures++;
+    return mbedtls_rsa_pkcs1_sign(mbedtls_pk_rsa(token), f_rng, p_rng, md_alg, hashlen, hash,
+                                  sig);
+}
+
+static int token_decrypt(void *ctx, size_t *olen, const unsigned char *in, unsigned char *out,
+                         size_t max)
+{
+    (void)ctx;
+#else
 static int token_sign(void *ctx, int (*f_rng)(void *, unsigned char *, size_t), void *p_rng,
                       int mode, mbedtls_md_type_t md_alg, unsigned int hashlen,
                       const unsigned char *hash, unsigned char *sig)
@@ -74,11 +91,16 @@ static int token_decrypt(void *ctx, int mode, size_t *olen, const unsigned char 
 {
     (void)ctx;
     (void)mode;
+#endif
     (void)olen;
     (void)in;
     (void)out;
     (void)max;
+#if defined(MBEDTLS_ERR_RSA_UNSUPPORTED_OPERATION)
     return MBEDTLS_ERR_RSA_UNSUPPORTED_OPERATION; /* ECDHE suites only sign */
+#else
+    return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE; /* 3.x has no RSA "unsupported" code */
+#endif
 }
 
 static size_t token_len(void *ctx)
@@ -87,11 +109,30 @@ static size_t token_len(void *ctx)
     return mbedtls_pk_get_len(&token);
 }
 
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+/* 3.x key parsing wants a random generator (blinding); the token's own, as a device's. */
+static int token_rng(void *ctx, unsigned char *buf, size_t len)
+{
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t n = f ? fread(buf, 1, len, f) : 0;
+    (void)ctx;
+    if (f) {
+        fclose(f);
+    }
+    return n == len ? 0 : -1;
+}
+#endif
+
 static mote_err_t token_load(void *backend_ctx, void *pk)
 {
     const char *path = backend_ctx;
     mbedtls_pk_init(&token);
-    if (mbedtls_pk_parse_keyfile(&token, path, NULL) != 0 ||
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    int parsed = mbedtls_pk_parse_keyfile(&token, path, NULL, token_rng, NULL);
+#else
+    int parsed = mbedtls_pk_parse_keyfile(&token, path, NULL);
+#endif
+    if (parsed != 0 ||
         mbedtls_pk_get_type(&token) != MBEDTLS_PK_RSA) {
         return MOTE_ERR_TLS_BAD_CERT;
     }

@@ -518,7 +518,8 @@ static mote_err_t load_fragment(mote_tls_t *t, const mote_tls_config_t *cfg)
  * suite, and a server that picks 1.3 then fails the handshake (alert handshake_failure);
  * likewise for 1.2 with only 1.3 suites. Its TLS 1.3 client has no max_fragment_length
  * (a server acknowledging it fails the handshake with "unsupported extension"), so a
- * fragment limit means TLS 1.2. */
+ * fragment limit means TLS 1.2. TLS 1.3 signs with RSA only as RSA-PSS, which an RSA key
+ * from a key backend (RSA_ALT: PKCS#1 v1.5 signatures only) cannot: such a key means 1.2. */
 static mote_err_t fit_versions(mote_tls_t *t, const mote_tls_config_t *cfg)
 {
     const char *v = cfg->tls_version;
@@ -532,6 +533,12 @@ static mote_err_t fit_versions(mote_tls_t *t, const mote_tls_config_t *cfg)
             has12 = true;
         }
     }
+    bool rsa_without_pss = t->have_cert && mbedtls_pk_can_do(&t->key, MBEDTLS_PK_RSA) &&
+                           !mbedtls_pk_can_do(&t->key, MBEDTLS_PK_RSASSA_PSS);
+    if (only13 && rsa_without_pss) {
+        return mote_tls_fail(t, MOTE_ERR_UNSUPPORTED,
+                             "the key backend's RSA key cannot sign RSA-PSS, which TLS 1.3 needs");
+    }
     if (only13 && cfg->max_fragment_len != 0) {
         return mote_tls_fail(t, MOTE_ERR_UNSUPPORTED,
                              "max fragment length is not available with TLS 1.3 in mbedTLS %s",
@@ -540,11 +547,12 @@ static mote_err_t fit_versions(mote_tls_t *t, const mote_tls_config_t *cfg)
     if ((only13 && !has13) || (only12 && !has12)) {
         return mote_tls_fail(t, MOTE_ERR_BAD_ARG, "no cipher suite in the list for %s", v);
     }
-    if (!has12 && cfg->max_fragment_len != 0) {
-        return mote_tls_fail(t, MOTE_ERR_BAD_ARG,
-                             "a max fragment length needs a TLS 1.2 cipher suite");
+    if (!has12 && (cfg->max_fragment_len != 0 || rsa_without_pss)) {
+        return mote_tls_fail(t, MOTE_ERR_BAD_ARG, "%s needs a TLS 1.2 cipher suite",
+                             rsa_without_pss ? "the key backend's RSA key"
+                                             : "a max fragment length");
     }
-    if (!has13 || cfg->max_fragment_len != 0) {
+    if (!has13 || cfg->max_fragment_len != 0 || rsa_without_pss) {
         mbedtls_ssl_conf_max_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
     } else if (!has12) {
         mbedtls_ssl_conf_min_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_3);
@@ -558,12 +566,14 @@ mote_err_t mote_tls_load_config(mote_tls_t *t, const mote_tls_config_t *cfg)
     mote_err_t err;
     if ((err = load_versions(t, cfg)) != MOTE_OK || (err = load_ciphers(t, cfg)) != MOTE_OK ||
         (err = load_alpn(t, cfg)) != MOTE_OK || (err = load_fragment(t, cfg)) != MOTE_OK ||
-#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
-        (err = fit_versions(t, cfg)) != MOTE_OK ||
-#endif
         (err = load_trust(t, cfg)) != MOTE_OK || (err = load_identity(t, cfg)) != MOTE_OK) {
         return err;
     }
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03020000
+    if ((err = fit_versions(t, cfg)) != MOTE_OK) { /* after the identity: it needs the key */
+        return err;
+    }
+#endif
     load_groups(t);
     mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
     return MOTE_OK;
