@@ -342,6 +342,22 @@ class BadClients(unittest.TestCase):
                 self.expect(KEY_PASSWORD, "wrong password", "--cert", pki(cert), "--key", pki(key),
                             "--keypass", "not-the-password")
 
+    def test_pkcs8_many_wrong_passwords(self):
+        # About one wrong password in 250 decrypts to bytes with valid CBC padding; the
+        # parse then fails on the contents, which must still read "wrong password" (with
+        # mbedTLS 3.x it once read "a scheme this mbedTLS cannot decrypt"). The key is
+        # rejected before any connection, so each try is a few milliseconds.
+        for key, cert in (("client-enc-pkcs8.key", "client.crt"),
+                          ("client-rsa-enc-pkcs8.der.key", "client-rsa.crt")):
+            wrong = {}
+            for i in range(400):
+                r = subprocess.run([PROBE, "--port", "1", "--cafile", pki("ca.crt"), "--cert",
+                                    pki(cert), "--key", pki(key), "--keypass", "wrong-%d" % i],
+                                   capture_output=True, text=True, timeout=TIMEOUT)
+                if r.returncode != KEY_PASSWORD or "wrong password" not in r.stdout:
+                    wrong[i] = r.stdout.strip()
+            self.assertEqual(wrong, {}, key)
+
     def test_files_missing(self):
         self.expect(FILE, "No such file", "--cert", pki("nope.crt"), "--key", pki("client.key"))
         self.expect(FILE, "No such file", "--cert", pki("client.crt"), "--key", pki("nope.key"))

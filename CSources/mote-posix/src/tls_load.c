@@ -101,6 +101,7 @@ static int parse_key(mote_tls_t *t, const mote_tls_key_source_t *ks)
 #endif
 }
 
+#if defined(MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE) && MBEDTLS_VERSION_NUMBER < 0x03000000
 /* mbedTLS 2.x lacks AES in PBES2: decrypt such PKCS#8 keys ourselves (tls_pkcs8.c). */
 static int parse_key_pkcs8_fallback(mote_tls_t *t, const mote_tls_key_source_t *ks)
 {
@@ -132,6 +133,7 @@ static int parse_key_pkcs8_fallback(mote_tls_t *t, const mote_tls_key_source_t *
     free(buf);
     return ret;
 }
+#endif
 
 /* Whether the key text says it is encrypted (PEM headers), used to name a wrong password
  * when mbedTLS only reports that the decrypted bytes do not parse. */
@@ -178,8 +180,10 @@ static mote_err_t load_key(mote_tls_t *t, const mote_tls_key_source_t *ks)
         return err;
     }
     int ret = parse_key(t, ks);
-#if defined(MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE)
-    /* PEM input reports the missing feature; DER input only "invalid format". */
+#if defined(MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE) && MBEDTLS_VERSION_NUMBER < 0x03000000
+    /* PEM input reports the missing feature; DER input only "invalid format". (3.x decrypts
+     * these keys itself; there a wrong password whose garbage happens to pass the padding
+     * check fails as "invalid format", which must stay a wrong password.) */
     if (ret == MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE ||
         (ret != 0 && ret != MBEDTLS_ERR_PK_PASSWORD_MISMATCH && ks->password &&
          key_looks_encrypted(ks))) {
