@@ -44,41 +44,16 @@ arch_info() { # arch -> triple musl_triple
   esac
 }
 
-# Debian's mbedtls source package, fetched once into build/mbedtls-src with a temporary
-# deb-src entry and private apt lists: the machine's own sources are left untouched.
+# Debian's mbedtls source package, fetched once into build/mbedtls-src (debian_source: a
+# temporary deb-src entry and private apt lists; the machine's own sources are left untouched).
+# shellcheck source=toolchain/debian-source.sh
+. "$root/toolchain/debian-source.sh"
 fetch_mbedtls_source() {
   local dest="$root/build/mbedtls-src"
   local found
   found=$(ls -d "$dest"/mbedtls-*/library 2>/dev/null | head -1 || true)
   if [ -n "$found" ]; then dirname "$found"; return; fi
-  mkdir -p "$dest"
-  local tmp uri suite keyring
-  tmp=$(mktemp -d)
-  # shellcheck disable=SC2064
-  trap "rm -rf '$tmp'" RETURN
-  mkdir -p "$tmp/sources.list.d" "$tmp/lists/partial"
-  uri=""; suite=""; keyring=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-    suite=$(awk '/^Suites:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-    keyring=$(awk '/^Signed-By:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    read -r uri suite < <(awk '$1 == "deb" && $2 !~ /^\[/ {print $2, $3; exit}' /etc/apt/sources.list)
-  fi
-  uri=${uri:-http://deb.debian.org/debian}
-  suite=${suite:-bookworm}
-  {
-    echo "Types: deb-src"
-    echo "URIs: $uri"
-    echo "Suites: $suite"
-    echo "Components: main"
-    [ -n "$keyring" ] && echo "Signed-By: $keyring"
-  } > "$tmp/sources.list.d/mote-src.sources"
-  local opts=(-o "Dir::Etc::SourceParts=$tmp/sources.list.d" -o "Dir::Etc::SourceList=/dev/null"
-              -o "Dir::State::Lists=$tmp/lists")
-  apt-get "${opts[@]}" update -qq >&2 || echo "cross.sh: warning: apt-get update (deb-src) reported errors" >&2
-  (cd "$dest" && apt-get "${opts[@]}" source -qq mbedtls >&2) || {
+  debian_source "" "$dest" mbedtls || {
     echo "cross.sh: apt-get source mbedtls failed (is dpkg-dev installed? is the mirror reachable?)" >&2
     exit 1
   }

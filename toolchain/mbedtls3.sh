@@ -5,10 +5,12 @@
 # machine, whose own libmbedtls-dev is 2.28. Usage: toolchain/mbedtls3.sh  (prints the prefix)
 # Both steps are cached under build/: the download once (build/mbedtls3-src), the build until
 # the source changes. The machine's apt sources are never touched: a temporary deb-src entry
-# and private lists (the pattern of fetch_mbedtls_source in toolchain/cross.sh).
+# and private lists (toolchain/debian-source.sh, shared with toolchain/cross.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# shellcheck source=toolchain/debian-source.sh
+. "$root/toolchain/debian-source.sh"
 src_dir="$root/build/mbedtls3-src"
 prefix="$root/build/mbedtls3"
 suite=trixie
@@ -18,32 +20,7 @@ fetch_source() {
   found=$(ls -d "$src_dir"/mbedtls-3*/library 2>/dev/null | head -1 || true)
   if [ -n "$found" ]; then dirname "$found"; return; fi
   command -v dpkg-source >/dev/null || { echo "mbedtls3.sh: dpkg-dev missing: run toolchain/deps.sh test" >&2; exit 1; }
-  mkdir -p "$src_dir"
-  local tmp uri keyring
-  tmp=$(mktemp -d)
-  # shellcheck disable=SC2064
-  trap "rm -rf '$tmp'" RETURN
-  mkdir -p "$tmp/sources.list.d" "$tmp/lists/partial"
-  uri=""; keyring=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-    keyring=$(awk '/^Signed-By:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1 == "deb" && $2 !~ /^\[/ {print $2; exit}' /etc/apt/sources.list)
-  fi
-  uri=${uri:-http://deb.debian.org/debian}
-  {
-    echo "Types: deb-src"
-    echo "URIs: $uri"
-    echo "Suites: $suite"
-    echo "Components: main"
-    [ -n "$keyring" ] && echo "Signed-By: $keyring"
-  } > "$tmp/sources.list.d/mote-src3.sources"
-  local opts=(-o "Dir::Etc::SourceParts=$tmp/sources.list.d" -o "Dir::Etc::SourceList=/dev/null"
-              -o "Dir::State::Lists=$tmp/lists")
-  apt-get "${opts[@]}" update -qq >&2 || echo "mbedtls3.sh: warning: apt-get update (deb-src $suite) reported errors" >&2
-  (cd "$src_dir" && apt-get "${opts[@]}" source --download-only -qq mbedtls >&2) || {
+  debian_source "$suite" "$src_dir" mbedtls --download-only || {
     echo "mbedtls3.sh: apt-get source mbedtls ($suite) failed (mirror reachable?)" >&2
     exit 1
   }
