@@ -67,11 +67,10 @@ struct json_find {
                                    then), len where it ends */
         uint8_t *buf;           /* json_string_walk's output (JSON_COPY) */
     } u;
-    uint8_t pointer;          /* JSON Pointer syntax (else dotted) */
-    uint8_t have;             /* a segment is pending (else the path is fully matched) */
     uint8_t kinds;            /* the segment applies to objects (1) and/or arrays (2, only
-                                 when it is a valid index) */
-    uint8_t key_mode;         /* escapes inside key: 0 none, 1 backslash, 2 ~0/~1 */
+                                 when it is a valid index); 0: the path is fully matched */
+    uint8_t key_mode;         /* the path's escape byte: '\\' (dotted), '~' (JSON Pointer,
+                                 ~0/~1), 0 (a raw key); or JSON_COPY, JSON_ANY */
 };
 
 #define JSON_PATH_OBJECT 1u /* kinds: the segment applies to objects */
@@ -94,8 +93,8 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
 
 /* Walks the string body from k to kend or to an unescaped '"', decoding escapes (\uXXXX
  * and surrogate pairs to UTF-8).
- * key_mode 0..2: compares the decoded bytes with the path key [f->key, f->rest), read with
- * key_mode escapes (0 none, 1 backslash-literal, 2 JSON Pointer ~0/~1, JSON_ANY every
+ * key_mode 0, '\\' or '~': compares the decoded bytes with the path key [f->key, f->rest),
+ * read with key_mode escapes (0 none, backslash-literal, JSON Pointer ~0/~1; JSON_ANY every
  * key); returns 1 when
  * equal, else 0 or (size_t)-1 (a malformed body: the scanner reports it). key_mode JSON_COPY:
  * stores the first f->index decoded bytes at f->u.buf; returns the decoded length, or

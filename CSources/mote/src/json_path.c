@@ -5,26 +5,24 @@
 
 #include "json_internal.h"
 
-/* Parses the segment at sc->rest. `first`: no '.' separator expected before a key.
- * Returns MOTE_OK or MOTE_ERR_JSON_BAD_PATH. */
+/* Parses the segment at sc->rest; sc->key_mode is the path's escape byte ('~' for a JSON
+ * Pointer, else a backslash). `first`: no '.' separator expected before a key. Returns MOTE_OK or
+ * MOTE_ERR_JSON_BAD_PATH; kinds 0 when the path is fully matched. */
 static int next_segment(struct json_find *sc, int first)
 {
     const char *p = sc->rest, *end = sc->pend, *d;
     size_t v = 0;
-    unsigned kinds = JSON_PATH_OBJECT, mode = 0, ok;
-    char stop = '.', stop2 = '[', esc = '\\'; /* a dotted key */
-    sc->have = p != end;
+    unsigned kinds = JSON_PATH_OBJECT, ok;
+    char stop = '.', stop2 = '[', esc = (char)sc->key_mode; /* a dotted key */
     sc->kinds = 0; /* fully matched: nothing inside the found value matches */
     if (p == end)
         return MOTE_OK;
-    if (sc->pointer) { /* "/token": a key, or an index when it is one */
+    if (esc == '~') { /* "/token": a key, or an index when it is one */
         stop = stop2 = '/';
-        esc = '~';
         kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
         p++;
-    } else if (*p == '[') { /* "[digits]" */
+    } else if (*p == '[') { /* "[digits]" (an escape there is simply not a digit) */
         stop = stop2 = ']';
-        esc = 0;
         kinds = JSON_PATH_ARRAY;
         p++;
     } else if (!first && *p++ != '.') {
@@ -32,15 +30,11 @@ static int next_segment(struct json_find *sc, int first)
     }
     d = sc->key = p;
     for (; p != end && *p != stop && *p != stop2; p++) {
-        if (*p == esc) {
-            /* "\x" is a literal x; "~0" and "~1" are '~' and '/' */
-            if (++p == end || (esc == '~' && *p != '0' && *p != '1'))
-                return MOTE_ERR_JSON_BAD_PATH;
-            mode = esc == '~' ? 2 : 1;
-        }
+        /* "\x" is a literal x; "~0" and "~1" are '~' and '/' */
+        if (*p == esc && (++p == end || (esc == '~' && *p != '0' && *p != '1')))
+            return MOTE_ERR_JSON_BAD_PATH;
     }
     sc->rest = p;
-    sc->key_mode = (uint8_t)mode;
     /* An index: decimal without leading zeros, not too large; a segment that is not one
      * never applies to an array. */
     ok = p != d && (*d != '0' || p == d + 1);
@@ -66,12 +60,12 @@ int json_path_init(struct json_find *sc, const char *path, size_t len)
     int rc, first = 1;
     sc->rest = path;
     sc->pend = path + len;
-    sc->pointer = len > 0 && path[0] == '/';
+    sc->key_mode = len > 0 && path[0] == '/' ? '~' : '\\';
     /* Check the whole path now, so a bad path is reported as such whatever the document. */
     do {
         rc = next_segment(sc, first);
         first = 0;
-    } while (rc == MOTE_OK && sc->have);
+    } while (rc == MOTE_OK && sc->kinds);
     sc->rest = path;
     return rc != MOTE_OK ? rc : next_segment(sc, 1);
 }
@@ -79,7 +73,6 @@ int json_path_init(struct json_find *sc, const char *path, size_t len)
 void json_path_single(struct json_find *sc, const char *key, size_t n)
 {
     sc->rest = sc->pend = key ? key + n : "";
-    sc->have = 1;
     sc->key = key;
     sc->index = n;
     sc->key_mode = 0;

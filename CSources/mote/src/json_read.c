@@ -96,11 +96,13 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                 if (s == f->rest)
                     return 0;
                 c = (uint8_t)*s++;
-                /* an escape in the path key is never its last byte (json_path.c checks) */
-                if (f->key_mode == 1 && c == '\\')
+                /* the path's escape byte ('\\' or '~', 0 for a raw key) is never the key's
+                 * last byte (json_path.c checks) */
+                if (c && c == f->key_mode) {
                     c = (uint8_t)*s++;
-                else if (f->key_mode == 2 && c == '~')
-                    c = *s++ == '0' ? '~' : '/';
+                    if (f->key_mode == '~')
+                        c = c == '0' ? '~' : '/';
+                }
                 if (c != (uint8_t)enc)
                     return 0;
             }

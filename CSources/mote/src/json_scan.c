@@ -206,7 +206,7 @@ const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const ui
 static JSON_SIZE_NOINLINE unsigned arm(struct json_find *f, const uint8_t *p, unsigned depth)
 {
     unsigned c = *p, kinds = f->kinds, watch = 0;
-    if (!f->have) { /* the value itself: its end is watched */
+    if (!f->kinds) { /* the value itself: its end is watched */
         f->u.out->ptr = (const char *)p;
         watch = SCALAR;
         kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
@@ -427,7 +427,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
     close: /* *p is the closing bracket of the innermost container */
         p++;
         if (search && depth == watch) /* the matched container ends like a scalar */
-            watch = f->have ? 0 : SCALAR;
+            watch = f->kinds ? 0 : SCALAR;
         depth--;
         st = !depth ? ST_END : IS_ARRAY(depth) ? ST_AFTER_ARR : ST_AFTER_OBJ;
     value_end:
