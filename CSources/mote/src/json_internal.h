@@ -70,7 +70,7 @@ struct json_find {
     uint8_t kinds;            /* the segment applies to objects (1) and/or arrays (2, only
                                  when it is a valid index); 0: the path is fully matched */
     uint8_t key_mode;         /* the path's escape byte: '\\' (dotted), '~' (JSON Pointer,
-                                 ~0/~1), 0 (a raw key); or JSON_COPY, JSON_ANY */
+                                 ~0/~1), 0 (a raw key); or JSON_COPY */
 };
 
 #define JSON_PATH_OBJECT 1u /* kinds: the segment applies to objects */
@@ -94,8 +94,7 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
 /* Walks the string body from k to kend or to an unescaped '"', decoding escapes (\uXXXX
  * and surrogate pairs to UTF-8).
  * key_mode 0, '\\' or '~': compares the decoded bytes with the path key [f->key, f->rest),
- * read with key_mode escapes (0 none, backslash-literal, JSON Pointer ~0/~1; JSON_ANY every
- * key); returns 1 when
+ * read with key_mode escapes (0 none, backslash-literal, JSON Pointer ~0/~1); returns 1 when
  * equal, else 0 or (size_t)-1 (a malformed body: the scanner reports it). key_mode JSON_COPY:
  * stores the first f->index decoded bytes at f->u.buf; returns the decoded length, or
  * (size_t)-1 when the body is malformed. f NULL: checks the one escape at k and returns
@@ -103,7 +102,6 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
  * surrogate that is not a high+low pair.
  * A leaf with a small frame: the scanner calls it with its nesting bits live. */
 #define JSON_COPY 3u
-#define JSON_ANY 4u /* iteration: every key matches; f->key gets its opening quote */
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend);
 
 /* Type of the value starting with byte c. */

@@ -28,10 +28,6 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
 {
     const char *s = f ? f->key : (const char *)k; /* without f: where the escape starts */
     size_t n = 0;
-    if (f && f->key_mode == JSON_ANY) {
-        f->key = (const char *)k - 1;
-        return 1;
-    }
     while (k < kend) {
         unsigned long enc = *k++, lo; /* the UTF-8 bytes of one item, first in the low byte */
         if (enc == '"') /* the end of a key compared before it is scanned */
@@ -146,9 +142,9 @@ int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container
 int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_value_t *value,
                         mote_json_error_t *err)
 {
-    /* One search over the rest of the container whose single segment matches any key
-     * (or the next element) at depth 0: the scanner checks the item's grammar, finds the
-     * value's span and stops after it. */
+    /* A search with an empty path over the rest of the container, at depth 0: the
+     * scanner checks the item's grammar, takes the next value as the match (after its key
+     * in an object) and stops after it. */
     struct json_find f;
     const char *q;
     int rc;
@@ -161,8 +157,8 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
     /* before the first item, else after one (the state after an item follows the other) */
     f.sc.start = (uint8_t)((it->is_object ? JSON_ST_KEY : JSON_ST_ELEM) + (it->index != 0));
     f.sc.search = 1;
-    json_path_single(&f, it->is_object ? q : NULL, 0);
-    f.key_mode = JSON_ANY;
+    f.kinds = 0;
+    f.key = q; /* kept in the frame, not in a register across the scan */
     f.u.out = value;
     rc = json_scan_value(&f.sc);
     if (rc != MOTE_OK) {
@@ -176,11 +172,14 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
         key->len = 0;
         key->type = MOTE_JSON_NONE;
         if (it->is_object) {
-            /* only whitespace and ':' lie between the key's closing quote and the value */
+            /* only whitespace and ',' lie before the key's opening quote, only whitespace
+             * and ':' between its closing quote and the value */
+            for (q = f.key; *q != '"'; q++) {
+            }
+            key->ptr = q;
             for (q = value->ptr; *--q != '"';) {
             }
-            key->ptr = f.key;
-            key->len = (size_t)(q + 1 - f.key);
+            key->len = (size_t)(q + 1 - key->ptr);
             key->type = MOTE_JSON_STRING;
         }
     }

@@ -217,8 +217,8 @@ static JSON_SIZE_NOINLINE unsigned arm(struct json_find *f, const uint8_t *p, un
 }
 
 /* Search: `watch` is the depth whose keys/elements are matched (0: none, as keys and
- * elements lie at depth 1 or deeper, except in an iteration, which matches the items at
- * depth 0), ARMED when the next value is the one the path matched so far, SCALAR while the
+ * elements lie at depth 1 or deeper), ARMED when the next value is the one the path matched
+ * so far (from the start: an iteration's item is the next value), SCALAR while the
  * matched value is a scalar whose end is still to be seen (one variable keeps the frame
  * small). */
 static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
@@ -227,8 +227,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
     const uint8_t *const end = sc->end;
     uint8_t kinds[(MOTE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: that level is an array */
     unsigned depth = 0, st = sc->start, c;
-    /* 0 matches no depth but 0, where only an iteration looks for items */
-    unsigned watch = search && sc->search && st == ST_TOP ? ARMED : 0;
+    unsigned watch = search && sc->search ? ARMED : 0;
     size_t n;
     struct json_find *const f = (struct json_find *)sc; /* used only when searching */
 
