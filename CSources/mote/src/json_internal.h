@@ -108,10 +108,8 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
 mote_json_type_t json_type_of(uint8_t c);
 
 /* Path parsing (json_path.c). json_path_init checks the whole path and loads the first
- * segment (MOTE_OK or MOTE_ERR_JSON_BAD_PATH); json_path_single makes a one-segment path:
- * the member `key` (n raw bytes) when key is not NULL, else the element at index n. */
+ * segment (MOTE_OK or MOTE_ERR_JSON_BAD_PATH). */
 int json_path_init(struct json_find *f, const char *path, size_t len);
-void json_path_single(struct json_find *f, const char *key, size_t n);
 /* A key or element of the watched container matched the current segment: next segment. */
 void json_path_advance(struct json_find *f);
 

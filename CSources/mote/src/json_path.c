@@ -70,15 +70,6 @@ int json_path_init(struct json_find *sc, const char *path, size_t len)
     return rc != MOTE_OK ? rc : next_segment(sc, 1);
 }
 
-void json_path_single(struct json_find *sc, const char *key, size_t n)
-{
-    sc->rest = sc->pend = key ? key + n : "";
-    sc->key = key;
-    sc->index = n;
-    sc->key_mode = 0;
-    sc->kinds = key ? JSON_PATH_OBJECT : JSON_PATH_ARRAY;
-}
-
 void json_path_advance(struct json_find *sc)
 {
     next_segment(sc, 0); /* syntax already checked */

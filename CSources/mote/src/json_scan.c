@@ -567,7 +567,12 @@ static int lookup(const mote_json_value_t *c, const char *key, size_t n, mote_js
     rc = find_init(&f, c->ptr, c->len, out, NULL);
     if (rc != MOTE_OK)
         return rc;
-    json_path_single(&f, key, n);
+    /* one segment: the member `key` (n raw bytes), else the element n */
+    f.key = key;
+    f.rest = f.pend = key ? key + n : key;
+    f.index = n;
+    f.key_mode = 0;
+    f.kinds = key ? JSON_PATH_OBJECT : JSON_PATH_ARRAY;
     f.sc.search = 1;
     return json_scan_value(&f.sc);
 }
