@@ -12,13 +12,15 @@ static JSON_ALWAYS_INLINE long hex4(const uint8_t *p, const uint8_t *end)
     if (end - p < 4)
         return -1;
     for (i = 0; i < 4; i++) {
-        unsigned c = p[i] | 0x20u; /* lower case letters; digits keep their value */
-        if ((unsigned)(c - '0') < 10u)
-            c -= '0';
-        else if ((unsigned)(c - 'a') < 6u)
-            c -= 'a' - 10;
-        else
-            return -1;
+        unsigned c = p[i] - (unsigned)'0';
+        if (c > 9) {
+            /* a letter in either case (tested after the digits: bytes 0x10..0x19 with
+             * 0x20 set would pass for digits) */
+            c = (p[i] | 0x20u) - (unsigned)'a';
+            if (c > 5)
+                return -1;
+            c += 10;
+        }
         v = v * 16 + (long)c;
     }
     return v;
