@@ -29,6 +29,7 @@ static JSON_ALWAYS_INLINE long hex4(const uint8_t *p, const uint8_t *end)
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend)
 {
     const char *s = f ? f->key : (const char *)k; /* without f: where the escape starts */
+    const unsigned mode = f ? f->key_mode : 0; /* read once (stores to u.buf may alias f) */
     size_t n = 0;
     while (k < kend) {
         unsigned long enc = *k++, lo; /* the UTF-8 bytes of one item, first in the low byte */
@@ -71,22 +72,23 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                 }
                 if (enc >= 0x80) {
                     /* continuation bytes from the low end while the rest does not fit in
-                     * the lead byte (5, 4, then 3 bits), then the lead with its marker */
-                    unsigned long cp = enc, room = 0x20, mark = 0xC0;
-                    for (enc = 0;; room >>= 1, mark = mark >> 1 | 0x80) {
+                     * the lead byte (room: 5, 4, then 3 bits), then the lead with its
+                     * marker (0xC0, 0xE0, 0xF0: the bits above room's) */
+                    unsigned long cp = enc, room = 0x20;
+                    for (enc = 0;; room >>= 1) {
                         enc = (enc | 0x80 | (cp & 0x3F)) << 8;
                         cp >>= 6;
                         if (cp < room)
                             break;
                     }
-                    enc |= mark | cp;
+                    enc |= (0x100 - 2 * room) | cp;
                 }
             }
         }
         if (!f)
             return (size_t)(k - (const uint8_t *)s);
         do {
-            if (f->key_mode == JSON_COPY) {
+            if (mode == JSON_COPY) {
                 if (n < f->index)
                     f->u.buf[n] = (uint8_t)enc;
             } else {
@@ -96,9 +98,9 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                 c = (uint8_t)*s++;
                 /* the path's escape byte ('\\' or '~', 0 for a raw key) is never the key's
                  * last byte (json_path.c checks) */
-                if (c && c == f->key_mode) {
+                if (c && c == mode) {
                     c = (uint8_t)*s++;
-                    if (f->key_mode == '~')
+                    if (mode == '~')
                         c = c == '0' ? '~' : '/';
                 }
                 if (c != (uint8_t)enc)
@@ -108,7 +110,7 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
             enc >>= 8;
         } while (enc);
     }
-    return f->key_mode == JSON_COPY ? n : s == f->rest;
+    return mode == JSON_COPY ? n : s == f->rest;
 bad_pair:
     if (!f)
         return (size_t)-2;
