@@ -432,17 +432,19 @@ static JSON_NOINLINE int emit(char *buf, size_t cap, const struct fmt *f)
 static JSON_NOINLINE void round_digits(struct fmt *f, int prec)
 {
     int i = prec;
-    if (f->dg[prec] >= '5') {
-        for (i = prec - 1; i >= 0 && f->dg[i] == '9'; i--)
-            f->dg[i] = '0';
-        if (i >= 0) {
-            f->dg[i]++;
-        } else {
-            f->dg[0] = '1';
+    if (f->dg[prec] >= '5') { /* up: the digits after the last one below '9' are cut */
+        do
+            i--;
+        while (i >= 0 && f->dg[i] == '9');
+        if (i < 0) { /* all nines: 1 at the next power of ten */
+            i = 0;
+            f->dg[0] = '0';
             f->c.x.P++;
         }
-    }
-    for (i = prec; i > 1 && f->dg[i - 1] == '0'; i--) {
+        f->dg[i++]++;
+    } else {
+        for (; i > 1 && f->dg[i - 1] == '0'; i--) {
+        }
     }
     f->c.x.end = f->dg + i;
 }
