@@ -12,18 +12,16 @@ static int next_segment(struct json_find *sc, int first)
 {
     const char *p = sc->rest, *end = sc->pend, *d;
     size_t v = 0;
-    unsigned kinds = JSON_PATH_OBJECT, ok;
+    unsigned kinds = JSON_PATH_OBJECT;
     char stop = '.', stop2 = '[', esc = (char)sc->key_mode; /* a dotted key */
     sc->kinds = 0; /* fully matched: nothing inside the found value matches */
     if (p == end)
         return MOTE_OK;
-    if (esc == '~') { /* "/token": a key, or an index when it is one */
-        stop = stop2 = '/';
-        kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
-        p++;
-    } else if (*p == '[') { /* "[digits]" (an escape there is simply not a digit) */
-        stop = stop2 = ']';
-        kinds = JSON_PATH_ARRAY;
+    if (esc == '~' || *p == '[') {
+        /* "/token": a key, or an index when it is one; "[digits]" (an escape there is
+         * simply not a digit) */
+        stop = stop2 = esc == '~' ? '/' : ']';
+        kinds = JSON_PATH_ARRAY | (esc == '~'); /* JSON_PATH_OBJECT too for a token */
         p++;
     } else if (!first && *p++ != '.') {
         return MOTE_ERR_JSON_BAD_PATH;
@@ -37,18 +35,20 @@ static int next_segment(struct json_find *sc, int first)
     sc->rest = p;
     /* An index: decimal without leading zeros, not too large; a segment that is not one
      * never applies to an array. */
-    ok = p != d && (*d != '0' || p == d + 1);
-    for (; d != p && ok; d++) {
+    if (p == d || (*d == '0' && p != d + 1))
+        kinds &= ~JSON_PATH_ARRAY;
+    for (; d != p; d++) {
         unsigned c = (unsigned)(*d - '0');
-        ok = c <= 9 && v <= ((size_t)-1 - 9) / 10;
+        if (c > 9 || v > ((size_t)-1 - 9) / 10) {
+            kinds &= ~JSON_PATH_ARRAY;
+            break;
+        }
         v = v * 10 + c;
     }
     sc->index = v;
-    if (!ok)
-        kinds &= ~JSON_PATH_ARRAY;
     sc->kinds = (uint8_t)kinds;
     if (stop == ']') {
-        if (p == end || !ok)
+        if (p == end || !kinds)
             return MOTE_ERR_JSON_BAD_PATH;
         sc->rest = p + 1;
     }
