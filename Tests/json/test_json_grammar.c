@@ -65,6 +65,9 @@ static const bad_t k_invalid[] = {
     B("\"\\", 1, BAD_ESCAPE), B("\"\\ud800\"", 1, BAD_SURROGATE), B("\"\\udc00\"", 1, BAD_SURROGATE),
     B("\"\\ud800\\u0041\"", 1, BAD_SURROGATE), B("\"\\ud800\\ud800\"", 1, BAD_SURROGATE),
     B("\"\\ude00\\ud83d\"", 1, BAD_SURROGATE), B("\"\\ud83d\"", 1, BAD_SURROGATE),
+    /* bytes 0x10-0x19 are not hex digits (a case fold must not turn them into '0'-'9') */
+    B("\"\\u\x10\x11\x12\x13\"", 1, BAD_ESCAPE), B("\"\\u004\x19\"", 1, BAD_ESCAPE),
+    B("\"\\ud83d\\ude0\x10\"", 1, BAD_SURROGATE),
     /* UTF-8 */
     B("\"\x80\"", 1, BAD_UTF8), B("\"\xbf\"", 1, BAD_UTF8), B("\"\xc0\xaf\"", 1, BAD_UTF8),
     B("\"\xc1\xbf\"", 1, BAD_UTF8), B("\"\xe0\x80\xaf\"", 1, BAD_UTF8), B("\"\xe0\x9f\xbf\"", 1, BAD_UTF8),
