@@ -164,13 +164,49 @@ static void conv_set_u(struct conv *c, uint64_t u)
     memcpy(c->u, &u, sizeof u);
 }
 
+/* A double's text being formatted: the candidate digits x.p = dg .. x.end, value
+ * 0.d1d2... * 10^x.P. The digits follow the conversion operands directly, so expand and
+ * round_digits find each from the other. */
+struct fmt {
+    struct conv c;
+    char dg[18];
+    uint8_t neg; /* a '-' goes first */
+};
+_Static_assert(offsetof(struct fmt, dg) == sizeof(struct conv), "digits follow the operands");
+
+/* Makes the candidate of the struct fmt whose digits are at dg (the first 18 exact ones)
+ * those digits rounded to prec (half up: the check decides): rounding up cuts after the
+ * last digit below '9', rounding down strips trailing zeros. A leaf without a frame,
+ * called from expand (on top of the bignum's). */
+static JSON_NOINLINE void round_digits(char *dg, int prec)
+{
+    struct conv *cv = &((struct fmt *)(void *)(dg - offsetof(struct fmt, dg)))->c;
+    if (dg[prec] >= '5') {
+        do
+            prec--;
+        while (prec >= 0 && dg[prec] == '9');
+        if (prec < 0) { /* all nines: 1 at the next power of ten */
+            prec = 0;
+            dg[0] = '0';
+            cv->x.P++;
+        }
+        dg[prec++]++;
+    } else {
+        for (; prec > 1 && dg[prec - 1] == '0'; prec--) {
+        }
+    }
+    cv->x.end = dg + prec;
+}
+
 /* The conversion core, with the bignum in its own frame (its operands are in the caller's,
  * behind one pointer). Modes:
- *  - dg != NULL: writes the first 18 exact digits of the positive double cv->u into dg
- *    and returns P (value = 0.d1d2... * 10^P).
  *  - dg == NULL: moves cv->u (a guess) to the correctly rounded double of the positive
- *    decimal cv->x. Returns MOTE_OK or MOTE_ERR_JSON_RANGE; with `verify`, returns 1 as
- *    soon as cv->u would move.
+ *    decimal cv->x. Returns MOTE_OK or MOTE_ERR_JSON_RANGE.
+ *  - dg != NULL (cv is the operands of a struct fmt, dg its digits): the shortest text
+ *    of the positive double cv->u, searched from `verify` (1..17) digits on: the first 18
+ *    exact digits, rounded to that many (round_digits), are checked in the first mode to
+ *    read back to cv->u, else generated again and rounded to one more (17 always read
+ *    back). Returns MOTE_OK with the candidate in cv->x.
  * Every loop body appears once, so the whole walk is a single stack frame. */
 static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
 {
@@ -249,9 +285,14 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
             }
             if (dg) {
                 dg[n++] = (char)('0' + (dd < 0 ? 0 : dd));
-                if (n == 18)
-                    return (int)Pg;
-                continue;
+                if (n < 18)
+                    continue;
+                cv->x.P = Pg;
+                round_digits(dg, verify);
+                if (verify == 17)
+                    return MOTE_OK; /* 17 digits always read back */
+                dg = NULL;          /* check that the candidate reads back */
+                goto again;
             }
             n = 1;
             /* the next digit of x, 0 once it is exhausted (an exhausted side reads as
@@ -277,8 +318,12 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
          * c > 0 now means "beyond" in the direction being checked. */
         c = dir ? -c : c;
         if (c > 0 || (c == 0 && (conv_u(cv) & 1))) {
-            if (verify)
-                return 1;
+            if (verify) { /* it does not read back: one digit more */
+                dg = ((struct fmt *)(void *)cv)->dg;
+                verify++;
+                dir = 0;
+                continue;
+            }
             conv_set_u(cv, conv_u(cv) + (uint64_t)(int64_t)(1 - 2 * dir));
             if (conv_u(cv) == EXP_INF)
                 return MOTE_ERR_JSON_RANGE;
@@ -287,6 +332,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
         if (dir || conv_u(cv) == 0)
             return MOTE_OK;
         dir = 1;
+    again:;
     }
 }
 
@@ -386,14 +432,6 @@ int mote_json_get_double(const mote_json_value_t *v, double *out)
     return mote_json_parse_double(v->ptr, v->len, out);
 }
 
-/* A double's text being formatted: the candidate digits x.p = dg .. x.end, value
- * 0.d1d2... * 10^x.P; dg first holds the first 18 exact digits. */
-struct fmt {
-    struct conv c;
-    char dg[18];
-    uint8_t neg; /* a '-' goes first */
-};
-
 /* Writes the text of f into buf if it fits in cap (built in a local buffer first, so
  * nothing is written otherwise); returns its length or MOTE_ERR_BUFFER_TOO_SMALL. Plain
  * notation for exponents -6..20 (123.45, 1200, 0.00012), else one digit before the point
@@ -426,32 +464,9 @@ static JSON_NOINLINE int emit(char *buf, size_t cap, const struct fmt *f)
     return n;
 }
 
-/* Makes f's candidate the exact digits rounded to prec digits (half up: the check
- * decides), trailing zeros stripped. A leaf called between conversions, so its frame is
- * never on top of the bignum's. */
-static JSON_NOINLINE void round_digits(struct fmt *f, int prec)
-{
-    int i = prec;
-    if (f->dg[prec] >= '5') { /* up: the digits after the last one below '9' are cut */
-        do
-            i--;
-        while (i >= 0 && f->dg[i] == '9');
-        if (i < 0) { /* all nines: 1 at the next power of ten */
-            i = 0;
-            f->dg[0] = '0';
-            f->c.x.P++;
-        }
-        f->dg[i++]++;
-    } else {
-        for (; i > 1 && f->dg[i - 1] == '0'; i--) {
-        }
-    }
-    f->c.x.end = f->dg + i;
-}
-
 /* Loads value into f (sign, bits, the digits of zero). Returns the precision the search
  * starts at (18 for zero: nothing to search), or MOTE_ERR_BAD_ARG for NaN and infinities.
- * A leaf, so the loop in the caller keeps few values live beside the struct. */
+ * A leaf, so the caller keeps few values live beside the struct. */
 static JSON_NOINLINE int fmt_init(struct fmt *f, double value)
 {
     uint64_t u = to_bits(value);
@@ -468,26 +483,14 @@ static JSON_NOINLINE int fmt_init(struct fmt *f, double value)
     return u >= EXP_INF ? MOTE_ERR_BAD_ARG : !u ? 18 : (u >> 52) ? 15 : 1;
 }
 
-/* The search from prec on: the first candidate that reads back wins (17 digits always
- * do). A failed candidate is not undone: the exact digits are generated again. Inlined
- * into both formatting entries, so each is one frame above the conversion's. */
-static JSON_ALWAYS_INLINE void fmt_search(struct fmt *f, int prec)
-{
-    for (; prec < 18; prec++) {
-        f->c.x.P = expand(&f->c, f->dg, 0);
-        round_digits(f, prec);
-        if (prec == 17 || expand(&f->c, NULL, 1) == MOTE_OK)
-            break;
-    }
-}
-
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
     struct fmt f;
     int prec = fmt_init(&f, value);
     if ((!buf && cap) || prec < 0)
         return MOTE_ERR_BAD_ARG;
-    fmt_search(&f, prec);
+    if (prec < 18)
+        expand(&f.c, f.dg, prec);
     return emit(buf, cap, &f);
 }
 
@@ -500,7 +503,8 @@ int mote_json_write_double(mote_json_writer_t *w, double v)
     if (rc != MOTE_OK)
         return rc;
     if (n >= 0) {
-        fmt_search(&f, n);
+        if (n < 18)
+            expand(&f.c, f.dg, n);
         n = emit(w->buf ? w->buf + w->len : NULL, w->cap - w->len, &f);
     }
     if (n < 0)
