@@ -202,16 +202,35 @@ static JSON_NOINLINE void round_digits(char *dg, int prec)
  * behind one pointer). Modes:
  *  - dg == NULL: moves cv->u (a guess) to the correctly rounded double of the positive
  *    decimal cv->x. Returns MOTE_OK or MOTE_ERR_JSON_RANGE.
- *  - dg != NULL (cv is the operands of a struct fmt, dg its digits): the shortest text
- *    of the positive double cv->u, searched from `verify` (1..17) digits on: the first 18
- *    exact digits, rounded to that many (round_digits), are checked in the first mode to
- *    read back to cv->u, else generated again and rounded to one more (17 always read
- *    back). Returns MOTE_OK with the candidate in cv->x.
+ *  - dg != NULL (cv is the operands of a struct fmt, dg its digits): the shortest text of
+ *    the double cv->u (sign included): the first 18 exact digits, rounded to a precision
+ *    (round_digits), are checked in the first mode to read back to the double, else
+ *    generated again and rounded to one digit more (17 always read back). Returns MOTE_OK
+ *    with the text in the struct fmt, or MOTE_ERR_BAD_ARG for NaN and infinities.
  * Every loop body appears once, so the whole walk is a single stack frame. */
-static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
+static JSON_NOINLINE int expand(struct conv *cv, char *dg)
 {
     uint32_t w[GEN_LIMBS];
-    int dir = 0; /* 0: compare with the halfway above u, 1: the halfway below it */
+    int prec = 0; /* formatting: the candidate's digits */
+    int dir = 0;  /* 0: compare with the halfway above u, 1: the halfway below it */
+    if (dg) { /* load the text: sign, bits, the digits of zero, the first precision */
+        uint64_t u = conv_u(cv);
+        ((struct fmt *)(void *)cv)->neg = (uint8_t)(u >> 63);
+        u &= ~SIGN_BIT;
+        conv_set_u(cv, u);
+        dg[0] = '0';
+        cv->x.p = dg;
+        cv->x.end = dg + 1;
+        cv->x.P = 1;
+        if (u >= EXP_INF)
+            return MOTE_ERR_BAD_ARG;
+        if (!u)
+            return MOTE_OK;
+        /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
+         * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there
+         * the search starts at one digit. */
+        prec = (u >> 52) ? 15 : 1;
+    }
     for (;;) {
         uint64_t H = (conv_u(cv) - (uint64_t)dir) & MANT_MASK;
         int E = (int)((conv_u(cv) - (uint64_t)dir) >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
@@ -288,8 +307,8 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
                 if (n < 18)
                     continue;
                 cv->x.P = Pg;
-                round_digits(dg, verify);
-                if (verify == 17)
+                round_digits(dg, prec);
+                if (prec == 17)
                     return MOTE_OK; /* 17 digits always read back */
                 dg = NULL;          /* check that the candidate reads back */
                 goto again;
@@ -318,9 +337,9 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg, int verify)
          * c > 0 now means "beyond" in the direction being checked. */
         c = dir ? -c : c;
         if (c > 0 || (c == 0 && (conv_u(cv) & 1))) {
-            if (verify) { /* it does not read back: one digit more */
+            if (prec) { /* it does not read back: one digit more */
                 dg = ((struct fmt *)(void *)cv)->dg;
-                verify++;
+                prec++;
                 dir = 0;
                 continue;
             }
@@ -416,7 +435,7 @@ int mote_json_parse_double(const char *text, size_t len, double *out)
         return MOTE_ERR_BAD_ARG;
     rc = read_approx(text, len, &c);
     if (rc > 0)
-        rc = expand(&c, NULL, 0);
+        rc = expand(&c, NULL);
     if (rc == MOTE_OK)
         *out = from_bits(conv_u(&c) | (*text == '-' ? SIGN_BIT : 0));
     return rc;
@@ -464,33 +483,12 @@ static JSON_NOINLINE int emit(char *buf, size_t cap, const struct fmt *f)
     return n;
 }
 
-/* Loads value into f (sign, bits, the digits of zero). Returns the precision the search
- * starts at (18 for zero: nothing to search), or MOTE_ERR_BAD_ARG for NaN and infinities.
- * A leaf, so the caller keeps few values live beside the struct. */
-static JSON_NOINLINE int fmt_init(struct fmt *f, double value)
-{
-    uint64_t u = to_bits(value);
-    f->neg = (uint8_t)(u >> 63);
-    u &= ~SIGN_BIT;
-    conv_set_u(&f->c, u);
-    f->dg[0] = '0';
-    f->c.x.p = f->dg;
-    f->c.x.end = f->dg + 1;
-    f->c.x.P = 1;
-    /* For normal doubles any text of at most 15 digits that reads back is the 15-digit
-     * rounding with zeros stripped (DBL_DIG); subnormals have less precision, so there the
-     * search starts at one digit. */
-    return u >= EXP_INF ? MOTE_ERR_BAD_ARG : !u ? 18 : (u >> 52) ? 15 : 1;
-}
-
 int mote_json_format_double(double value, char *buf, size_t cap)
 {
     struct fmt f;
-    int prec = fmt_init(&f, value);
-    if ((!buf && cap) || prec < 0)
+    conv_set_u(&f.c, to_bits(value));
+    if ((!buf && cap) || expand(&f.c, f.dg) != MOTE_OK)
         return MOTE_ERR_BAD_ARG;
-    if (prec < 18)
-        expand(&f.c, f.dg, prec);
     return emit(buf, cap, &f);
 }
 
@@ -499,14 +497,13 @@ int mote_json_format_double(double value, char *buf, size_t cap)
 int mote_json_write_double(mote_json_writer_t *w, double v)
 {
     struct fmt f;
-    int n = fmt_init(&f, v), rc = json_writer_value_begin(w);
-    if (rc != MOTE_OK)
-        return rc;
-    if (n >= 0) {
-        if (n < 18)
-            expand(&f.c, f.dg, n);
+    int n = json_writer_value_begin(w);
+    if (n != MOTE_OK)
+        return n;
+    conv_set_u(&f.c, to_bits(v));
+    n = expand(&f.c, f.dg);
+    if (n == MOTE_OK)
         n = emit(w->buf ? w->buf + w->len : NULL, w->cap - w->len, &f);
-    }
     if (n < 0)
         return json_writer_fail(w, n);
     w->len += (size_t)n;
