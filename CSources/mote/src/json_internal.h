@@ -27,14 +27,14 @@
 enum {
     JSON_ST_COLON,      /* ':' after a key */
     JSON_ST_KEY_FIRST,  /* a member or '}' (after '{') */
-    JSON_ST_ELEM,       /* an array element (after ',') */
-    JSON_ST_AFTER_ARR,  /* ',' or ']' after an element (JSON_ST_ELEM + 1) */
     JSON_ST_KEY,        /* a member (after ',') */
     JSON_ST_AFTER_OBJ,  /* ',' or '}' after a member's value (JSON_ST_KEY + 1) */
     JSON_ST_END,        /* only whitespace after the top-level value */
+    JSON_ST_VALUE,      /* a member's value (after ':'); the value states run to _ELEM */
     JSON_ST_TOP,        /* the top-level value */
-    JSON_ST_VALUE,      /* a member's value (after ':') */
-    JSON_ST_ELEM_FIRST  /* an element or ']' (after '[') */
+    JSON_ST_ELEM_FIRST, /* an element or ']' (after '[') */
+    JSON_ST_ELEM,       /* an array element (after ',') */
+    JSON_ST_AFTER_ARR   /* ',' or ']' after an element (JSON_ST_ELEM + 1) */
 };
 _Static_assert(JSON_ST_AFTER_OBJ == JSON_ST_KEY + 1 && JSON_ST_AFTER_ARR == JSON_ST_ELEM + 1,
                "an iteration's start state: the item's, or the one after an item");

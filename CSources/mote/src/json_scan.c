@@ -196,6 +196,10 @@ const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const ui
 #define ST_ELEM JSON_ST_ELEM
 #define ST_ELEM_FIRST JSON_ST_ELEM_FIRST
 
+_Static_assert(ST_TOP - ST_END == ST_VALUE - ST_AFTER_OBJ && ST_ELEM_FIRST > ST_TOP &&
+                   ST_ELEM_FIRST > ST_VALUE && ST_ELEM > ST_ELEM_FIRST,
+               "the state after a value");
+
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
 #define ARMED ((unsigned)-1)  /* search: above any depth */
 #define SCALAR ((unsigned)-2) /* search: inside the matched scalar */
@@ -313,7 +317,13 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
          * calls above (32 B less code) */
         if (!JSON_FAST)
             c = *p;
+        /* a member's value is followed by ST_AFTER_OBJ, the top-level one by ST_END, an
+         * element by ST_AFTER_ARR (size builds: one subtraction for the first two) */
+#if JSON_FAST
         st = st == ST_VALUE ? ST_AFTER_OBJ : st == ST_TOP ? ST_END : ST_AFTER_ARR;
+#else
+        st = st < ST_ELEM_FIRST ? st - (ST_VALUE - ST_AFTER_OBJ) : ST_AFTER_ARR;
+#endif
         switch (c) {
         case '{':
         case '[':
