@@ -148,6 +148,36 @@ static void test_double_random(void **state)
     }
 }
 
+/* Short decimals, the common case in device data (21.37, -0.004, 1013.25e3): 1 to 17
+ * significant digits with a decimal exponent of -26..26, covering both sides of the edges
+ * where a reader can take shortcuts (15/16 digits, powers of ten up to 10^22). */
+static void test_double_short(void **state)
+{
+    int i;
+    (void)state;
+    srand(5);
+    for (i = 0; i < 200000; i++) {
+        char text[64], *q = text;
+        double want, got;
+        int digits = 1 + rand() % 17, point = rand() % (digits + 1), exp = rand() % 53 - 26, j;
+        if (rand() & 1)
+            *q++ = '-';
+        for (j = 0; j < digits; j++) {
+            if (j == point && j > 0)
+                *q++ = '.';
+            *q++ = (char)('0' + (j == 0 ? 1 + rand() % 9 : rand() % 10));
+        }
+        if (rand() & 1)
+            q += snprintf(q, 8, "e%d", exp);
+        *q = '\0';
+        want = strtod(text, NULL);
+        assert_int_equal(mote_json_parse_double(text, strlen(text), &got), MOTE_OK);
+        if (memcmp(&got, &want, sizeof got) != 0)
+            print_error("%s: %.17g want %.17g\n", text, got, want);
+        assert_memory_equal(&got, &want, sizeof got);
+    }
+}
+
 /* Decimals at and beside the halfway point between neighbouring doubles, the inputs where
  * rounding is decided by digits far to the right: the exact midpoint (all its digits, a tie
  * that must go to the even neighbour) and its roundings to 17..40 significant digits (just
@@ -220,21 +250,42 @@ static void test_format_double(void **state)
     assert_int_equal(mote_json_format_double(0.1, buf, 2), MOTE_ERR_BUFFER_TOO_SMALL);
 }
 
+/* Significant digits of a formatted number: from the first non-zero digit to the last one
+ * before any exponent. */
+static int significant_digits(const char *t, int n)
+{
+    int i, first = -1, last = -1, count = 0;
+    for (i = 0; i < n && t[i] != 'e'; i++) {
+        if (t[i] < '0' || t[i] > '9')
+            continue;
+        if (t[i] != '0') {
+            if (first < 0)
+                first = count;
+            last = count;
+        }
+        count++;
+    }
+    return first < 0 ? 1 : last - first + 1;
+}
+
 /* Every finite double (random bit patterns) formats to text that validates and reads back
- * bit-identical, in at most 17 significant digits. */
+ * bit-identical, in as few significant digits as any text that reads back (found with the C
+ * library: the first precision whose correctly rounded text strtod maps back). */
 static void test_format_roundtrip(void **state)
 {
     int i;
     (void)state;
     srand(11);
     for (i = 0; i < 20000; i++) {
-        char buf[MOTE_JSON_DOUBLE_MAX];
+        char buf[MOTE_JSON_DOUBLE_MAX], ref[40];
         double x, y;
-        int n;
+        int n, p;
         uint64_t u = ((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^ (uint64_t)rand();
         if (i % 4 == 0)
             u &= 0x000FFFFFFFFFFFFFull | (1ull << 63); /* subnormals too */
         memcpy(&x, &u, sizeof x);
+        if (i % 4 == 1) /* a short decimal, as device data has: 2137 / 100 */
+            x = (double)(rand() % 1000000) / pow(10.0, (double)(rand() % 9));
         if (!isfinite(x))
             continue;
         n = mote_json_format_double(x, buf, sizeof buf);
@@ -244,6 +295,14 @@ static void test_format_roundtrip(void **state)
         if (memcmp(&x, &y, sizeof x) != 0)
             print_error("%.17g -> %.*s -> %.17g\n", x, n, buf, y);
         assert_memory_equal(&x, &y, sizeof x);
+        for (p = 0; p < 16; p++) {
+            snprintf(ref, sizeof ref, "%.*e", p, x);
+            if (strtod(ref, NULL) == x)
+                break;
+        }
+        if (significant_digits(buf, n) != p + 1)
+            print_error("%.17g -> %.*s, but %s reads back\n", x, n, buf, ref);
+        assert_int_equal(significant_digits(buf, n), p + 1);
     }
 }
 
@@ -341,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_int64),
 #if MOTE_JSON_DOUBLE
         cmocka_unit_test(test_double),          cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_double_short),
         cmocka_unit_test(test_double_halfway),
         cmocka_unit_test(test_format_double),   cmocka_unit_test(test_format_roundtrip),
 #endif

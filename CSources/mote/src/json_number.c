@@ -8,12 +8,16 @@
  * the approximation (a few ulp off at most) is corrected one ulp at a time by comparing
  * the decimal input, digit by digit, with the exact decimal expansion of the halfway point
  * between neighbouring doubles. The comparison is exact, so every input is correctly
- * rounded (nearest, ties to even), whatever its length. No floating-point operation is
- * used, so firmware without an FPU links no soft-float code.
+ * rounded (nearest, ties to even), whatever its length. The exact path has no floating-point
+ * operation, so firmware without an FPU links no soft-float code.
  *
  * Writing: the same expansion gives the double's first 18 exact digits; the shortest of the
  * roundings to 15, 16 and 17 digits (from 1 digit for subnormals) that the reader maps back
  * to the same double is printed. One conversion core (`expand`) serves both directions.
+ *
+ * Speed builds (not -Os) add quick paths that decide most reads and format checks without
+ * the expansion, and take it in bigger steps (JSON_QUICK, JSON_BIG_STEPS below); firmware
+ * builds (-Os) run the exact path alone, which is smaller.
  *
  * The expansion lives in one fixed bignum of 35 32-bit limbs (140 B): base 10^9 limbs for
  * the integer part (below 2^1024, so at most 309 digits) and base 2^32 limbs for the
@@ -28,6 +32,40 @@
 #define EXP_INF 0x7FF0000000000000ull
 #define MANT_MASK 0x000FFFFFFFFFFFFFull
 #define SIGN_BIT 0x8000000000000000ull
+
+/* Speed builds (not -Os) add quick paths on top of the exact one; size builds, what firmware
+ * runs, have only the exact one. Each quick path either gives the same result or declines.
+ *
+ * Big steps: the expansion takes the integer part at once, up to 29 doublings, or nine
+ * leading zero digits of the fraction per pass over the bignum (64-bit limb arithmetic)
+ * instead of one at a time. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define JSON_BIG_STEPS 1
+#else
+#define JSON_BIG_STEPS 0
+#endif
+
+/* Wide: with 128-bit integers, reads are approximated closely enough (approx_wide) that the
+ * exact correction is almost never needed. */
+#if !defined(__OPTIMIZE_SIZE__) && defined(__SIZEOF_INT128__) && defined(__GNUC__)
+#define JSON_WIDE 1
+#else
+#define JSON_WIDE 0
+#endif
+
+/* FP: on CPUs with double-precision hardware that rounds every operation to double
+ * (FLT_EVAL_METHOD 0: x86-64 SSE2, AArch64, ARM VFP with doubles), short numbers are read
+ * with one multiplication or division: when the digits fit in 53 bits and the power of ten
+ * is exact (10^0..10^22), the one rounding of that operation is the correct rounding. Size
+ * builds and CPUs without such hardware (Cortex-M4: no double FPU) never touch floating
+ * point, so firmware links no soft-float code. */
+#if !defined(__OPTIMIZE_SIZE__) && defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0 && \
+    (defined(__x86_64__) || defined(__aarch64__) || (defined(__ARM_FP) && (__ARM_FP & 8)))
+#define JSON_FP_FAST 1
+#else
+#define JSON_FP_FAST 0
+#endif
+#define JSON_QUICK (JSON_FP_FAST || JSON_WIDE)
 
 /* A validated JSON number without its sign: value = 0.d1 d2 d3 ... * 10^P, d1 (at p) the
  * first non-zero digit; digits run to end ('.' skipped). */
@@ -164,6 +202,96 @@ static void conv_set_u(struct conv *c, uint64_t u)
     memcpy(c->u, &u, sizeof u);
 }
 
+#if JSON_WIDE
+__extension__ typedef unsigned __int128 json_u128;
+
+/* m / p by 32-bit pieces (each step divides a value below p * 2^32 < 2^63), rounded down;
+ * inlined so the usual p, 5^13, is a constant and the divisions become multiplications. */
+static JSON_ALWAYS_INLINE json_u128 div_wide(json_u128 m, uint64_t p)
+{
+    json_u128 quo = 0;
+    uint64_t r = 0;
+    int i;
+    for (i = 96; i >= 0; i -= 32) {
+        uint64_t part = r << 32 | (uint32_t)(m >> i);
+        quo |= (json_u128)(part / p) << i;
+        r = part % p;
+    }
+    return quo;
+}
+
+/* Speed builds with 128-bit integers: D * 10^k (D from the first 19 digits; lossy when more
+ * were cut off) scaled in 128-bit steps of 10^13 (times 5^13 on the top 96 bits, or a
+ * division by 5^13 in 32-bit pieces; the powers of two go to the exponent). Each step
+ * truncates by less than 2^-94 of the value, the cut digits by less than 10^-18, so the
+ * result lies below the exact value by less than 2^40 (or 2^69 when lossy) units of its
+ * last bit of 128. When that cannot reach across the rounding boundary in the 75 bits
+ * below the 53 kept, stores the correctly rounded normal double in *u and returns 1;
+ * returns 0 when undecided or outside the normal range (the generic path decides). */
+static int approx_wide(uint64_t D, int lossy, int k, uint64_t *u)
+{
+    static const uint32_t five[14] = {1,        5,         25,        125,        625,
+                                      3125,     15625,     78125,     390625,     1953125,
+                                      9765625,  48828125,  244140625, 1220703125};
+    const json_u128 half = (json_u128)1 << 74;
+    json_u128 m, low, err = ((json_u128)1 << 40) + ((json_u128)(lossy != 0) << 69);
+    int sh = __builtin_clzll(D), q = -64 - sh, be;
+    m = (json_u128)(D << sh) << 64;
+    while (k) {
+        int j = k > 13 || k < -13 ? 13 : k < 0 ? -k : k;
+        if (k > 0) {
+            m = (m >> 32) * five[j];
+            q += 32 + j;
+            k -= j;
+        } else {
+            m = j == 13 ? div_wide(m, 1220703125u) : div_wide(m, five[j]);
+            q -= j;
+            k += j;
+        }
+        sh = __builtin_clzll((uint64_t)(m >> 64)); /* m >= 2^97 here */
+        m <<= sh;
+        q -= sh;
+    }
+    be = q + 1150; /* value = (m >> 75) * 2^(q + 75); the biased exponent of that */
+    if (be < 1 || be > 2046)
+        return 0;
+    *u = ((uint64_t)(be - 1) << 52) + (uint64_t)(m >> 75);
+    low = m & (2 * half - 1);
+    if (low + err < half)
+        return 1;
+    if (low > half && low + err < 2 * half) {
+        ++*u;
+        return *u < EXP_INF;
+    }
+    return 0;
+}
+#endif
+
+#if JSON_QUICK
+/* Speed builds: the correctly rounded double of D * 10^k (D: nz significant digits, lossy
+ * when digits after them were cut off) into *u, when a quick path can decide: returns 1,
+ * else 0 (the exact path decides). */
+static int read_quick(uint64_t D, int nz, int lossy, int k, uint64_t *u)
+{
+#if JSON_FP_FAST
+    if (nz <= 15 && k >= -22 && k <= 22) { /* D < 10^15 < 2^53: exact as a double */
+        static const double tens[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        double d = (double)D;
+        *u = to_bits(k < 0 ? d / tens[-k] : d * tens[k]);
+        return 1;
+    }
+#endif
+#if JSON_WIDE
+    return approx_wide(D, lossy, k, u);
+#else
+    (void)D, (void)nz, (void)lossy, (void)k, (void)u;
+    return 0;
+#endif
+}
+#endif
+
 /* A double's text being formatted: the candidate digits x.p = dg .. x.end, value
  * 0.d1d2... * 10^x.P. The digits follow the conversion operands directly, so expand and
  * round_digits find each from the other. */
@@ -249,6 +377,29 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
          * fraction, top-aligned under 4 spare bits that receive each digit. */
         fl = E < 0 ? (35 - E) / 32 : 0;
         memset(w, 0, sizeof w);
+#if JSON_BIG_STEPS
+        { /* the integer part at once, then up to 29 doublings per pass, then the fraction's
+             set bits */
+            uint64_t ip = E >= 0 ? H : E > -64 ? H >> -E : 0;
+            for (; ip; ip /= BILLION)
+                w[ni++] = (uint32_t)(ip % BILLION);
+            for (t = E; t > 0; t -= 29) {
+                uint64_t c64 = 0;
+                int s = t < 29 ? t : 29;
+                for (j = 0; j < ni; j++) {
+                    c64 += (uint64_t)w[j] << s; /* below 10^9 * 2^29 + 2^30: fits */
+                    w[j] = (uint32_t)(c64 % BILLION);
+                    c64 /= BILLION;
+                }
+                for (; c64; c64 /= BILLION)
+                    w[ni++] = (uint32_t)(c64 % BILLION);
+            }
+            for (H = E >= 0 ? 0 : E > -64 ? H & (((uint64_t)1 << -E) - 1) : H; H; H &= H - 1) {
+                j = 32 * fl - 4 + E + __builtin_ctzll(H);
+                w[ni + j / 32] |= 1u << (j % 32);
+            }
+        }
+#else
         for (t = 63 + E; t >= (E < 0 ? E : 0); t--) {
             uint32_t carry = (uint32_t)(H >> 63);
             H <<= 1;
@@ -265,6 +416,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                 w[ni + j / 32] |= 1u << (j % 32);
             }
         }
+#endif
         li = ni - 1;
         Pg = 9L * ni;
         fb = w + ni;
@@ -280,6 +432,27 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                 }
             } else {
                 uint32_t carry = 0, any = 0, *p;
+#if JSON_BIG_STEPS
+                /* zero limbs at the bottom stay zero: drop them */
+                while (fb != fe && !*fb)
+                    fb++;
+                if (n == 0 && fe - fb > 1 && fe[-1] == 0 && fe[-2] < (1u << 30)) {
+                    /* below 2^-30 < 10^-9: the next nine digits are zeros; the limbs above
+                       the top non-zero one (there is one) stay zero but for the carry */
+                    uint64_t c64 = 0;
+                    uint32_t *top = fe - 1;
+                    while (!top[-1])
+                        top--;
+                    for (p = fb; p != top; p++) {
+                        c64 += (uint64_t)*p * BILLION;
+                        *p = (uint32_t)c64;
+                        c64 >>= 32;
+                    }
+                    *top = (uint32_t)c64;
+                    Pg -= 9;
+                    continue;
+                }
+#endif
                 for (p = fb; p != fe; p++) {
                     uint64_t m = (uint64_t)*p * 10 + carry;
                     any |= *p;
@@ -307,9 +480,29 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                 if (n < 18)
                     continue;
                 cv->x.P = Pg;
+#if JSON_QUICK
+                { /* speed builds: each rounding checked by a quick read while one decides */
+                    char keep[18];
+                    memcpy(keep, dg, sizeof keep);
+                    for (;; prec++) {
+                        uint64_t r;
+                        round_digits(dg, prec);
+                        n = (int)(cv->x.end - dg);
+                        if (prec == 17)
+                            return MOTE_OK; /* 17 digits always read back */
+                        if (!read_quick(dec_digits(&cv->x, n), n, 0, (int)cv->x.P - n, &r))
+                            break; /* the exact check decides */
+                        if (r == conv_u(cv))
+                            return MOTE_OK;
+                        memcpy(dg, keep, sizeof keep);
+                        cv->x.P = Pg;
+                    }
+                }
+#else
                 round_digits(dg, prec);
                 if (prec == 17)
                     return MOTE_OK; /* 17 digits always read back */
+#endif
                 dg = NULL;          /* check that the candidate reads back */
                 goto again;
             }
@@ -355,6 +548,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
     }
 }
 
+
 /* Everything of a double read before the exact correction, in its own frame (gone while
  * expand runs): the grammar check and decomposition into x, and c->u, the double below
  * x's first 19 digits times the power of ten, a few ulp off at most, or the correctly
@@ -377,6 +571,12 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
     D = dec_digits(x, k);
     lossy = nz != k; /* digits beyond D cut off */
     k = (int)x->P - k;
+#if JSON_QUICK
+    if (read_quick(D, nz, (int)lossy, k, &u)) {
+        conv_set_u(c, u);
+        return MOTE_OK;
+    }
+#endif
     /* value = D * 2^(e - 1086), D kept normalised (top bit set) after each step: times
      * ten is D * 5/8 with e + 4, a tenth is D / 10 by 32-bit divisions (no soft-float or
      * 64-bit division helper is linked). Every step rounds down by less than 2^-59.6 of
