@@ -86,6 +86,38 @@ for doc in shadow_4k shadow_100k; do
 done
 check "late search shadow_100k" "${IPB[mote.shadow_100k.2]}" 15
 
+# Number conversions: double reads beside strtod, shortest formatting beside cJSON's printf
+# ("%.15g", checked with strtod, else "%.17g"); 1,024 values per set.
+echo
+# The -Os build runs the core's size-build code (what firmware runs: integer-only, no quick
+# paths); its instruction counts are shown too.
+ipv() { # BIN SET OP: instructions per value, or -
+    [ $have_cg = 1 ] || { echo -; return; }
+    valgrind --tool=callgrind --callgrind-out-file="$out/cgn.out" --toggle-collect=run_op \
+        "$1" one "$2" "$3" >/dev/null 2>&1 || { echo -; return; }
+    callgrind_annotate "$out/cgn.out" 2>/dev/null |
+        awk '/PROGRAM TOTALS/ {gsub(",","",$1); printf "%.0f", $1 / 1024; exit}'
+}
+if gcc -O2 -std=c11 -DNDEBUG -ICSources/mote/include bench/json/bench_numbers.c "${core[@]}" -lm \
+    -o "$out/bench_numbers" &&
+    gcc -Os -std=c11 -DNDEBUG -ICSources/mote/include bench/json/bench_numbers.c "${core[@]}" -lm \
+    -o "$out/bench_numbers_os"; then
+    echo "numbers: ns per value (timing) / instructions per value (callgrind)"
+    printf '  %-31s %17s %17s %17s %17s %19s\n' values "mote read" strtod "mote format" \
+        "printf (cJSON)" "mote -Os read/fmt"
+    mapfile -t rows < <("$out/bench_numbers" 200)
+    for set in 0 1 2; do
+        IFS=$'\t' read -r -a f <<< "${rows[$set]}"
+        line=$(printf '  %-31s' "${f[0]}")
+        for op in 0 1 2 3; do
+            line+=$(printf ' %8s / %6s' "${f[$((op + 1))]}" "$(ipv "$out/bench_numbers" $set $op)")
+        done
+        line+=$(printf ' %9s / %7s' "$(ipv "$out/bench_numbers_os" $set 0)" \
+            "$(ipv "$out/bench_numbers_os" $set 2)")
+        echo "$line"
+    done
+fi
+
 # Flash and stack on Cortex-M4.
 echo
 if command -v arm-none-eabi-gcc >/dev/null; then
