@@ -4,18 +4,26 @@
 
 #include "json_internal.h"
 
-/* w->state: one bit for each step the grammar allows next, and whether a ',' goes first.
- * The steps a call needs are tested with one AND. Inside an array a value or ']' may come;
- * inside an object the same two bits shifted left by one: a key or '}' (so a close of the
- * wrong kind, or one while a key waits for its value, is simply a step not allowed). */
+/* The steps a call asks for (one bit each, tested against the steps the grammar allows
+ * next with one AND). Inside an array a value or ']' may come; inside an object the same two
+ * bits shifted left by one: a key or '}' (so a close of the wrong kind, or one while a key
+ * waits for its value, is simply a step not allowed). */
 enum {
     W_VALUE = 1,     /* a value (an opening bracket too) */
     W_KEY = 2,       /* a key */
     W_CLOSE_ARR = 4, /* ']' */
     W_CLOSE_OBJ = 8, /* '}' */
-    W_COMMA = 16,    /* an item was written at this level: ',' before the next one */
-    W_END = 32       /* the top-level value is complete: only finishing is left */
+    W_END = 16,      /* finishing: the top-level value is complete */
+    W_OPEN = 32      /* with W_VALUE: an opening bracket (the depth limit applies) */
 };
+
+/* w->state: what was written last at the current level (the steps allowed next follow from
+ * it, the depth and the level's kind bit, so no call has to work them out ahead). */
+enum {
+    S_ITEM = 1, /* a value (a member's value in an object): ',' before the next one; at the
+                   top level, only finishing is left */
+    S_KEYED = 2 /* a key: its value is due */
+};              /* 0: nothing yet (after an opening bracket, or at the start) */
 
 void mote_json_writer_init(mote_json_writer_t *w, char *buf, size_t cap)
 {
@@ -26,8 +34,7 @@ void mote_json_writer_init(mote_json_writer_t *w, char *buf, size_t cap)
     w->len = 0;
     w->err = 0;
     w->depth = 0;
-    w->state = W_VALUE; /* one top-level value; w->kinds needs no clearing: a level's bit is
-                           written when it opens */
+    w->state = 0; /* w->kinds needs no clearing: a level's bit is written when it opens */
     if (buf && cap) {
         w->cap = cap;
         buf[0] = '\0';
@@ -43,72 +50,77 @@ JSON_NOINLINE int json_writer_fail(mote_json_writer_t *w, int err)
     return err;
 }
 
-static JSON_NOINLINE int put(mote_json_writer_t *w, const void *s, size_t n)
+/* One step (step 0: more text of the current one): the grammar check, the separating
+ * comma, the depth limit for an opening bracket, then n bytes of s. Returns MOTE_OK,
+ * MOTE_ERR_BAD_ARG (w NULL) or the writer's (now sticky) error. */
+static JSON_NOINLINE int emit(mote_json_writer_t *w, unsigned step, const void *s, size_t n)
 {
+    if (step) {
+        unsigned st, d, allowed;
+        if (!w)
+            return MOTE_ERR_BAD_ARG;
+        if (w->err)
+            return w->err;
+        st = w->state;
+        d = w->depth;
+        allowed = st ? W_END : W_VALUE; /* the top level: one value */
+        if (d--)
+            allowed = (unsigned)(W_VALUE | W_CLOSE_ARR) << ((w->kinds[d >> 3] >> (d & 7)) & 1u);
+        if (st & S_KEYED)
+            allowed = W_VALUE;
+        if (!(allowed & step))
+            return json_writer_fail(w, MOTE_ERR_JSON_NESTING);
+        if ((st & S_ITEM) && (step & (W_VALUE | W_KEY))) {
+            if (w->cap == w->len)
+                return json_writer_fail(w, MOTE_ERR_BUFFER_TOO_SMALL);
+            w->buf[w->len++] = ',';
+        }
+        if ((step & W_OPEN) && w->depth >= MOTE_JSON_WRITER_MAX_DEPTH)
+            return json_writer_fail(w, MOTE_ERR_JSON_DEPTH);
+    }
+    if (!n)
+        return MOTE_OK;
     if (w->cap - w->len < n)
         return json_writer_fail(w, MOTE_ERR_BUFFER_TOO_SMALL);
     memcpy(w->buf + w->len, s, n);
     w->len += n;
+    if (step) /* a whole value or a closing bracket: an item of the level is complete */
+        w->state = S_ITEM;
     return MOTE_OK;
 }
 
-/* Grammar check for one step (a W_ bit) and the separating comma before a key or value.
- * Returns MOTE_OK, MOTE_ERR_BAD_ARG (w NULL) or the writer's (now sticky) error. */
-static JSON_NOINLINE int before(mote_json_writer_t *w, unsigned step)
+/* k: 0 '[', 1 '{', 2 ']', 3 '}'. */
+static int bracket(mote_json_writer_t *w, unsigned k)
 {
-    if (!w)
-        return MOTE_ERR_BAD_ARG;
-    if (w->err)
-        return w->err;
-    if (!(w->state & step))
-        return json_writer_fail(w, MOTE_ERR_JSON_NESTING);
-    return (w->state & W_COMMA) && step <= W_KEY ? put(w, ",", 1) : MOTE_OK;
-}
-
-/* What may come next at the current depth (its kind is the top bit of w->kinds); comma:
- * W_COMMA after an item, 0 after an opening bracket. Returns MOTE_OK. */
-static JSON_NOINLINE int settle(mote_json_writer_t *w, unsigned comma)
-{
-    unsigned d = w->depth - 1u, state = W_END;
-    if (w->depth)
-        state = (unsigned)(W_VALUE | W_CLOSE_ARR) << ((w->kinds[d >> 3] >> (d & 7)) & 1u) | comma;
-    w->state = (uint8_t)state;
-    return MOTE_OK;
-}
-
-/* '{', '[', '}' or ']'. */
-static int bracket(mote_json_writer_t *w, char c)
-{
-    unsigned open = c & 2, object = (c >> 5) & 1, d;
-    int rc = before(w, open ? W_VALUE : (unsigned)W_CLOSE_ARR << object);
-    if (rc == MOTE_OK && open && w->depth >= MOTE_JSON_WRITER_MAX_DEPTH)
-        rc = json_writer_fail(w, MOTE_ERR_JSON_DEPTH);
-    if (rc == MOTE_OK)
-        rc = put(w, &c, 1);
+    unsigned object = k & 1, d;
+    int rc = emit(w, k < 2 ? W_VALUE | W_OPEN : (unsigned)W_CLOSE_ARR << object, &"[{]}"[k], 1);
     if (rc != MOTE_OK)
         return rc;
     d = w->depth;
-    w->depth = (uint16_t)(open ? d + 1 : d - 1);
-    if (open) /* the new level's kind bit */
+    if (k < 2) { /* the new level's kind bit */
         w->kinds[d >> 3] = (uint8_t)((w->kinds[d >> 3] & ~(1u << (d & 7))) | object << (d & 7));
-    return settle(w, open ? 0 : W_COMMA);
+        d += 2;
+        w->state = 0;
+    }
+    w->depth = (uint16_t)(d - 1);
+    return MOTE_OK;
 }
 
-int mote_json_write_object_begin(mote_json_writer_t *w) { return bracket(w, '{'); }
-int mote_json_write_object_end(mote_json_writer_t *w) { return bracket(w, '}'); }
-int mote_json_write_array_begin(mote_json_writer_t *w) { return bracket(w, '['); }
-int mote_json_write_array_end(mote_json_writer_t *w) { return bracket(w, ']'); }
+int mote_json_write_object_begin(mote_json_writer_t *w) { return bracket(w, 1); }
+int mote_json_write_object_end(mote_json_writer_t *w) { return bracket(w, 3); }
+int mote_json_write_array_begin(mote_json_writer_t *w) { return bracket(w, 0); }
+int mote_json_write_array_end(mote_json_writer_t *w) { return bracket(w, 2); }
 
 /* A key (then ':') or a string value: quoted, escaped, UTF-8 checked. */
 static int string(mote_json_writer_t *w, const void *s, size_t len, unsigned step)
 {
     const uint8_t *p = (const uint8_t *)s;
-    int rc = before(w, step);
+    int rc = emit(w, step, NULL, 0);
     if (rc != MOTE_OK)
         return rc;
     if (!s && len) /* before anything of the string is written */
         goto bad;
-    rc = put(w, "\"", 1);
+    rc = emit(w, 0, "\"", 1);
     while (rc == MOTE_OK && len) {
         char esc[6] = {'\\', 'u', '0', '0', 0, 0};
         unsigned c, x;
@@ -131,18 +143,15 @@ static int string(mote_json_writer_t *w, const void *s, size_t len, unsigned ste
                 m = 6;
             }
         }
-        rc = put(w, out, m);
+        rc = emit(w, 0, out, m);
         p += n;
         len -= n;
     }
     if (rc == MOTE_OK)
-        rc = put(w, "\":", step); /* W_KEY is 2, W_VALUE 1 */
-    if (rc != MOTE_OK)
-        return rc;
-    if (step == W_VALUE)
-        return settle(w, W_COMMA);
-    w->state = W_VALUE;
-    return MOTE_OK;
+        rc = emit(w, 0, "\":", step); /* W_KEY is 2, W_VALUE 1 */
+    if (rc == MOTE_OK)
+        w->state = (uint8_t)step; /* S_KEYED is W_KEY, S_ITEM W_VALUE */
+    return rc;
 bad:
     return json_writer_fail(w, MOTE_ERR_BAD_ARG);
 }
@@ -155,15 +164,6 @@ int mote_json_write_key(mote_json_writer_t *w, const char *key, size_t len)
 int mote_json_write_string(mote_json_writer_t *w, const void *s, size_t len)
 {
     return string(w, s, len, W_VALUE);
-}
-
-/* Writes one complete scalar token. */
-static int scalar(mote_json_writer_t *w, const void *s, size_t n)
-{
-    int rc = before(w, W_VALUE);
-    if (rc == MOTE_OK)
-        rc = put(w, s, n);
-    return rc == MOTE_OK ? settle(w, W_COMMA) : rc;
 }
 
 int mote_json_write_int64(mote_json_writer_t *w, int64_t v)
@@ -186,39 +186,40 @@ int mote_json_write_int64(mote_json_writer_t *w, int64_t v)
     } while (hi | lo);
     if (v < 0)
         *--q = '-';
-    return scalar(w, q, (size_t)(tmp + sizeof tmp - q));
+    return emit(w, W_VALUE, q, (size_t)(tmp + sizeof tmp - q));
 }
 
 int json_writer_value_begin(mote_json_writer_t *w)
 {
-    return before(w, W_VALUE);
+    return emit(w, W_VALUE, NULL, 0);
 }
 
 int json_writer_value_end(mote_json_writer_t *w)
 {
-    return settle(w, W_COMMA);
+    w->state = S_ITEM;
+    return MOTE_OK;
 }
 
 int mote_json_write_bool(mote_json_writer_t *w, bool v)
 {
-    return scalar(w, &"falsetrue"[v * 5u], 5u - v); /* one literal holds both words */
+    return emit(w, W_VALUE, &"falsetrue"[v * 5u], 5u - v); /* one literal holds both words */
 }
 
 int mote_json_write_null(mote_json_writer_t *w)
 {
-    return scalar(w, "null", 4);
+    return emit(w, W_VALUE, "null", 4);
 }
 
 int mote_json_write_raw(mote_json_writer_t *w, const void *json, size_t len)
 {
     if (w && !w->err && mote_json_validate(json, len, NULL) != MOTE_OK)
         return json_writer_fail(w, MOTE_ERR_BAD_ARG);
-    return scalar(w, json, len);
+    return emit(w, W_VALUE, json, len);
 }
 
 int mote_json_writer_finish(mote_json_writer_t *w, size_t *out_len)
 {
-    int rc = before(w, W_END);
+    int rc = emit(w, W_END, NULL, 0);
     if (rc != MOTE_OK)
         return rc;
     if (w->len < w->cap)
