@@ -518,53 +518,51 @@ int json_scan_error(int rc, mote_json_error_t *err, const struct json_scan *sc, 
     return rc;
 }
 
-/* Sets up a scan of the whole text [doc, doc+len). Returns MOTE_ERR_BAD_ARG for a NULL
- * doc with len > 0. */
-static JSON_NOINLINE int scan_init(struct json_scan *sc, const void *doc, size_t len, mote_json_error_t *err)
+/* Sets up a scan of the whole text [doc, doc+len): a search (f->sc.search set by the
+ * caller) for the value that goes to f->u.out, or a validation (f only a struct
+ * json_scan). Returns MOTE_ERR_BAD_ARG for a NULL doc with len > 0. */
+static JSON_NOINLINE int scan_init(struct json_find *f, const void *doc, size_t len, mote_json_error_t *err)
 {
+    if (f->sc.search) {
+        mote_json_value_t *out = f->u.out;
+        out->ptr = NULL;
+        out->len = 0;
+        out->type = MOTE_JSON_NONE;
+    }
     if (err) {
         err->offset = 0;
         err->reason = MOTE_JSON_R_NONE;
     }
     if (!doc && len)
         return MOTE_ERR_BAD_ARG;
-    sc->p = doc ? (const uint8_t *)doc : (const uint8_t *)"";
-    sc->end = sc->p + len;
-    sc->start = ST_TOP;
-    sc->search = 0;
+    f->sc.p = doc ? (const uint8_t *)doc : (const uint8_t *)"";
+    f->sc.end = f->sc.p + len;
+    f->sc.start = ST_TOP;
     return MOTE_OK;
 }
 
 int mote_json_validate(const void *doc, size_t len, mote_json_error_t *err)
 {
     struct json_scan sc;
-    int rc = scan_init(&sc, doc, len, err);
+    int rc;
+    sc.search = 0;
+    rc = scan_init((struct json_find *)&sc, doc, len, err);
     return rc != MOTE_OK ? rc : json_scan_error(json_scan_value(&sc), err, &sc, doc);
-}
-
-/* Starts a search: the result goes to out. */
-static int find_init(struct json_find *f, const void *doc, size_t len, mote_json_value_t *out,
-                     mote_json_error_t *err)
-{
-    if (!out)
-        return MOTE_ERR_BAD_ARG;
-    out->ptr = NULL;
-    out->len = 0;
-    out->type = MOTE_JSON_NONE;
-    f->u.out = out;
-    return scan_init(&f->sc, doc, len, err);
 }
 
 int mote_json_find(const void *doc, size_t len, const char *path, size_t path_len,
                    mote_json_value_t *out, mote_json_error_t *err)
 {
     struct json_find f;
-    int rc = (!path && path_len) ? MOTE_ERR_BAD_ARG : find_init(&f, doc, len, out, err);
+    int rc = MOTE_ERR_BAD_ARG;
+    f.u.out = out;
+    f.sc.search = 1;
+    if ((path || !path_len) && out)
+        rc = scan_init(&f, doc, len, err);
     if (rc == MOTE_OK)
         rc = json_path_init(&f, path ? path : "", path_len);
     if (rc != MOTE_OK)
         return rc;
-    f.sc.search = 1;
     return json_scan_error(json_scan_value(&f.sc), err, &f.sc, doc);
 }
 
@@ -573,21 +571,21 @@ int mote_json_find(const void *doc, size_t len, const char *path, size_t path_le
 static int lookup(const mote_json_value_t *c, const char *key, size_t n, mote_json_value_t *out)
 {
     struct json_find f;
-    int rc;
     if (!c || !c->ptr || !c->len)
         return MOTE_ERR_BAD_ARG;
     if (c->ptr[0] != (key ? '{' : '['))
         return MOTE_ERR_JSON_TYPE;
-    rc = find_init(&f, c->ptr, c->len, out, NULL);
-    if (rc != MOTE_OK)
-        return rc;
+    if (!out)
+        return MOTE_ERR_BAD_ARG;
+    f.u.out = out;
+    f.sc.search = 1;
+    scan_init(&f, c->ptr, c->len, NULL); /* MOTE_OK: c->ptr is not NULL */
     /* one segment: the member `key` (n raw bytes), else the element n */
     f.key = key;
     f.rest = f.pend = key ? key + n : key;
     f.index = n;
     f.key_mode = 0;
     f.kinds = key ? JSON_PATH_OBJECT : JSON_PATH_ARRAY;
-    f.sc.search = 1;
     return json_scan_value(&f.sc);
 }
 
