@@ -162,23 +162,21 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
     f.sc.start = (uint8_t)((it->is_object ? JSON_ST_KEY : JSON_ST_ELEM) + (it->index != 0));
     f.sc.search = 1;
     f.kinds = 0;
-    f.key = q; /* kept in the frame, not in a register across the scan */
     f.u.out = value;
     rc = json_scan_value(&f.sc);
     if (rc != MOTE_OK) {
         it->pos = it->end; /* stop */
         return json_scan_error(rc, err, &f.sc, it->doc);
     }
-    it->pos = (const char *)f.sc.p;
-    it->index++;
     if (key) {
         key->ptr = NULL;
         key->len = 0;
         key->type = MOTE_JSON_NONE;
         if (it->is_object) {
-            /* only whitespace and ',' lie before the key's opening quote, only whitespace
-             * and ':' between its closing quote and the value */
-            for (q = f.key; *q != '"'; q++) {
+            /* only whitespace and ',' lie before the key's opening quote (from the
+             * previous position), only whitespace and ':' between its closing quote and
+             * the value */
+            for (q = it->pos; *q != '"'; q++) {
             }
             key->ptr = q;
             for (q = value->ptr; *--q != '"';) {
@@ -187,6 +185,8 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
             key->type = MOTE_JSON_STRING;
         }
     }
+    it->pos = (const char *)f.sc.p;
+    it->index++;
     return MOTE_OK;
 }
 
