@@ -104,9 +104,6 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end);
 #define JSON_COPY 3u
 size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *kend);
 
-/* Type of the value starting with byte c. */
-mote_json_type_t json_type_of(uint8_t c);
-
 /* Path parsing (json_path.c). json_path_init checks the whole path and loads the first
  * segment (MOTE_OK or MOTE_ERR_JSON_BAD_PATH). */
 int json_path_init(struct json_find *f, const char *path, size_t len);

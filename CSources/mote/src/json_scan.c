@@ -80,7 +80,7 @@ _Static_assert(MOTE_JSON_OBJECT == 1 && MOTE_JSON_ARRAY == 2 && MOTE_JSON_STRING
                    MOTE_JSON_BOOL == 5 && MOTE_JSON_NULL == 6,
                "json_type_of's table");
 
-mote_json_type_t json_type_of(uint8_t c)
+static mote_json_type_t json_type_of(uint8_t c)
 {
     /* the first bytes of the non-number types, each followed by its type */
     const char *t = "{\1[\2\"\3t\5f\5n\6";
@@ -200,6 +200,10 @@ _Static_assert(ST_TOP - ST_END == ST_VALUE - ST_AFTER_OBJ && ST_ELEM_FIRST > ST_
                    ST_ELEM_FIRST > ST_VALUE && ST_ELEM > ST_ELEM_FIRST,
                "the state after a value");
 
+_Static_assert(JSON_PATH_OBJECT == JSON_PATH_ARRAY >> 1 && (('{' >> 5) & 1) == 1 &&
+                   (('[' >> 5) & 1) == 0,
+               "arm: a bracket's kind from its bit 5");
+
 #define IS_ARRAY(d) ((kinds[((d) - 1) >> 3] >> (((d) - 1) & 7)) & 1u)
 #define ARMED ((unsigned)-1)  /* search: above any depth */
 #define SCALAR ((unsigned)-2) /* search: inside the matched scalar */
@@ -215,7 +219,8 @@ static JSON_SIZE_NOINLINE unsigned arm(struct json_find *f, const uint8_t *p, un
         watch = SCALAR;
         kinds = JSON_PATH_OBJECT | JSON_PATH_ARRAY;
     }
-    if ((c == '{' && (kinds & JSON_PATH_OBJECT)) || (c == '[' && (kinds & JSON_PATH_ARRAY)))
+    /* '{' and '[' differ in bit 5: JSON_PATH_OBJECT for '{', JSON_PATH_ARRAY for '[' */
+    if ((c | 0x20) == '{' && (kinds & (JSON_PATH_ARRAY >> ((c >> 5) & 1))))
         watch = depth + 1;
     return watch;
 }
