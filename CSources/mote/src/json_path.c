@@ -7,7 +7,8 @@
 
 /* Parses the segment at sc->rest; sc->key_mode is the path's escape byte ('~' for a JSON
  * Pointer, else a backslash). `first`: no '.' separator expected before a key. Returns MOTE_OK or
- * MOTE_ERR_JSON_BAD_PATH; kinds 0 when the path is fully matched. */
+ * MOTE_ERR_JSON_BAD_PATH (a segment that applies to nothing); kinds 0 when the path is fully
+ * matched. */
 static int next_segment(struct json_find *sc, int first)
 {
     const char *p = sc->rest, *end = sc->pend, *d;
@@ -35,7 +36,10 @@ static int next_segment(struct json_find *sc, int first)
     sc->rest = p;
     /* An index: decimal without leading zeros, not too large; a segment that is not one
      * never applies to an array. */
-    if (p == d || (*d == '0' && p != d + 1))
+    if (p == d) /* empty: only a JSON Pointer token, as a key (its ARRAY | OBJECT becomes
+                   OBJECT; a dotted key's OBJECT and "[]"'s ARRAY become 0: a bad path) */
+        kinds &= kinds >> 1;
+    else if (*d == '0' && p != d + 1)
         kinds &= ~JSON_PATH_ARRAY;
     for (; d != p; d++) {
         unsigned c = (unsigned)(*d - '0');
@@ -47,12 +51,11 @@ static int next_segment(struct json_find *sc, int first)
     }
     sc->index = v;
     sc->kinds = (uint8_t)kinds;
-    if (stop == ']') {
-        if (p == end || !kinds)
-            return MOTE_ERR_JSON_BAD_PATH;
+    if (!kinds || (stop == ']' && p == end))
+        return MOTE_ERR_JSON_BAD_PATH;
+    if (stop == ']')
         sc->rest = p + 1;
-    }
-    return stop == '.' && p == sc->key ? MOTE_ERR_JSON_BAD_PATH : MOTE_OK;
+    return MOTE_OK;
 }
 
 int json_path_init(struct json_find *sc, const char *path, size_t len)
