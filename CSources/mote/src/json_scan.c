@@ -89,9 +89,10 @@ static mote_json_type_t json_type_of(uint8_t c)
     return *t ? (mote_json_type_t)t[1] : MOTE_JSON_NUMBER;
 }
 
-/* Skips digits (none or more), a word at a time in speed builds: numbers are the most
- * common values in device data. */
-static JSON_SIZE_NOINLINE const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
+#if JSON_FAST
+/* Skips digits (none or more), a word at a time: numbers are the most common values in
+ * device data. */
+static JSON_ALWAYS_INLINE const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
 {
 #if JSON_SWAR
     while ((size_t)(end - p) >= sizeof(json_word_t)) {
@@ -111,10 +112,9 @@ static JSON_SIZE_NOINLINE const uint8_t *skip_digits(const uint8_t *p, const uin
 
 /* Skips a number at p; NULL (sc->p, sc->reason set) when it breaks the grammar. Speed
  * builds take the first digit apart (the shape the word loop runs fastest with); size builds
- * treat each part as a run of digits that must not be empty (q: where the run starts). Both
- * accept the same numbers and report the same offending byte. */
-#if JSON_FAST
-static JSON_SIZE_NOINLINE const uint8_t *skip_number(struct json_scan *sc, const uint8_t *p,
+ * loop over the parts, each a run of digits that must not be empty (q: where the run
+ * starts). Both accept the same numbers and report the same offending byte. */
+static JSON_ALWAYS_INLINE const uint8_t *skip_number(struct json_scan *sc, const uint8_t *p,
                                                      const uint8_t *end)
 {
     if (*p == '-' && (++p == end || !IS_DIGIT(*p)))
@@ -143,34 +143,41 @@ fail:
     sc->p = p;
     return NULL;
 }
+
+const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
+{
+    return skip_number(sc, p, end);
+}
 #else
-static JSON_NOINLINE const uint8_t *skip_number(struct json_scan *sc, const uint8_t *p,
-                                                const uint8_t *end)
+#define skip_number json_skip_number /* the scanner calls this one directly */
+
+const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
 {
     const uint8_t *q;
+    unsigned part = 0, c; /* part: 0 the integer, 1 the fraction, 2 the exponent */
     if (*p == '-')
         p++;
-    q = p;
-    p = skip_digits(p, end);
-    if (p == q)
-        goto fail;
-    if (*q == '0' && p != q + 1) { /* a leading zero */
-        q++;
-        goto fail;
-    }
-    if (p != end && *p == '.') {
-        q = ++p;
-        p = skip_digits(p, end);
-        if (p == q)
-            goto fail;
-    }
-    if (p != end && (*p | 0x20) == 'e') {
-        if (++p != end && (*p == '+' || *p == '-'))
-            p++;
+    for (;;) {
         q = p;
-        p = skip_digits(p, end);
+        while (p != end && IS_DIGIT(*p))
+            p++;
         if (p == q)
             goto fail;
+        if (!part && *q == '0' && p != q + 1) { /* a leading zero */
+            q++;
+            goto fail;
+        }
+        c = p != end ? *p : 0;
+        if (!part && c == '.') {
+            part = 1;
+            p++;
+        } else if (part < 2 && (c | 0x20) == 'e') {
+            part = 2;
+            if (++p != end && (*p == '+' || *p == '-'))
+                p++;
+        } else {
+            break;
+        }
     }
     return p;
 fail:
@@ -179,11 +186,6 @@ fail:
     return NULL;
 }
 #endif
-
-const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const uint8_t *end)
-{
-    return skip_number(sc, p, end);
-}
 
 #define ST_KEY JSON_ST_KEY
 #define ST_KEY_FIRST JSON_ST_KEY_FIRST
