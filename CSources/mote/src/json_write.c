@@ -121,7 +121,7 @@ static int string(mote_json_writer_t *w, const void *s, size_t len, unsigned ste
         return rc;
     if (!s && len) /* before anything of the string is written */
         goto bad;
-    rc = emit(w, 0, "\"", 1);
+    rc = emit(w, 0, "\":", 1); /* the opening quote (one literal for both) */
     while (rc == MOTE_OK && len) {
         char esc[6] = {'\\', 'u', '0', '0', 0, 0};
         unsigned c, x;
