@@ -131,15 +131,17 @@ bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t
 
 int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container)
 {
+    unsigned c;
     if (!it || !container || !container->ptr || !container->len)
         return MOTE_ERR_BAD_ARG;
-    if (container->len < 2 || (container->ptr[0] != '{' && container->ptr[0] != '['))
+    c = (uint8_t)container->ptr[0];
+    if (container->len < 2 || (c | 0x20) != '{') /* '{' or '[' */
         return MOTE_ERR_JSON_TYPE;
     it->doc = container->ptr;
     it->pos = container->ptr + 1;
     it->end = container->ptr + container->len - 1; /* the closing bracket */
     it->index = 0;
-    it->is_object = container->ptr[0] == '{';
+    it->is_object = (uint8_t)((c >> 5) & 1); /* '{' has bit 5, '[' not */
     return MOTE_OK;
 }
 
