@@ -50,7 +50,7 @@ struct json_scan {
                          value); JSON_ST_KEY or _ELEM: the next member or element of a
                          container at depth 0, JSON_ST_AFTER_OBJ or _ARR: the same after
                          a ',' (the scan ends after that one item) */
-    uint8_t search;   /* this is the `sc` of a struct json_find */
+    uint8_t search;   /* 1: this is the `sc` of a struct json_find, else 0 */
 };
 
 /* A path search: the scan plus the path state (json_path.c), in one struct so a search

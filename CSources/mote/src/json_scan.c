@@ -238,7 +238,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
     const uint8_t *const end = sc->end;
     uint8_t kinds[(MOTE_JSON_MAX_DEPTH + 7) / 8]; /* bit set: that level is an array */
     unsigned depth = 0, st = sc->start, c;
-    unsigned watch = search && sc->search ? ARMED : 0;
+    unsigned watch = search ? 0u - sc->search : 0; /* ARMED for a search: sc->search is 1 */
     size_t n;
     struct json_find *const f = (struct json_find *)sc; /* used only when searching */
 
