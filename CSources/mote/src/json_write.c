@@ -57,6 +57,7 @@ JSON_NOINLINE int json_writer_fail(mote_json_writer_t *w, int err)
  * MOTE_ERR_BAD_ARG (w NULL) or the writer's (now sticky) error. */
 static JSON_NOINLINE int emit(mote_json_writer_t *w, unsigned step, const void *s, size_t n)
 {
+    char *dst;
     if (step) {
         unsigned st, d, allowed;
         if (!w)
@@ -78,15 +79,18 @@ static JSON_NOINLINE int emit(mote_json_writer_t *w, unsigned step, const void *
         }
         if ((step & W_OPEN) && w->depth >= MOTE_JSON_WRITER_MAX_DEPTH)
             return json_writer_fail(w, MOTE_ERR_JSON_DEPTH);
+        /* a whole value or a closing bracket completes an item of the level (an opening
+         * bracket or a key changes this afterwards; a failure from here on sticks, so the
+         * state no longer matters then) */
+        w->state = S_ITEM;
     }
     if (!n)
         return MOTE_OK;
     if (w->cap - w->len < n)
         return json_writer_fail(w, MOTE_ERR_BUFFER_TOO_SMALL);
-    memcpy(w->buf + w->len, s, n);
+    dst = w->buf + w->len;
     w->len += n;
-    if (step) /* a whole value or a closing bracket: an item of the level is complete */
-        w->state = S_ITEM;
+    memcpy(dst, s, n); /* last: nothing of the frame is needed after it */
     return MOTE_OK;
 }
 
@@ -197,7 +201,7 @@ int json_writer_value_begin(mote_json_writer_t *w)
 
 int json_writer_value_end(mote_json_writer_t *w)
 {
-    w->state = S_ITEM;
+    (void)w; /* value_begin recorded the item already */
     return MOTE_OK;
 }
 
