@@ -465,17 +465,20 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         if (!JSON_FAST || p == end || *p != ',')
             continue;
     comma: /* *p == ',' after a value in a container */
+        if (!JSON_FAST) {
+            st--; /* ST_AFTER_ARR -> ST_ELEM, ST_AFTER_OBJ -> ST_KEY */
+            p++;
+            continue;
+        }
         if (st == ST_AFTER_ARR) {
             st = ST_ELEM;
-            if (JSON_FAST && ++p != end && (c = *p) > ' ')
+            if (++p != end && (c = *p) > ' ')
                 goto element;
         } else {
             st = ST_KEY;
-            if (JSON_FAST && ++p != end && *p == '"')
+            if (++p != end && *p == '"')
                 goto key;
         }
-        if (!JSON_FAST)
-            p++;
     }
 
 done: /* the top-level value ended at or before p */
