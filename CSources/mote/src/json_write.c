@@ -17,8 +17,6 @@ enum {
     W_OPEN = 32      /* with W_VALUE: an opening bracket (the depth limit applies) */
 };
 
-_Static_assert(W_END == W_VALUE << 4, "the top level's steps are W_VALUE << (state << 2)");
-
 /* w->state: what was written last at the current level (the steps allowed next follow from
  * it, the depth and the level's kind bit, so no call has to work them out ahead). */
 enum {
@@ -66,10 +64,11 @@ static JSON_NOINLINE int emit(mote_json_writer_t *w, unsigned step, const void *
             return w->err;
         st = w->state;
         d = w->depth;
-        /* after a key W_VALUE; at the top level W_VALUE, then W_END after the value */
-        allowed = W_VALUE << ((st & S_ITEM) << 2);
-        if (d-- && st != S_KEYED)
+        allowed = st ? W_END : W_VALUE; /* the top level: one value */
+        if (d--)
             allowed = (unsigned)(W_VALUE | W_CLOSE_ARR) << ((w->kinds[d >> 3] >> (d & 7)) & 1u);
+        if (st & S_KEYED)
+            allowed = W_VALUE;
         if (!(allowed & step))
             return json_writer_fail(w, MOTE_ERR_JSON_NESTING);
         if ((st & S_ITEM) && (step & (W_VALUE | W_KEY))) {
