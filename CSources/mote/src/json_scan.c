@@ -61,7 +61,7 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
         return 1;
     if (c - 0xC2u > 0xF4u - 0xC2u) /* continuation byte, overlong 2-byte lead, beyond U+10FFFF */
         return 0;
-    n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    n = (unsigned)(2 + (c >= 0xE0) + (c >= 0xF0));
     if ((size_t)(end - p) < n)
         return 0;
     cp = c & (0x7Fu >> n);
