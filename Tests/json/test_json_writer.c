@@ -245,12 +245,71 @@ static void test_scalars_top_level(void **state)
     assert_string_equal(buf, "\"a\"");
 }
 
+/* When two mistakes meet in one call, the first one in the call's order is reported: the
+ * grammar, then the separating comma, then the depth limit or a NULL string, then the text.
+ * write_raw checks its text before the grammar. */
+static void test_error_order(void **state)
+{
+    char buf[80];
+    mote_json_writer_t w;
+    size_t i, n;
+    (void)state;
+    /* "[1" fills 2 bytes: the comma does not fit before the NULL string is seen ... */
+    mote_json_writer_init(&w, buf, 2);
+    assert_int_equal(mote_json_write_array_begin(&w), MOTE_OK);
+    assert_int_equal(mote_json_write_int64(&w, 1), MOTE_OK);
+    assert_int_equal(mote_json_write_string(&w, NULL, 1), MOTE_ERR_BUFFER_TOO_SMALL);
+    /* ... with room for the comma only, the NULL string comes before its quote */
+    mote_json_writer_init(&w, buf, 3);
+    assert_int_equal(mote_json_write_array_begin(&w), MOTE_OK);
+    assert_int_equal(mote_json_write_int64(&w, 1), MOTE_OK);
+    assert_int_equal(mote_json_write_string(&w, NULL, 1), MOTE_ERR_BAD_ARG);
+    assert_int_equal(buf[0], '\0');
+    /* A NULL string in the wrong place is a nesting mistake first. */
+    mote_json_writer_init(&w, buf, sizeof buf);
+    assert_int_equal(mote_json_write_object_begin(&w), MOTE_OK);
+    assert_int_equal(mote_json_write_string(&w, NULL, 1), MOTE_ERR_JSON_NESTING);
+    /* An empty key may be NULL. */
+    mote_json_writer_init(&w, buf, sizeof buf);
+    assert_int_equal(mote_json_write_object_begin(&w), MOTE_OK);
+    assert_int_equal(mote_json_write_key(&w, NULL, 0), MOTE_OK);
+    assert_int_equal(mote_json_write_null(&w), MOTE_OK);
+    assert_int_equal(mote_json_write_object_end(&w), MOTE_OK);
+    assert_int_equal(mote_json_writer_finish(&w, &n), MOTE_OK);
+    assert_string_equal(buf, "{\"\":null}");
+    /* At the depth limit after an item: the comma first, then the limit, then the bracket. */
+    for (n = MOTE_JSON_WRITER_MAX_DEPTH + 1; n <= MOTE_JSON_WRITER_MAX_DEPTH + 2; n++) {
+        mote_json_writer_init(&w, buf, n);
+        for (i = 0; i < MOTE_JSON_WRITER_MAX_DEPTH; i++)
+            assert_int_equal(mote_json_write_array_begin(&w), MOTE_OK);
+        assert_int_equal(mote_json_write_int64(&w, 1), MOTE_OK);
+        assert_int_equal(mote_json_write_array_begin(&w), n == MOTE_JSON_WRITER_MAX_DEPTH + 1
+                                                              ? MOTE_ERR_BUFFER_TOO_SMALL
+                                                              : MOTE_ERR_JSON_DEPTH);
+    }
+    /* Raw text is checked before the grammar. */
+    mote_json_writer_init(&w, buf, sizeof buf);
+    assert_int_equal(mote_json_write_null(&w), MOTE_OK);
+    assert_int_equal(mote_json_write_raw(&w, "[1,", 3), MOTE_ERR_BAD_ARG);
+    mote_json_writer_init(&w, buf, sizeof buf);
+    assert_int_equal(mote_json_write_null(&w), MOTE_OK);
+    assert_int_equal(mote_json_write_raw(&w, "[1]", 3), MOTE_ERR_JSON_NESTING);
+    /* Finishing twice is fine; nothing may follow a finished value. */
+    mote_json_writer_init(&w, buf, sizeof buf);
+    assert_int_equal(mote_json_write_bool(&w, false), MOTE_OK);
+    assert_int_equal(mote_json_writer_finish(&w, &n), MOTE_OK);
+    assert_int_equal(mote_json_writer_finish(&w, &n), MOTE_OK);
+    assert_string_equal(buf, "false");
+    assert_int_equal(mote_json_write_array_begin(&w), MOTE_ERR_JSON_NESTING);
+    assert_int_equal(mote_json_write_bool(NULL, true), MOTE_ERR_BAD_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_exhaustion),
         cmocka_unit_test(test_nesting_errors), cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_scalars_top_level),
+        cmocka_unit_test(test_scalars_top_level), cmocka_unit_test(test_error_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
