@@ -76,6 +76,9 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
+_Static_assert(MOTE_JSON_R_BAD_SURROGATE == MOTE_JSON_R_BAD_ESCAPE + 1,
+               "the scanner's reason for json_string_walk's failures");
+
 _Static_assert(MOTE_JSON_OBJECT == 1 && MOTE_JSON_ARRAY == 2 && MOTE_JSON_STRING == 3 &&
                    MOTE_JSON_BOOL == 5 && MOTE_JSON_NULL == 6,
                "json_type_of's table");
@@ -418,7 +421,8 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
             if (c == '\\') {
                 n = json_string_walk(NULL, p, end);
                 if (n >= (size_t)-2) {
-                    sc->reason = n == (size_t)-2 ? MOTE_JSON_R_BAD_SURROGATE : MOTE_JSON_R_BAD_ESCAPE;
+                    /* (size_t)-1: a bad escape, -2: a bad surrogate */
+                    sc->reason = (uint8_t)(MOTE_JSON_R_BAD_ESCAPE - 1 - n);
                     goto fail;
                 }
             } else if (c < 0x20) {
