@@ -57,6 +57,11 @@ struct json_scan {
  * keeps all its state in a single frame. */
 struct json_find {
     struct json_scan sc;      /* first member: the scanner gets &find->sc */
+    uint8_t kinds;            /* the segment applies to objects (1) and/or arrays (2, only
+                                 when it is a valid index); 0: the path is fully matched */
+    uint8_t key_mode;         /* the path's escape byte: '\\' (dotted), '~' (JSON Pointer,
+                                 ~0/~1), 0 (a raw key); or JSON_COPY */
+    /* (the bytes first: small offsets keep Thumb's 16-bit loads) */
     const char *rest;         /* the path after the current segment */
     const char *pend;         /* end of the path */
     const char *key;          /* current segment as a key: [key, rest) */
@@ -67,10 +72,6 @@ struct json_find {
                                    then), len where it ends */
         uint8_t *buf;           /* json_string_walk's output (JSON_COPY) */
     } u;
-    uint8_t kinds;            /* the segment applies to objects (1) and/or arrays (2, only
-                                 when it is a valid index); 0: the path is fully matched */
-    uint8_t key_mode;         /* the path's escape byte: '\\' (dotted), '~' (JSON Pointer,
-                                 ~0/~1), 0 (a raw key); or JSON_COPY */
 };
 
 #define JSON_PATH_OBJECT 1u /* kinds: the segment applies to objects */
