@@ -146,6 +146,22 @@ static void test_nul_bytes(void **state)
     assert_int_equal(mote_json_validate(NULL, 3, NULL), MOTE_ERR_BAD_ARG);
 }
 
+/* A NULL document of length 0 is empty: the error is at offset 0 (not the distance from
+ * NULL to wherever the scan ran). */
+static void test_null_document_offset(void **state)
+{
+    mote_json_error_t err = {99, MOTE_JSON_R_NONE};
+    mote_json_value_t v;
+    (void)state;
+    assert_int_equal(mote_json_validate(NULL, 0, &err), MOTE_ERR_JSON_SYNTAX);
+    assert_int_equal(err.offset, 0);
+    assert_int_equal(err.reason, MOTE_JSON_R_EMPTY);
+    err.offset = 99;
+    assert_int_equal(mote_json_find(NULL, 0, "a", 1, &v, &err), MOTE_ERR_JSON_SYNTAX);
+    assert_int_equal(err.offset, 0);
+    assert_int_equal(err.reason, MOTE_JSON_R_EMPTY);
+}
+
 /* Every code point class round the UTF-8 boundaries, both raw and escaped. */
 static void test_utf8_boundaries(void **state)
 {
@@ -238,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_truncations),     cmocka_unit_test(test_nul_bytes),
         cmocka_unit_test(test_utf8_boundaries), cmocka_unit_test(test_depth),
         cmocka_unit_test(test_reason_texts),
+        cmocka_unit_test(test_null_document_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

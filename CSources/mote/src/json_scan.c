@@ -526,7 +526,8 @@ int json_scan_value(struct json_scan *sc)
 int json_scan_error(int rc, mote_json_error_t *err, const struct json_scan *sc, const void *base)
 {
     if (err && rc != MOTE_OK && rc != MOTE_ERR_NOT_FOUND) {
-        err->offset = (size_t)(sc->p - (const uint8_t *)base);
+        /* a NULL document is scanned as "" (scan_init): nothing before the failure */
+        err->offset = base ? (size_t)(sc->p - (const uint8_t *)base) : 0;
         err->reason = (mote_json_reason_t)sc->reason;
     }
     return rc;
