@@ -123,7 +123,7 @@ bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t
     struct json_find sc;
     if (!v || v->type != MOTE_JSON_STRING || v->len < 2 || (!key && key_len))
         return false;
-    sc.key = key ? key : "";
+    sc.key = key ? key : (const char *)v; /* an empty key is never read (no NULL + 0) */
     sc.rest = sc.key + key_len;
     sc.key_mode = 0;
     return json_string_walk(&sc, (const uint8_t *)v->ptr + 1, (const uint8_t *)v->ptr + v->len - 1) == 1;

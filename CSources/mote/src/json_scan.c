@@ -550,7 +550,9 @@ static JSON_NOINLINE int scan_init(struct json_find *f, const void *doc, size_t 
     }
     if (!doc && len)
         return MOTE_ERR_BAD_ARG;
-    f->sc.p = doc ? (const uint8_t *)doc : (const uint8_t *)"";
+    /* a NULL document has len 0 and is never read: any pointer that is not NULL will do
+     * (no arithmetic on NULL) */
+    f->sc.p = (const uint8_t *)(doc ? doc : (const void *)f);
     f->sc.end = f->sc.p + len;
     f->sc.start = ST_TOP;
     return MOTE_OK;
@@ -609,7 +611,8 @@ int mote_json_member(const mote_json_value_t *object, const char *key, size_t ke
 {
     if (!key && key_len)
         return MOTE_ERR_BAD_ARG;
-    return lookup(object, key ? key : "", key_len, out);
+    /* an empty key is never read: any pointer that is not NULL will do (NULL is an element) */
+    return lookup(object, key ? key : (const char *)object, key_len, out);
 }
 
 int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_value_t *out)
