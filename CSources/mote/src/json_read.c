@@ -112,8 +112,7 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
     }
     return mode == JSON_COPY ? n : s == f->rest;
 bad_pair:
-    if (!f)
-        return (size_t)-2;
+    return (size_t)-1 - !f; /* -2 for the scanner */
 bad:
     return (size_t)-1;
 }
