@@ -35,8 +35,9 @@ typedef uint32_t json_word_t;
 #endif
 
 /* Size builds hide the state from the optimiser at the dispatch and where paths join
- * (an element, the end of a value): otherwise jump threading copies the loop's head and
- * the value's end into every transition (twice the code, and 62 B more in the joins). */
+ * (an element, the end of a value, a closing bracket): otherwise jump threading copies the
+ * loop's head and the value's end into every transition (twice the code, and 62 B more in
+ * the joins). */
 #if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)
 #define JSON_HIDE(x) __asm__("" : "+r"(x))
 #else
@@ -449,6 +450,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         continue;
 
     close: /* *p is the closing bracket of the innermost container */
+        JSON_HIDE(depth);
         p++;
         if (search && depth == watch) /* the matched container ends like a scalar */
             watch = f->kinds ? 0 : SCALAR;
