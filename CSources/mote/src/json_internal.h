@@ -22,6 +22,14 @@
 #define JSON_SIZE_NOINLINE JSON_ALWAYS_INLINE
 #endif
 
+/* Size-optimised builds only: x's value is hidden from the optimiser at this point, which
+ * stops jump threading and code motion from copying code there (speed builds: nothing). */
+#if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)
+#define JSON_HIDE(x) __asm__("" : "+r"(x))
+#else
+#define JSON_HIDE(x) (void)0
+#endif
+
 /* What the scanner expects next (after whitespace). The states before a value also say
  * what comes after it, so no separate "inside an array" flag is needed. */
 enum {

@@ -35,6 +35,7 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
         unsigned long enc = *k++, lo; /* the UTF-8 bytes of one item, first in the low byte */
         if (enc == '"') /* the end of a key compared before it is scanned */
             break;
+        JSON_HIDE(k); /* size builds: 4 B less */
         if (enc == '\\') {
             if (k == kend)
                 goto bad;
@@ -70,6 +71,7 @@ size_t json_string_walk(struct json_find *f, const uint8_t *k, const uint8_t *ke
                         goto bad_pair;
                     k += 2;
                 }
+                JSON_HIDE(enc); /* size builds: 4 B less */
                 if (enc >= 0x80) {
                     /* continuation bytes from the low end while the rest does not fit in
                      * the lead byte (room: 5, 4, then 3 bits), then the lead with its

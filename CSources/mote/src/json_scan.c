@@ -34,15 +34,10 @@ typedef uint32_t json_word_t;
 #define JSON_FAST 1
 #endif
 
-/* Size builds hide the state from the optimiser at the dispatch and where paths join
- * (an element, the end of a value, a closing bracket): otherwise jump threading copies the
- * loop's head and the value's end into every transition (twice the code, and 62 B more in
- * the joins). */
-#if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)
-#define JSON_HIDE(x) __asm__("" : "+r"(x))
-#else
-#define JSON_HIDE(x) (void)0
-#endif
+/* Size builds hide the state from the optimiser (JSON_HIDE) at the dispatch and where
+ * paths join (an element, the end of a value, a closing bracket): otherwise jump threading
+ * copies the loop's head and the value's end into every transition (twice the code, and
+ * 62 B more in the joins). */
 
 /* Literal checks; the builtin compiles to a word compare even under -ffreestanding. */
 #if defined(__GNUC__)
