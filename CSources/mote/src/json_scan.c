@@ -160,6 +160,7 @@ const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const ui
         q = p;
         while (p != end && IS_DIGIT(*p))
             p++;
+        JSON_HIDE(q); /* size builds: 4 B less */
         if (p == q)
             goto fail;
         if (!part && *q == '0' && p != q + 1) { /* a leading zero */
@@ -167,6 +168,7 @@ const uint8_t *json_skip_number(struct json_scan *sc, const uint8_t *p, const ui
             goto fail;
         }
         c = p != end ? *p : 0;
+        JSON_HIDE(part); /* size builds: 10 B less */
         if (!part && c == '.') {
             part = 1;
             p++;
