@@ -100,7 +100,8 @@ static int bracket(mote_json_writer_t *w, unsigned k)
     int rc = emit(w, k < 2 ? W_VALUE | W_OPEN : (unsigned)W_CLOSE_ARR << object, &"[{]}"[k], 1);
     if (rc != MOTE_OK)
         return rc;
-    d = w->depth;
+    d = w->depth; /* an opening bracket adds a level, a closing one removes it (emit has
+                     recorded the closed level as an item of its parent) */
     if (k < 2) { /* the new level's kind bit */
         w->kinds[d >> 3] = (uint8_t)((w->kinds[d >> 3] & ~(1u << (d & 7))) | object << (d & 7));
         d += 2;
