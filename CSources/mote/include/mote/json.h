@@ -177,7 +177,7 @@ typedef struct mote_json_writer {
     size_t len;
     int err;
     uint16_t depth;
-    uint8_t state;      /* the steps the grammar allows next (json_write.c) */
+    uint8_t state;      /* what was written last at this level (json_write.c) */
     uint8_t kinds[(MOTE_JSON_WRITER_MAX_DEPTH + 7) / 8]; /* 1 bit per level: object */
 } mote_json_writer_t;
 
