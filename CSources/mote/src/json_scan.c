@@ -37,7 +37,8 @@ typedef uint32_t json_word_t;
 /* Size builds hide the state from the optimiser (JSON_HIDE) at the dispatch and where
  * paths join (an element, the end of a value, a closing bracket): otherwise jump threading
  * copies the loop's head and the value's end into every transition (twice the code, and
- * 62 B more in the joins). */
+ * 62 B more in the joins). The other JSON_HIDEs are placed by measurement: each saves 4 to
+ * 8 B of -Os code on Cortex-M4. */
 
 /* Literal checks; the builtin compiles to a word compare even under -ffreestanding. */
 #if defined(__GNUC__)
@@ -264,6 +265,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
             goto fail;
         }
         c = *p;
+        JSON_HIDE(c);
         if (c <= ' ' && IS_WS(c)) {
             p++;
             continue;
@@ -389,6 +391,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
             json_path_advance(f);
             watch = ARMED;
         }
+        JSON_HIDE(p);
     string: /* *p == '"'; st: ST_COLON for a key, else the state after the value */
         for (p++;;) {
 #if JSON_SWAR
@@ -463,6 +466,7 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         if (!depth) {
             if (sc->start != ST_TOP) /* one item of an iteration */
                 goto done;
+            JSON_HIDE(depth);
             continue;
         }
         if (!JSON_FAST || p == end || *p != ',')
