@@ -4,7 +4,8 @@
  * Reading a double: the first 19 significant digits are scaled by the power of ten in
  * 64-bit integer steps (times ten as * 5/8, a tenth by 32-bit divisions, normalised after
  * each), which ends below the exact value by a known bound. When that bound cannot reach
- * across a rounding boundary the rounding is decided there (most short inputs); otherwise
+ * across a rounding boundary the rounding is decided there (most short inputs; speed builds
+ * only: size builds skip the test and always correct, slower but smaller); otherwise
  * the approximation (a few ulp off at most) is corrected one ulp at a time by comparing
  * the decimal input, digit by digit, with the exact decimal expansion of the halfway point
  * between neighbouring doubles. The comparison is exact, so every input is correctly
@@ -66,6 +67,16 @@
 #define JSON_FP_FAST 0
 #endif
 #define JSON_QUICK (JSON_FP_FAST || JSON_WIDE)
+
+/* Decide: speed builds decide a read's rounding from the approximation when its error bound
+ * allows (most short inputs); size builds always let the exact correction decide, starting
+ * from the approximation rounded to nearest (two expansions, one more per ulp it is off:
+ * slower for short inputs, no slower in the worst case, and the test's code is saved). */
+#ifndef __OPTIMIZE_SIZE__
+#define JSON_DECIDE 1
+#else
+#define JSON_DECIDE 0
+#endif
 
 /* A validated JSON number without its sign: value = 0.d1 d2 d3 ... * 10^P, d1 (at p) the
  * first non-zero digit; digits run to end ('.' skipped). */
@@ -550,16 +561,16 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
 
 
 /* Everything of a double read before the exact correction, in its own frame (gone while
- * expand runs): the grammar check and decomposition into x, and c->u, the double below
- * x's first 19 digits times the power of ten, a few ulp off at most, or the correctly
- * rounded double when the error bound allows deciding. Returns a mote_err_t, MOTE_OK when
- * c->u is correctly rounded already, or 1 when expand must correct it. */
+ * expand runs): the grammar check and decomposition into x, and c->u, the double near
+ * x's first 19 digits times the power of ten, a few ulp off at most, or (speed builds) the
+ * correctly rounded double when the error bound allows deciding. Returns a mote_err_t,
+ * MOTE_OK when c->u is correctly rounded already, or 1 when expand must correct it. */
 static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *c)
 {
     struct dec *x = &c->x;
     uint64_t D, u;
-    uint32_t lossy, low;
-    int k, e, nz = dec_parse(x, text, len), done;
+    uint32_t lossy;
+    int k, e, nz = dec_parse(x, text, len);
     conv_set_u(c, 0);
     if (nz < 0)
         return MOTE_ERR_JSON_SYNTAX;
@@ -606,13 +617,15 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
         k++;
     }
     /* Subnormal: shifted down to the bits that fit (those cut off add below one unit to
-     * the error bound). The 11 bits cut off below the 53 kept decide the rounding unless
-     * the error bound reaches across half of them (or the end of them): then expand
-     * decides. */
+     * the error bound). */
     for (; e < 1; e++)
         D >>= 1;
+#if JSON_DECIDE
+    /* The 11 bits cut off below the 53 kept decide the rounding unless the error bound
+     * reaches across half of them (or the end of them): then expand decides. */
+    uint32_t low = (uint32_t)D & 0x7FFu;
+    int done;
     lossy = (lossy << 5) + 1;
-    low = (uint32_t)D & 0x7FFu;
     u = ((uint64_t)(e - 1) << 52) + (D >> 11); /* the top bit of D is the exponent's 1 */
     done = low + lossy < 0x400u; /* below half: stays */
     if (low > 0x400u && low + lossy < 0x800u) { /* above half: up */
@@ -625,6 +638,16 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
     }
     conv_set_u(c, u);
     return !done;
+#else
+    /* Size builds: the nearest of the 53-bit values (the top bit of D is the exponent's
+     * 1), and expand decides. */
+    u = ((uint64_t)(e - 1) << 52) + ((D >> 10) + 1) / 2;
+    if (u >= EXP_INF)
+        u = EXP_INF - 1; /* DBL_MAX; expand decides about overflow */
+    conv_set_u(c, u);
+    (void)lossy; /* the error bound is not needed */
+    return 1;
+#endif
 }
 
 int mote_json_parse_double(const char *text, size_t len, double *out)
