@@ -371,15 +371,18 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
         prec = (u >> 52) ? 15 : 1;
     }
     for (;;) {
-        uint64_t H = (conv_u(cv) - (uint64_t)dir) & MANT_MASK;
-        int E = (int)((conv_u(cv) - (uint64_t)dir) >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
+        uint64_t H = conv_u(cv) - (uint64_t)dir;
+        int E = (int)(H >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
         uint32_t div = BILLION / 10, *fb, *fe; /* fe: the fraction [fb, fe) */
         long Pg;
         const char *q = cv->x.p;
-        if (E)
-            H |= MANT_MASK + 1;
-        E = E ? E - 1075 : -1074;
-        if (!dg) { /* the halfway point (2H + 1) * 2^(E-1) */
+        /* H * 2^E: the significand with the exponent field's 1 moved in (normal doubles:
+         * the field minus one stays below it), then for reads the halfway point
+         * (2H + 1) * 2^(E-1) */
+        E -= E != 0;
+        H -= (uint64_t)E << 52;
+        E -= 1074;
+        if (!dg) {
             H = 2 * H + 1;
             E--;
         }
