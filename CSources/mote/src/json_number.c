@@ -373,7 +373,8 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
     for (;;) {
         uint64_t H = conv_u(cv) - (uint64_t)dir;
         int E = (int)(H >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
-        uint32_t div = BILLION / 10, *fb, *fe; /* fe: the fraction [fb, fe) */
+        uint32_t div = BILLION / 10, *fb = w, *iw; /* the fraction [fb, iw) below the integer
+                                                      part at iw */
         long Pg;
         const char *q = cv->x.p;
         /* H * 2^E: the significand with the exponent field's 1 moved in (normal doubles:
@@ -387,30 +388,32 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
             E--;
         }
         /* Bits of H from the top, weight 2^t: at and above the point they double the
-         * integer part (base 10^9, then E more doublings); below it they are set in the
-         * fraction, top-aligned under 4 spare bits that receive each digit. */
+         * integer part (base 10^9, then E more doublings; its limbs from iw up); below it
+         * they are set in the fraction (the fl limbs below iw, their number known before
+         * the integer part's), top-aligned under 4 spare bits that receive each digit. */
         fl = E < 0 ? (35 - E) / 32 : 0;
+        iw = w + fl;
         memset(w, 0, sizeof w);
 #if JSON_BIG_STEPS
         { /* the integer part at once, then up to 29 doublings per pass, then the fraction's
              set bits */
             uint64_t ip = E >= 0 ? H : E > -64 ? H >> -E : 0;
             for (; ip; ip /= BILLION)
-                w[ni++] = (uint32_t)(ip % BILLION);
+                iw[ni++] = (uint32_t)(ip % BILLION);
             for (t = E; t > 0; t -= 29) {
                 uint64_t c64 = 0;
                 int s = t < 29 ? t : 29;
                 for (j = 0; j < ni; j++) {
-                    c64 += (uint64_t)w[j] << s; /* below 10^9 * 2^29 + 2^30: fits */
-                    w[j] = (uint32_t)(c64 % BILLION);
+                    c64 += (uint64_t)iw[j] << s; /* below 10^9 * 2^29 + 2^30: fits */
+                    iw[j] = (uint32_t)(c64 % BILLION);
                     c64 /= BILLION;
                 }
                 for (; c64; c64 /= BILLION)
-                    w[ni++] = (uint32_t)(c64 % BILLION);
+                    iw[ni++] = (uint32_t)(c64 % BILLION);
             }
             for (H = E >= 0 ? 0 : E > -64 ? H & (((uint64_t)1 << -E) - 1) : H; H; H &= H - 1) {
                 j = 32 * fl - 4 + E + __builtin_ctzll(H);
-                w[ni + j / 32] |= 1u << (j % 32);
+                w[j / 32] |= 1u << (j % 32);
             }
         }
 #else
@@ -419,26 +422,24 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
             H <<= 1;
             if (t >= 0) {
                 for (j = 0; j < ni; j++) {
-                    uint32_t v = w[j] * 2 + carry;
+                    uint32_t v = iw[j] * 2 + carry;
                     carry = v >= BILLION;
-                    w[j] = carry ? v - BILLION : v;
+                    iw[j] = carry ? v - BILLION : v;
                 }
                 if (carry)
-                    w[ni++] = carry;
+                    iw[ni++] = carry;
             } else if (carry) {
                 j = 32 * fl - 4 + t;
-                w[ni + j / 32] |= 1u << (j % 32);
+                w[j / 32] |= 1u << (j % 32);
             }
         }
 #endif
         li = ni - 1;
         Pg = 9L * ni;
-        fb = w + ni;
-        fe = fb + fl;
         /* Walk the digits (leading zeros only lower Pg); -1 means "only zeros remain". */
         for (;;) {
             if (li >= 0) {
-                dd = (int)(w[li] / div % 10);
+                dd = (int)(iw[li] / div % 10);
                 div /= 10;
                 if (!div) {
                     div = BILLION / 10;
@@ -448,13 +449,13 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                 uint32_t carry = 0, any = 0, *p;
 #if JSON_BIG_STEPS
                 /* zero limbs at the bottom stay zero: drop them */
-                while (fb != fe && !*fb)
+                while (fb != iw && !*fb)
                     fb++;
-                if (n == 0 && fe - fb > 1 && fe[-1] == 0 && fe[-2] < (1u << 30)) {
+                if (n == 0 && iw - fb > 1 && iw[-1] == 0 && iw[-2] < (1u << 30)) {
                     /* below 2^-30 < 10^-9: the next nine digits are zeros; the limbs above
                        the top non-zero one (there is one) stay zero but for the carry */
                     uint64_t c64 = 0;
-                    uint32_t *top = fe - 1;
+                    uint32_t *top = iw - 1;
                     while (!top[-1])
                         top--;
                     for (p = fb; p != top; p++) {
@@ -467,7 +468,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                     continue;
                 }
 #endif
-                for (p = fb; p != fe; p++) {
+                for (p = fb; p != iw; p++) {
                     uint64_t m = (uint64_t)*p * 10 + carry;
                     any |= *p;
                     *p = (uint32_t)m;
@@ -475,8 +476,8 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                 }
                 dd = -1;
                 if (any) {
-                    dd = (int)(fe[-1] >> 28);
-                    fe[-1] &= 0x0FFFFFFFu;
+                    dd = (int)(iw[-1] >> 28);
+                    iw[-1] &= 0x0FFFFFFFu;
                 }
             }
             if (n == 0) {
