@@ -373,7 +373,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
     for (;;) {
         uint64_t H = conv_u(cv) - (uint64_t)dir;
         int E = (int)(H >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
-        uint32_t div = BILLION / 10, *fb = w, *iw; /* the fraction [fb, iw) below the integer
+        uint32_t any = 1, div = BILLION / 10, *fb = w, *iw; /* the fraction [fb, iw) below the integer
                                                       part at iw */
         long Pg;
         const char *q = cv->x.p;
@@ -436,7 +436,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
 #endif
         li = ni - 1;
         Pg = 9L * ni;
-        /* Walk the digits (leading zeros only lower Pg); -1 means "only zeros remain". */
+        /* Walk the digits (leading zeros only lower Pg); any == 0: only zeros remain. */
         for (;;) {
             if (li >= 0) {
                 dd = (int)(iw[li] / div % 10);
@@ -446,7 +446,8 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                     li--;
                 }
             } else {
-                uint32_t carry = 0, any = 0, *p;
+                uint32_t carry = 0, *p;
+                any = 0;
 #if JSON_BIG_STEPS
                 /* zero limbs at the bottom stay zero: drop them */
                 while (fb != iw && !*fb)
@@ -474,7 +475,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                     *p = (uint32_t)m;
                     carry = (uint32_t)(m >> 32);
                 }
-                dd = -1;
+                dd = 0;
                 if (any) {
                     dd = (int)(iw[-1] >> 28);
                     iw[-1] &= 0x0FFFFFFFu;
@@ -491,7 +492,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                 }
             }
             if (dg) {
-                dg[n++] = (char)('0' + (dd < 0 ? 0 : dd));
+                dg[n++] = (char)('0' + dd);
                 if (n < 18)
                     continue;
                 cv->x.P = Pg;
@@ -533,12 +534,12 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                 }
                 c = 0;
             }
-            c -= dd < 0 ? 0 : dd;
+            c -= dd;
             if (c) {
                 c = c > 0 ? 1 : -1;
                 break;
             }
-            if (q == cv->x.end && dd < 0)
+            if (q == cv->x.end && !any)
                 break; /* equal: c == 0 */
         }
         /* Move cv->u while the decimal lies beyond the halfway point (ties go to even);
