@@ -170,6 +170,7 @@ int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_
     f.kinds = 0;
     f.u.out = value;
     rc = json_scan_value(&f.sc);
+    JSON_HIDE(rc); /* size builds: 10 B less (placed by measurement) */
     if (rc != MOTE_OK) {
         it->pos = it->end; /* stop */
         return json_scan_error(rc, err, &f.sc, it->doc);
