@@ -429,8 +429,8 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                 if (carry)
                     iw[ni++] = carry;
             } else if (carry) {
-                j = 32 * fl - 4 + t;
-                w[j / 32] |= 1u << (j % 32);
+                unsigned b = (unsigned)(32 * fl - 4 + t); /* fl makes it >= 0 */
+                w[b / 32] |= 1u << (b % 32);
             }
         }
 #endif
