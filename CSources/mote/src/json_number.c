@@ -700,9 +700,9 @@ static JSON_NOINLINE int emit(char *buf, size_t cap, const struct fmt *f)
         *q++ = 'e';
         *q++ = E < 0 ? '-' : '+';
         e = E < 0 ? -E : E;
-        i = e >= 100 ? 100 : e >= 10 ? 10 : 1;
-        for (; i; i /= 10)
-            *q++ = (char)('0' + e / i % 10);
+        q += 1 + (e >= 10) + (e >= 100); /* the digits from the last back */
+        for (i = 1; e; e /= 10)
+            q[-i++] = (char)('0' + e % 10);
     }
     n = (int)(q - t);
     if ((size_t)n > cap)
