@@ -381,6 +381,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
          * the field minus one stays below it), then for reads the halfway point
          * (2H + 1) * 2^(E-1) */
         E -= E != 0;
+        JSON_HIDE(E); /* size builds: 8 B less */
         H -= (uint64_t)E << 52;
         E -= 1074;
         if (!dg) {
