@@ -599,8 +599,11 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
      * 64-bit division helper is linked). Every step rounds down by less than 2^-59.6 of
      * the value, so D ends below the exact value by less than 20 units of its last bit
      * per lossy step (32 are allowed for). */
-    for (e = 1086; !(D >> 56); e -= 8)
+    e = 1086;
+#ifndef __OPTIMIZE_SIZE__
+    for (; !(D >> 56); e -= 8) /* speed builds: whole bytes first (size: bit by bit below) */
         D <<= 8;
+#endif
     for (;;) {
         uint32_t hi, lo, t;
         for (; !(D >> 63); e--)
