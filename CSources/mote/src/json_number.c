@@ -381,9 +381,10 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
          * the field minus one stays below it), then for reads the halfway point
          * (2H + 1) * 2^(E-1) */
         E -= E != 0;
-        JSON_HIDE(E); /* size builds: 8 B less */
+        JSON_HIDE(E); /* size builds: 12 B less with the one below */
         H -= (uint64_t)E << 52;
         E -= 1074;
+        JSON_HIDE(E);
         if (!dg) {
             H = 2 * H + 1;
             E--;
@@ -440,8 +441,10 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
         /* Walk the digits (leading zeros only lower Pg); any == 0: only zeros remain. */
         for (;;) {
             if (li >= 0) {
-                dd = (int)(iw[li] / div % 10);
+                dd = (int)(iw[li] / div); /* the limb keeps the digits after it */
+                iw[li] %= div;
                 div /= 10;
+                JSON_HIDE(div); /* size builds: 4 B less */
                 if (!div) {
                     div = BILLION / 10;
                     li--;
@@ -477,6 +480,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
                     carry = (uint32_t)(m >> 32);
                 }
                 dd = 0;
+                JSON_HIDE(dd); /* size builds: 4 B less */
                 if (any) {
                     dd = (int)(iw[-1] >> 28);
                     iw[-1] &= 0x0FFFFFFFu;
@@ -494,6 +498,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
             }
             if (dg) {
                 dg[n++] = (char)('0' + dd);
+                JSON_HIDE(n); /* size builds: 8 B less */
                 if (n < 18)
                     continue;
                 cv->x.P = Pg;
