@@ -361,17 +361,28 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
         case 'f':
         case 'n':
             /* the literal's length is 4, or 5 for "false"; speed builds compare 4 bytes as
-             * one word and the last byte again */
+             * one word and the last byte again, size builds byte by byte up to the word's
+             * NUL */
             {
                 const uint8_t *k = (const uint8_t *)(c == 't' ? "true" : c == 'f' ? "false" : "null");
+#if JSON_FAST
                 n = 4 + (c == 'f');
-                if ((size_t)(end - p) < n || JSON_MEMCMP(p, k, JSON_FAST ? 4 : n) ||
-                    (JSON_FAST && p[n - 1] != k[n - 1])) {
+                if ((size_t)(end - p) < n || JSON_MEMCMP(p, k, 4) || p[n - 1] != k[n - 1]) {
                     sc->reason = MOTE_JSON_R_BAD_LITERAL;
                     goto fail;
                 }
+                p += n;
+#else
+                const uint8_t *q = p;
+                do {
+                    if (q == end || *q++ != *k++) {
+                        sc->reason = MOTE_JSON_R_BAD_LITERAL;
+                        goto fail;
+                    }
+                } while (*k);
+                p = q;
+#endif
             }
-            p += n;
             goto value_end;
         default:
             if (c != '-' && !IS_DIGIT(c)) {
