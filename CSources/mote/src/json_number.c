@@ -373,8 +373,7 @@ static JSON_NOINLINE int expand(struct conv *cv, char *dg)
     for (;;) {
         uint64_t H = conv_u(cv) - (uint64_t)dir;
         int E = (int)(H >> 52), ni = 0, fl, li, j, t, n = 0, c, dd;
-        uint32_t any = 1, div = BILLION / 10, *fb = w, *iw; /* the fraction [fb, iw) below the integer
-                                                      part at iw */
+        uint32_t any = 1, div = BILLION / 10, *fb = w, *iw; /* fraction [fb, iw), integer at iw */
         long Pg;
         const char *q = cv->x.p;
         /* H * 2^E: the significand with the exponent field's 1 moved in (normal doubles:
