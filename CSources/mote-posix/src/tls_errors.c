@@ -130,6 +130,26 @@ static bool after_client_cert(const mote_tls_t *t, int state, bool hangup)
     return state > MBEDTLS_SSL_CLIENT_CERTIFICATE;
 }
 
+/* The server's verdict on our client certificate, or on its absence: act is what it did
+ * ("sent alert 42 (bad_certificate)"), when what follows (a time, the mbedTLS detail). */
+static mote_err_t cert_rejected(mote_tls_t *t, const char *act, const char *when)
+{
+    if (!t->have_cert) {
+        return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                             "the server requires a client certificate (--cert, --key); it %s%s",
+                             act, when);
+    }
+    return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
+                         "server %s in reply to our client certificate%s", act, when);
+}
+
+/* "sent alert N (name)" for cert_rejected. */
+static const char *sent_alert(char *buf, size_t cap, int alert)
+{
+    snprintf(buf, cap, "sent alert %d (%s)", alert, alert_name(alert));
+    return buf;
+}
+
 /* The specific verify failure, most fundamental first: a chain that does not reach a trusted
  * CA makes every other statement about the certificate moot. */
 static mote_err_t map_verify(mote_tls_t *t, uint32_t flags)
@@ -184,14 +204,7 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
         t->last_alert = alert;
         /* An alert after our Certificate message went out is the server's verdict on it. */
         if (after_client_cert(t, state, false) && alert_is_client_cert(alert)) {
-            if (!t->have_cert) {
-                return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
-                                     "the server requires a client certificate (--cert, --key); "
-                                     "it sent alert %d (%s)", alert, alert_name(alert));
-            }
-            return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
-                                 "server sent alert %d (%s) in reply to our client certificate",
-                                 alert, alert_name(alert));
+            return cert_rejected(t, sent_alert(why, sizeof why, alert), "");
         }
         return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE, "server sent alert %d (%s)", alert,
                              alert_name(alert));
@@ -200,14 +213,9 @@ mote_err_t mote_tls_map_handshake(mote_tls_t *t, int ret)
         ret == MBEDTLS_ERR_NET_RECV_FAILED || ret == MBEDTLS_ERR_NET_SEND_FAILED) {
         if (after_client_cert(t, state, true)) {
             /* Hung up without a readable alert right after our certificate went out. */
-            if (!t->have_cert) {
-                return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
-                                     "the server requires a client certificate (--cert, --key); "
-                                     "it closed the connection (%s)", why);
-            }
-            return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
-                                 "server closed the connection in reply to our client "
-                                 "certificate (%s)", why);
+            char detail[sizeof why + 3];
+            snprintf(detail, sizeof detail, " (%s)", why);
+            return cert_rejected(t, "closed the connection", detail);
         }
         return mote_tls_fail(t, MOTE_ERR_TLS_HANDSHAKE,
                              "server closed the connection during the handshake (%s)", why);
@@ -249,15 +257,8 @@ mote_err_t mote_tls_map_io(mote_tls_t *t, int ret)
         if (t->verdict_pending && alert_is_client_cert(alert)) {
             /* TLS 1.3: the first thing after the handshake is the server's verdict on the
              * client certificate; word it as a failed handshake would be. */
-            if (!t->have_cert) {
-                return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
-                                     "the server requires a client certificate (--cert, --key); "
-                                     "it sent alert %d (%s) after the TLS 1.3 handshake",
-                                     alert, alert_name(alert));
-            }
-            return mote_tls_fail(t, MOTE_ERR_TLS_CLIENT_CERT_REJECTED,
-                                 "server sent alert %d (%s) in reply to our client certificate "
-                                 "after the TLS 1.3 handshake", alert, alert_name(alert));
+            return cert_rejected(t, sent_alert(why, sizeof why, alert),
+                                 " after the TLS 1.3 handshake");
         }
         /* TLS 1.3 servers judge the client certificate after the client's Finished. */
         if (alert == 116 || alert == 42 || alert == 48) {
