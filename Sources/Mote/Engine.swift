@@ -103,6 +103,11 @@ final class Engine: @unchecked Sendable {
     var subacks: [UInt16: [FilterGroup]] = [:]
     var unsubacks: [UInt16: String] = [:]
     var unsubscribeLater: Set<String> = []
+    /// The C client refused a SUBSCRIBE or UNSUBSCRIBE while its table of requests awaiting
+    /// their acks was full (MOTE_MQTT_MAX_PENDING_SUBS); an ack since frees a slot, so the
+    /// loop pumps again at once instead of waiting for other work.
+    var subscribeBlocked = false
+    var subscribeRoom = false
     var assembling: (message: MQTTMessage, total: Int)?
     var serverDisconnect: (code: UInt8, reason: String)?
     var droppedMessages = 0

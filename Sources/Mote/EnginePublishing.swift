@@ -212,6 +212,7 @@ extension Engine {
     }
 
     func canPumpMore() -> Bool {
+        if subscribeRoom { return true }
         guard pendingHead < pending.count || quickHead < quick.count, mote_mqtt_tx_pending(client) == 0 else { return false }
         guard let blocked = blockedAtInflight else { return true }
         return mote_mqtt_inflight_count(client) < blocked
@@ -220,6 +221,8 @@ extension Engine {
     /// Hand queued publishes and subscriptions to the C client while it has room.
     func pump() {
         blockedAtInflight = nil
+        subscribeBlocked = false
+        subscribeRoom = false
         for group in groups.values where group.needsSubscribe {
             if !sendSubscribe(group) { break }
         }

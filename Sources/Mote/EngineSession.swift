@@ -227,6 +227,7 @@ extension Engine {
             subacks[packetID, default: []].append(group)
             return true
         }
+        if r == MOTE_ERR_NO_SPACE { subscribeBlocked = true }
         if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_NEED_MORE { return false }
         if Self.isConnectionError(r) {
             connectionLost(error(from: r))
@@ -263,6 +264,7 @@ extension Engine {
             unsubacks[packetID] = filter
             return true
         }
+        if r == MOTE_ERR_NO_SPACE { subscribeBlocked = true }
         return false
     }
 
@@ -292,6 +294,7 @@ extension Engine {
             }
         case MOTE_MQTT_EVT_SUBACK:
             let s = evt.pointee.u.suback
+            subscribeRoom = subscribeBlocked
             guard let list = subacks.removeValue(forKey: s.packet_id) else { return }
             for (i, group) in list.enumerated() {
                 let code: UInt8 = i < s.count ? s.reason_codes[i] : 0x80
@@ -305,6 +308,7 @@ extension Engine {
                 }
             }
         case MOTE_MQTT_EVT_UNSUBACK:
+            subscribeRoom = subscribeBlocked
             if unsubacks.removeValue(forKey: evt.pointee.u.suback.packet_id) != nil { publishFilters() }
         case MOTE_MQTT_EVT_DISCONNECT:
             let a = evt.pointee.u.ack

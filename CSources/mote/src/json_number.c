@@ -124,12 +124,15 @@ static int dec_parse(struct dec *x, const char *p, size_t len)
         eneg = *++p == '-';
         p += *p == '-' || *p == '+';
         for (; p != end; p++)
-            if (ex < 100000)
+            if (ex < 100000000L) /* then at most 999,999,999: fits a 32-bit long */
                 ex = ex * 10 + (*p - '0');
         if (eneg)
             ex = -ex;
     }
-    x->P = P + ex;
+    /* An exponent cut off at 10^8 is still as far out of every range as the real one
+     * while the digits move the point by less than that: numbers of 2^24 characters or
+     * more (which could be told apart wrongly) are out of range. */
+    x->P = len >> 24 ? 1L << 30 : P + ex;
     return nz;
 }
 

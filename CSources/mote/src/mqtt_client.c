@@ -36,7 +36,7 @@ static void drop_connection(mote_mqtt_client_t *c)
     c->rx_hdr = c->rx_off = 0;
     c->ack_type = 0;
     c->resend_left = 0;
-    c->sub_pending = 0;
+    memset(c->sub_pending, 0, sizeof c->sub_pending);
 }
 
 mote_err_t mote_client_fail(mote_mqtt_client_t *c, mote_err_t err)
@@ -384,11 +384,30 @@ mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *m
     return publish_tracked(c, msg, packet_id);
 }
 
+#if MOTE_MQTT_V5
+/* A record the new connection's server would refuse: PUBLISH_DONE with reason (its own
+ * frame, so the event is not in the resend loop's). */
+MQ_NOINLINE static void resend_refused(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, uint8_t reason)
+{
+    mote_mqtt_ack_t a;
+    a.packet_id = r->packet_id;
+    a.reason_code = reason;
+    a.props.ptr = NULL;
+    a.props.len = 0;
+    mote_session_done(c, r, &a); /* (resend_left too: the record is still marked) */
+}
+#endif
+
 mote_err_t mote_client_resend(mote_mqtt_client_t *c)
 {
     while (c->resend_left != 0) {
-        mote_mqtt_inflight_t *r = mote_session_next_resend(c);
+        mote_mqtt_inflight_t *r;
         mote_err_t rc;
+        /* v5: the server's receive maximum of this connection counts every record sent in
+         * it (PUBREL ones too: their PUBLISH is not complete yet); the rest wait for acks. */
+        if (MQ_V5_LIMIT((uint32_t)(c->inflight_used - c->resend_left) >= c->receive_max))
+            break;
+        r = mote_session_next_resend(c);
         if (r == NULL) {
             c->resend_left = 0;
             break;
@@ -414,7 +433,18 @@ mote_err_t mote_client_resend(mote_mqtt_client_t *c)
             p.retain = (r->flags & IFF_RETAIN) != 0;
             p.dup = true;
             p.packet_id = r->packet_id;
-            rc = queue_publish(c, &p, MOTE_WIRE_PUB_TRUSTED);
+            rc = MOTE_ERR_BAD_QOS;
+            if (!MQ_V5_LIMIT(p.qos > c->max_qos))
+                rc = queue_publish(c, &p, MOTE_WIRE_PUB_TRUSTED);
+#if MOTE_MQTT_V5
+            /* The new connection's server refuses it (a lower maximum QoS or packet
+             * size): it completes as not delivered, with the reason the server would
+             * give, instead of failing every reconnect. */
+            if (rc == MOTE_ERR_BAD_QOS || rc == MOTE_ERR_PACKET_TOO_LARGE) {
+                resend_refused(c, r, rc == MOTE_ERR_BAD_QOS ? 0x9Bu : 0x95u);
+                continue;
+            }
+#endif
         }
         if (rc == MOTE_ERR_NEED_MORE)
             return MOTE_OK; /* the process step continues later */
@@ -455,8 +485,10 @@ mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscripti
         return (mote_err_t)n;
     if (MQ_V5_LIMIT(c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out))
         return MOTE_ERR_PACKET_TOO_LARGE;
+    /* encoded but not committed: a full table leaves nothing queued */
+    if (!mote_session_sub_swap(c, 0, id))
+        return MOTE_ERR_NO_SPACE;
     tx_commit(c, n);
-    c->sub_pending++;
     if (packet_id != NULL)
         *packet_id = id;
     return MOTE_OK;

@@ -64,14 +64,20 @@ void mote_session_free(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r);
 void mote_session_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mote_mqtt_ack_t *a);
 /* A packet id for SUBSCRIBE / UNSUBSCRIBE that no in-flight record uses. */
 uint16_t mote_session_next_id(mote_mqtt_client_t *c);
+/* SUBSCRIBE / UNSUBSCRIBE awaiting their acks (c->sub_pending, packet ids): replaces the
+ * entry want with put (want 0: takes a free slot, put 0: frees one). Returns false when
+ * there is no such entry. */
+bool mote_session_sub_swap(mote_mqtt_client_t *c, uint16_t want, uint16_t put);
 /* After CONNACK: present session -> mark every record for resend; new session -> drop
  * them (PUBLISH_DONE with reason 0x80 each) and forget incoming QoS 2 ids. */
 void mote_session_on_connack(mote_mqtt_client_t *c, bool session_present);
 /* The marked record sent earliest, or NULL. */
 mote_mqtt_inflight_t *mote_session_next_resend(const mote_mqtt_client_t *c);
 /* Incoming QoS 2: is this id awaiting PUBREL? Returns true if it was already present
- * (a duplicate); otherwise records it. MOTE_ERR_NO_SPACE in *err when the table is full. */
-bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, mote_err_t *err);
+ * (a duplicate); otherwise records it when record is true. MOTE_ERR_NO_SPACE in *err when
+ * the table has no room for it. */
+bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, bool record,
+                            mote_err_t *err);
 /* PUBREL arrived: forget the id. Returns false when it was not recorded. */
 bool mote_session_qos2_release(mote_mqtt_client_t *c, uint16_t packet_id);
 

@@ -221,7 +221,8 @@ static mote_err_t suback_parse(const mote_mqtt_client_t *c, uint8_t type, const 
 #if MOTE_MQTT_V5
     if (MQ_IS_V5(c)) {
         int32_t k = props_span(p + 2, len - 2, &s->props);
-        if (k <= 0)
+        /* then one code per filter (a request has at least one) */
+        if (k <= 0 || (uint32_t)k == len - 2)
             return MOTE_ERR_MALFORMED;
         i += (uint32_t)k;
     } else
@@ -263,13 +264,15 @@ static mote_err_t ack_publish(mote_mqtt_client_t *c, uint8_t qos, uint16_t id)
     return mote_client_queue_ack(c, MOTE_MQTT_PUBACK - 1u + qos, id); /* PUBACK, PUBREC */
 }
 
-/* Incoming QoS 2 exactly-once: true when the message is new and must be delivered. */
-static mote_err_t qos2_is_new(mote_mqtt_client_t *c, const mote_mqtt_publish_t *p, bool *fresh)
+/* Incoming QoS 2 exactly-once: *fresh true when the message is new and must be delivered;
+ * record: from now on a copy is a duplicate (else only the room to record it is checked). */
+static mote_err_t qos2_is_new(mote_mqtt_client_t *c, const mote_mqtt_publish_t *p, bool record,
+                              bool *fresh)
 {
     mote_err_t rc = MOTE_OK;
     *fresh = true;
     if (p->qos == 2) {
-        *fresh = !mote_session_qos2_seen(c, p->packet_id, &rc);
+        *fresh = !mote_session_qos2_seen(c, p->packet_id, record, &rc);
         /* v5: a full table means the server ignored the receive maximum we announced. */
         if (rc != MOTE_OK && MQ_IS_V5(c))
             rc = MOTE_ERR_RECEIVE_MAXIMUM;
@@ -331,9 +334,8 @@ static inline mote_err_t dispatch(mote_mqtt_client_t *c, mote_mqtt_event_t *evt,
             rc = props_valid(evt->u.suback.props, type);
         if (rc != MOTE_OK)
             return rc;
-        if (c->sub_pending == 0)
+        if (!mote_session_sub_swap(c, evt->u.suback.packet_id, 0))
             return MOTE_ERR_UNKNOWN_PACKET_ID;
-        c->sub_pending--;
         evt->type = type == MOTE_MQTT_SUBACK ? MOTE_MQTT_EVT_SUBACK : MOTE_MQTT_EVT_UNSUBACK;
         mote_client_emit(c, evt);
         return MOTE_OK;
@@ -406,17 +408,19 @@ static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *ev
             c->rx_skip = c->rx_total - n;
         }
         rc = pub_valid(c, p, &alias);
+        if (rc == MOTE_OK) /* (a rejected message sets its alias too) */
+            rc = RESOLVE(c, p, alias);
+        /* A streamed QoS 2 message is recorded as received only with its last piece (here
+         * only the room for it is checked): a connection lost before then brings it again,
+         * and it is delivered again whole. */
+        if (rc == MOTE_OK)
+            rc = qos2_is_new(c, p, mode == PUB_WHOLE, &fresh);
         if (rc != MOTE_OK)
             return rc;
         if (mode == PUB_FIRST && c->cfg->reject_oversize) {
             c->flags |= MQF_DISCARD;
             return MOTE_ERR_OVERSIZE_REJECTED;
         }
-        rc = RESOLVE(c, p, alias);
-        if (rc == MOTE_OK)
-            rc = qos2_is_new(c, p, &fresh);
-        if (rc != MOTE_OK)
-            return rc;
         if (mode == PUB_FIRST)
             c->flags |= (uint8_t)(MQF_STREAM | (fresh ? MQF_DELIVER : 0u));
     } else {
@@ -446,6 +450,9 @@ static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *ev
         c->flags &= (uint8_t)~(MQF_STREAM | MQF_DELIVER | MQF_DISCARD);
         c->rx_len = 0;
         c->rx_hdr = 0;
+        /* all in (or skipped): a QoS 2 message is recorded now, so its PUBREL finds it (the
+         * first piece found room, and nothing else was read since) */
+        (void)qos2_is_new(c, p, true, &fresh);
     }
     /* A rejected message is acknowledged too, so the broker does not send it again. */
     return ack_publish(c, p->qos, p->packet_id);

@@ -77,6 +77,17 @@ uint16_t mote_session_next_id(mote_mqtt_client_t *c)
     return id;
 }
 
+bool mote_session_sub_swap(mote_mqtt_client_t *c, uint16_t want, uint16_t put)
+{
+    uint16_t *p = c->sub_pending;
+    for (; p != c->sub_pending + MOTE_MQTT_MAX_PENDING_SUBS; p++)
+        if (*p == want) {
+            *p = put;
+            return true;
+        }
+    return false;
+}
+
 void mote_session_on_connack(mote_mqtt_client_t *c, bool session_present)
 {
     uint16_t i;
@@ -128,7 +139,7 @@ static uint16_t *qos2_find(const mote_mqtt_client_t *c, uint16_t want)
     return NULL;
 }
 
-bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, mote_err_t *err)
+bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, bool record, mote_err_t *err)
 {
     uint16_t *slot = qos2_find(c, packet_id);
     *err = MOTE_OK;
@@ -137,7 +148,7 @@ bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, mote_err_
     slot = qos2_find(c, 0);
     if (slot == NULL)
         *err = MOTE_ERR_NO_SPACE;
-    else
+    else if (record)
         *slot = packet_id;
     return false;
 }

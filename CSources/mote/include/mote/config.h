@@ -40,6 +40,13 @@
 #endif
 #endif
 
+/* SUBSCRIBE and UNSUBSCRIBE requests that may await their acks at once, at least 1 (each
+ * costs 2 bytes in mote_mqtt_client_t). Acks are matched by packet id; while all are
+ * pending, mote_mqtt_subscribe / _unsubscribe return MOTE_ERR_NO_SPACE. Default: 4. */
+#ifndef MOTE_MQTT_MAX_PENDING_SUBS
+#define MOTE_MQTT_MAX_PENDING_SUBS 4
+#endif
+
 /* JSON double conversions (mote_json_get_double, _parse_double, _format_double,
  * _write_double: correctly rounded reading, shortest round-trip writing). 0 leaves them out
  * (not declared) for firmware that needs no doubles: about 1.7 KB less JSON code on

@@ -64,7 +64,7 @@ typedef enum mote_json_reason {
     MOTE_JSON_R_EXPECTED_COLON,
     MOTE_JSON_R_EXPECTED_COMMA, /* ',' or the closing bracket was expected */
     MOTE_JSON_R_BAD_LITERAL,    /* not exactly true, false or null */
-    MOTE_JSON_R_BAD_NUMBER,     /* number grammar: leading zero, "1.", ".5", "1e", "-" */
+    MOTE_JSON_R_BAD_NUMBER,     /* number grammar: leading zero, "1.", "1e", "-" */
     MOTE_JSON_R_BAD_ESCAPE,     /* unknown escape or \u not followed by 4 hex digits */
     MOTE_JSON_R_BAD_SURROGATE,  /* \uD800-\uDFFF not forming a high+low pair */
     MOTE_JSON_R_CONTROL_CHAR,   /* unescaped byte below 0x20 in a string */
@@ -136,7 +136,9 @@ int mote_json_element(const mote_json_value_t *array, size_t index, mote_json_va
 /* Does the string value `v` equal key (key_len raw bytes) after unescaping? */
 bool mote_json_string_equals(const mote_json_value_t *v, const char *key, size_t key_len);
 
-/* Typed reads. Each returns MOTE_OK, MOTE_ERR_JSON_TYPE (other type), or as noted.
+/* Typed reads. Each returns MOTE_OK, MOTE_ERR_JSON_TYPE (other type), or as noted. A
+ * number written with 2^24 (16,777,216) characters or more reads as MOTE_ERR_JSON_RANGE
+ * (zero as zero).
  * get_int64: integers, and numbers with a fraction or exponent whose value is integral
  *   ("60.0", "1e3"); MOTE_ERR_JSON_RANGE outside INT64_MIN..INT64_MAX, MOTE_ERR_JSON_TYPE
  *   for non-integral values.

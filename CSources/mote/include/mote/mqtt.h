@@ -154,7 +154,6 @@ typedef struct mote_mqtt_client {
     uint16_t alias_max_out;
     uint16_t alias_max_in;
     uint16_t resend_left;         /* records still to resend after a reconnect */
-    uint16_t sub_pending;         /* SUBSCRIBE / UNSUBSCRIBE awaiting their ack */
     uint16_t ack_id;              /* an ack that did not fit in tx_buf yet */
     const uint8_t *tx_tail;       /* payload written from caller memory after tx_buf */
     struct mote_mqtt_session_info *info; /* where connect reports the CONNACK */
@@ -171,6 +170,8 @@ typedef struct mote_mqtt_client {
     uint32_t max_packet_out;      /* server's maximum packet size (0: none) */
     uint32_t max_packet_in;       /* ours, as announced (0: none) */
     uint32_t alias_sent;          /* outgoing aliases announced in this connection (bits) */
+    /* SUBSCRIBE / UNSUBSCRIBE awaiting their ack: packet ids (0: a free slot) */
+    uint16_t sub_pending[MOTE_MQTT_MAX_PENDING_SUBS];
 } mote_mqtt_client_t;
 
 /* Set up a client. No I/O. Returns MOTE_ERR_BAD_ARG for missing buffers or callbacks. */
@@ -197,7 +198,10 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
 mote_err_t mote_mqtt_publish(mote_mqtt_client_t *c, const mote_mqtt_publish_t *msg,
                              uint16_t *packet_id);
 
-/* SUBSCRIBE / UNSUBSCRIBE with one or more filters; the acks arrive as events. */
+/* SUBSCRIBE / UNSUBSCRIBE with one or more filters; the acks arrive as events, matched by
+ * packet id (an ack for any other id is MOTE_ERR_UNKNOWN_PACKET_ID from process).
+ * MOTE_ERR_NO_SPACE: MOTE_MQTT_MAX_PENDING_SUBS requests await their acks already; nothing
+ * was queued. */
 mote_err_t mote_mqtt_subscribe(mote_mqtt_client_t *c, const mote_mqtt_subscription_t *subs,
                                size_t count, mote_mqtt_props_t props, uint16_t *packet_id);
 mote_err_t mote_mqtt_unsubscribe(mote_mqtt_client_t *c, const mote_bytes_t *filters,
