@@ -72,6 +72,34 @@ struct MoreTests {
         }
     }
 
+    /// More subscriptions at once than the C client keeps SUBSCRIBE requests awaiting their
+    /// SUBACK (MOTE_MQTT_MAX_PENDING_SUBS): the rest wait for acks to free slots, and all
+    /// are granted; so are as many unsubscribes.
+    @Test(arguments: ClientTests.versions)
+    func manySubscriptionsAtOnce(version: MQTTProtocolVersion) async throws {
+        let broker = try Broker()
+        try await T.within(30) {
+            let client = MQTTClient(configuration: T.config(broker, "many", version))
+            try await client.connect()
+            let n = 40
+            let subs = try await withThrowingTaskGroup(of: (Int, MQTTSubscription).self) { group in
+                for i in 0..<n {
+                    group.addTask { (i, try await client.subscribe(to: "many/\(i)", qos: .atLeastOnce)) }
+                }
+                var all: [Int: MQTTSubscription] = [:]
+                for try await (i, s) in group { all[i] = s }
+                return all
+            }
+            #expect(subs.count == n)
+            for i in 0..<n { try await client.publish(to: "many/\(i)", string: "m\(i)", qos: .atLeastOnce) }
+            for i in 0..<n {
+                var it = subs[i]!.makeAsyncIterator()
+                #expect(try await it.next()?.payloadString == "m\(i)")
+            }
+            try await client.disconnect()
+        }
+    }
+
     /// QoS 0 messages handed over just before disconnect() are still written, in order.
     @Test func qos0BurstThenDisconnect() async throws {
         let broker = try Broker()

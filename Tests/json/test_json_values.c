@@ -65,6 +65,64 @@ static void test_int64(void **state)
     }
 }
 
+/* "<head><zeros x n><tail>" in a buffer the caller frees. */
+static char *number_text(const char *head, size_t zeros, const char *tail)
+{
+    size_t h = strlen(head), t = strlen(tail);
+    char *s = malloc(h + zeros + t + 1);
+    assert_non_null(s);
+    memcpy(s, head, h);
+    memset(s + h, '0', zeros);
+    memcpy(s + h + zeros, tail, t + 1);
+    return s;
+}
+
+/* Long exponents and long digit strings: the exponent is exact as long as it matters (an
+ * exponent of 1,000,000 cancels a million zeros); beyond that the value is out of range
+ * either way. Numbers of 2^24 characters or more are refused as out of range, never read
+ * as something else. */
+static void test_long_numbers(void **state)
+{
+    static const struct {
+        const char *head;
+        size_t zeros;
+        const char *tail;
+        int rc_int, rc_double; /* when MOTE_OK: the value is 1, or 0 with zero_value */
+        int zero_value;
+    } t[] = {
+        {"1", 1000000, "e-1000000", MOTE_OK, MOTE_OK, 0},
+        {"0.", 999999, "1e1000000", MOTE_OK, MOTE_OK, 0},
+        {"-0.", 999999, "1e+1000000", MOTE_OK, MOTE_OK, 0}, /* -1 */
+        {"0.", 99999, "1e1000000", MOTE_ERR_JSON_RANGE, MOTE_ERR_JSON_RANGE, 0}, /* 1e900000 */
+        {"1", 0, "e1000000000000000000000", MOTE_ERR_JSON_RANGE, MOTE_ERR_JSON_RANGE, 0},
+        {"1", 0, "e-1000000000000000000000", MOTE_ERR_JSON_TYPE, MOTE_OK, 1},
+        {"1", 1000, "e-0000000000000000000001000", MOTE_OK, MOTE_OK, 0},
+        {"1", 16777216, "e-16777216", MOTE_ERR_JSON_RANGE, MOTE_ERR_JSON_RANGE, 0},
+        {"0.", 16777216, "", MOTE_OK, MOTE_OK, 1},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char *s = number_text(t[i].head, t[i].zeros, t[i].tail);
+        mote_json_value_t v = num(s);
+        int64_t n = 7;
+        int neg = s[0] == '-';
+        assert_int_equal(mote_json_validate(s, v.len, NULL), MOTE_OK);
+        assert_int_equal(mote_json_get_int64(&v, &n), t[i].rc_int);
+        if (t[i].rc_int == MOTE_OK)
+            assert_true(n == (t[i].zero_value ? 0 : neg ? -1 : 1));
+#if MOTE_JSON_DOUBLE
+        {
+            double d = 7;
+            assert_int_equal(mote_json_get_double(&v, &d), t[i].rc_double);
+            if (t[i].rc_double == MOTE_OK)
+                assert_true(d == (t[i].zero_value ? 0.0 : neg ? -1.0 : 1.0));
+        }
+#endif
+        free(s);
+    }
+}
+
 #if MOTE_JSON_DOUBLE
 static void check_double(const char *text, int rc, double want)
 {
@@ -397,7 +455,7 @@ static void test_from_document(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_int64),
+        cmocka_unit_test(test_int64),           cmocka_unit_test(test_long_numbers),
 #if MOTE_JSON_DOUBLE
         cmocka_unit_test(test_double),          cmocka_unit_test(test_double_random),
         cmocka_unit_test(test_double_short),

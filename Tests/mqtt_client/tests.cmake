@@ -5,7 +5,7 @@ if(CMOCKA_LIB)
   target_link_libraries(mote_test_scripted PUBLIC mote)
   target_include_directories(mote_test_scripted PUBLIC ${CMAKE_CURRENT_LIST_DIR})
   target_compile_options(mote_test_scripted PRIVATE ${MOTE_WARNINGS})
-  foreach(name client_flows client_session)
+  foreach(name client_flows client_session client_limits)
     add_executable(test_mqtt_${name} ${CMAKE_CURRENT_LIST_DIR}/test_${name}.c)
     target_link_libraries(test_mqtt_${name} PRIVATE mote_test_scripted mote ${CMOCKA_LIB})
     target_compile_options(test_mqtt_${name} PRIVATE ${MOTE_WARNINGS})
@@ -21,13 +21,14 @@ if(CMOCKA_LIB)
   target_compile_definitions(mote_client_v311only PUBLIC
     MOTE_MQTT_V5=0 MOTE_MQTT_V311=1
     MOTE_JSON_MAX_DEPTH=${MOTE_JSON_MAX_DEPTH}
+    MOTE_MQTT_MAX_PENDING_SUBS=${MOTE_MQTT_MAX_PENDING_SUBS}
     MOTE_JSON_DOUBLE=$<BOOL:${MOTE_JSON_DOUBLE}>)
   target_compile_options(mote_client_v311only PRIVATE ${MOTE_WARNINGS})
   add_library(mote_test_scripted_v311only STATIC ${CMAKE_CURRENT_LIST_DIR}/scripted.c)
   target_link_libraries(mote_test_scripted_v311only PUBLIC mote_client_v311only)
   target_include_directories(mote_test_scripted_v311only PUBLIC ${CMAKE_CURRENT_LIST_DIR})
   target_compile_options(mote_test_scripted_v311only PRIVATE ${MOTE_WARNINGS})
-  foreach(name client_flows client_session)
+  foreach(name client_flows client_session client_limits)
     add_executable(test_mqtt_${name}_v311only ${CMAKE_CURRENT_LIST_DIR}/test_${name}.c)
     target_link_libraries(test_mqtt_${name}_v311only PRIVATE
       mote_test_scripted_v311only mote_client_v311only ${CMOCKA_LIB})
