@@ -13,8 +13,9 @@ static uint32_t now_ms(const mote_mqtt_client_t *c)
     return c->cfg->clock(c->cfg->clock_ctx);
 }
 
-void mote_client_emit(const mote_mqtt_client_t *c, const mote_mqtt_event_t *evt)
+void mote_client_emit(const mote_mqtt_client_t *c, mote_mqtt_event_t *evt, unsigned type)
 {
+    evt->type = (mote_mqtt_event_type_t)type;
     if (c->cfg->on_event != NULL)
         c->cfg->on_event(c->cfg->user, evt);
 }
@@ -753,6 +754,7 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
             break;
         }
     }
+    MQ_HIDE(rc);
     c->info = NULL;
     if (rc != MOTE_OK)
         drop_connection(c); /* (again, when a failure already did: harmless) */

@@ -13,6 +13,15 @@
 #define MQ_NOINLINE
 #endif
 
+/* Size-optimised builds only: x's value is hidden from the optimiser at this point, which
+ * stops jump threading from copying the code after a join into each path to it (speed
+ * builds: nothing). */
+#if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)
+#define MQ_HIDE(x) __asm__("" : "+r"(x))
+#else
+#define MQ_HIDE(x) (void)0
+#endif
+
 /* mote_mqtt_client_t.state */
 #define MQ_DISCONNECTED 0u
 #define MQ_CONNECTING 1u
@@ -73,11 +82,10 @@ bool mote_session_sub_swap(mote_mqtt_client_t *c, uint16_t want, uint16_t put);
 void mote_session_on_connack(mote_mqtt_client_t *c, bool session_present);
 /* The marked record sent earliest, or NULL. */
 mote_mqtt_inflight_t *mote_session_next_resend(const mote_mqtt_client_t *c);
-/* Incoming QoS 2: is this id awaiting PUBREL? Returns true if it was already present
- * (a duplicate); otherwise records it when record is true. MOTE_ERR_NO_SPACE in *err when
- * the table has no room for it. */
-bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, bool record,
-                            mote_err_t *err);
+/* Incoming QoS 2: is this id awaiting PUBREL? Returns 1 if it was already present (a
+ * duplicate); otherwise 0, having recorded it when record is true, or MOTE_ERR_NO_SPACE
+ * when the table has no room for it. */
+int mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, bool record);
 /* PUBREL arrived: forget the id. Returns false when it was not recorded. */
 bool mote_session_qos2_release(mote_mqtt_client_t *c, uint16_t packet_id);
 
@@ -95,8 +103,8 @@ mote_err_t mote_client_resend(mote_mqtt_client_t *c);
 mote_err_t mote_client_queue_ping(mote_mqtt_client_t *c);
 /* Record a fatal error: the connection is unusable from now on. Returns err. */
 mote_err_t mote_client_fail(mote_mqtt_client_t *c, mote_err_t err);
-/* Deliver an event to the application. */
-void mote_client_emit(const mote_mqtt_client_t *c, const mote_mqtt_event_t *evt);
+/* Deliver an event of this type (stored into evt->type here) to the application. */
+void mote_client_emit(const mote_mqtt_client_t *c, mote_mqtt_event_t *evt, unsigned type);
 
 /* ---- Client receive side (mqtt_client_rx.c) --------------------------------------------- */
 

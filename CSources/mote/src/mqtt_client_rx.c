@@ -264,20 +264,18 @@ static mote_err_t ack_publish(mote_mqtt_client_t *c, uint8_t qos, uint16_t id)
     return mote_client_queue_ack(c, MOTE_MQTT_PUBACK - 1u + qos, id); /* PUBACK, PUBREC */
 }
 
-/* Incoming QoS 2 exactly-once: *fresh true when the message is new and must be delivered;
- * record: from now on a copy is a duplicate (else only the room to record it is checked). */
-static mote_err_t qos2_is_new(mote_mqtt_client_t *c, const mote_mqtt_publish_t *p, bool record,
-                              bool *fresh)
+/* Incoming QoS 2 exactly-once: *fresh true when the message is new and must be delivered.
+ * Only the room to record it is checked here: see publish_in. */
+static mote_err_t qos2_is_new(mote_mqtt_client_t *c, const mote_mqtt_publish_t *p, bool *fresh)
 {
-    mote_err_t rc = MOTE_OK;
-    *fresh = true;
-    if (p->qos == 2) {
-        *fresh = !mote_session_qos2_seen(c, p->packet_id, record, &rc);
-        /* v5: a full table means the server ignored the receive maximum we announced. */
-        if (rc != MOTE_OK && MQ_IS_V5(c))
-            rc = MOTE_ERR_RECEIVE_MAXIMUM;
-    }
-    return rc;
+    int k = 0;
+    if (p->qos == 2)
+        k = mote_session_qos2_seen(c, p->packet_id, false);
+    *fresh = k == 0;
+    /* v5: a full table means the server ignored the receive maximum we announced. */
+    if (k < 0)
+        return MQ_IS_V5(c) ? MOTE_ERR_RECEIVE_MAXIMUM : (mote_err_t)k;
+    return MOTE_OK;
 }
 
 /* PUBACK, PUBREC, PUBCOMP for our messages. */
@@ -336,15 +334,14 @@ static inline mote_err_t dispatch(mote_mqtt_client_t *c, mote_mqtt_event_t *evt,
             return rc;
         if (!mote_session_sub_swap(c, evt->u.suback.packet_id, 0))
             return MOTE_ERR_UNKNOWN_PACKET_ID;
-        evt->type = type == MOTE_MQTT_SUBACK ? MOTE_MQTT_EVT_SUBACK : MOTE_MQTT_EVT_UNSUBACK;
-        mote_client_emit(c, evt);
+        mote_client_emit(c, evt,
+                         type == MOTE_MQTT_SUBACK ? MOTE_MQTT_EVT_SUBACK : MOTE_MQTT_EVT_UNSUBACK);
         return MOTE_OK;
     case MOTE_MQTT_PINGRESP:
         if (rem != 0)
             return MOTE_ERR_MALFORMED;
         c->flags &= (uint8_t)~MQF_PING;
-        evt->type = MOTE_MQTT_EVT_PINGRESP;
-        mote_client_emit(c, evt);
+        mote_client_emit(c, evt, MOTE_MQTT_EVT_PINGRESP);
         return MOTE_OK;
 #if MOTE_MQTT_V5
     case MOTE_MQTT_DISCONNECT:
@@ -356,8 +353,8 @@ static inline mote_err_t dispatch(mote_mqtt_client_t *c, mote_mqtt_event_t *evt,
             rc = props_valid(evt->u.ack.props, type);
         if (rc != MOTE_OK)
             return rc;
-        evt->type = type == MOTE_MQTT_AUTH ? MOTE_MQTT_EVT_AUTH : MOTE_MQTT_EVT_DISCONNECT;
-        mote_client_emit(c, evt);
+        mote_client_emit(c, evt,
+                         type == MOTE_MQTT_AUTH ? MOTE_MQTT_EVT_AUTH : MOTE_MQTT_EVT_DISCONNECT);
         return type == MOTE_MQTT_AUTH ? MOTE_OK : MOTE_ERR_SERVER_DISCONNECT;
 #endif
     default:
@@ -410,11 +407,11 @@ static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *ev
         rc = pub_valid(c, p, &alias);
         if (rc == MOTE_OK) /* (a rejected message sets its alias too) */
             rc = RESOLVE(c, p, alias);
-        /* A streamed QoS 2 message is recorded as received only with its last piece (here
-         * only the room for it is checked): a connection lost before then brings it again,
-         * and it is delivered again whole. */
+        /* A QoS 2 message is recorded as received only once it is all in (here only the
+         * room for it is checked): a connection lost before then brings a streamed one
+         * again, and it is delivered again whole. */
         if (rc == MOTE_OK)
-            rc = qos2_is_new(c, p, mode == PUB_WHOLE, &fresh);
+            rc = qos2_is_new(c, p, &fresh);
         if (rc != MOTE_OK)
             return rc;
         if (mode == PUB_FIRST && c->cfg->reject_oversize) {
@@ -433,16 +430,20 @@ static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *ev
             return rc;
 #endif
     }
+    /* The three cases join here: size builds keep one copy of the rest, not one per path
+     * that jump threading would specialise. */
+    MQ_HIDE(mode);
+    MQ_HIDE(fresh);
+    MQ_HIDE(p);
     if (fresh) {
         /* rx_skip is 0 for a whole message (nothing is being streamed) */
         uint32_t total = mode == PUB_WHOLE ? n : c->rx_total;
-        evt->type = MOTE_MQTT_EVT_PUBLISH;
         p->payload.len = n;
         evt->u.publish.total = total;
         evt->u.publish.offset = total - c->rx_skip - n;
         evt->u.publish.first = mode != PUB_NEXT;
         evt->u.publish.last = c->rx_skip == 0;
-        mote_client_emit(c, evt);
+        mote_client_emit(c, evt, MOTE_MQTT_EVT_PUBLISH);
     }
     if (c->rx_skip != 0)
         return MOTE_OK;
@@ -450,10 +451,12 @@ static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *ev
         c->flags &= (uint8_t)~(MQF_STREAM | MQF_DELIVER | MQF_DISCARD);
         c->rx_len = 0;
         c->rx_hdr = 0;
-        /* all in (or skipped): a QoS 2 message is recorded now, so its PUBREL finds it (the
-         * first piece found room, and nothing else was read since) */
-        (void)qos2_is_new(c, p, true, &fresh);
     }
+    /* All in (or skipped): a QoS 2 message is recorded now, so a copy is a duplicate and
+     * its PUBREL finds it (its whole or first piece found room, and nothing else was read
+     * since). */
+    if (p->qos == 2)
+        (void)mote_session_qos2_seen(c, p->packet_id, true);
     /* A rejected message is acknowledged too, so the broker does not send it again. */
     return ack_publish(c, p->qos, p->packet_id);
 }

@@ -62,10 +62,9 @@ void mote_session_free(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r)
 void mote_session_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mote_mqtt_ack_t *a)
 {
     mote_mqtt_event_t evt;
-    evt.type = MOTE_MQTT_EVT_PUBLISH_DONE;
     evt.u.ack = *a;
     mote_session_free(c, r);
-    mote_client_emit(c, &evt);
+    mote_client_emit(c, &evt, MOTE_MQTT_EVT_PUBLISH_DONE);
 }
 
 uint16_t mote_session_next_id(mote_mqtt_client_t *c)
@@ -115,10 +114,9 @@ mote_mqtt_inflight_t *mote_session_next_resend(const mote_mqtt_client_t *c)
     /* A reconnect is rare: a scan per resent record is cheap enough and needs no memory.
      * Sequence numbers are compared relative to the oldest possible one, so the order
      * survives the counter wrapping. */
-    mote_mqtt_inflight_t *best = NULL;
-    uint16_t i;
-    for (i = 0; i < c->cfg->inflight_count; i++) {
-        mote_mqtt_inflight_t *r = &c->cfg->inflight[i];
+    mote_mqtt_inflight_t *best = NULL, *r = c->cfg->inflight;
+    uint16_t n;
+    for (n = c->cfg->inflight_count; n != 0; n--, r++) {
         if (r->packet_id != 0 && (r->state & IF_RESEND) &&
             (best == NULL || (int32_t)(r->seq - best->seq) < 0))
             best = r;
@@ -131,26 +129,24 @@ mote_mqtt_inflight_t *mote_session_next_resend(const mote_mqtt_client_t *c)
  * we announce, and only QoS 2 messages and PUBREL look here. */
 static uint16_t *qos2_find(const mote_mqtt_client_t *c, uint16_t want)
 {
-    const mote_mqtt_client_config_t *cfg = c->cfg;
-    uint16_t i;
-    for (i = 0; i < cfg->qos2_rx_count; i++)
-        if (cfg->qos2_rx_ids[i] == want)
-            return &cfg->qos2_rx_ids[i];
+    uint16_t *p = c->cfg->qos2_rx_ids, n;
+    for (n = c->cfg->qos2_rx_count; n != 0; n--, p++)
+        if (*p == want)
+            return p;
     return NULL;
 }
 
-bool mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, bool record, mote_err_t *err)
+int mote_session_qos2_seen(mote_mqtt_client_t *c, uint16_t packet_id, bool record)
 {
     uint16_t *slot = qos2_find(c, packet_id);
-    *err = MOTE_OK;
     if (slot != NULL)
-        return true;
+        return 1;
     slot = qos2_find(c, 0);
     if (slot == NULL)
-        *err = MOTE_ERR_NO_SPACE;
-    else if (record)
+        return MOTE_ERR_NO_SPACE;
+    if (record)
         *slot = packet_id;
-    return false;
+    return 0;
 }
 
 bool mote_session_qos2_release(mote_mqtt_client_t *c, uint16_t packet_id)
