@@ -159,6 +159,127 @@ static void qos2_stream_whole_then_duplicate(void **state)
     }
 }
 
+/* ---- keep-alive ----------------------------------------------------------------------- */
+
+/* A message larger than rx_buf that takes longer to arrive than the keep-alive interval:
+ * the PINGRESP comes behind it on the same stream, so while its bytes keep arriving the
+ * connection is alive. It is delivered whole, the PINGRESP is read after it, and a server
+ * that then goes quiet still times out. */
+static void keepalive_during_long_stream(void **state)
+{
+    int v;
+    (void)state;
+    for (v = 0; v < N_VERSIONS; v++) {
+        mote_mqtt_version_t ver = v ? V5 : V311;
+        fixture_t *f = fixture_new(64, 256);
+        static uint8_t payload[3000], pkt[64];
+        mote_mqtt_connack_t ca;
+        mote_mqtt_connect_opts_t o;
+        mote_err_t rc = MOTE_OK;
+        size_t i, got = 0;
+        int rounds, pings = 0, pingresp = 0;
+        uint8_t type, flags;
+        const uint8_t *body;
+        uint32_t rem;
+        size_t cur = 0;
+        for (i = 0; i < sizeof payload; i++)
+            payload[i] = (uint8_t)i;
+        memset(&ca, 0, sizeof ca);
+        script_packet(&f->t, pkt, mote_mqtt_encode_connack(pkt, sizeof pkt, ver, &ca));
+        memset(&o, 0, sizeof o);
+        o.version = ver;
+        o.client_id = MOTE_STR("slow");
+        o.clean_start = true;
+        o.keep_alive_s = 1;
+        assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_OK);
+        fixture_clear_sent(f);
+        f->t.now += 1000; /* idle for a keep-alive interval: PINGREQ goes out first */
+        assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
+        srv_publish(f, ver, "slow/big", payload, sizeof payload, 1, 3, false, NULL, 0);
+        script_bytes(&f->t, "\xD0\x00", 2); /* PINGRESP, behind the message */
+        f->t.recv_max = 5;
+        f->t.tick = 200; /* every clock read 200 ms on: the message takes several seconds,
+                            the interval is 1 s */
+        for (rounds = 0; rounds < 5000 && rc == MOTE_OK; rounds++) {
+            rc = mote_mqtt_process(&f->c, 0);
+            for (; f->nev > 0 && got < f->nev; got++)
+                pingresp += f->ev[got].type == MOTE_MQTT_EVT_PINGRESP;
+            if (pingresp)
+                break;
+        }
+        assert_int_equal(rc, MOTE_OK);
+        assert_int_equal(pingresp, 1);
+        assert_true(f->t.now > 5000);
+        assert_memory_equal(f->assembled, payload, sizeof payload);
+        while (sent_next(&f->t, &cur, &type, &flags, &body, &rem))
+            pings += type == MOTE_MQTT_PINGREQ;
+        assert_int_equal(pings, 1);
+        /* nothing more arrives: the next PINGREQ goes unanswered and the connection fails */
+        for (rounds = 0; rounds < 5000 && rc == MOTE_OK; rounds++)
+            rc = mote_mqtt_process(&f->c, 0);
+        assert_int_equal(rc, MOTE_ERR_KEEPALIVE_TIMEOUT);
+        fixture_free(f);
+    }
+}
+
+/* ---- the application drops the connection from an event ------------------------------ */
+
+static int drop_events;
+
+static void drop_on_publish(void *user, const mote_mqtt_event_t *e)
+{
+    fixture_t *f = user;
+    if (e->type != MOTE_MQTT_EVT_PUBLISH)
+        return;
+    drop_events++;
+    if (f->nev++ == 0)
+        mote_mqtt_reset_connection(&f->c);
+    else
+        mote_mqtt_disconnect(&f->c, 0, (mote_mqtt_props_t){ NULL, 0 });
+}
+
+/* The callback may reset or close the connection while a message is delivered: the ack
+ * for that message is then not sent (after a reset nothing more may go out; after a
+ * DISCONNECT nothing may follow it), and no further packet is read. A QoS 2 message still
+ * counts as received, so the copy the server sends after the reconnect is a duplicate. */
+static void event_drops_connection(void **state)
+{
+    int v;
+    (void)state;
+    for (v = 0; v < N_VERSIONS; v++) {
+        mote_mqtt_version_t ver = v ? V5 : V311;
+        fixture_t *f = fixture_new(256, 256);
+        uint32_t sent[8];
+        size_t n;
+        drop_events = 0;
+        assert_int_equal(fixture_connect(f, ver, false, NULL, 0), MOTE_OK);
+        f->cfg.on_event = drop_on_publish;
+        fixture_clear_sent(f);
+        srv_publish(f, ver, "q/2", "x", 1, 2, 4, false, NULL, 0);
+        srv_publish(f, ver, "q/1", "y", 1, 1, 5, false, NULL, 0);
+        assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK); /* the step ends */
+        assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_ERR_NOT_CONNECTED);
+        assert_int_equal(drop_events, 1);
+        assert_int_equal(f->t.sent_len, 0);
+        assert_false(mote_mqtt_is_connected(&f->c));
+        f->t.pos = f->t.data_len; /* a new connection: what the old one still held is gone */
+        f->t.chunk = f->t.chunks;
+        /* reconnect: the server sends both again; the QoS 2 copy is a duplicate (PUBREC,
+         * no event), the QoS 1 one is delivered, and the callback closes the connection */
+        assert_int_equal(fixture_connect(f, ver, true, NULL, 0), MOTE_OK);
+        fixture_clear_sent(f);
+        srv_publish(f, ver, "q/2", "x", 1, 2, 4, true, NULL, 0);
+        srv_publish(f, ver, "q/1", "y", 1, 1, 5, true, NULL, 0);
+        mote_mqtt_process(&f->c, 0);
+        assert_int_equal(drop_events, 2);
+        n = sent_list(f, ver, sent, 8);
+        assert_int_equal(n, 2); /* the duplicate's PUBREC, then DISCONNECT (no PUBACK) */
+        assert_int_equal(sent[0], PK(MOTE_MQTT_PUBREC, 4));
+        assert_int_equal(sent[1] >> 16, MOTE_MQTT_DISCONNECT);
+        fixture_free(f);
+    }
+}
+
 /* ---- SUBACK / UNSUBACK matching ------------------------------------------------------ */
 
 static void srv_suback(fixture_t *f, uint8_t type, uint16_t id, mote_mqtt_version_t v)
@@ -329,6 +450,31 @@ static void v5_suback_without_reason_codes(void **state)
     }
 }
 
+/* An MQTT 3.1.1 server answers a v5 CONNECT with its own two-byte CONNACK, return code 1
+ * (unacceptable protocol version): that is a refusal for the protocol version (v5 reason
+ * 0x84), not a malformed packet. */
+static void v5_connect_to_v311_server(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t old_connack[] = { 0x20, 0x02, 0x00, 0x01 };
+    mote_mqtt_connect_opts_t o;
+    mote_mqtt_session_info_t info;
+    (void)state;
+    script_bytes(&f->t, old_connack, sizeof old_connack);
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.client_id = MOTE_STR("new");
+    o.clean_start = true;
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_ERR_CONNACK_REFUSED);
+    assert_int_equal(info.reason_code, 0x84);
+    fixture_free(f);
+    /* any other two-byte CONNACK on a v5 connection stays malformed */
+    f = fixture_new(256, 256);
+    script_bytes(&f->t, "\x20\x02\x00\x00", 4);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_ERR_MALFORMED);
+    fixture_free(f);
+}
+
 /* CONNACK properties for the reconnect below. */
 static size_t limits_props(uint8_t *buf, size_t cap, uint32_t receive_max, uint32_t max_qos,
                            uint32_t max_packet)
@@ -448,8 +594,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(qos2_stream_cut_is_delivered_again),
         cmocka_unit_test(qos2_stream_whole_then_duplicate),
+        cmocka_unit_test(keepalive_during_long_stream),
+        cmocka_unit_test(event_drops_connection),
         cmocka_unit_test(suback_matched_by_packet_id),
 #if MOTE_MQTT_V5
+        cmocka_unit_test(v5_connect_to_v311_server),
         cmocka_unit_test(rejected_oversize_keeps_alias_and_qos2),
         cmocka_unit_test(v5_suback_without_reason_codes),
         cmocka_unit_test(resend_keeps_receive_maximum),

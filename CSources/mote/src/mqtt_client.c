@@ -581,6 +581,13 @@ mote_err_t mote_client_on_connack(mote_mqtt_client_t *c, const uint8_t *body, ui
     mote_mqtt_session_info_t *info = c->info; /* never NULL while connecting */
 #if MOTE_MQTT_V5
     mote_err_t rc = mote_mqtt_decode_connack(body, len, MQ_VERSION(c), &ca);
+    /* A 3.1.1 server answers a v5 CONNECT with its own two-byte CONNACK, return code 1
+     * (unacceptable protocol version): a refusal, v5's 0x84, not a malformed packet. */
+    if (MQ_IS_V5(c) && len == 2 && body[0] == 0 && body[1] == 1) {
+        memset(&ca, 0, sizeof ca);
+        ca.reason_code = 0x84u;
+        rc = MOTE_OK;
+    }
     if (rc != MOTE_OK)
         return rc;
 #else

@@ -35,6 +35,7 @@
 #define MQF_DELIVER 0x08u     /* the streamed PUBLISH is new (not a QoS 2 duplicate) */
 #define MQF_RETAIN_OK 0x10u   /* server allows retained messages */
 #define MQF_CLEAN 0x20u       /* CONNECT asked for a clean start */
+#define MQF_RX 0x40u          /* bytes arrived since the last keep-alive check */
 
 /* mote_mqtt_inflight_t.state */
 #define IF_PUBACK 1u          /* QoS 1 sent, awaiting PUBACK */

@@ -457,6 +457,10 @@ static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *ev
      * since). */
     if (p->qos == 2)
         (void)mote_session_qos2_seen(c, p->packet_id, true);
+    /* The application reset or closed the connection from the event: nothing more is sent
+     * on it (the server sends the message again; a QoS 2 copy is known as a duplicate). */
+    if (c->state != MQ_CONNECTED)
+        return MOTE_OK;
     /* A rejected message is acknowledged too, so the broker does not send it again. */
     return ack_publish(c, p->qos, p->packet_id);
 }
@@ -590,6 +594,7 @@ int32_t mote_client_rx_pump(mote_mqtt_client_t *c)
     n = rx_read(c, at, want);
     if (n <= 0)
         return n;
+    c->flags |= MQF_RX;
     if (piece != 0) {
         c->rx_skip -= (uint32_t)n;
         piece = (uint32_t)n;
@@ -610,9 +615,15 @@ done:
 static mote_err_t keep_alive(mote_mqtt_client_t *c, uint32_t now)
 {
     uint32_t ka = (uint32_t)c->keep_alive_s * 1000u;
+    unsigned rx = c->flags & MQF_RX;
+    c->flags &= (uint8_t)~MQF_RX;
     if (ka == 0)
         return MOTE_OK;
     if (c->flags & MQF_PING) {
+        /* Bytes still arriving show the connection alive: the PINGRESP may be queued behind
+         * a message that takes longer than the interval to arrive. */
+        if (rx)
+            c->ping_sent_ms = now;
         if (now - c->ping_sent_ms >= ka)
             return mote_client_fail(c, MOTE_ERR_KEEPALIVE_TIMEOUT);
         return MOTE_OK;
