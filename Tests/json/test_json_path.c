@@ -215,9 +215,11 @@ static void test_iterate(void **state)
 
 static void test_iterate_invalid(void **state)
 {
-    /* including spans with a stray closer inside (never a valid value's span) */
+    /* including spans with a stray closer inside (never a valid value's span), and spans
+     * cut off inside a nested item (where the scan is back in the state it started in) */
     static const char *bad[] = {"[1 2]", "[1,]", "{\"a\" 1}", "{\"a\":}", "{1:2}", "[\"\\x\"]",
-                                "[1]]", "[]]", "{\"a\":1}}", "{}}", "[1,]]", "{\"a\":1]}"};
+                                "[1]]", "[]]", "{\"a\":1}}", "{}}", "[1,]]", "{\"a\":1]}",
+                                "{\"a\":{\"b\":1,}", "[[1,]", "[1,[2 ]", "[[]]]", "{\"a\":{}}}"};
     size_t i;
     (void)state;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -230,6 +232,15 @@ static void test_iterate_invalid(void **state)
         }
         assert_int_equal(rc, MOTE_ERR_JSON_SYNTAX);
         assert_int_equal(mote_json_iter_next(&it, NULL, &v, NULL), MOTE_ERR_NOT_FOUND);
+    }
+    /* a span without its closing bracket is not a container */
+    {
+        static const char *open[] = {"[[", "{\"a\":{", "[1,2", "{]", "[}"};
+        for (i = 0; i < sizeof open / sizeof open[0]; i++) {
+            mote_json_value_t c = {open[i], strlen(open[i]), MOTE_JSON_NONE};
+            mote_json_iter_t it;
+            assert_int_equal(mote_json_iter_init(&it, &c), MOTE_ERR_JSON_TYPE);
+        }
     }
 }
 

@@ -90,12 +90,12 @@ struct dec {
  * and decomposes it into x. Returns how many digits run from x->p through the last
  * non-zero one (0 when the value is zero, x->p then NULL), or -1 when the text is not a
  * number. */
-static int dec_parse(struct dec *x, const char *p, size_t len)
+static long dec_parse(struct dec *x, const char *p, size_t len)
 {
     struct json_scan sc;
     const char *end = p + len;
-    long ex = 0, P = 0;
-    int n = 0, nz = 0, point = 0, eneg;
+    long ex = 0, P = 0, n = 0, nz = 0; /* (long: digit counts of any text a 32-bit CPU holds) */
+    int point = 0, eneg;
     if (!len || (*p != '-' && (unsigned)(*p - '0') > 9u) ||
         json_skip_number(&sc, (const uint8_t *)p, (const uint8_t *)end) != (const uint8_t *)end)
         return -1;
@@ -160,7 +160,8 @@ int mote_json_get_int64(const mote_json_value_t *v, int64_t *out)
 {
     struct dec x;
     uint64_t mag = 0;
-    int nz, neg;
+    long nz;
+    int neg;
     if (!v || !out || !v->ptr || !v->len)
         return MOTE_ERR_BAD_ARG;
     neg = v->ptr[0] == '-';
@@ -285,7 +286,7 @@ static int approx_wide(uint64_t D, int lossy, int k, uint64_t *u)
 /* Speed builds: the correctly rounded double of D * 10^k (D: nz significant digits, lossy
  * when digits after them were cut off) into *u, when a quick path can decide: returns 1,
  * else 0 (the exact path decides). */
-static int read_quick(uint64_t D, int nz, int lossy, int k, uint64_t *u)
+static int read_quick(uint64_t D, long nz, int lossy, int k, uint64_t *u)
 {
 #if JSON_FP_FAST
     if (nz <= 15 && k >= -22 && k <= 22) { /* D < 10^15 < 2^53: exact as a double */
@@ -583,7 +584,8 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
     struct dec *x = &c->x;
     uint64_t D, u;
     uint32_t lossy;
-    int k, e, nz = dec_parse(x, text, len);
+    long nz = dec_parse(x, text, len);
+    int k, e;
     conv_set_u(c, 0);
     if (nz < 0)
         return MOTE_ERR_JSON_SYNTAX;
@@ -591,7 +593,7 @@ static JSON_NOINLINE int read_approx(const char *text, size_t len, struct conv *
         return MOTE_OK;
     if (x->P > 310)
         return MOTE_ERR_JSON_RANGE;
-    k = nz < 19 ? nz : 19;
+    k = nz < 19 ? (int)nz : 19;
     D = dec_digits(x, k);
     lossy = nz != k; /* digits beyond D cut off */
     k = (int)x->P - k;

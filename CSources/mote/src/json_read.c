@@ -139,7 +139,9 @@ int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container
     if (!it || !container || !container->ptr || !container->len)
         return MOTE_ERR_BAD_ARG;
     c = (uint8_t)container->ptr[0];
-    if (container->len < 2 || (c | 0x20) != '{') /* '{' or '[' */
+    /* '{' or '[', and the span ends with its closer ('}' and ']' are 2 above) */
+    if (container->len < 2 || (c | 0x20) != '{' ||
+        (uint8_t)container->ptr[container->len - 1] != c + 2)
         return MOTE_ERR_JSON_TYPE;
     it->doc = container->ptr;
     it->pos = container->ptr + 1;

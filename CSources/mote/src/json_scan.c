@@ -251,12 +251,12 @@ static JSON_ALWAYS_INLINE int scan_impl(struct json_scan *sc, const int search)
             /* the same outcome written twice: each form compiles best in its build (the
              * size build's saves 32 B; ST_TOP is only ever the start state) */
 #if JSON_FAST
-            if (st == sc->start && st != ST_TOP)
+            if (st == sc->start && !depth && st != ST_TOP)
                 return MOTE_ERR_NOT_FOUND; /* an iteration past the last item */
             sc->reason = st == ST_TOP ? MOTE_JSON_R_EMPTY : MOTE_JSON_R_UNEXPECTED_END;
 #else
             sc->reason = MOTE_JSON_R_UNEXPECTED_END;
-            if (st == sc->start) {
+            if (st == sc->start && !depth) { /* (inside an item: truncated) */
                 if (st != ST_TOP)
                     return MOTE_ERR_NOT_FOUND; /* an iteration past the last item */
                 sc->reason = MOTE_JSON_R_EMPTY;

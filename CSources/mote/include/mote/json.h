@@ -116,7 +116,8 @@ typedef struct mote_json_iter {
     uint8_t is_object;
 } mote_json_iter_t;
 
-/* Start iterating `container`. Returns MOTE_OK or MOTE_ERR_JSON_TYPE (not a container). */
+/* Start iterating `container`. Returns MOTE_OK or MOTE_ERR_JSON_TYPE (not a container: the
+ * span must start and end with its brackets). */
 int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container);
 
 /* Next item. key: for objects the member name as a string span (quotes included; read it
