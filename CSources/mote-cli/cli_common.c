@@ -640,8 +640,9 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
         uint8_t rc = s->info.reason_code;
         if (!o->quiet) {
             if (o->version == MOTE_MQTT_VERSION_5) {
-                fprintf(stderr, "mote: connection refused by broker: %s (reason code 0x%02x)\n",
-                        mote_mqtt_reason_string(rc), (unsigned)rc);
+                fprintf(stderr, "mote: connection refused by broker: %s (reason code 0x%02x)%s\n",
+                        mote_mqtt_reason_string(rc), (unsigned)rc,
+                        rc == 0x84 ? "; if it speaks only MQTT 3.1.1, try -V mqttv311" : "");
             } else {
                 fprintf(stderr, "mote: connection refused by broker: %s (return code %u)\n",
                         mote_mqtt_v311_connack_string(rc), (unsigned)rc);

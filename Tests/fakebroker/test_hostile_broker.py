@@ -115,6 +115,18 @@ class HostileBrokerTest(unittest.TestCase):
         self.assertIn("0x87", err)
         self.assertIn("authori", err.lower())
 
+    def test_v311_broker_answers_v5_connect(self):
+        # A 3.1.1-only broker answers a v5 CONNECT with its own two-byte CONNACK, return
+        # code 1 (unacceptable protocol version): a refusal that says what to do.
+        def script(c):
+            c.handshake()
+            c.send(b"\x20\x02\x00\x01")
+            stay_open(c, 10)
+        rc, err, _ = self.run_mote(script, self.pub("-V", "mqttv5"))
+        self.assertEqual(rc, EXIT_REFUSED, err)
+        self.assertIn("0x84", err)
+        self.assertIn("-V mqttv311", err)
+
     def test_silent_server_connect_timeout(self):
         def script(c):
             c.handshake()
