@@ -100,7 +100,10 @@ void mote_session_on_connack(mote_mqtt_client_t *c, bool session_present)
             r->state |= IF_RESEND;
             c->resend_left++;
         } else {
-            mote_mqtt_ack_t a = { r->packet_id, 0x80u, { NULL, 0 } };
+            /* Not delivered (0x80), but for a QoS 2 message the server took with PUBREC:
+             * delivered, only its PUBCOMP went with the session (sending it again would
+             * deliver it twice). */
+            mote_mqtt_ack_t a = { r->packet_id, IF_STATE(r->state) == IF_PUBCOMP ? 0u : 0x80u, { NULL, 0 } };
             r->state = 0; /* (resend_left was reset above) */
             mote_session_done(c, r, &a);
         }
