@@ -147,6 +147,9 @@ final class PendingPublish {
         message.cancelled.load(ordering: .relaxed) || (batch?.cancelled.load(ordering: .relaxed) ?? false)
     }
 
+    /// The waiting caller has its outcome (or will have it with the next answers).
+    var isSettled: Bool { settled }
+
     /// Record the outcome for the waiting caller. Returns true the first time when a caller
     /// waits: `deliver` must then follow (later outcomes are ignored).
     func settle(_ error: (any Error)?) -> Bool {

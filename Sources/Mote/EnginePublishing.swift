@@ -227,7 +227,9 @@ extension Engine {
             if !sendSubscribe(group) { break }
         }
         if !unsubscribeLater.isEmpty {
-            for filter in unsubscribeLater where sendUnsubscribe(filter) { unsubscribeLater.remove(filter) }
+            for filter in unsubscribeLater where groups[filter] != nil || sendUnsubscribe(filter) {
+                unsubscribeLater.remove(filter)
+            }
         }
         if quickHead < quick.count {
             // Earlier hand-offs go first; `pending` waits until they are all written.

@@ -65,7 +65,9 @@ extension Engine {
         link.close()
         qos0Written.removeAll()
         subacks.removeAll()
-        for filter in unsubacks.values { unsubscribeLater.insert(filter) }
+        // An UNSUBSCRIBE whose ack was lost goes out again, unless the filter has been
+        // subscribed again since (the group resubscribes instead).
+        for filter in unsubacks.values where groups[filter] == nil { unsubscribeLater.insert(filter) }
         unsubacks.removeAll()
         for group in groups.values where !group.acknowledged { group.needsSubscribe = true }
         assembling = nil
@@ -183,7 +185,9 @@ extension Engine {
 
     func removeSubscriber(_ id: Int) {
         guard let filter = subscriberGroup.removeValue(forKey: id), let group = groups[filter] else { return }
-        group.subscribers.removeValue(forKey: id)
+        // cancel() ends a loop still waiting on the subscription (finishing one that ended
+        // already, the way most removals come here, does nothing).
+        group.subscribers.removeValue(forKey: id)?.finish()
         guard group.subscribers.isEmpty else { return }
         groups.removeValue(forKey: filter)
         groupsByID.removeValue(forKey: group.subscriptionID)
@@ -282,7 +286,9 @@ extension Engine {
             inflightPublishes[slot] = nil
             p.packetID = 0
             if inConnect && ack.reason_code == 0x80 {
-                droppedDuringConnect.append(p)
+                // Dropped with the old session: sent again, unless its caller already had
+                // an answer (it failed at disconnect() or was cancelled).
+                if p.isSettled { p.freeStorage() } else { droppedDuringConnect.append(p) }
             } else if ack.reason_code >= 0x80 {
                 fail(p, MQTTError.publishRejected(
                     reasonCode: ack.reason_code,

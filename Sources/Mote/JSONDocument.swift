@@ -56,7 +56,18 @@ public struct JSONDocument: Sendable {
 
     /// The document's top-level value.
     public var root: JSONValue {
-        JSONValue(storage: storage, offset: firstNonSpace(), length: storage.bytes.count - firstNonSpace(), type: rootType())
+        // The value's own span, without the whitespace around it (the C reads and iteration
+        // take a value's exact span).
+        var v = mote_json_value_t()
+        let r = storage.withBase { base, len -> (Int32, Int) in
+            let rc = mote_json_find(base, len, "", 0, &v, nil)
+            guard rc == MOTE_OK.rawValue, let ptr = v.ptr else { return (rc, 0) }
+            return (rc, base.distance(to: ptr))
+        }
+        guard r.0 == MOTE_OK.rawValue else {
+            return JSONValue(storage: storage, offset: 0, length: storage.bytes.count, type: nil)
+        }
+        return JSONValue(storage: storage, offset: r.1, length: v.len, type: JSONStorage.type(v.type))
     }
 
     public subscript(key: String) -> JSONValue { root[key] }
@@ -72,16 +83,6 @@ public struct JSONDocument: Sendable {
 
     /// The document's bytes.
     public var bytes: [UInt8] { storage.bytes }
-
-    private func firstNonSpace() -> Int {
-        storage.bytes.firstIndex { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) } ?? 0
-    }
-
-    private func rootType() -> JSONType? {
-        var v = mote_json_value_t()
-        let r = storage.withBase { base, len in mote_json_find(base, len, "", 0, &v, nil) }
-        return r == MOTE_OK.rawValue ? JSONStorage.type(v.type) : nil
-    }
 }
 
 /// Immutable document bytes shared by a document and the values read from it.

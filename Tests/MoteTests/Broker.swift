@@ -77,6 +77,12 @@ final class Broker: @unchecked Sendable {
         Glibc.kill(p.processIdentifier, SIGSTOP)
     }
 
+    /// SIGCONT: a paused broker goes on.
+    func resume() {
+        guard let p = process else { return }
+        Glibc.kill(p.processIdentifier, SIGCONT)
+    }
+
     /// Also SIGKILL: a child of Foundation's Process inherits libdispatch's blocked signal
     /// mask, so mosquitto never sees SIGTERM.
     func stop() {

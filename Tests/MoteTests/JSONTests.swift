@@ -24,6 +24,19 @@ struct JSONTests {
         #expect(doc["state"]["desired"]["setpoint"].rawText == "21.5")
     }
 
+    /// The root value is the value itself, without the whitespace around it (payloads often
+    /// end with a newline): typed reads, iteration and its text work on it.
+    @Test func rootWithSurroundingWhitespace() throws {
+        #expect(try JSONDocument(string: "42\n").root.int64 == 42)
+        #expect(try JSONDocument(string: " \t\"s\"\r\n").root.string == "s")
+        #expect(try JSONDocument(string: "true ").root.bool == true)
+        let doc = try JSONDocument(string: "\n {\"state\":{\"on\":true},\"v\":[1,2]} \n")
+        #expect(doc.root.keys == ["state", "v"])
+        #expect(doc.root.rawText == #"{"state":{"on":true},"v":[1,2]}"#)
+        #expect(doc["v"].elements.count == 2)
+        #expect(try JSONDocument(string: "[1,2]\n").root.elements.count == 2)
+    }
+
     @Test func strictValidation() {
         #expect(throws: JSONError.self) { try JSONDocument(string: #"{"a":1,}"#) }
         #expect(throws: JSONError.self) { try JSONDocument(bytes: []) }
