@@ -36,7 +36,7 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
     case queueFull
     /// The message was dropped because the broker started a new session before it was acknowledged.
     case sessionLost
-    /// No answer in time.
+    /// No answer in time (also a PINGRESP missing for the keep-alive interval).
     case timeout
     /// The client was disconnected (by ``MQTTClient/disconnect()``) or gave up reconnecting.
     case closed
@@ -92,7 +92,7 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
         let e = MoteCoreError(code: code)
         switch code {
         case MOTE_ERR_NOT_CONNECTED.rawValue: return .notConnected
-        case MOTE_ERR_TIMEOUT.rawValue: return .timeout
+        case MOTE_ERR_TIMEOUT.rawValue, MOTE_ERR_KEEPALIVE_TIMEOUT.rawValue: return .timeout
         case MOTE_ERR_BAD_TOPIC.rawValue, MOTE_ERR_BAD_ARG.rawValue, MOTE_ERR_BAD_QOS.rawValue,
              MOTE_ERR_BAD_UTF8.rawValue:
             return .invalidArgument(detail.isEmpty ? e.description : "\(e): \(detail)")

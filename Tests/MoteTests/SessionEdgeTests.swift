@@ -27,6 +27,28 @@ struct SessionEdgeTests {
         }
     }
 
+    /// A broker that stops answering: the keep-alive check ends the connection with
+    /// `.timeout` (here without reconnecting, so the subscription ends with that error).
+    @Test func silentBrokerEndsWithTimeout() async throws {
+        let broker = try Broker()
+        try await T.within(30) {
+            var cfg = T.config(broker, "silent")
+            cfg.keepAlive = .seconds(1)
+            cfg.reconnect = .disabled
+            let client = MQTTClient(configuration: cfg)
+            try await client.connect()
+            let sub = try await client.subscribe(to: "silent/x", qos: .atLeastOnce)
+            broker.pause()
+            defer { broker.resume() }
+            do {
+                for try await _ in sub {}
+                Issue.record("the subscription ended without an error")
+            } catch let e as MQTTError {
+                #expect(e == .timeout)
+            }
+        }
+    }
+
     /// A filter is unsubscribed and subscribed again, and the connection is lost before the
     /// UNSUBACK: after the reconnect the client subscribes it again and does not send the
     /// lost UNSUBSCRIBE again (that would end the new subscription at the broker).
