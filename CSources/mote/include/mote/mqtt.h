@@ -67,7 +67,9 @@ typedef struct mote_mqtt_client_config {
     bool reject_oversize;         /* true: incoming PUBLISH larger than rx_cap is an error
                                      (MOTE_ERR_OVERSIZE_REJECTED) instead of delivered in chunks */
     /* Events. Spans point into rx_buf and are valid during the call only. The callback may
-     * publish, subscribe or reset the connection; it must not call process or connect. */
+     * publish, subscribe, disconnect or reset the connection; it must not call process or
+     * connect. After a disconnect or reset from a PUBLISH event that message is not
+     * acknowledged (the server sends it again) and no further packet is read. */
     void (*on_event)(void *user, const struct mote_mqtt_event *evt);
     void *user;
     /* Optional debug trace of every packet sent and received (NULL: off). dir is 'S' or 'R'.
