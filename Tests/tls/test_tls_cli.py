@@ -2,6 +2,7 @@
 trips on both protocol versions, every identity format, every bad case failing with its own
 one-line message and a non-zero exit, and the port 443 ALPN default seen by the server."""
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -41,6 +42,19 @@ def tls_args(port, identity="client", host="localhost", cafile=True):
     if identity:
         args += ["--cert", pki(identity + ".crt"), "--key", pki(identity + ".key")]
     return args
+
+
+def pkcs12_extracted_key():
+    """The client key through a PKCS#12 file and back, encrypted (OpenSSL 3: PKCS#8, PBES2
+    with AES), with the "Bag Attributes" text openssl writes before the BEGIN line."""
+    p12, key = pki("client-cli.p12"), pki("client-cli-bag.key")
+    pw = "pass:" + PASSWORD
+    subprocess.run(["openssl", "pkcs12", "-export", "-in", pki("client.crt"), "-inkey",
+                    pki("client.key"), "-passout", pw, "-out", p12], check=True,
+                   capture_output=True, timeout=60)
+    subprocess.run(["openssl", "pkcs12", "-in", p12, "-nocerts", "-passin", pw, "-passout", pw,
+                    "-out", key], check=True, capture_output=True, timeout=60)
+    return key
 
 
 def error_lines(stderr):
@@ -106,6 +120,9 @@ class RoundTrips(unittest.TestCase):
                               "--keypass", PASSWORD],
             "pkcs8-encrypted": ["--cert", pki("client.crt"), "--key", pki("client-enc-pkcs8.key"),
                                 "--keypass", PASSWORD],
+            # as `openssl pkcs12 -nocerts` writes it: "Bag Attributes" before the PEM block
+            "pkcs12-extracted": ["--cert", pki("client.crt"), "--key", pkcs12_extracted_key(),
+                                 "--keypass", PASSWORD],
         }
         conn = ["-h", "localhost", "-p", self.port, "--cafile", pki("ca.crt")]
         for name, ident in idents.items():
@@ -251,6 +268,18 @@ class Failures(unittest.TestCase):
         r = run(mote("pub", "-h", "localhost", "-p", self.port, "--cafile", pki("nope-ca.crt"),
                      "-t", "x", "-m", "y"))
         self.check(r, "nope-ca.crt")
+
+    def test_directory_given_as_a_file(self):
+        # e.g. --cafile /etc/ssl/certs: named as a directory, with the flag that takes one
+        # (mbedTLS alone reported a failed memory allocation).
+        d = pki("a-directory")
+        os.makedirs(d, exist_ok=True)
+        r = run(mote("pub", "-h", "localhost", "-p", self.port, "--cafile", d, "-t", "x",
+                     "-m", "y"))
+        line = self.check(r, "CA file '%s' is a directory" % d)
+        self.assertIn("--capath", line)
+        r = self.pub(self.port, "--cert", pki("client.crt"), "--key", d, identity=None)
+        self.check(r, "key file '%s' is a directory" % d)
 
     def test_default_trust_is_the_system_bundle(self):
         # No --cafile on a TLS connection: the system bundle is used, which lacks the test CA.

@@ -17,6 +17,7 @@ PROBE = os.environ.get("MOTE_TLS_PROBE", "tls_probe")
 BAD_ARG = 1
 UNSUPPORTED = 8
 TIMEOUT_CODE = 7
+CLOSED = 61
 FILE = 64
 TLS_HANDSHAKE = 81
 CERT_EXPIRED = 82
@@ -54,6 +55,25 @@ def tearDownModule():
 
 def pki(name):
     return os.path.join(PKI, name)
+
+
+def keys_after_leading_text():
+    """The OpenSSL 3 PKCS#8 key (PBES2 + AES) with text before its BEGIN line: a blank line,
+    and the "Bag Attributes" `openssl pkcs12 -nocerts` writes (made by openssl itself)."""
+    blank = pki("client-enc-pkcs8-blankline.key")
+    with open(pki("client-enc-pkcs8.key")) as src, open(blank, "w") as dst:
+        dst.write("\n" + src.read())
+    p12, bag = pki("client-pkcs12.p12"), pki("client-enc-pkcs8-bag.key")
+    pw = "pass:" + PASSWORD
+    subprocess.run(["openssl", "pkcs12", "-export", "-in", pki("client.crt"), "-inkey",
+                    pki("client.key"), "-passout", pw, "-out", p12], check=True,
+                   capture_output=True, timeout=TIMEOUT)
+    subprocess.run(["openssl", "pkcs12", "-in", p12, "-nocerts", "-passin", pw, "-passout", pw,
+                    "-out", bag], check=True, capture_output=True, timeout=TIMEOUT)
+    with open(bag) as f:
+        text = f.read()
+    assert text.startswith("Bag Attributes") and "BEGIN ENCRYPTED PRIVATE KEY" in text, text
+    return {"blank-line": blank, "bag-attributes": bag}
 
 
 def probe(port, *args, host="localhost", cafile=True, identity="client"):
@@ -104,6 +124,18 @@ class GoodPaths(unittest.TestCase):
             for mem in ([], ["--mem"]):
                 with self.subTest(identity=name, memory=bool(mem)):
                     out = self.ok(probe(self.broker.port, "--mqtt", *ident, *mem, identity=None))
+                    self.assertIn("mqtt 1: ok", out)
+
+    def test_pkcs8_key_after_leading_text(self):
+        # PEM is found by its BEGIN line wherever it is, as openssl does: mbedTLS 2.28's
+        # path (decrypted by Mote) took such a file for DER and called the right password
+        # wrong.
+        for name, key in keys_after_leading_text().items():
+            for mem in ([], ["--mem"]):
+                with self.subTest(key=name, memory=bool(mem)):
+                    out = self.ok(probe(self.broker.port, "--mqtt", "--cert", pki("client.crt"),
+                                        "--key", key, "--keypass", PASSWORD, *mem,
+                                        identity=None))
                     self.assertIn("mqtt 1: ok", out)
 
     def test_key_source_backend(self):
@@ -235,6 +267,16 @@ class GoodPaths(unittest.TestCase):
         r = probe(self.broker.port, "--tls-version", "tlsv1.3", "--mfl", "2048")
         self.assertEqual(r.returncode, UNSUPPORTED, r.stdout)
 
+    def test_write_after_a_read_that_stopped_at_a_session_ticket(self):
+        # A polling read (read wait 0) right after a TLS 1.3 handshake stops at the first
+        # session ticket, which mbedTLS 3.6 holds back; the next write (the CONNECT) then
+        # finishes it and returns MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET, which is not
+        # an error: the write is made again. That ticket is kept for the next connect.
+        out = self.ok(probe(self.broker.port, "--poll-read", "--mqtt", "--connects", "2"))
+        self.assertIn("poll-read: 0", out)
+        self.assertIn("mqtt 2: ok", out)
+        self.assertRegex(out, r"connect 2: ok .* resumed=1")
+
     def test_insecure_skips_verification_but_still_encrypts(self):
         out = self.ok(probe(self.broker.port, "--insecure", "--mqtt", cafile=False))
         self.assertIn("mqtt 1: ok", out)
@@ -358,6 +400,32 @@ class BadClients(unittest.TestCase):
                     wrong[i] = r.stdout.strip()
             self.assertEqual(wrong, {}, key)
 
+    def test_pkcs8_after_leading_text_wrong_password(self):
+        for name, key in keys_after_leading_text().items():
+            with self.subTest(key=name):
+                self.expect(KEY_PASSWORD, "wrong password", "--cert", pki("client.crt"),
+                            "--key", key, "--keypass", "not-the-password")
+
+    def test_directory_given_as_a_file(self):
+        # fopen() opens a directory on Linux; mbedTLS then failed with "memory allocation
+        # failed" (under ASan: an abort). Each is named as a directory instead.
+        d = os.path.join(PKI, "a-directory")
+        os.makedirs(d, exist_ok=True)
+        cases = {
+            "CA file": ["--cafile", d, "--cert", pki("client.crt"), "--key", pki("client.key")],
+            "certificate file": ["--cafile", pki("ca.crt"), "--cert", d, "--key",
+                                 pki("client.key")],
+            "key file": ["--cafile", pki("ca.crt"), "--cert", pki("client.crt"), "--key", d],
+        }
+        for what, args in cases.items():
+            with self.subTest(what=what):
+                r = subprocess.run([PROBE, "--port", str(self.broker.port), *args],
+                                   capture_output=True, text=True, timeout=TIMEOUT)
+                self.assertEqual(r.returncode, FILE, r.stdout + r.stderr)
+                self.assertIn("%s '%s' is a directory" % (what, d), r.stdout)
+                if what == "CA file":
+                    self.assertIn("--capath", r.stdout)
+
     def test_files_missing(self):
         self.expect(FILE, "No such file", "--cert", pki("nope.crt"), "--key", pki("client.key"))
         self.expect(FILE, "No such file", "--cert", pki("client.crt"), "--key", pki("nope.key"))
@@ -375,6 +443,40 @@ class BadClients(unittest.TestCase):
                             "--cert", pki("client.crt")], capture_output=True, text=True,
                            timeout=TIMEOUT)
         self.assertEqual(r.returncode, BAD_ARG, r.stdout)
+
+
+class ServerHangsUp(unittest.TestCase):
+    """A server that accepted the handshake and our certificate, read the CONNECT, and ended
+    the connection. No session tickets: with TLS 1.3 nothing then tells the client that its
+    certificate was accepted."""
+
+    def hang_up(self, close_notify):
+        with RecordingTLSServer(PKI, require_client_cert=True, tls13=True, tickets=0,
+                                hang_up_after=1, close_notify=close_notify) as s:
+            r = probe(s.port, "--mqtt")
+        self.assertTrue(s.connections and s.connections[0].get("hung_up"), s.connections)
+        self.assertEqual(s.connections[0]["version"], "TLSv1.3" if TLS13 else "TLSv1.2")
+        return r
+
+    def test_close_notify_is_the_server_closing_not_a_certificate_rejection(self):
+        # A clean close (close_notify) is how a broker can refuse the CONNECT (AWS IoT on a
+        # policy deny); a server refusing the certificate sends an alert or resets instead.
+        r = self.hang_up(close_notify=True)
+        self.assertEqual(r.returncode, CLOSED, r.stdout + r.stderr)
+        self.assertIn("close_notify", r.stdout)
+        self.assertNotIn("certificate", r.stdout)
+        if TLS13:
+            self.assertIn("right after accepting the TLS 1.3 handshake", r.stdout)
+
+    def test_hang_up_without_close_notify_after_tls13_handshake(self):
+        # No close_notify, no alert, nothing received since the TLS 1.3 handshake: still
+        # most likely the server's verdict on our certificate (its alert lost to a reset).
+        r = self.hang_up(close_notify=False)
+        if TLS13:
+            self.assertEqual(r.returncode, CLIENT_CERT_REJECTED, r.stdout + r.stderr)
+            self.assertIn("in reply to our client certificate", r.stdout)
+        else:
+            self.assertEqual(r.returncode, CLOSED, r.stdout + r.stderr)
 
 
 class Timeouts(unittest.TestCase):

@@ -50,8 +50,15 @@ class RecordingTLSServer:
     resumed, then waits for the client to close."""
 
     def __init__(self, pki, alpn=None, require_client_cert=False, tls13=False, port=0,
-                 read_delay=0.0, rcvbuf=0, never_read=False):
+                 read_delay=0.0, rcvbuf=0, never_read=False, tickets=None, hang_up_after=0,
+                 close_notify=True):
+        """hang_up_after: once that many bytes arrived, end the connection: with close_notify
+        (a clean TLS close, as a broker refusing the CONNECT), or without it (the socket
+        just closes). tickets: TLS 1.3 session tickets sent after the handshake (OpenSSL's
+        default is 2)."""
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if tickets is not None:
+            self.ctx.num_tickets = tickets
         self.ctx.load_cert_chain(os.path.join(pki, "server.crt"), os.path.join(pki, "server.key"))
         if not tls13:
             self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
@@ -78,6 +85,8 @@ class RecordingTLSServer:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.read_delay = read_delay
         self.never_read = never_read
+        self.hang_up_after = hang_up_after
+        self.close_notify = close_notify
         self._stop = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -123,6 +132,12 @@ class RecordingTLSServer:
                         break
                     digest.update(chunk)
                     record["received"] += len(chunk)
+                    if self.hang_up_after and record["received"] >= self.hang_up_after:
+                        record["hung_up"] = True
+                        if self.close_notify:
+                            # Sends close_notify, then waits for the client's (or its close).
+                            tls = tls.unwrap()
+                        break
             except (ssl.SSLError, OSError):
                 pass
             record["sha256"] = digest.hexdigest()

@@ -40,6 +40,28 @@ static mote_err_t read_window(mote_tls_t *t, uint32_t ms)
     return MOTE_OK;
 }
 
+/* --poll-read: let the server's first records arrive, then make one recv as a polling
+ * caller does (read wait 0). Under TLS 1.3 those records are session tickets: mbedTLS 3.6
+ * stops at a ticket and holds it back, and the next call on the connection, often a write,
+ * finishes it. */
+static mote_err_t poll_read(mote_tls_t *t, uint32_t wait_ms)
+{
+    mote_transport_t tr;
+    uint8_t buf[256];
+    mote_tls_transport(t, &tr);
+    int w = mote_tls_wait_readable(t, 2000);
+    if (w < 0) {
+        return (mote_err_t)w;
+    }
+    struct timespec settle = { 0, 300 * 1000000L }; /* every ticket in, not just the first */
+    nanosleep(&settle, NULL);
+    mote_tls_set_read_wait(t, 0);
+    int32_t n = tr.recv(tr.ctx, buf, sizeof buf);
+    mote_tls_set_read_wait(t, wait_ms);
+    printf("poll-read: %d\n", (int)n);
+    return n < 0 ? (mote_err_t)n : MOTE_OK;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -47,7 +69,8 @@ static void usage(void)
             "  [--cert F] [--key F] [--keypass P] [--mem] [--alpn a,b] [--servername N]\n"
             "  [--tls-version V] [--ciphers C] [--insecure] [--mfl N] [--hs-timeout MS] [--connects N]\n"
             "  [--no-resume] [--read-ms MS] [--mqtt] [--payload N] [--messages N] [--time]\n"
-            "  [--blast BYTES] [--sndbuf BYTES] [--write-timeout MS] [--key-backend RSA-KEY-FILE]\n");
+            "  [--blast BYTES] [--sndbuf BYTES] [--write-timeout MS] [--key-backend RSA-KEY-FILE]\n"
+            "  [--poll-read]\n");
     exit(64);
 }
 
@@ -160,8 +183,9 @@ static uint8_t *slurp(const char *path, size_t *len)
     }
     fclose(f);
     buf[n] = 0;
-    /* PEM text is parsed as a C string; DER is taken by its exact length. */
-    *len = (n > 0 && buf[0] == '-') ? (size_t)n + 1 : (size_t)n;
+    /* PEM text is parsed as a C string; DER is taken by its exact length. A BEGIN line
+     * anywhere makes it PEM (text may come before it, as in `openssl pkcs12` output). */
+    *len = strstr((const char *)buf, "-----BEGIN ") ? (size_t)n + 1 : (size_t)n;
     return buf;
 }
 
@@ -384,7 +408,7 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     const char *host = "localhost";
     unsigned port = 8883;
-    int connects = 1, mqtt = 0, mem = 0, messages = 1, timing = 0;
+    int connects = 1, mqtt = 0, mem = 0, messages = 1, timing = 0, poll_first = 0;
     size_t blast_bytes = 0;
     int sndbuf = 0, read_ms = 0;
     const char *key_backend = NULL;
@@ -392,6 +416,7 @@ int main(int argc, char **argv)
     const char *alpn_list[9] = { 0 };
     char alpn_buf[256];
     cfg.session_resumption = true;
+    cfg.read_wait_ms = 50; /* the transport's default, named so --poll-read can restore it */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -428,6 +453,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--insecure") == 0) cfg.insecure = true;
         else if (strcmp(a, "--no-resume") == 0) cfg.session_resumption = false;
         else if (strcmp(a, "--mqtt") == 0) mqtt = 1;
+        else if (strcmp(a, "--poll-read") == 0) poll_first = 1;
         else if (strcmp(a, "--mem") == 0) mem = 1;
         else if (strcmp(a, "--time") == 0) timing = 1;
         else if (strcmp(a, "--about") == 0) {
@@ -498,6 +524,9 @@ int main(int argc, char **argv)
         }
         if (read_ms > 0) {
             err = read_window(t, (uint32_t)read_ms);
+        }
+        if (poll_first && err == MOTE_OK) {
+            err = poll_read(t, cfg.read_wait_ms);
         }
         if (blast_bytes && err == MOTE_OK) {
             err = blast(t, blast_bytes);

@@ -232,8 +232,21 @@ mote_err_t mote_tls_map_io(mote_tls_t *t, int ret)
 {
     char why[160];
     t->last_mbed = ret;
-    if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF ||
-        ret == MBEDTLS_ERR_NET_CONN_RESET) {
+    if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+        /* A clean close: the server ended a connection it had accepted. A server that
+         * refuses a client certificate sends an alert (or resets), not close_notify; a
+         * broker that refuses the CONNECT may just hang up like this (AWS IoT does when the
+         * policy denies iot:Connect). */
+        if (t->verdict_pending) {
+            return mote_tls_fail(t, MOTE_ERR_CLOSED,
+                                 "the server closed the connection cleanly (close_notify) "
+                                 "right after accepting the TLS 1.3 handshake; a broker does "
+                                 "this when it refuses the client (AWS IoT: a policy that "
+                                 "denies iot:Connect)");
+        }
+        return mote_tls_fail(t, MOTE_ERR_CLOSED, "the server closed the connection (close_notify)");
+    }
+    if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET) {
         if (t->verdict_pending) {
             /* TLS 1.3, nothing received since the handshake: the server hung up on our
              * certificate (its alert lost to the reset our next write caused). */

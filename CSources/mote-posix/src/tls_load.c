@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mbedtls/error.h"
 #include "mbedtls/pkcs5.h"
@@ -13,8 +14,9 @@
 
 #define MOTE_TLS_OS_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
-/* Fail with MOTE_ERR_FILE naming the path when it cannot be opened for reading; mbedTLS's
- * own "file I/O error" does not say which file or why. */
+/* Fail with MOTE_ERR_FILE naming the path when it cannot be opened for reading, or is not a
+ * regular file; mbedTLS's own "file I/O error" does not say which file or why, and a
+ * directory (which fopen opens on Linux) reaches it as a failed allocation. */
 static mote_err_t check_readable(mote_tls_t *t, const char *what, const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -22,7 +24,22 @@ static mote_err_t check_readable(mote_tls_t *t, const char *what, const char *pa
         int e = errno;
         return mote_tls_fail(t, MOTE_ERR_FILE, "%s '%s': %s", what, path, strerror(e));
     }
+    struct stat st;
+    int r = fstat(fileno(f), &st);
+    int e = errno;
     fclose(f);
+    if (r != 0) {
+        return mote_tls_fail(t, MOTE_ERR_FILE, "%s '%s': %s", what, path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return mote_tls_fail(t, MOTE_ERR_FILE, "%s '%s' is a directory%s", what, path,
+                             strcmp(what, "CA file") == 0
+                                 ? " (give a directory of CA certificates with --capath)"
+                                 : "");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return mote_tls_fail(t, MOTE_ERR_FILE, "%s '%s' is not a regular file", what, path);
+    }
     return MOTE_OK;
 }
 
@@ -126,9 +143,11 @@ static int parse_key_pkcs8_fallback(mote_tls_t *t, const mote_tls_key_source_t *
     if (!buf) {
         return MBEDTLS_ERR_PK_FILE_IO_ERROR;
     }
-    /* PEM is parsed as a string (length includes the NUL); DER by its exact length. */
-    int ret = mote_tls_parse_pkcs8_aes(&t->key, buf, buf[0] == '-' ? len + 1 : len,
-                                       ks->password);
+    /* PEM is parsed as a string (length includes the NUL); DER by its exact length. PEM is
+     * told by a BEGIN line anywhere, as mbedTLS and OpenSSL do: text may precede it (a blank
+     * line, or the "Bag Attributes" that `openssl pkcs12 -nocerts` writes). */
+    bool pem = strstr((const char *)buf, "-----BEGIN ") != NULL;
+    int ret = mote_tls_parse_pkcs8_aes(&t->key, buf, pem ? len + 1 : len, ks->password);
     mbedtls_platform_zeroize(buf, len);
     free(buf);
     return ret;

@@ -293,6 +293,17 @@ static void save_session(mote_tls_t *t, bool from_ticket)
     t->have_session = true;
 }
 
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+/* mbedTLS 3.x returned MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET from a read, write or
+ * handshake call: not an error, the call is to be made again. TLS 1.3 tickets arrive after
+ * the handshake; the session holding this one can be exported until the next read. */
+static void ticket_arrived(mote_tls_t *t)
+{
+    save_session(t, true);
+    t->verdict_pending = false; /* a server sends tickets to clients it accepted */
+}
+#endif
+
 /* Drop the socket and per-connection state; configuration and saved session stay. */
 static void tls_drop(mote_tls_t *t)
 {
@@ -397,6 +408,14 @@ static int tls_flush(mote_tls_t *t)
             t->stage_off += (size_t)r;
             continue;
         }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+        if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+            /* A TLS 1.3 ticket a read had left held back, finished by this write instead of
+             * the record: keep it and write again (mbedTLS: not an error). */
+            ticket_arrived(t);
+            continue;
+        }
+#endif
         if (r == 0 || r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
             if (!t->blocked) {
                 t->blocked = true;
@@ -486,8 +505,7 @@ static int32_t tls_recv(void *ctx, uint8_t *buf, size_t len)
         bool later = r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE;
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-            save_session(t, true); /* TLS 1.3 tickets arrive after the handshake */
-            t->verdict_pending = false; /* a server sends tickets to clients it accepted */
+            ticket_arrived(t);
             later = true;
         }
 #endif
