@@ -5,6 +5,7 @@
  * loop does not spin. TCP_NODELAY is set because the client writes whole packets (often
  * several at once) and Nagle's algorithm plus delayed ACKs would stall small QoS 1 streams. */
 #include "mote/posix.h"
+#include "tcp_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,12 +112,36 @@ static mote_err_t try_connect(mote_tcp_t *t, const struct addrinfo *ai, uint32_t
     return MOTE_OK;
 }
 
+mote_err_t mote_tcp_connect_list(mote_tcp_t *t, const struct addrinfo *list, uint32_t deadline)
+{
+    const struct addrinfo *ai;
+    mote_err_t err = MOTE_ERR_CONNECT;
+    unsigned n = 0;
+    for (ai = list; ai != NULL; ai = ai->ai_next)
+        n++;
+    /* Each address gets an equal share of the time left, the last one all of it: an
+     * address that drops the SYN (a host that is down behind a name with several
+     * addresses) does not use up the time of the ones after it. */
+    for (ai = list; ai != NULL; ai = ai->ai_next, n--) {
+        uint32_t left = ms_left(deadline);
+        if (left == 0) {
+            t->last_errno = ETIMEDOUT;
+            return MOTE_ERR_TIMEOUT;
+        }
+        err = try_connect(t, ai, mote_posix_clock_ms(NULL) + left / n);
+        if (err == MOTE_OK) {
+            break;
+        }
+    }
+    return err;
+}
+
 mote_err_t mote_tcp_connect(mote_tcp_t *t, const char *host, uint16_t port, uint32_t timeout_ms)
 {
-    struct addrinfo hints, *res = NULL, *ai;
+    struct addrinfo hints, *res = NULL;
     char portstr[8];
     uint32_t deadline;
-    mote_err_t err = MOTE_ERR_CONNECT;
+    mote_err_t err;
     int rc;
 
     if (t == NULL || host == NULL || port == 0) {
@@ -146,12 +171,7 @@ mote_err_t mote_tcp_connect(mote_tcp_t *t, const char *host, uint16_t port, uint
         t->last_errno = (rc == EAI_SYSTEM) ? errno : 0;
         return MOTE_ERR_RESOLVE;
     }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        err = try_connect(t, ai, deadline);
-        if (err == MOTE_OK || err == MOTE_ERR_TIMEOUT) {
-            break;
-        }
-    }
+    err = mote_tcp_connect_list(t, res, deadline);
     freeaddrinfo(res);
     return err;
 }

@@ -1,0 +1,10 @@
+# The POSIX TCP adapter (cmocka): connecting over several resolved addresses.
+find_library(CMOCKA_LIB cmocka)
+if(CMOCKA_LIB AND TARGET mote-posix)
+  add_executable(test_tcp_connect ${CMAKE_CURRENT_LIST_DIR}/test_tcp_connect.c)
+  target_include_directories(test_tcp_connect PRIVATE ${PROJECT_SOURCE_DIR}/CSources/mote-posix/src)
+  target_compile_definitions(test_tcp_connect PRIVATE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
+  target_link_libraries(test_tcp_connect PRIVATE mote-posix mote ${CMOCKA_LIB})
+  target_compile_options(test_tcp_connect PRIVATE ${MOTE_WARNINGS})
+  add_test(NAME posix_tcp_connect COMMAND test_tcp_connect)
+endif()
