@@ -1,6 +1,6 @@
 # CMake toolchain: Cortex-M4 bare metal (arm-none-eabi-gcc from Debian's gcc-arm-none-eabi,
 # newlib-nano from libnewlib-arm-none-eabi). Use:
-#   cmake -S examples/cortex-m4 -B build/cm4 -DCMAKE_TOOLCHAIN_FILE=toolchain/cortex-m4.cmake
+#   cmake -S examples/cortex-m4 -B build/cm4 -DCMAKE_TOOLCHAIN_FILE=$PWD/toolchain/cortex-m4.cmake
 # Code is compiled for size with one section per function/object so that the firmware link
 # (-Wl,--gc-sections) keeps only what is reachable. The ABI is the default soft-float one;
 # a firmware with an FPU adds -mfloat-abi=hard -mfpu=fpv4-sp-d16 to MOTE_CM4_FLAGS.

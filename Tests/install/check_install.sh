@@ -23,6 +23,20 @@ out=$("$work/fp/consumer")
 pcdir=$(dirname "$(find "$work/prefix" -name mote.pc | head -n 1)")
 cflags=$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags mote)
 libs=$(PKG_CONFIG_PATH="$pcdir" pkg-config --libs mote)
+# the build's options that shape the public types reach the consumer's compiler line
+for opt in MOTE_JSON_MAX_DEPTH MOTE_MQTT_MAX_PENDING_SUBS; do
+  val=$(sed -n "s/^$opt:[A-Z]*=//p" "$build/CMakeCache.txt")
+  case " $cflags " in
+    *" -D$opt=$val "*) ;;
+    *) echo "pkg-config --cflags mote lacks -D$opt=$val: $cflags" >&2; exit 1 ;;
+  esac
+done
+for opt in MOTE_MQTT_V5 MOTE_MQTT_V311 MOTE_JSON_DOUBLE; do
+  case " $cflags " in
+    *" -D$opt="[01]" "*) ;;
+    *) echo "pkg-config --cflags mote lacks -D$opt: $cflags" >&2; exit 1 ;;
+  esac
+done
 # shellcheck disable=SC2086
 cc -std=c11 $cflags "$src/Tests/install/consumer/main.c" $libs -o "$work/pc"
 out=$("$work/pc")

@@ -49,7 +49,7 @@
 
 /* JSON double conversions (mote_json_get_double, _parse_double, _format_double,
  * _write_double: correctly rounded reading, shortest round-trip writing). 0 leaves them out
- * (not declared) for firmware that needs no doubles: about 1.7 KB less JSON code on
+ * (not declared) for firmware that needs no doubles: about 1.5 KB less JSON code on
  * Cortex-M4. The conversions use integer arithmetic only, so neither setting links soft-float
  * helpers. Integers, strings and everything else stay. Default: 1. */
 #ifndef MOTE_JSON_DOUBLE
