@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mote/mqtt_codec.h"
 #include "mote/posix.h"
 
 /* Buffers of the one session a process opens. Static, modest and fixed: larger incoming
@@ -25,15 +26,34 @@ static mote_mqtt_inflight_t g_inflight[CLI_INFLIGHT_MAX];
 static uint16_t g_qos2_rx[1024]; /* 3.1.1 brokers may send many QoS 2 messages at once */
 static mote_bytes_t g_rx_aliases[16];
 static uint8_t g_rx_alias_store[16 * 256];
-static uint8_t g_connect_props[512];
+static uint8_t g_connect_props[MOTE_CLI_PROPS_CAP];
 static uint8_t g_will_props[8];
 
 static volatile sig_atomic_t g_interrupted;
+/* While the TCP connection and TLS handshake are set up (the adapters wait through EINTR),
+ * an interrupt ends the process at once with this code (-1: not now), as mosquitto does. */
+static volatile sig_atomic_t g_exit_on_interrupt = -1;
+static const char *volatile g_interrupt_line; /* written to stderr first (NULL: none) */
+static volatile size_t g_interrupt_line_len;
 
 static void on_signal(int sig)
 {
     (void)sig;
     g_interrupted = 1;
+    if (g_exit_on_interrupt >= 0) {
+        if (g_interrupt_line != NULL) {
+            ssize_t w = write(STDERR_FILENO, g_interrupt_line, g_interrupt_line_len);
+            (void)w;
+        }
+        _exit((int)g_exit_on_interrupt);
+    }
+}
+
+static const char k_interrupted_connect[] = "mote: interrupted while connecting\n";
+
+int mote_cli_interrupt_exit(const mote_cli_opts_t *o)
+{
+    return o->mode == MOTE_CLI_PUB ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
 }
 
 void mote_cli_install_signals(void)
@@ -193,14 +213,67 @@ static int bad_value(const char *opt, const char *val)
     return MOTE_EXIT_ERROR;
 }
 
+/* Topics and filters are checked before connecting, so a typo is a usage error (like
+ * mosquitto's "Invalid publish topic") rather than a failure reported after CONNECT. */
+static bool check_topic(const char *t, bool filter)
+{
+    mote_bytes_t b = mote_bytes_cstr(t);
+    const char *kind = filter ? "filter" : "topic";
+    const char *why;
+    if ((filter ? mote_mqtt_filter_validate(b) : mote_mqtt_topic_validate(b)) == MOTE_OK) {
+        return true;
+    }
+    if (b.len == 0) {
+        why = filter ? "a filter cannot be empty" : "a topic cannot be empty";
+    } else if (b.len > 65535) {
+        why = "longer than 65,535 bytes";
+    } else if (!mote_mqtt_utf8_valid(b.ptr, b.len)) {
+        why = "not valid UTF-8";
+    } else if (!filter) {
+        why = "the wildcards + and # are for subscribing, not for a topic to publish to";
+    } else {
+        why = "'#' must be alone in the last level, '+' alone in its level "
+              "($share/GROUP/FILTER for shared subscriptions)";
+    }
+    fprintf(stderr, "mote: invalid %s '%s': %s\n", kind, t, why);
+    return false;
+}
+
+/* --property KEY VALUE pairs must be UTF-8 and fit, encoded, in MOTE_CLI_PROPS_CAP bytes:
+ * checked here so they are never dropped later. */
+static bool check_user_props(const mote_cli_opts_t *o)
+{
+    static uint8_t scratch[MOTE_CLI_PROPS_CAP];
+    mote_mqtt_props_builder_t b;
+    int i;
+    mote_mqtt_props_init(&b, scratch, sizeof scratch);
+    for (i = 0; i < o->user_count; i++) {
+        mote_err_t err = mote_mqtt_props_add_user(&b, mote_bytes_cstr(o->user_keys[i]),
+                                                  mote_bytes_cstr(o->user_values[i]));
+        if (err == MOTE_ERR_BAD_UTF8) {
+            fprintf(stderr, "mote: --property '%s': key and value must be valid UTF-8\n",
+                    o->user_keys[i]);
+            return false;
+        }
+        if (err != MOTE_OK) {
+            fprintf(stderr, "mote: --property '%s': user properties too large: together they "
+                            "must fit in %u bytes encoded (each takes 5 + key + value bytes)\n",
+                    o->user_keys[i], (unsigned)MOTE_CLI_PROPS_CAP);
+            return false;
+        }
+    }
+    return true;
+}
+
 int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t *o)
 {
     const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:ck:V:u:P:dx:"
                                               : ":h:p:t:q:i:ck:C:W:V:vu:P:dx:NR";
-    int c;
+    int c, i;
     long v;
 
     memset(o, 0, sizeof *o);
+    o->mode = mode;
     o->net.host = "localhost";
     o->net.connect_timeout_ms = 10000;
     o->ack_timeout_ms = 30000;
@@ -362,8 +435,33 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         fprintf(stderr, "mote: -c (persistent session) needs a client id (-i)\n");
         return MOTE_EXIT_ERROR;
     }
-    if (o->client_id != NULL && strlen(o->client_id) > 23 * 10) {
-        fprintf(stderr, "mote: client id too long\n");
+    if (o->client_id != NULL) {
+        size_t n = strlen(o->client_id);
+        if (n > MOTE_CLI_MAX_CLIENT_ID) {
+            fprintf(stderr, "mote: client id too long: %zu bytes (at most %d)\n", n,
+                    MOTE_CLI_MAX_CLIENT_ID);
+            return MOTE_EXIT_ERROR;
+        }
+        if (!mote_mqtt_utf8_valid((const uint8_t *)o->client_id, n)) {
+            fprintf(stderr, "mote: client id is not valid UTF-8\n");
+            return MOTE_EXIT_ERROR;
+        }
+    }
+    if (o->username != NULL &&
+        !mote_mqtt_utf8_valid((const uint8_t *)o->username, strlen(o->username))) {
+        fprintf(stderr, "mote: username is not valid UTF-8\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if (o->password != NULL && strlen(o->password) > 65535) {
+        fprintf(stderr, "mote: password too long (at most 65,535 bytes)\n");
+        return MOTE_EXIT_ERROR;
+    }
+    for (i = 0; i < o->topic_count; i++) {
+        if (!check_topic(o->topics[i], mode == MOTE_CLI_SUB)) {
+            return MOTE_EXIT_ERROR;
+        }
+    }
+    if (o->will_topic != NULL && !check_topic(o->will_topic, false)) {
         return MOTE_EXIT_ERROR;
     }
     if ((o->will_payload != NULL || o->will_qos != 0 || o->will_retain) && o->will_topic == NULL) {
@@ -372,6 +470,9 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
     }
     if (o->user_count > 0 && o->version != MOTE_MQTT_VERSION_5) {
         fprintf(stderr, "mote: user properties need -V mqttv5\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if (o->user_count > 0 && !check_user_props(o)) {
         return MOTE_EXIT_ERROR;
     }
     if (mode == MOTE_CLI_PUB) {
@@ -405,6 +506,10 @@ int mote_cli_exit_code(int err)
     case MOTE_ERR_RESOLVE:
     case MOTE_ERR_CONNECT:
         return MOTE_EXIT_NETWORK;
+    case MOTE_ERR_PACKET_TOO_LARGE:
+        /* We announce no maximum packet size: this is our receive buffer (or, for our own
+         * requests, the broker's announced maximum), not a broker fault. */
+        return MOTE_EXIT_ERROR;
     default:
         break;
     }
@@ -438,7 +543,15 @@ int mote_cli_fail(const mote_cli_session_t *s, const char *what, int err)
     bool quiet = s != NULL && s->opts != NULL && s->opts->quiet;
     if (!quiet) {
         const char *cls = err_class(err);
-        if (err == MOTE_ERR_SERVER_DISCONNECT && s != NULL && s->server_disconnect) {
+        if (err == MOTE_ERR_PACKET_TOO_LARGE) {
+            /* What the core reports when an incoming packet, or a PUBLISH's topic and
+             * properties, do not fit in rx_buf (larger payloads are streamed). */
+            fprintf(stderr, "mote: %s: the broker sent a message header (topic and properties) "
+                            "or packet larger than the receive buffer (--rx-buffer %u; at most "
+                            "%u) (%d)\n",
+                    what, s != NULL && s->opts != NULL ? (unsigned)s->opts->rx_cap : 0u,
+                    (unsigned)(CLI_RX_MAX - 1), err);
+        } else if (err == MOTE_ERR_SERVER_DISCONNECT && s != NULL && s->server_disconnect) {
             fprintf(stderr, "mote: %s: connection lost: broker sent DISCONNECT: %s (0x%02x)\n",
                     what, mote_mqtt_reason_string(s->disconnect_reason),
                     (unsigned)s->disconnect_reason);
@@ -455,6 +568,31 @@ int mote_cli_fail(const mote_cli_session_t *s, const char *what, int err)
         }
     }
     return mote_cli_exit_code(err);
+}
+
+int mote_cli_fail_request(const mote_cli_session_t *s, const char *what, int err)
+{
+    bool quiet = s != NULL && s->opts != NULL && s->opts->quiet;
+    const char *why;
+    switch (err) {
+    case MOTE_ERR_BAD_TOPIC: why = "invalid topic or filter"; break;
+    case MOTE_ERR_BAD_UTF8: why = "a string to send is not valid UTF-8"; break;
+    case MOTE_ERR_BAD_PROPERTY: why = "invalid property"; break;
+    case MOTE_ERR_BAD_QOS: why = "QoS above the broker's maximum QoS"; break;
+    case MOTE_ERR_UNSUPPORTED: why = "the broker does not support retained messages"; break;
+    case MOTE_ERR_PACKET_TOO_LARGE:
+        why = "the packet is larger than the broker's maximum packet size";
+        break;
+    case MOTE_ERR_BUFFER_TOO_SMALL:
+        why = "the topic and properties do not fit in the send buffer";
+        break;
+    default:
+        return mote_cli_fail(s, what, err);
+    }
+    if (!quiet) {
+        fprintf(stderr, "mote: %s: %s (%d)\n", what, why, err);
+    }
+    return MOTE_EXIT_ERROR;
 }
 
 /* ---- Session ----------------------------------------------------------------------- */
@@ -518,6 +656,11 @@ static int32_t watch_send(void *ctx, const mote_iovec_t *iov, size_t iovcnt)
 static int32_t watch_recv(void *ctx, uint8_t *buf, size_t len)
 {
     mote_cli_session_t *s = ctx;
+    /* mote_mqtt_connect waits for CONNACK in reads of at most recv_wait_ms: failing the
+     * next one ends that wait promptly on Ctrl-C instead of at the connect timeout. */
+    if (s->connecting && mote_cli_interrupted()) {
+        return MOTE_ERR_TRANSPORT;
+    }
     return s->conn.transport.recv(s->conn.transport.ctx, buf, len);
 }
 
@@ -527,8 +670,12 @@ mote_mqtt_props_t mote_cli_user_props(const mote_cli_opts_t *o, uint8_t *buf, si
     int i;
     mote_mqtt_props_init(&b, buf, cap);
     for (i = 0; i < o->user_count; i++) {
-        (void)mote_mqtt_props_add_user(&b, mote_bytes_cstr(o->user_keys[i]),
-                                       mote_bytes_cstr(o->user_values[i]));
+        /* mote_cli_parse checked that they are UTF-8 and fit in MOTE_CLI_PROPS_CAP. */
+        if (mote_mqtt_props_add_user(&b, mote_bytes_cstr(o->user_keys[i]),
+                                     mote_bytes_cstr(o->user_values[i])) != MOTE_OK) {
+            fprintf(stderr, "mote: --property: user properties do not fit in %zu bytes\n", cap);
+            exit(MOTE_EXIT_ERROR);
+        }
     }
     return mote_mqtt_props_view(&b);
 }
@@ -549,7 +696,12 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
     s->on_event = on_evt;
     s->user = user;
     if (o->client_id != NULL) {
-        snprintf(s->client_id, sizeof s->client_id, "%s", o->client_id);
+        size_t n = strlen(o->client_id); /* at most MOTE_CLI_MAX_CLIENT_ID (mote_cli_parse) */
+        if (n >= sizeof s->client_id) {
+            fprintf(stderr, "mote: client id too long\n");
+            return MOTE_EXIT_ERROR;
+        }
+        memcpy(s->client_id, o->client_id, n + 1);
     } else {
         snprintf(s->client_id, sizeof s->client_id, "mote-%ld", (long)getpid());
     }
@@ -558,7 +710,18 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
         net.connect_timeout_ms = timeout_ms;
     }
     errbuf[0] = '\0';
+    g_interrupt_line = o->quiet ? NULL : k_interrupted_connect;
+    g_interrupt_line_len = sizeof k_interrupted_connect - 1;
+    g_exit_on_interrupt = mote_cli_interrupt_exit(o);
+    if (mote_cli_interrupted()) { /* came before the handler could exit */
+        g_exit_on_interrupt = -1;
+        if (!o->quiet) {
+            fputs(k_interrupted_connect, stderr);
+        }
+        return MOTE_CLI_OPEN_INTERRUPTED;
+    }
     err = mote_cli_net_open(&net, &s->conn, errbuf, sizeof errbuf);
+    g_exit_on_interrupt = -1;
     if (err != MOTE_OK) {
         if (!o->quiet) {
             if (errbuf[0] != '\0') {
@@ -634,8 +797,18 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
         }
         co.extra_props = mote_cli_user_props(o, g_connect_props, sizeof g_connect_props);
     }
-    err = mote_mqtt_connect(&s->client, &co, timeout_ms != 0 ? timeout_ms : net.connect_timeout_ms,
-                            &s->info);
+    /* net.connect_timeout_ms: --connect-timeout, or timeout_ms (-W) when that is shorter. */
+    s->connecting = true;
+    err = mote_mqtt_connect(&s->client, &co, net.connect_timeout_ms, &s->info);
+    s->connecting = false;
+    if (err != MOTE_OK && mote_cli_interrupted()) {
+        if (!o->quiet) {
+            fputs(k_interrupted_connect, stderr);
+        }
+        mote_mqtt_reset_connection(&s->client);
+        mote_cli_close(s);
+        return MOTE_CLI_OPEN_INTERRUPTED;
+    }
     if (err == MOTE_ERR_CONNACK_REFUSED) {
         uint8_t rc = s->info.reason_code;
         if (!o->quiet) {
@@ -716,13 +889,50 @@ mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t timeout_ms)
     }
 }
 
-void mote_cli_close(mote_cli_session_t *s)
+/* After our DISCONNECT: read and discard until the broker closes (it does on DISCONNECT),
+ * for at most timeout_ms. Closing a socket with unread input sends a TCP reset instead of
+ * a FIN, and a broker that sees the reset may drop what it has not read yet from us: the
+ * last acknowledgements (sub -C with messages beyond the count still arriving), even the
+ * DISCONNECT, so the will would be published. */
+static void drain_until_closed(mote_cli_session_t *s, uint32_t timeout_ms)
+{
+    uint8_t scratch[4096];
+    uint32_t start = mote_posix_clock_ms(NULL);
+    for (;;) {
+        uint32_t spent = mote_posix_clock_ms(NULL) - start;
+        int32_t r;
+        if (spent >= timeout_ms || mote_cli_net_wait(&s->conn, timeout_ms - spent) <= 0) {
+            return;
+        }
+        r = s->conn.transport.recv(s->conn.transport.ctx, scratch, sizeof scratch);
+        if (r < 0) {
+            return; /* closed by the broker (or failed): nothing more to wait for */
+        }
+    }
+}
+
+void mote_cli_disconnect_from_event(mote_cli_session_t *s)
 {
     if (mote_mqtt_is_connected(&s->client)) {
-        if (mote_mqtt_disconnect(&s->client, 0, (mote_mqtt_props_t){ NULL, 0 }) ==
-            MOTE_ERR_NEED_MORE) {
-            (void)mote_cli_flush_all(s, 2000);
-        }
+        mote_err_t err = mote_mqtt_disconnect(&s->client, 0, (mote_mqtt_props_t){ NULL, 0 });
+        s->disconnect_sent = err == MOTE_OK || err == MOTE_ERR_NEED_MORE;
+    }
+}
+
+void mote_cli_close(mote_cli_session_t *s)
+{
+    /* Connected: send DISCONNECT. Already closing (an event handler disconnected): this
+     * only writes what is left of that DISCONNECT. Disconnected (after a failure, or
+     * that DISCONNECT is all written): nothing to send. */
+    mote_err_t err = mote_mqtt_disconnect(&s->client, 0, (mote_mqtt_props_t){ NULL, 0 });
+    if (err == MOTE_ERR_NEED_MORE) {
+        err = mote_cli_flush_all(s, 2000);
+    }
+    if (err == MOTE_ERR_NOT_CONNECTED && s->disconnect_sent) {
+        err = MOTE_OK;
+    }
+    if (err == MOTE_OK && s->net_open) {
+        drain_until_closed(s, 1000);
     }
     if (s->net_open) {
         mote_cli_net_close(&s->conn);

@@ -18,7 +18,7 @@
 /* Exit codes, distinct per failure class so scripts can tell them apart. */
 enum {
     MOTE_EXIT_OK = 0,
-    MOTE_EXIT_ERROR = 1,      /* usage, files, anything else */
+    MOTE_EXIT_ERROR = 1,      /* usage, files, our own limits (--rx-buffer), anything else */
     MOTE_EXIT_NETWORK = 2,    /* resolve, TCP connect or TLS failure */
     MOTE_EXIT_REFUSED = 3,    /* the broker refused CONNECT (CONNACK reason code) */
     MOTE_EXIT_LOST = 4,       /* connection lost or closed by the broker */
@@ -28,11 +28,16 @@ enum {
 
 #define MOTE_CLI_MAX_TOPICS 64
 #define MOTE_CLI_MAX_USER_PROPS 8
+/* Client identifiers: MQTT allows 65,535 bytes, brokers far fewer (AWS IoT: 128). */
+#define MOTE_CLI_MAX_CLIENT_ID 256
+/* Room for the encoded --property block (CONNECT, PUBLISH and SUBSCRIBE each carry it). */
+#define MOTE_CLI_PROPS_CAP 512
 
 typedef enum { MOTE_CLI_PUB, MOTE_CLI_SUB } mote_cli_mode_t;
 
 /* Every option of pub and sub (each command ignores what does not apply). */
 typedef struct mote_cli_opts {
+    mote_cli_mode_t mode;         /* the command these options were parsed for */
     mote_cli_net_opts_t net;
     mote_mqtt_version_t version;  /* -V, default mqttv311 like mosquitto */
     const char *client_id;        /* -i */
@@ -93,11 +98,18 @@ typedef struct mote_cli_session {
     bool server_disconnect;       /* broker sent DISCONNECT (v5): reason below */
     uint8_t disconnect_reason;
     bool net_open;
-    char client_id[64];
+    bool connecting;              /* waiting for CONNACK: an interrupt fails the read */
+    bool disconnect_sent;         /* mote_cli_disconnect_from_event queued our DISCONNECT */
+    char client_id[MOTE_CLI_MAX_CLIENT_ID + 1];
 } mote_cli_session_t;
 
 /* Open the network connection, create the client and connect (CONNECT/CONNACK) within
- * timeout_ms. Prints the error line itself; returns an exit code (0 when connected). */
+ * timeout_ms (0: --connect-timeout; never longer than that). Prints the error line itself;
+ * returns an exit code (0 when connected), or MOTE_CLI_OPEN_INTERRUPTED when SIGINT/SIGTERM
+ * came while waiting for CONNACK (the command exits with mote_cli_interrupt_exit then; an
+ * interrupt while the TCP or TLS connection is being set up exits the process at once with
+ * that code, as mosquitto_pub/sub do). */
+#define MOTE_CLI_OPEN_INTERRUPTED (-1)
 int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
                   void (*on_event)(void *user, const mote_mqtt_event_t *evt), void *user,
                   uint32_t timeout_ms);
@@ -109,13 +121,25 @@ mote_err_t mote_cli_step(mote_cli_session_t *s, uint32_t wait_ms);
 /* Flush all queued output, waiting for the socket as needed, within timeout_ms. */
 mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t timeout_ms);
 
-/* Print "mote: WHAT: reason" for err and return its exit code. */
+/* Print "mote: WHAT: reason" for err and return its exit code. For errors of the process
+ * step and of the connection, where malformed input is the broker's. */
 int mote_cli_fail(const mote_cli_session_t *s, const char *what, int err);
+
+/* The same for an error returned by one of our own requests (mote_mqtt_publish,
+ * mote_mqtt_subscribe): a bad topic, bad UTF-8 or a packet too large is ours to fix (exit 1),
+ * not the broker's. Other errors (a write that failed, ...) are reported as mote_cli_fail. */
+int mote_cli_fail_request(const mote_cli_session_t *s, const char *what, int err);
 
 /* Map an error to its exit code class. */
 int mote_cli_exit_code(int err);
 
-/* Clean shutdown: DISCONNECT (when connected), flush, close the connection. */
+/* From an event handler: end the connection (v5 reason 0). Called while handling a
+ * PUBLISH, that message is not acknowledged and nothing more is read; the command's loop
+ * then ends and mote_cli_close finishes the shutdown (no second DISCONNECT). */
+void mote_cli_disconnect_from_event(mote_cli_session_t *s);
+
+/* Clean shutdown: DISCONNECT (when connected), flush, wait briefly for the broker to close,
+ * close the connection. */
 void mote_cli_close(mote_cli_session_t *s);
 
 /* Build the v5 user-property block for the options into buf. */
@@ -123,6 +147,9 @@ mote_mqtt_props_t mote_cli_user_props(const mote_cli_opts_t *o, uint8_t *buf, si
 
 /* Set by SIGINT/SIGTERM; the loops stop and disconnect cleanly. */
 bool mote_cli_interrupted(void);
+/* Exit code of a command interrupted before its work was done: sub 0 (an interrupt is how
+ * it normally ends), pub 1 (messages not sent or not acknowledged). */
+int mote_cli_interrupt_exit(const mote_cli_opts_t *o);
 void mote_cli_install_signals(void);
 
 #endif

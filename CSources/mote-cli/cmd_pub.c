@@ -15,6 +15,10 @@
 #include "cli_common.h"
 #include "mote/posix.h"
 
+/* publish_one and publish_line: SIGINT/SIGTERM came while they waited (not a failure: the
+ * caller reports the interruption). Outside mote_err_t's values. */
+#define PUB_INTERRUPTED ((mote_err_t)-1000)
+
 /* A QoS 1/2 message from stdin lines must stay in memory until its ack: one buffer per
  * in-flight record, reused after the PUBLISH_DONE event. */
 typedef struct pub_slot {
@@ -32,7 +36,8 @@ typedef struct pub_state {
     uint32_t failed;              /* v5 acks with an error reason */
     uint16_t ack_inflight;        /* in flight at the last ack check */
     uint32_t ack_since_ms;        /* when an ack last completed (or waiting began) */
-    uint8_t props_buf[512];
+    bool request_failed;          /* the error came from mote_mqtt_publish itself */
+    uint8_t props_buf[MOTE_CLI_PROPS_CAP];
     mote_mqtt_props_t props;
 } pub_state_t;
 
@@ -88,7 +93,7 @@ static mote_err_t ack_progress(pub_state_t *p)
 }
 
 /* Publish one message, waiting (while processing input) when the in-flight window is
- * full. Returns MOTE_OK or the error that ended the session. */
+ * full. Returns MOTE_OK, PUB_INTERRUPTED or the error that ended the session. */
 static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len,
                               uint16_t *packet_id)
 {
@@ -108,10 +113,11 @@ static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len
         /* Not queued: the window is full or the socket cannot take more now. */
         if (err != MOTE_ERR_NO_SPACE && err != MOTE_ERR_RECEIVE_MAXIMUM &&
             err != MOTE_ERR_NEED_MORE) {
+            p->request_failed = true;
             return err;
         }
         if (mote_cli_interrupted()) {
-            return MOTE_ERR_TIMEOUT;
+            return PUB_INTERRUPTED;
         }
         err = mote_cli_step(&p->s, 100);
         if (err == MOTE_OK) {
@@ -145,6 +151,31 @@ static mote_err_t drain(pub_state_t *p)
     return MOTE_OK;
 }
 
+/* The exit code and error line for how publishing ended (err from the loops and drain). */
+static int pub_result(pub_state_t *p, mote_err_t err, bool all_queued)
+{
+    int code;
+    if (err == PUB_INTERRUPTED || (err == MOTE_OK && mote_cli_interrupted() &&
+                                   (!all_queued || mote_mqtt_inflight_count(&p->s.client) > 0))) {
+        if (!p->o->quiet) {
+            fprintf(stderr, "mote: interrupted before every message was %s\n",
+                    p->o->qos > 0 ? "acknowledged" : "sent");
+        }
+        code = mote_cli_interrupt_exit(p->o);
+    } else if (err != MOTE_OK) {
+        code = p->request_failed ? mote_cli_fail_request(&p->s, "publish", err)
+                                 : mote_cli_fail(&p->s, "publish", err);
+        /* A request we could not make leaves the connection usable: disconnect cleanly. */
+        if (!p->request_failed || code != MOTE_EXIT_ERROR) {
+            mote_mqtt_reset_connection(&p->s.client);
+        }
+    } else {
+        code = p->failed > 0 ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
+    }
+    mote_cli_close(&p->s);
+    return code;
+}
+
 static pub_slot_t *free_slot(pub_state_t *p)
 {
     uint16_t i;
@@ -171,7 +202,7 @@ static mote_err_t publish_line(pub_state_t *p, const uint8_t *line, size_t len)
             return err;
         }
         if (mote_cli_interrupted()) {
-            return MOTE_ERR_TIMEOUT;
+            return PUB_INTERRUPTED;
         }
     }
     if (slot->cap < len || slot->buf == NULL) {
@@ -200,6 +231,7 @@ static int run_lines(pub_state_t *p)
     bool eof = false;
     mote_err_t err = MOTE_OK;
     uint16_t i;
+    int code;
 
     p->nslots = p->o->max_inflight;
     p->slots = calloc(p->nslots, sizeof *p->slots);
@@ -289,22 +321,14 @@ static int run_lines(pub_state_t *p)
         err = drain(p);
     }
     free(buf);
-    if (err != MOTE_OK) {
-        int code = mote_cli_fail(&p->s, "publish", err);
-        mote_mqtt_reset_connection(&p->s.client);
-        mote_cli_close(&p->s);
-        for (i = 0; i < p->nslots; i++) {
-            free(p->slots[i].buf);
-        }
-        free(p->slots);
-        return code;
-    }
-    mote_cli_close(&p->s);
+    /* Lines not read yet when interrupted are the user's choice to drop (as with
+     * mosquitto_pub -l); messages read and not acknowledged are reported. */
+    code = pub_result(p, err, true);
     for (i = 0; i < p->nslots; i++) {
         free(p->slots[i].buf);
     }
     free(p->slots);
-    return p->failed > 0 ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
+    return code;
 }
 
 /* Read fd to its end into a growing heap buffer (-s, and -f on a pipe or device). A read
@@ -438,6 +462,9 @@ int mote_cmd_pub(int argc, char **argv)
         }
     }
     code = mote_cli_open(&p.s, &o, pub_event, &p, 0);
+    if (code == MOTE_CLI_OPEN_INTERRUPTED) {
+        code = mote_cli_interrupt_exit(&o);
+    }
     if (code != 0) {
         goto out;
     }
@@ -460,16 +487,7 @@ int mote_cmd_pub(int argc, char **argv)
     if (err == MOTE_OK) {
         err = drain(&p);
     }
-    if (err != MOTE_OK) {
-        code = mote_cli_fail(&p.s, "publish", err);
-        mote_mqtt_reset_connection(&p.s.client);
-    } else if (mote_cli_interrupted() && mote_mqtt_inflight_count(&p.s.client) > 0) {
-        fprintf(stderr, "mote: interrupted before every message was acknowledged\n");
-        code = MOTE_EXIT_ERROR;
-    } else {
-        code = p.failed > 0 ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
-    }
-    mote_cli_close(&p.s);
+    code = pub_result(&p, err, i >= o.repeat);
 out:
     if (map != NULL) {
         munmap(map, len);

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_common.h"
 #include "mote/posix.h"
@@ -26,13 +27,20 @@ static void on_publish(sub_state_t *st, const mote_mqtt_event_t *evt)
 {
     const mote_mqtt_publish_t *m = &evt->u.publish.msg;
     if (st->done) {
+        /* A message after the -C count (it came in the same read as the last one): end the
+         * connection from here, so the client does not acknowledge it and a persistent
+         * session (-c) keeps it for next time. The main loop then ends as usual. */
+        if (evt->u.publish.first) {
+            mote_cli_disconnect_from_event(&st->s);
+        }
         return;
     }
     if (evt->u.publish.first) {
         st->skipping = st->o->no_retained && m->retain;
         if (!st->skipping && st->o->verbose) {
             fwrite(m->topic.ptr, 1, m->topic.len, stdout);
-            fputc(' ', stdout);
+            /* mosquitto_sub -v prints an empty payload as "(null)" */
+            fputs(evt->u.publish.total == 0 ? " (null)" : " ", stdout);
         }
     }
     if (!st->skipping && m->payload.len > 0) {
@@ -84,20 +92,28 @@ static void sub_event(void *user, const mote_mqtt_event_t *evt)
     }
 }
 
-static uint32_t ms_until(uint32_t deadline)
+/* Monotonic milliseconds in 64 bits: -W accepts up to a year, which overflows 32-bit ms. */
+static uint64_t now_ms64(void)
 {
-    int32_t d = (int32_t)(deadline - mote_posix_clock_ms(NULL));
-    return d > 0 ? (uint32_t)d : 0u;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t ms_until(uint64_t deadline)
+{
+    uint64_t now = now_ms64();
+    return deadline > now ? deadline - now : 0u;
 }
 
 int mote_cmd_sub(int argc, char **argv)
 {
     static sub_state_t st;
     static mote_mqtt_subscription_t subs[MOTE_CLI_MAX_TOPICS];
-    static uint8_t props_buf[512];
+    static uint8_t props_buf[MOTE_CLI_PROPS_CAP];
     mote_cli_opts_t o;
     mote_mqtt_props_t props = { NULL, 0 };
-    uint32_t deadline = 0;
+    uint64_t deadline = 0, wait_ms = 0;
     bool has_deadline;
     int code, i;
     mote_err_t err;
@@ -111,9 +127,15 @@ int mote_cmd_sub(int argc, char **argv)
     st.o = &o;
     has_deadline = o.wait_s > 0;
     if (has_deadline) {
-        deadline = mote_posix_clock_ms(NULL) + (uint32_t)o.wait_s * 1000u;
+        wait_ms = (uint64_t)o.wait_s * 1000u;
+        deadline = now_ms64() + wait_ms;
     }
-    code = mote_cli_open(&st.s, &o, sub_event, &st, has_deadline ? (uint32_t)o.wait_s * 1000u : 0);
+    /* The connect may take -W when that is shorter than --connect-timeout. */
+    code = mote_cli_open(&st.s, &o, sub_event, &st,
+                         wait_ms > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)wait_ms);
+    if (code == MOTE_CLI_OPEN_INTERRUPTED) {
+        return mote_cli_interrupt_exit(&o);
+    }
     if (code != 0) {
         return code;
     }
@@ -129,11 +151,14 @@ int mote_cmd_sub(int argc, char **argv)
                                       &st.sub_id)) == MOTE_ERR_NEED_MORE) {
         err = mote_cli_step(&st.s, 100);
         if (err != MOTE_OK) {
-            break;
+            code = mote_cli_fail(&st.s, "subscribe", err);
+            mote_mqtt_reset_connection(&st.s.client);
+            mote_cli_close(&st.s);
+            return code;
         }
     }
     if (err != MOTE_OK) {
-        code = mote_cli_fail(&st.s, "subscribe", err);
+        code = mote_cli_fail_request(&st.s, "subscribe", err);
         mote_cli_close(&st.s);
         return code;
     }
@@ -141,12 +166,12 @@ int mote_cmd_sub(int argc, char **argv)
     /* Messages may arrive before the SUBACK (retained ones right after it): one loop
      * handles both, checking the SUBACK when it comes. */
     {
-        uint32_t suback_deadline = mote_posix_clock_ms(NULL) + o.net.connect_timeout_ms;
+        uint64_t suback_deadline = now_ms64() + o.net.connect_timeout_ms;
         bool checked = false;
         while (!st.done && !mote_cli_interrupted()) {
-            uint32_t wait = 1000;
+            uint64_t wait = 1000;
             if (has_deadline) {
-                uint32_t left = ms_until(deadline);
+                uint64_t left = ms_until(deadline);
                 if (left == 0) {
                     fflush(stdout);
                     if (!o.quiet) {
@@ -159,7 +184,7 @@ int mote_cmd_sub(int argc, char **argv)
                 wait = left < wait ? left : wait;
             }
             if (!st.suback) {
-                uint32_t left = ms_until(suback_deadline);
+                uint64_t left = ms_until(suback_deadline);
                 if (left == 0) {
                     fflush(stdout);
                     code = mote_cli_fail(&st.s, "subscribe (waiting for SUBACK)", MOTE_ERR_TIMEOUT);
@@ -168,12 +193,12 @@ int mote_cmd_sub(int argc, char **argv)
                 }
                 wait = left < wait ? left : wait;
             }
-            err = mote_cli_step(&st.s, wait);
+            err = mote_cli_step(&st.s, (uint32_t)wait);
             if (fflush(stdout) != 0 || ferror(stdout)) {
                 st.output_failed = true;
                 break;
             }
-            if (err != MOTE_OK) {
+            if (err != MOTE_OK && !st.done) {
                 code = mote_cli_fail(&st.s, "receive", err);
                 mote_mqtt_reset_connection(&st.s.client);
                 mote_cli_close(&st.s);

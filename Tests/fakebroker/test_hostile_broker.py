@@ -1,8 +1,10 @@
 """A hostile or broken broker must make `mote` exit non-zero with a message naming the
 cause: never a crash, a hang past its timeouts, or exit 0."""
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -297,6 +299,133 @@ class HostileBrokerTest(unittest.TestCase):
         rc, err, _ = self.run_mote(script, self.sub())
         self.assertEqual(rc, 1, err)
         self.assertIn("refused", err)
+
+    def test_publish_header_larger_than_rx_buffer_is_our_limit(self):
+        """A 2,000-byte topic with --rx-buffer 1024: the broker did nothing wrong; the error
+        names our receive buffer, not a protocol error from the broker."""
+        def script(c):
+            c.handshake()
+            c.connack()
+            c.suback()
+            c.send(packet(0x30, mqtt_str("t/" + "x" * 2000) + b"payload"))
+            stay_open(c, 10)
+        for v in ("mqttv311", "mqttv5"):
+            with self.subTest(version=v):
+                rc, err, _ = self.run_mote(script, self.sub("-V", v, "--rx-buffer", 1024))
+                self.assertEqual(rc, 1, err)
+                self.assertIn("larger than the receive buffer (--rx-buffer 1024", err)
+                self.assertNotIn("from the broker", err)
+
+    def test_publish_above_broker_maximum_packet_size_is_local(self):
+        """v5 CONNACK announcing Maximum Packet Size 100: a larger PUBLISH is refused by our
+        client before sending; that is not a malformed packet from the broker."""
+        def script(c):
+            c.handshake()
+            c.send(packet(0x20, b"\x00\x00\x05\x27\x00\x00\x00\x64"))
+            stay_open(c, 10)
+        rc, err, _ = self.run_mote(script, ["pub", "-t", "t", "-m", "x" * 200, "-V", "mqttv5"])
+        self.assertEqual(rc, 1, err)
+        self.assertIn("maximum packet size", err)
+        self.assertNotIn("from the broker", err)
+
+
+def never_ack(received, count):
+    """A broker script: CONNACK, answer PINGREQ, never acknowledge a PUBLISH; sets the event
+    once `count` PUBLISH packets have arrived."""
+    def script(c):
+        c.handshake()
+        c.connack()
+        seen = 0
+        c.sock.settimeout(20)
+        try:
+            while True:
+                ptype, _, _ = c.recv_packet()
+                if ptype == 3:
+                    seen += 1
+                    if seen >= count:
+                        received.set()
+                elif ptype == 12:
+                    c.send(packet(0xD0, b""))
+        except Exception:  # noqa: BLE001 - the client going away ends the script
+            pass
+    return script
+
+
+def silent_after(stage, reached):
+    """A broker script that stops answering at a stage: 'accept' (not even the TLS
+    handshake) or 'connect' (CONNECT read, no CONNACK); sets the event there."""
+    def script(c):
+        if stage == "connect":
+            c.handshake()
+        reached.set()
+        stay_open(c, 20)
+    return script
+
+
+class InterruptTest(unittest.TestCase):
+    """SIGINT ends pub and sub promptly and says so, whatever they are waiting for."""
+
+    def interrupt(self, script, args, reached, stdin=None):
+        with FakeBroker(script) as fb:
+            p = subprocess.Popen([mote_test.mote_bin()] + [str(a) for a in args] +
+                                 ["-h", "127.0.0.1", "-p", str(fb.port)],
+                                 stdin=subprocess.PIPE if stdin is not None else None,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                if stdin is not None:
+                    p.stdin.write(stdin)
+                    p.stdin.flush()
+                self.assertTrue(reached.wait(10 * SLOW), "the broker never got that far")
+                time.sleep(0.3 * SLOW)
+                start = time.time()
+                p.send_signal(signal.SIGINT)
+                try:
+                    _, err = p.communicate(timeout=10 * SLOW)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    self.fail("mote ignored SIGINT")
+                elapsed = time.time() - start
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                if p.stdin:
+                    p.stdin.close()
+        return p.returncode, err.decode("utf-8", "replace"), elapsed
+
+    def test_interrupt_with_full_window_is_not_a_timeout(self):
+        for args, stdin in ((["pub", "-q", 1, "-t", "t", "-m", "x", "--repeat", 10], None),
+                            (["pub", "-q", 1, "-t", "t", "-l"], b"".join(b"l%d\n" % i
+                                                                       for i in range(10)))):
+            with self.subTest(args=args):
+                reached = threading.Event()
+                rc, err, _ = self.interrupt(never_ack(reached, 2),
+                                            args + ["--max-inflight", 2], reached, stdin)
+                self.assertEqual(rc, 1, err)
+                self.assertIn("interrupted before every message was acknowledged", err)
+                self.assertNotIn("timeout", err)
+
+    def test_interrupt_while_waiting_for_connack(self):
+        for cmd, code in (("sub", 0), ("pub", 1)):
+            with self.subTest(cmd=cmd):
+                reached = threading.Event()
+                args = [cmd, "-t", "t"] + (["-m", "x"] if cmd == "pub" else [])
+                rc, err, elapsed = self.interrupt(silent_after("connect", reached),
+                                                  args + ["--connect-timeout", 30], reached)
+                self.assertEqual(rc, code, err)
+                self.assertIn("interrupted while connecting", err)
+                self.assertLess(elapsed, 3 * SLOW)
+
+    def test_interrupt_during_tls_handshake(self):
+        for cmd, code in (("sub", 0), ("pub", 1)):
+            with self.subTest(cmd=cmd):
+                reached = threading.Event()
+                args = [cmd, "-t", "t", "--insecure"] + (["-m", "x"] if cmd == "pub" else [])
+                rc, err, elapsed = self.interrupt(silent_after("accept", reached),
+                                                  args + ["--connect-timeout", 30], reached)
+                self.assertEqual(rc, code, err)
+                self.assertIn("interrupted while connecting", err)
+                self.assertLess(elapsed, 3 * SLOW)
 
 
 class TransportTest(unittest.TestCase):

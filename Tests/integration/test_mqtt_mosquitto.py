@@ -240,9 +240,121 @@ class MosquittoTest(BrokerCase):
                 self.assertIn(b"cannot read", r.stderr)
 
     def test_invalid_topic_rejected(self):
-        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-t", "bad/#", "-m", "x"))
-        self.assertNotEqual(r.returncode, 0)
-        self.assertIn(b"publish", r.stderr)
+        """Checked while parsing options, before connecting: a usage error naming the value,
+        not a 'protocol error from the broker' (exit 5) after CONNECT."""
+        for args, word in ((("pub", "-t", "bad/#", "-m", "x"), b"invalid topic 'bad/#'"),
+                           (("pub", "-t", "a/+", "-m", "x"), b"invalid topic 'a/+'"),
+                           (("pub", "-t", "", "-m", "x"), b"invalid topic ''"),
+                           (("pub", "-t", "ok", "-m", "x", "--will-topic", "w/#"),
+                            b"invalid topic 'w/#'"),
+                           (("sub", "-t", "a/#/b"), b"invalid filter 'a/#/b'"),
+                           (("sub", "-t", "ok", "-t", "a+"), b"invalid filter 'a+'"),
+                           (("sub", "-t", ""), b"invalid filter ''")):
+            with self.subTest(args=args):
+                r = run(mote(args[0], "-h", "127.0.0.1", "-p", self.port, "-d", *args[1:]))
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(word, r.stderr)
+                self.assertNotIn(b"broker", r.stderr)
+                self.assertNotIn(b"CONNECT", r.stderr)  # the -d trace: nothing was sent
+
+    def test_sub_count_leaves_later_messages_in_the_session(self):
+        """-C N with QoS 1 and a persistent session: messages that arrive after the Nth (in
+        the same read) are not acknowledged, so the next run gets them; none is lost and
+        none comes twice."""
+        for v in VERSIONS:
+            with self.subTest(version=v):
+                cid = "count-%s-%d" % (v, os.getpid())
+                topic = "count/%s" % v
+                base = ("sub", "-h", "127.0.0.1", "-p", self.port, "-V", v, "-c", "-i", cid,
+                        "-q", 1, "-t", topic)
+                # Subscribe once so the session exists, then queue while offline.
+                r = run(mote(*base, "-W", 1))
+                self.assertEqual(r.returncode, 6, r.stderr)
+                n = 8
+                self.pub("-V", v, "-q", 1, "-t", topic, "-l",
+                         input="".join("m%d\n" % i for i in range(n)).encode())
+                first = run(mote(*base, "-C", 2, "-W", 10))
+                self.assertEqual(first.returncode, 0, first.stderr)
+                self.assertEqual(first.stdout, b"m0\nm1\n")
+                rest = run(mote(*base, "-C", n - 2, "-W", 10))
+                self.assertEqual(rest.returncode, 0, rest.stderr + rest.stdout)
+                self.assertEqual(rest.stdout, "".join("m%d\n" % i for i in range(2, n)).encode())
+                # Nothing left over: a third run times out empty.
+                r = run(mote(*base, "-W", 1))
+                self.assertEqual((r.returncode, r.stdout), (6, b""), r.stderr)
+
+    def test_long_client_id_is_sent_whole(self):
+        cid = "long-client-id-%d-" % os.getpid()
+        cid += "x" * (200 - len(cid))
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-i", cid, "-t", "cid",
+                     "-m", "x", "-d"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(("Client %s sending CONNECT" % cid).encode(), r.stderr)
+        deadline = time.time() + 5
+        while cid not in self.broker.log() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn("as %s " % cid, self.broker.log())
+        # Above the limit: a usage error, never a truncated id.
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-i", "y" * 257, "-t", "cid",
+                     "-m", "x"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"client id too long", r.stderr)
+
+    def test_sub_large_timeout_values(self):
+        """-W values whose milliseconds overflow 32 bits (2,147,484 s and up) still wait."""
+        for w in (2147484, 4294968, 86400 * 365):
+            with self.subTest(w=w):
+                topic = "bigw/%d" % w
+                with self.sub("-t", topic, "-C", 1, "-W", w) as s:
+                    self.pub("-t", topic, "-m", "ok")
+                    self.assertEqual(self.finish(s), b"ok\n")
+
+    def test_user_properties_too_large_is_a_usage_error(self):
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-V", "mqttv5", "-t", "props",
+                     "-m", "x", "--property", "k", "v" * 600))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"--property 'k'", r.stderr)
+        self.assertIn(b"too large", r.stderr)
+        # Several that fit one by one but not together.
+        args = []
+        for i in range(4):
+            args += ["--property", "k%d" % i, "v" * 150]
+        r = run(mote("sub", "-h", "127.0.0.1", "-p", self.port, "-V", "mqttv5", "-t", "props",
+                     "-W", 1, *args))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"too large", r.stderr)
+
+    def test_verbose_empty_payload_prints_null(self):
+        """Like mosquitto_sub -v: "topic (null)"; without -v an empty line."""
+        with self.sub("-t", "empty/v", "-C", 1, "-v") as s:
+            self.pub("-t", "empty/v", "-n")
+            self.assertEqual(self.finish(s), b"empty/v (null)\n")
+        with self.sub("-t", "empty/plain", "-C", 1) as s:
+            self.pub("-t", "empty/plain", "-n")
+            self.assertEqual(self.finish(s), b"\n")
+
+    def test_pub_lines_interrupted_reports_unacknowledged(self):
+        """SIGINT while QoS 1 messages from -l are unacknowledged (the broker is stopped
+        with SIGSTOP so no PUBACK comes): reported like the -m path, exit 1."""
+        with mote_test.Broker() as b:
+            p = Proc(mote("pub", "-h", "127.0.0.1", "-p", b.port, "-q", 1, "-t", "intr",
+                          "-l", "-d"), stdin=subprocess.PIPE)
+            with p:
+                self.assertTrue(p.wait_stderr("received CONNACK"), p.stderr_text())
+                os.kill(b.proc.pid, signal.SIGSTOP)
+                try:
+                    p.p.stdin.write(b"one\ntwo\n")
+                    p.p.stdin.flush()
+                    deadline = time.time() + t(10)
+                    while p.stderr_text().count("sending PUBLISH") < 2:
+                        self.assertLess(time.time(), deadline, p.stderr_text())
+                        time.sleep(0.02)
+                    p.p.send_signal(signal.SIGINT)
+                    rc = p.wait(10)
+                finally:
+                    os.kill(b.proc.pid, signal.SIGCONT)
+            self.assertEqual(rc, 1, p.stderr_text())
+            self.assertIn("interrupted before every message was acknowledged", p.stderr_text())
 
 
 class PayloadSourcesTest(BrokerCase):
