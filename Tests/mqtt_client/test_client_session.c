@@ -571,6 +571,8 @@ static void hostile_input(void **state)
         { "PUBLISH QoS 1 id 0", V311, { 0x32, 0x05, 0x00, 0x01, 'a', 0x00, 0x00 }, 7, 0, MOTE_ERR_BAD_PACKET_ID },
         { "PUBLISH wildcard topic", V311, { 0x30, 0x03, 0x00, 0x01, '#' }, 5, 0, MOTE_ERR_BAD_TOPIC },
 #if MOTE_MQTT_V5
+        { "v5 AUTH without a method", V5, { 0xF0, 0x02, 0x18, 0x00 }, 4, 0, MOTE_ERR_BAD_PROPERTY },
+        { "v5 AUTH with a reason string only", V5, { 0xF0, 0x05, 0x18, 0x03, 0x1F, 0x00, 0x00 }, 7, 0, MOTE_ERR_BAD_PROPERTY },
         { "v5 bad property", V5, { 0x30, 0x05, 0x00, 0x01, 'a', 0x01, 0x7E }, 7, 0, MOTE_ERR_BAD_PROPERTY },
         { "closed", V5, { 0 }, 0, 1, MOTE_ERR_CLOSED },
 #endif

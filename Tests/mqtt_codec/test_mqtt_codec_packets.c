@@ -388,7 +388,8 @@ static void v5_disconnect_auth(void **state)
     static const uint8_t am[] = { 0x15, 0x00, 0x01, 'm', 0x16, 0x00, 0x01, 'd' };
     ENCODES_TO(mote_mqtt_encode_auth(buf, sizeof buf, 0x18, (mote_mqtt_props_t){ am, 8 }), V5,
                0xF0, 0x0A, 0x18, 0x08, 0x15, 0x00, 0x01, 'm', 0x16, 0x00, 0x01, 'd');
-    ENCODES_TO(mote_mqtt_encode_auth(buf, sizeof buf, 0x19, none), V5, 0xF0, 0x02, 0x19, 0x00);
+    ENCODES_TO(mote_mqtt_encode_auth(buf, sizeof buf, 0x19, (mote_mqtt_props_t){ am, 4 }), V5,
+               0xF0, 0x06, 0x19, 0x04, 0x15, 0x00, 0x01, 'm');
     mote_mqtt_ack_t d;
     assert_int_equal(mote_mqtt_decode_disconnect((const uint8_t[]){ 0x8E }, 1, MOTE_MQTT_DISCONNECT, V5, &d), MOTE_OK);
     assert_int_equal(d.reason_code, 0x8E);

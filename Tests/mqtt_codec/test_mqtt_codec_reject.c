@@ -123,6 +123,10 @@ static const bad_case_t decode_cases[] = {
     BAD("AUTH reason without property length", V5, MOTE_ERR_MALFORMED, 0xF0, 0x01, 0x18),
     BAD("AUTH reason 0x04", V5, MOTE_ERR_BAD_REASON_CODE, 0xF0, 0x02, 0x04, 0x00),
     BAD("AUTH with reason string twice", V5, MOTE_ERR_DUP_PROPERTY, 0xF0, 0x08, 0x18, 0x06, 0x1F, 0x00, 0x00, 0x1F, 0x00, 0x00),
+    /* 5.0 3.15.2.2.2: only the short form (no reason code, no properties) has no method */
+    BAD("AUTH without a method", V5, MOTE_ERR_BAD_PROPERTY, 0xF0, 0x02, 0x18, 0x00),
+    BAD("AUTH success without a method", V5, MOTE_ERR_BAD_PROPERTY, 0xF0, 0x02, 0x00, 0x00),
+    BAD("AUTH with a reason string only", V5, MOTE_ERR_BAD_PROPERTY, 0xF0, 0x05, 0x18, 0x03, 0x1F, 0x00, 0x00),
     /* ---- CONNECT ---- */
     BAD("protocol name MQIsdp", V311, MOTE_ERR_BAD_PROTOCOL, 0x10, 0x0E, 0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p', 0x03, 0x02, 0x00, 0x00, 0x00, 0x00),
     BAD("protocol level 3", V311, MOTE_ERR_BAD_PROTOCOL, 0x10, 0x0C, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x03, 0x02, 0x00, 0x00, 0x00, 0x00),
@@ -292,6 +296,10 @@ static void encoders_reject(void **state)
     assert_int_equal(mote_mqtt_encode_subscribe(buf, sizeof buf, V5, 1, &s, 1, none), MOTE_ERR_BAD_FLAGS);
     assert_int_equal(mote_mqtt_encode_disconnect(buf, sizeof buf, V5, 0x18, none), MOTE_ERR_BAD_REASON_CODE);
     assert_int_equal(mote_mqtt_encode_auth(buf, sizeof buf, 0x04, none), MOTE_ERR_BAD_REASON_CODE);
+    assert_int_equal(mote_mqtt_encode_auth(buf, sizeof buf, 0x18, none), MOTE_ERR_BAD_PROPERTY);
+    assert_int_equal(mote_mqtt_encode_auth(buf, sizeof buf, 0x18,
+                                           (mote_mqtt_props_t){ (const uint8_t[]){ 0x1F, 0, 0 }, 3 }),
+                     MOTE_ERR_BAD_PROPERTY);
     mote_mqtt_connack_t ca5 = { .session_present = true, .reason_code = 0x80 };
     assert_int_equal(mote_mqtt_encode_connack(buf, sizeof buf, V5, &ca5), MOTE_ERR_BAD_FLAGS);
     static const uint8_t dup[] = { 0x01, 0x00, 0x01, 0x01 };

@@ -195,6 +195,9 @@ static mote_err_t ack_parse(const mote_mqtt_client_t *c, uint8_t type, const uin
             if (k <= 0)
                 return MOTE_ERR_MALFORMED;
             i += (uint32_t)k;
+            /* an AUTH other than the short form names its method (5.0 3.15.2.2.2) */
+            if (type == MOTE_MQTT_AUTH && !a->props.len)
+                return MOTE_ERR_BAD_PROPERTY;
         } else if (type == MOTE_MQTT_AUTH) {
             return MOTE_ERR_MALFORMED;
         }

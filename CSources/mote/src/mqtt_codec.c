@@ -451,6 +451,9 @@ static int32_t reason_packet(uint8_t *buf, size_t cap, mote_mqtt_version_t v, ui
         mote_err_t e = props_ok(props, type);
         if (e)
             return e;
+        /* An AUTH other than the short form (reason 0, no properties) names its method. */
+        if (type == MOTE_MQTT_AUTH && rc && !props.len)
+            return MOTE_ERR_BAD_PROPERTY;
         /* AUTH carries a reason code only together with the property length. */
         if (props.len || (rc && type == MOTE_MQTT_AUTH))
             rem += 1 + props_size(props);

@@ -309,6 +309,9 @@ static mote_err_t reason_tail(reader_t *r, mote_err_t e, uint8_t type, mote_mqtt
             e = rd_props(r, type, &a->props, NULL);
         else if (type == MOTE_MQTT_AUTH)
             e = MOTE_ERR_MALFORMED;
+        /* an AUTH other than the short form names its method (5.0 3.15.2.2.2) */
+        if (!e && type == MOTE_MQTT_AUTH && !a->props.len)
+            e = MOTE_ERR_BAD_PROPERTY;
     }
 #else
     (void)type, (void)v;

@@ -227,8 +227,11 @@ mote_err_t mote_wire_props_check(const uint8_t *p, size_t len, uint8_t kind, uin
         if (id == MOTE_PROP_TOPIC_ALIAS)
             ta = (uint16_t)u;
     }
-    /* Authentication data without a method is a protocol error (5.0 3.1.2.11.10). */
-    if ((seen[0] >> MOTE_PROP_AUTH_DATA & 1u) && !(seen[0] >> MOTE_PROP_AUTH_METHOD & 1u))
+    /* Authentication data without a method is a protocol error (5.0 3.1.2.11.10), and so
+     * is an AUTH without a method (3.15.2.2.2; only its short form, reason 0 without
+     * properties, has none: a length of 0 here, left to the callers). */
+    if (!(seen[0] >> MOTE_PROP_AUTH_METHOD & 1u) &&
+        ((seen[0] >> MOTE_PROP_AUTH_DATA & 1u) || (kind == MOTE_MQTT_AUTH && len)))
         return MOTE_ERR_BAD_PROPERTY;
     if (alias)
         *alias = ta;
