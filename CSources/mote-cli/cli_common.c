@@ -557,9 +557,12 @@ int mote_cli_fail(const mote_cli_session_t *s, const char *what, int err)
                     (unsigned)s->disconnect_reason);
         } else if (cls != NULL) {
             /* TLS errors after the handshake (TLS 1.3 reports a refused client certificate
-             * there) carry the adapter's detail: which alert, what to pass. */
-            const char *text = (s != NULL && s->conn.tls != NULL && err <= MOTE_ERR_TLS &&
-                                err >= MOTE_ERR_TLS_BAD_CERT)
+             * there) carry the adapter's detail: which alert, what to pass; so does a
+             * connection the server closed (whether with close_notify). */
+            const char *text = (s != NULL && s->conn.tls != NULL &&
+                                ((err <= MOTE_ERR_TLS && err >= MOTE_ERR_TLS_BAD_CERT) ||
+                                 err == MOTE_ERR_CLOSED) &&
+                                strcmp(mote_tls_last_error(s->conn.tls), "no error") != 0)
                                    ? mote_tls_last_error(s->conn.tls)
                                    : mote_strerror(err);
             fprintf(stderr, "mote: %s: %s: %s (%d)\n", what, cls, text, err);

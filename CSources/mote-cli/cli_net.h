@@ -15,7 +15,7 @@ typedef struct mote_cli_net_opts {
     const char *host;        /* -h, default localhost */
     uint16_t port;           /* -p; 0: 8883 with TLS, 1883 without */
     /* TLS flags with mosquitto_pub/sub's meaning. TLS is on when any of cafile, capath,
-     * use_os_certs, cert or insecure is given, or when the port is 8883 or 443. */
+     * use_os_certs, cert, key or insecure is given, or when the port is 8883 or 443. */
     const char *cafile;      /* --cafile */
     const char *capath;      /* --capath */
     const char *cert;        /* --cert */

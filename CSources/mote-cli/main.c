@@ -16,7 +16,7 @@ typedef struct command {
 static const command_t k_commands[] = {
     { "pub", mote_cmd_pub, "publish messages (mosquitto_pub flags)" },
     { "sub", mote_cmd_sub, "subscribe and print messages (mosquitto_sub flags)" },
-    { "json", mote_cmd_json, "validate, query and format JSON" },
+    { "json", mote_cmd_json, "validate and query JSON" },
 };
 
 static void usage(FILE *out)

@@ -217,6 +217,17 @@ class Failures(unittest.TestCase):
         return run(mote("pub", *tls_args(port, identity, host), "-t", "x", "-m", "y",
                         "--connect-timeout", 10, *args), timeout=40)
 
+    def test_server_closing_is_named(self):
+        # A broker that accepts the TLS handshake and then closes the connection cleanly
+        # (close_notify; AWS IoT on a policy deny): connection lost, and the line says how.
+        with RecordingTLSServer(PKI, require_client_cert=True, tls13=True, tickets=0,
+                                hang_up_after=1, close_notify=True) as s:
+            r = self.pub(s.port)
+        self.assertEqual(r.returncode, 4, r.stderr)
+        line = self.check(r, "connection lost")
+        self.assertIn("close_notify", line)
+        self.assertNotIn("certificate", line)
+
     def test_bad_server_certificates(self):
         cases = {
             "server-expired": "certificate expired",
