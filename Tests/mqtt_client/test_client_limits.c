@@ -280,6 +280,65 @@ static void event_drops_connection(void **state)
     }
 }
 
+/* The callback resets the connection on the first piece of a streamed QoS 2 message: the
+ * application saw only part of it, so it does not count as received; the copy the server
+ * sends after the reconnect is delivered again, whole. */
+static size_t mid_bytes, mid_firsts, mid_lasts;
+static int mid_resets;
+
+static void reset_on_first_piece(void *user, const mote_mqtt_event_t *e)
+{
+    fixture_t *f = user;
+    if (e->type != MOTE_MQTT_EVT_PUBLISH)
+        return;
+    mid_firsts += e->u.publish.first;
+    mid_lasts += e->u.publish.last;
+    mid_bytes += e->u.publish.msg.payload.len;
+    if (mid_resets == 0) {
+        mid_resets++;
+        mote_mqtt_reset_connection(&f->c);
+    }
+}
+
+static void event_drops_connection_mid_stream(void **state)
+{
+    int v;
+    (void)state;
+    for (v = 0; v < N_VERSIONS; v++) {
+        mote_mqtt_version_t ver = v ? V5 : V311;
+        fixture_t *f = fixture_new(64, 256);
+        static uint8_t payload[300];
+        uint32_t sent[8];
+        memset(payload, 's', sizeof payload);
+        mid_bytes = mid_firsts = mid_lasts = 0;
+        mid_resets = 0;
+        assert_int_equal(fixture_connect(f, ver, false, NULL, 0), MOTE_OK);
+        f->cfg.on_event = reset_on_first_piece;
+        fixture_clear_sent(f);
+        srv_publish(f, ver, "big/q2", payload, sizeof payload, 2, 6, false, NULL, 0);
+        (void)run(f, 5);
+        assert_false(mote_mqtt_is_connected(&f->c));
+        assert_int_equal(mid_firsts, 1);
+        assert_int_equal(mid_lasts, 0);
+        assert_int_equal(f->t.sent_len, 0);
+        f->t.pos = f->t.data_len; /* a new connection: what the old one still held is gone */
+        f->t.chunk = f->t.chunks;
+        assert_int_equal(fixture_connect(f, ver, true, NULL, 0), MOTE_OK);
+        fixture_clear_sent(f);
+        mid_bytes = mid_firsts = mid_lasts = 0;
+        srv_publish(f, ver, "big/q2", payload, sizeof payload, 2, 6, true, NULL, 0);
+        srv_ack(f, ver, MOTE_MQTT_PUBREL, 6, 0);
+        assert_int_equal(run(f, 50), MOTE_OK);
+        assert_int_equal(mid_firsts, 1);
+        assert_int_equal(mid_lasts, 1);
+        assert_int_equal(mid_bytes, sizeof payload);
+        assert_int_equal(sent_list(f, ver, sent, 8), 2);
+        assert_int_equal(sent[0], PK(MOTE_MQTT_PUBREC, 6));
+        assert_int_equal(sent[1], PK(MOTE_MQTT_PUBCOMP, 6));
+        fixture_free(f);
+    }
+}
+
 /* ---- SUBACK / UNSUBACK matching ------------------------------------------------------ */
 
 static void srv_suback(fixture_t *f, uint8_t type, uint16_t id, mote_mqtt_version_t v)
@@ -596,6 +655,7 @@ int main(void)
         cmocka_unit_test(qos2_stream_whole_then_duplicate),
         cmocka_unit_test(keepalive_during_long_stream),
         cmocka_unit_test(event_drops_connection),
+        cmocka_unit_test(event_drops_connection_mid_stream),
         cmocka_unit_test(suback_matched_by_packet_id),
 #if MOTE_MQTT_V5
         cmocka_unit_test(v5_connect_to_v311_server),

@@ -388,7 +388,7 @@ static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *ev
     mote_mqtt_publish_t *p = &evt->u.publish.msg;
     uint16_t alias;
     mote_err_t rc;
-    bool fresh;
+    bool fresh, last;
     int32_t off = pub_header(pkt + hl, avail - hl, rem, (pkt[0] & 0x0Fu) | PUB_V5(c), p);
     if (off < 0) {
         if (off == MOTE_ERR_NEED_MORE) /* PUB_FIRST: the header is not all in yet */
@@ -438,17 +438,19 @@ static inline mote_err_t publish_in(mote_mqtt_client_t *c, mote_mqtt_event_t *ev
     MQ_HIDE(mode);
     MQ_HIDE(fresh);
     MQ_HIDE(p);
+    /* rx_skip is 0 for a whole message (nothing is being streamed), and for the last piece;
+     * taken before the event, which may reset the connection (and rx_skip with it) */
+    last = c->rx_skip == 0;
     if (fresh) {
-        /* rx_skip is 0 for a whole message (nothing is being streamed) */
         uint32_t total = mode == PUB_WHOLE ? n : c->rx_total;
         p->payload.len = n;
         evt->u.publish.total = total;
         evt->u.publish.offset = total - c->rx_skip - n;
         evt->u.publish.first = mode != PUB_NEXT;
-        evt->u.publish.last = c->rx_skip == 0;
+        evt->u.publish.last = last;
         mote_client_emit(c, evt, MOTE_MQTT_EVT_PUBLISH);
     }
-    if (c->rx_skip != 0)
+    if (!last)
         return MOTE_OK;
     if (mode != PUB_WHOLE) {
         c->flags &= (uint8_t)~(MQF_STREAM | MQF_DELIVER | MQF_DISCARD);
