@@ -52,6 +52,32 @@ static size_t sent_list(fixture_t *f, mote_mqtt_version_t v, uint32_t *out, size
 
 #define PK(type, id) ((uint32_t)(type) << 16 | (id))
 
+/* Script a plain CONNACK and connect with a clean session, the given keep-alive and
+ * (v5) maximum packet size. */
+static mote_err_t connect_with(fixture_t *f, mote_mqtt_version_t v, uint16_t keep_alive_s,
+                               uint32_t max_packet)
+{
+    uint8_t pkt[64];
+    mote_mqtt_connack_t ca;
+    mote_mqtt_connect_opts_t o;
+    memset(&ca, 0, sizeof ca);
+    script_packet(&f->t, pkt, mote_mqtt_encode_connack(pkt, sizeof pkt, v, &ca));
+    memset(&o, 0, sizeof o);
+    o.version = v;
+    o.client_id = MOTE_STR("test-client");
+    o.clean_start = true;
+    o.keep_alive_s = keep_alive_s;
+    o.max_packet_size = max_packet;
+    return mote_mqtt_connect(&f->c, &o, 1000, NULL);
+}
+
+/* A new connection: what the old one still held unread is gone. */
+static void drop_unread(fixture_t *f)
+{
+    f->t.pos = f->t.data_len;
+    f->t.chunk = f->t.chunks;
+}
+
 /* ---- QoS 2 streaming ------------------------------------------------------------------ */
 
 /* A QoS 2 message larger than rx_buf is streamed in pieces. When the connection is lost
@@ -172,9 +198,7 @@ static void keepalive_during_long_stream(void **state)
     for (v = 0; v < N_VERSIONS; v++) {
         mote_mqtt_version_t ver = v ? V5 : V311;
         fixture_t *f = fixture_new(64, 256);
-        static uint8_t payload[3000], pkt[64];
-        mote_mqtt_connack_t ca;
-        mote_mqtt_connect_opts_t o;
+        static uint8_t payload[3000];
         mote_err_t rc = MOTE_OK;
         size_t i, got = 0;
         int rounds, pings = 0, pingresp = 0;
@@ -184,14 +208,7 @@ static void keepalive_during_long_stream(void **state)
         size_t cur = 0;
         for (i = 0; i < sizeof payload; i++)
             payload[i] = (uint8_t)i;
-        memset(&ca, 0, sizeof ca);
-        script_packet(&f->t, pkt, mote_mqtt_encode_connack(pkt, sizeof pkt, ver, &ca));
-        memset(&o, 0, sizeof o);
-        o.version = ver;
-        o.client_id = MOTE_STR("slow");
-        o.clean_start = true;
-        o.keep_alive_s = 1;
-        assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_OK);
+        assert_int_equal(connect_with(f, ver, 1, 0), MOTE_OK);
         fixture_clear_sent(f);
         f->t.now += 1000; /* idle for a keep-alive interval: PINGREQ goes out first */
         assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
@@ -262,8 +279,7 @@ static void event_drops_connection(void **state)
         assert_int_equal(drop_events, 1);
         assert_int_equal(f->t.sent_len, 0);
         assert_false(mote_mqtt_is_connected(&f->c));
-        f->t.pos = f->t.data_len; /* a new connection: what the old one still held is gone */
-        f->t.chunk = f->t.chunks;
+        drop_unread(f);
         /* reconnect: the server sends both again; the QoS 2 copy is a duplicate (PUBREC,
          * no event), the QoS 1 one is delivered, and the callback closes the connection */
         assert_int_equal(fixture_connect(f, ver, true, NULL, 0), MOTE_OK);
@@ -321,8 +337,7 @@ static void event_drops_connection_mid_stream(void **state)
         assert_int_equal(mid_firsts, 1);
         assert_int_equal(mid_lasts, 0);
         assert_int_equal(f->t.sent_len, 0);
-        f->t.pos = f->t.data_len; /* a new connection: what the old one still held is gone */
-        f->t.chunk = f->t.chunks;
+        drop_unread(f);
         assert_int_equal(fixture_connect(f, ver, true, NULL, 0), MOTE_OK);
         fixture_clear_sent(f);
         mid_bytes = mid_firsts = mid_lasts = 0;
@@ -415,21 +430,6 @@ static void suback_matched_by_packet_id(void **state)
 #if MOTE_MQTT_V5
 /* ---- v5: rejected oversize messages and the limits of a new connection ------------------ */
 
-static mote_err_t connect_v5_max_packet(fixture_t *f, uint32_t max_packet)
-{
-    uint8_t pkt[64];
-    mote_mqtt_connack_t ca;
-    mote_mqtt_connect_opts_t o;
-    memset(&ca, 0, sizeof ca);
-    script_packet(&f->t, pkt, mote_mqtt_encode_connack(pkt, sizeof pkt, V5, &ca));
-    memset(&o, 0, sizeof o);
-    o.version = V5;
-    o.client_id = MOTE_STR("test-client");
-    o.clean_start = true;
-    o.max_packet_size = max_packet;
-    return mote_mqtt_connect(&f->c, &o, 1000, NULL);
-}
-
 /* A PUBLISH larger than rx_buf (but within the maximum packet size we announced) is
  * skipped with reject_oversize. Its topic alias is set all the same (the next message on
  * that alias has its topic), and a QoS 2 one is recorded, so its PUBREL completes with
@@ -450,7 +450,7 @@ static void rejected_oversize_keeps_alias_and_qos2(void **state)
     (void)state;
     memset(big, 'b', sizeof big);
     f->cfg.reject_oversize = true;
-    assert_int_equal(connect_v5_max_packet(f, 4096), MOTE_OK);
+    assert_int_equal(connect_with(f, V5, 0, 4096), MOTE_OK);
     fixture_clear_sent(f);
     mote_mqtt_props_init(&b, ap, sizeof ap);
     mote_mqtt_props_add_int(&b, MOTE_PROP_TOPIC_ALIAS, 1);
