@@ -100,8 +100,13 @@ struct ReconnectTests {
             if !brokerLost.isEmpty {
                 print("kill/restart: \(brokerLost) acknowledged by the broker just before the kill and lost with it (not saved yet)")
             }
-            // Only messages in flight at the crash can repeat (QoS 1 at-least-once).
-            #expect(result.duplicates <= 2 * 64 + 16, "duplicates \(result.duplicates), marked DUP \(result.markedDuplicates)")
+            // QoS 1 repeats, two kinds. Our resends after the reconnect reach the subscriber as
+            // new messages (the broker does not pass DUP on): at most the publisher's 64
+            // in flight. The broker's own resends carry DUP: whatever it delivered after its
+            // last save is sent again, which depends on how far the subscriber was behind at
+            // the kill (1 to 149 seen on 2 cores, under TSan), not on the client.
+            #expect(result.duplicates - result.markedDuplicates <= 64 + 16,
+                    "duplicates \(result.duplicates), marked DUP \(result.markedDuplicates)")
             #expect(await sawReconnect.value)
             print("kill/restart: \(n) messages, \(result.duplicates) duplicates (\(result.markedDuplicates) with DUP set)")
             try await publisher.disconnect()
