@@ -427,6 +427,46 @@ static void suback_matched_by_packet_id(void **state)
     }
 }
 
+/* Packet ids are unique among everything in flight, whatever its type: when the ids wrap
+ * around, a PUBLISH or another SUBSCRIBE does not take the id of a SUBSCRIBE or UNSUBSCRIBE
+ * still awaiting its ack. */
+static void packet_ids_skip_pending_subscribe(void **state)
+{
+    int v;
+    (void)state;
+    for (v = 0; v < N_VERSIONS; v++) {
+        mote_mqtt_version_t ver = v ? V5 : V311;
+        fixture_t *f = fixture_new(256, 1024);
+        mote_mqtt_subscription_t s = { MOTE_STR("a/#"), 1 };
+        mote_bytes_t filter = MOTE_STR("a/#");
+        mote_mqtt_publish_t m = msg("t", "x", 1);
+        uint16_t sub_id, unsub_id, id;
+        assert_int_equal(fixture_connect(f, ver, false, NULL, 0), MOTE_OK);
+        assert_int_equal(mote_mqtt_subscribe(&f->c, &s, 1, (mote_mqtt_props_t){ NULL, 0 }, &sub_id),
+                         MOTE_OK);
+        assert_int_equal(mote_mqtt_unsubscribe(&f->c, &filter, 1, (mote_mqtt_props_t){ NULL, 0 }, &unsub_id),
+                         MOTE_OK);
+        assert_int_equal(sub_id, 1);
+        assert_int_equal(unsub_id, 2);
+        /* 65,533 ids later (set directly: acking that many messages adds nothing here), the
+         * counter wraps to the two ids still awaiting acks */
+        f->c.next_packet_id = 0xFFFF;
+        assert_int_equal(mote_mqtt_publish(&f->c, &m, &id), MOTE_OK);
+        assert_int_equal(id, 3);
+        f->c.next_packet_id = 0xFFFF;
+        assert_int_equal(mote_mqtt_subscribe(&f->c, &s, 1, (mote_mqtt_props_t){ NULL, 0 }, &id),
+                         MOTE_OK);
+        assert_int_equal(id, 4); /* 1 and 2 await acks, 3 is a message in flight */
+        /* once acked, an id is free again */
+        srv_suback(f, MOTE_MQTT_SUBACK, sub_id, ver);
+        assert_int_equal(run(f, 5), MOTE_OK);
+        f->c.next_packet_id = 0xFFFF;
+        assert_int_equal(mote_mqtt_publish(&f->c, &m, &id), MOTE_OK);
+        assert_int_equal(id, 1);
+        fixture_free(f);
+    }
+}
+
 #if MOTE_MQTT_V5
 /* ---- v5: rejected oversize messages and the limits of a new connection ------------------ */
 
@@ -657,6 +697,7 @@ int main(void)
         cmocka_unit_test(event_drops_connection),
         cmocka_unit_test(event_drops_connection_mid_stream),
         cmocka_unit_test(suback_matched_by_packet_id),
+        cmocka_unit_test(packet_ids_skip_pending_subscribe),
 #if MOTE_MQTT_V5
         cmocka_unit_test(v5_connect_to_v311_server),
         cmocka_unit_test(rejected_oversize_keeps_alias_and_qos2),

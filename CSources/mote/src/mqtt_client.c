@@ -73,7 +73,6 @@ mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t
         return MOTE_ERR_BAD_ARG;
     memset(c, 0, sizeof *c);
     c->cfg = cfg;
-    c->next_packet_id = 1;
     zero(cfg->inflight, (size_t)cfg->inflight_count * sizeof cfg->inflight[0]);
     zero(cfg->qos2_rx_ids, (size_t)cfg->qos2_rx_count * sizeof cfg->qos2_rx_ids[0]);
     return MOTE_OK;

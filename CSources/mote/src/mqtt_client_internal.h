@@ -72,7 +72,8 @@ void mote_session_free(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r);
 /* Release a completed record and report it (PUBLISH_DONE with a's id, reason and
  * properties). Kept out of its callers so the event is not in their frames. */
 void mote_session_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mote_mqtt_ack_t *a);
-/* A packet id for SUBSCRIBE / UNSUBSCRIBE that no in-flight record uses. */
+/* The next packet id that neither an in-flight record nor a SUBSCRIBE / UNSUBSCRIBE
+ * awaiting its ack uses (c->next_packet_id: the last one handed out). */
 uint16_t mote_session_next_id(mote_mqtt_client_t *c);
 /* SUBSCRIBE / UNSUBSCRIBE awaiting their acks (c->sub_pending, packet ids): replaces the
  * entry want with put (want 0: takes a free slot, put 0: frees one). Returns false when

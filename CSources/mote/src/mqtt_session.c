@@ -13,13 +13,6 @@ static uint16_t slot_of(const mote_mqtt_client_t *c, uint16_t id)
     return (uint16_t)((uint16_t)(id - 1u) % c->cfg->inflight_count);
 }
 
-static uint16_t bump_id(mote_mqtt_client_t *c)
-{
-    uint16_t id = c->next_packet_id;
-    c->next_packet_id = (uint16_t)(id == 0xFFFFu ? 1u : id + 1u);
-    return id;
-}
-
 mote_mqtt_inflight_t *mote_session_find(const mote_mqtt_client_t *c, uint16_t packet_id)
 {
     mote_mqtt_inflight_t *r;
@@ -29,16 +22,30 @@ mote_mqtt_inflight_t *mote_session_find(const mote_mqtt_client_t *c, uint16_t pa
     return r->packet_id == packet_id ? r : NULL;
 }
 
+/* Packet ids are unique among everything in flight, whatever the packet type: the next id
+ * skips those of in-flight records and of SUBSCRIBE / UNSUBSCRIBE requests awaiting acks. */
+uint16_t mote_session_next_id(mote_mqtt_client_t *c)
+{
+    uint16_t id = c->next_packet_id; /* the id handed out last (0 before the first) */
+    do {
+        id++;
+        id += !id; /* 65535 -> 1 */
+    } while (mote_session_find(c, id) != NULL || mote_session_sub_swap(c, id, id));
+    c->next_packet_id = id;
+    return id;
+}
+
 mote_mqtt_inflight_t *mote_session_alloc(mote_mqtt_client_t *c)
 {
     uint32_t tries;
     uint32_t n = c->cfg->inflight_count;
     if (c->inflight_used >= n)
         return NULL;
-    /* Consecutive ids visit consecutive slots, so a free slot turns up within n ids
-     * (2n covers the jump where ids wrap from 65535 to 1). */
-    for (tries = 0; tries < 2u * n; tries++) {
-        uint16_t id = bump_id(c);
+    /* Consecutive ids visit consecutive slots, so a free slot turns up within n ids: 2n
+     * covers the jump where ids wrap from 65535 to 1, and n more per pending SUBSCRIBE
+     * id that mote_session_next_id skips (each can hide the free slot once). */
+    for (tries = 0; tries < (2u + MOTE_MQTT_MAX_PENDING_SUBS) * n; tries++) {
+        uint16_t id = mote_session_next_id(c);
         mote_mqtt_inflight_t *r = &c->cfg->inflight[slot_of(c, id)];
         if (r->packet_id == 0) {
             r->packet_id = id;
@@ -65,15 +72,6 @@ void mote_session_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mot
     evt.u.ack = *a;
     mote_session_free(c, r);
     mote_client_emit(c, &evt, MOTE_MQTT_EVT_PUBLISH_DONE);
-}
-
-uint16_t mote_session_next_id(mote_mqtt_client_t *c)
-{
-    uint16_t id;
-    do
-        id = bump_id(c);
-    while (mote_session_find(c, id) != NULL);
-    return id;
 }
 
 bool mote_session_sub_swap(mote_mqtt_client_t *c, uint16_t want, uint16_t put)

@@ -48,7 +48,7 @@ typedef struct mote_mqtt_client_config {
     uint8_t *tx_buf;              /* outgoing packets are encoded (and coalesced) here */
     size_t tx_cap;
     mote_mqtt_inflight_t *inflight; /* outgoing QoS 1/2 records; count bounds in-flight sends */
-    uint16_t inflight_count;
+    uint16_t inflight_count;      /* below 65,535 - MOTE_MQTT_MAX_PENDING_SUBS (packet ids) */
     uint16_t *qos2_rx_ids;        /* incoming QoS 2 ids awaiting PUBREL (exactly-once); needed
                                      to receive QoS 2 (a full table is MOTE_ERR_NO_SPACE, in v5
                                      MOTE_ERR_RECEIVE_MAXIMUM: its size is our receive maximum) */
@@ -104,14 +104,17 @@ typedef struct mote_mqtt_event {
             bool first, last;         /* a whole message has both set */
         } publish;
         mote_mqtt_ack_t ack;          /* PUBLISH_DONE (packet_id, reason), DISCONNECT, AUTH */
-        mote_mqtt_suback_t suback;    /* SUBACK / UNSUBACK */
+        mote_mqtt_suback_t suback;    /* SUBACK / UNSUBACK, the reason codes as the server sent
+                                         them: one per filter of the request is due, so
+                                         treat a filter without one as not granted */
     } u;
 } mote_mqtt_event_t;
 
 /* Options for one connection attempt. */
 typedef struct mote_mqtt_connect_opts {
     mote_mqtt_version_t version;
-    mote_bytes_t client_id;       /* empty: v5 asks the server to assign one */
+    mote_bytes_t client_id;       /* empty: asks the server to assign one (3.1.1: only with
+                                     clean_start, else MOTE_ERR_BAD_ARG) */
     bool clean_start;
     uint16_t keep_alive_s;        /* 0: no keep-alive */
     const mote_mqtt_will_t *will;
