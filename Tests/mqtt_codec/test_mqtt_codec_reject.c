@@ -275,6 +275,11 @@ static void encoders_reject(void **state)
 #if MOTE_MQTT_V311
     c = (mote_mqtt_connect_t){ .version = V311, .client_id = MOTE_STR("c"), .password = MOTE_STR("p") };
     assert_int_equal(mote_mqtt_encode_connect(buf, sizeof buf, &c), MOTE_ERR_BAD_ARG);
+    /* an empty client id asks the server for one, which 3.1.1 allows a clean session only */
+    c = (mote_mqtt_connect_t){ .version = V311 };
+    assert_int_equal(mote_mqtt_encode_connect(buf, sizeof buf, &c), MOTE_ERR_BAD_ARG);
+    c.clean_start = true;
+    assert_int_equal(mote_mqtt_encode_connect(buf, sizeof buf, &c), 14);
     static const uint8_t codes311[] = { 0x87 };
     mote_mqtt_suback_t sa = { .packet_id = 1, .reason_codes = codes311, .count = 1 };
     assert_int_equal(mote_mqtt_encode_suback(buf, sizeof buf, V311, MOTE_MQTT_SUBACK, &sa), MOTE_ERR_BAD_REASON_CODE);
@@ -282,6 +287,9 @@ static void encoders_reject(void **state)
     assert_int_equal(mote_mqtt_encode_connack(buf, sizeof buf, V311, &ca), MOTE_ERR_BAD_REASON_CODE);
 #endif
 #if MOTE_MQTT_V5
+    /* v5 has no such rule: the server may keep an assigned identifier's session */
+    c = (mote_mqtt_connect_t){ .version = V5 };
+    assert_int_equal(mote_mqtt_encode_connect(buf, sizeof buf, &c), 15);
     a.reason_code = 0x92;
     assert_int_equal(mote_mqtt_encode_ack(buf, sizeof buf, V5, MOTE_MQTT_PUBACK, &a), MOTE_ERR_BAD_REASON_CODE);
     a.reason_code = 0;

@@ -218,7 +218,8 @@ static uint8_t *put_props(uint8_t *p, mote_mqtt_props_t pr)
 
 int32_t mote_mqtt_encode_connect(uint8_t *buf, size_t cap, const mote_mqtt_connect_t *c)
 {
-    if (!c)
+    /* 3.1.1 lets the server assign an identifier only to a clean session (3.1.3-7). */
+    if (!c || (!MOTE_WIRE_IS_V5(c->version) && !c->client_id.len && !c->clean_start))
         return MOTE_ERR_BAD_ARG;
     if (!mote_wire_version_ok(c->version))
         return MOTE_ERR_UNSUPPORTED;

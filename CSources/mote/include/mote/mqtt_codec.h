@@ -207,7 +207,7 @@ typedef struct mote_mqtt_connect {
     mote_mqtt_version_t version;
     bool clean_start;
     uint16_t keep_alive_s;
-    mote_bytes_t client_id;
+    mote_bytes_t client_id;       /* empty in 3.1.1: only with clean_start (MOTE_ERR_BAD_ARG) */
     const mote_mqtt_will_t *will; /* NULL: no will */
     mote_bytes_t username;        /* ptr NULL: absent */
     mote_bytes_t password;        /* ptr NULL: absent */
