@@ -180,7 +180,7 @@ static void usage(mote_cli_mode_t mode, FILE *out)
           "  -i ID               client identifier\n"
           "  -c                  persistent session (needs -i)\n"
           "  -x SECONDS          session expiry interval (MQTT 5)\n"
-          "  -k SECONDS          keep-alive (default 60, 0 off)\n"
+          "  -k SECONDS          keep-alive, 5 to 65535 (default 60)\n"
           "  -V VERSION          mqttv311 (default) or mqttv5 (also 311, 5)\n"
           "  -u USER / -P PASS   username / password\n"
           "  -d                  print a trace of packets to stderr\n"
@@ -317,7 +317,12 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         case 'i': o->client_id = optarg; break;
         case 'c': o->clean = false; break;
         case 'k':
-            if (!parse_long(optarg, 0, 65535, &v)) return bad_value("-k", optarg);
+            /* mosquitto_pub/sub's range and message; like them, 0 (no keep-alive) is refused. */
+            if (!parse_long(optarg, 5, 65535, &v)) {
+                fprintf(stderr, "mote: invalid value for -k: '%s': the keep-alive must be "
+                                "between 5 and 65535 seconds\n", optarg);
+                return MOTE_EXIT_ERROR;
+            }
             o->keep_alive_s = (uint16_t)v;
             break;
         case 'C':

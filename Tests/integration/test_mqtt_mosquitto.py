@@ -137,8 +137,9 @@ class MosquittoTest(BrokerCase):
         for v in VERSIONS:
             with self.subTest(version=v):
                 topic = "ka/%s" % v
-                with self.sub("-V", v, "-k", 2, "-t", topic, "-C", 1) as s:
-                    time.sleep(5)
+                with self.sub("-V", v, "-k", 5, "-t", topic, "-C", 1) as s:
+                    # Idle past the keep-alive (5 s, the shortest mosquitto_sub allows).
+                    self.assertTrue(s.wait_stderr("received PINGRESP", 30), s.stderr_text())
                     self.assertIsNone(s.p.poll(), s.stderr_text())
                     self.pub("-V", v, "-t", topic, "-m", "still here")
                     out = self.finish(s)
@@ -150,10 +151,10 @@ class MosquittoTest(BrokerCase):
     def test_pub_lines_keeps_alive_while_stdin_idle(self):
         topic = "ka/lines"
         with self.sub("-t", topic, "-C", 1, "-q", 1) as s:
-            p = Proc(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-d", "-k", 1, "-q", 1,
+            p = Proc(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-d", "-k", 5, "-q", 1,
                           "-t", topic, "-l"), stdin=subprocess.PIPE)
             with p:
-                self.assertTrue(p.wait_stderr("received PINGRESP", 10), p.stderr_text())
+                self.assertTrue(p.wait_stderr("received PINGRESP", 30), p.stderr_text())
                 p.p.stdin.write(b"after idle\n")
                 p.p.stdin.close()
                 self.assertEqual(p.wait(10), 0, p.stderr_text())
@@ -230,6 +231,25 @@ class MosquittoTest(BrokerCase):
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith(b"mote "))
         self.assertEqual(run(mote("pub", "--help")).returncode, 0)
+
+    def test_keep_alive_outside_5_to_65535_is_a_usage_error(self):
+        """Like mosquitto_pub/sub ("Invalid keepalive given, it must be between 5 and 65535
+        inclusive", exit 1), 0 included: refused before connecting, nothing is sent."""
+        for cmd in ("pub", "sub"):
+            for k in ("0", "1", "4", "65536", "-1", "x"):
+                with self.subTest(cmd=cmd, k=k):
+                    args = ["-t", "ka/usage"] + (["-m", "x"] if cmd == "pub" else ["-W", 1])
+                    r = run(mote(cmd, "-h", "127.0.0.1", "-p", self.port, "-d", "-k", k, *args))
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn(b"-k", r.stderr)
+                    self.assertIn(b"between 5 and 65535", r.stderr)
+                    self.assertNotIn(b"CONNECT", r.stderr)  # the -d trace: nothing was sent
+        for k in ("5", "65535"):
+            with self.subTest(k=k):
+                r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-d", "-k", k,
+                             "-t", "ka/usage", "-m", "x"))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(("keep-alive %s s" % k).encode(), r.stderr)
 
     def test_unreadable_payload_file_is_an_error(self):
         """A directory or a missing file given to -f fails before connecting; nothing is sent."""
