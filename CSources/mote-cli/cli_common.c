@@ -160,7 +160,7 @@ static void usage(mote_cli_mode_t mode, FILE *out)
               "  -m MESSAGE          message payload\n"
               "  -f FILE             send the file's contents as the payload\n"
               "  -l                  send each line of stdin as a message\n"
-              "  -s                  send all of stdin as one message\n"
+              "  -s                  send all of stdin as one message (empty stdin: error)\n"
               "  -n                  send an empty (null) message\n"
               "  -r                  retain the message\n"
               "  --repeat N          publish the message N times\n"

@@ -374,7 +374,8 @@ static int read_all(int fd, const char *what, const uint8_t **data, size_t *len,
     return 0;
 }
 
-/* Load the payload of -f (mapped, so a large file is not copied) or -s (read whole). */
+/* Load the payload of -f (mapped, so a large file is not copied) or -s (read whole; empty
+ * stdin is an error). */
 static int load_payload(const mote_cli_opts_t *o, const uint8_t **data, size_t *len,
                         void **to_unmap, uint8_t **to_free)
 {
@@ -431,7 +432,18 @@ static int load_payload(const mote_cli_opts_t *o, const uint8_t **data, size_t *
         }
     }
     if (o->stdin_whole) {
-        return read_all(STDIN_FILENO, "standard input", data, len, to_free);
+        int rc = read_all(STDIN_FILENO, "standard input", data, len, to_free);
+        if (rc == 0 && *len == 0) {
+            /* As mosquitto_pub -s ("Zero length input"): refused before connecting. An empty
+             * file given to -f is still sent, as mosquitto_pub -f does. */
+            free(*to_free);
+            *to_free = NULL;
+            *data = NULL;
+            fprintf(stderr, "mote: -s: standard input is empty, nothing to send "
+                            "(-n sends an empty message)\n");
+            return MOTE_EXIT_ERROR;
+        }
+        return rc;
     }
     return 0;
 }

@@ -386,6 +386,30 @@ class PayloadSourcesTest(BrokerCase):
             self.pub("-t", "src/s", "-q", 1, "-n")
             self.assertEqual(self.finish(s), b"two\nlines\n\n")
 
+    def test_stdin_whole_empty_is_refused(self):
+        """-s with empty stdin: an error before connecting, nothing sent (mosquitto_pub 2.0.11:
+        "Error: Zero length input.", exit 1, no connection); -n is for an empty message."""
+        for v in VERSIONS:
+            with self.subTest(version=v):
+                r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-V", v, "-d", "-q", 1,
+                             "-t", "src/empty-s", "-s"), input=b"")
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(b"standard input is empty", r.stderr)
+                self.assertIn(b"-n", r.stderr)
+                self.assertNotIn(b"CONNECT", r.stderr)  # the -d trace: nothing was sent
+
+    def test_empty_file_sends_an_empty_message(self):
+        """-f with an empty file publishes a zero-length message, as mosquitto_pub -f does."""
+        tmp = tempfile.mkdtemp()
+        try:
+            path = os.path.join(tmp, "empty")
+            open(path, "wb").close()
+            with self.sub("-t", "src/empty-f", "-C", 1, "-v") as s:
+                self.pub("-t", "src/empty-f", "-f", path)
+                self.assertEqual(self.finish(s), b"src/empty-f (null)\n")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_file_from_pipe(self):
         with self.sub("-t", "src/f", "-C", 1) as s:
             self.pub("-t", "src/f", "-f", "/dev/stdin", input=b"piped")
