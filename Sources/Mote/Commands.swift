@@ -224,13 +224,23 @@ final class PendingPublish {
 /// A subscription filter as sent to the broker; several Swift subscriptions may share it.
 final class FilterGroup {
     let filter: String
+    /// The QoS the group's next SUBSCRIBE asks for: the highest a subscriber waits for, or
+    /// `granted` when none waits for more.
     var qos: MQTTQoS
     var options: UInt8
     /// v5 subscription identifier: incoming messages name the subscriptions that matched.
     let subscriptionID: UInt32
     var subscribers: [Int: AsyncThrowingStream<MQTTMessage, any Error>.Continuation] = [:]
-    var waiters: [CheckedContinuation<Void, any Error>] = []
-    var acknowledged = false
+    /// Subscribers whose subscribe() waits for a SUBACK to a SUBSCRIBE asking for their QoS.
+    var waiters: [SubscribeWaiter] = []
+    /// The highest QoS a SUBACK granted (the subscribers not waiting asked for at most this);
+    /// nil until one did.
+    var granted: MQTTQoS?
+    /// The broker holds the subscription at `granted`: acknowledged in this connection, or
+    /// kept by a resumed session.
+    var held = false
+    /// The QoS each SUBSCRIBE sent on this connection and not yet answered asked for.
+    var outstanding: [MQTTQoS] = []
     var needsSubscribe = true
 
     init(filter: String, qos: MQTTQoS, options: UInt8, subscriptionID: UInt32) {
@@ -239,6 +249,16 @@ final class FilterGroup {
         self.options = options
         self.subscriptionID = subscriptionID
     }
+
+    /// Nothing to ask the broker for: it holds the subscription at the QoS wanted.
+    var settled: Bool { held && granted.map { $0 >= qos } == true }
+}
+
+/// A subscribe() call waiting for the SUBACK that grants its QoS.
+struct SubscribeWaiter {
+    let subscriberID: Int
+    let qos: MQTTQoS
+    let ack: CheckedContinuation<Void, any Error>
 }
 
 extension String {

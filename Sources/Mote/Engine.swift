@@ -100,7 +100,8 @@ final class Engine: @unchecked Sendable {
     var groupsByID: [UInt32: FilterGroup] = [:]
     var subscriberGroup: [Int: String] = [:]
     var nextSubscriptionID: UInt32 = 1
-    var subacks: [UInt16: [FilterGroup]] = [:]
+    /// SUBSCRIBEs awaiting their SUBACK: each group with the QoS it asked for.
+    var subacks: [UInt16: [(group: FilterGroup, qos: MQTTQoS)]] = [:]
     var unsubacks: [UInt16: String] = [:]
     var unsubscribeLater: Set<String> = []
     /// The C client refused a SUBSCRIBE or UNSUBSCRIBE while its table of requests awaiting

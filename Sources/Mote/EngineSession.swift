@@ -50,8 +50,10 @@ extension Engine {
             pendingHead = 0
             pending.insert(contentsOf: again, at: 0)
         }
-        for group in groups.values where !session.sessionPresent || !group.acknowledged {
-            group.needsSubscribe = true
+        for group in groups.values {
+            // A new session holds no subscriptions.
+            if !session.sessionPresent { group.held = false }
+            if !group.settled { group.needsSubscribe = true }
         }
         state = .connected
         logger.info("connected to \(configuration.host):\(port) (session present: \(session.sessionPresent))")
@@ -69,7 +71,10 @@ extension Engine {
         // subscribed again since (the group resubscribes instead).
         for filter in unsubacks.values where groups[filter] == nil { unsubscribeLater.insert(filter) }
         unsubacks.removeAll()
-        for group in groups.values where !group.acknowledged { group.needsSubscribe = true }
+        for group in groups.values {
+            group.outstanding.removeAll()
+            if !group.settled { group.needsSubscribe = true }
+        }
         assembling = nil
         if configuration.offlinePublishing == .failFast {
             // Accepted while connected but not sent: fail now rather than wait for a
@@ -131,7 +136,7 @@ extension Engine {
         quick.removeAll()
         quickHead = 0
         for group in groups.values {
-            for w in group.waiters { w.resume(throwing: failure) }
+            for w in group.waiters { w.ack.resume(throwing: failure) }
             for sink in group.subscribers.values {
                 if let error { sink.finish(throwing: error) } else { sink.finish() }
             }
@@ -156,9 +161,10 @@ extension Engine {
         let group: FilterGroup
         if let g = groups[r.filter] {
             group = g
+            // A higher QoS takes a SUBSCRIBE of its own; the subscribers of the lower one
+            // keep it (and are not answered by this one's SUBACK, nor failed by its refusal).
             if r.qos > g.qos {
                 g.qos = r.qos
-                g.acknowledged = false
                 g.needsSubscribe = true
             }
         } else {
@@ -175,10 +181,10 @@ extension Engine {
         group.subscribers[r.subscriberID] = r.sink
         subscriberGroup[r.subscriberID] = r.filter
         unsubscribeLater.remove(r.filter)
-        if group.acknowledged && !group.needsSubscribe {
+        if group.held, let granted = group.granted, granted >= r.qos {
             r.ack.resume()
         } else {
-            group.waiters.append(r.ack)
+            group.waiters.append(SubscribeWaiter(subscriberID: r.subscriberID, qos: r.qos, ack: r.ack))
         }
         publishFilters()
     }
@@ -188,15 +194,16 @@ extension Engine {
         // cancel() ends a loop still waiting on the subscription (finishing one that ended
         // already, the way most removals come here, does nothing).
         group.subscribers.removeValue(forKey: id)?.finish()
-        guard group.subscribers.isEmpty else { return }
-        groups.removeValue(forKey: filter)
+        if group.subscribers.isEmpty { endGroup(group) }
+    }
+
+    /// The last subscriber of a group is gone: forget the group and unsubscribe its filter.
+    func endGroup(_ group: FilterGroup) {
+        groups.removeValue(forKey: group.filter)
         groupsByID.removeValue(forKey: group.subscriptionID)
-        for w in group.waiters { w.resume(throwing: MQTTError.closed) }
+        for w in group.waiters { w.ack.resume(throwing: MQTTError.closed) }
         group.waiters.removeAll()
-        if isConnected, sendUnsubscribe(filter) {
-        } else {
-            unsubscribeLater.insert(filter)
-        }
+        if !sendUnsubscribe(group.filter) { unsubscribeLater.insert(group.filter) }
         publishFilters()
     }
 
@@ -228,7 +235,8 @@ extension Engine {
         }
         if r == MOTE_OK {
             group.needsSubscribe = false
-            subacks[packetID, default: []].append(group)
+            group.outstanding.append(group.qos)
+            subacks[packetID, default: []].append((group, group.qos))
             return true
         }
         if r == MOTE_ERR_NO_SPACE { subscribeBlocked = true }
@@ -246,7 +254,7 @@ extension Engine {
     func failGroup(_ group: FilterGroup, _ err: MQTTError) {
         groups.removeValue(forKey: group.filter)
         groupsByID.removeValue(forKey: group.subscriptionID)
-        for w in group.waiters { w.resume(throwing: err) }
+        for w in group.waiters { w.ack.resume(throwing: err) }
         group.waiters.removeAll()
         for (id, sink) in group.subscribers {
             sink.finish(throwing: err)
@@ -254,6 +262,75 @@ extension Engine {
         }
         group.subscribers.removeAll()
         publishFilters()
+    }
+
+    /// A SUBACK granted a SUBSCRIBE that asked for `qos`: the subscribers waiting for at most
+    /// that QoS are answered; those waiting for more wait for the SUBACK of their own SUBSCRIBE.
+    func subscribeGranted(_ group: FilterGroup, asked qos: MQTTQoS) {
+        if let i = group.outstanding.firstIndex(of: qos) { group.outstanding.remove(at: i) }
+        guard groups[group.filter] === group else {
+            // The group failed while this SUBSCRIBE was unanswered (its removal sent no
+            // UNSUBSCRIBE): drop what the broker now holds, unless the filter is in use again.
+            if groups[group.filter] == nil && !unsubacks.values.contains(group.filter)
+                && !unsubscribeLater.contains(group.filter) {
+                if !sendUnsubscribe(group.filter) { unsubscribeLater.insert(group.filter) }
+                publishFilters()
+            }
+            return
+        }
+        group.held = true
+        if group.granted.map({ qos > $0 }) ?? true { group.granted = qos }
+        if qos > group.qos { group.qos = qos }
+        var waiting: [SubscribeWaiter] = []
+        for w in group.waiters {
+            if w.qos <= qos { w.ack.resume() } else { waiting.append(w) }
+        }
+        group.waiters = waiting
+        subscribeIfUncovered(group)
+    }
+
+    /// A SUBACK refused a SUBSCRIBE that asked for `qos`. An upgrade refused (the broker
+    /// granted a lower QoS before and keeps it) fails only the subscribers that asked for that
+    /// QoS; the group goes back to the QoS granted. Otherwise the whole group fails.
+    func subscribeRefused(_ group: FilterGroup, asked qos: MQTTQoS, _ err: MQTTError) {
+        if let i = group.outstanding.firstIndex(of: qos) { group.outstanding.remove(at: i) }
+        guard groups[group.filter] === group else { return }
+        guard let granted = group.granted, qos > granted else {
+            // Nothing granted yet, or the QoS the subscribers already hold was refused (asked
+            // again in a new session): the broker holds nothing for them.
+            failGroup(group, err)
+            return
+        }
+        var waiting: [SubscribeWaiter] = []
+        for w in group.waiters {
+            guard w.qos == qos else {
+                waiting.append(w)
+                continue
+            }
+            w.ack.resume(throwing: err)
+            // Its subscription ends with the error too (subscribe() throws it; the stream
+            // is not handed out).
+            if let sink = group.subscribers.removeValue(forKey: w.subscriberID) {
+                sink.finish(throwing: err)
+                subscriberGroup.removeValue(forKey: w.subscriberID)
+            }
+        }
+        group.waiters = waiting
+        group.qos = max(granted, waiting.map(\.qos).max() ?? granted)
+        if group.subscribers.isEmpty {
+            endGroup(group)
+            return
+        }
+        subscribeIfUncovered(group)
+    }
+
+    /// After a SUBACK: when the broker does not hold the QoS the group wants and no SUBSCRIBE
+    /// sent or due asks for it (a refused one asked for more than the waiters left want, or
+    /// the broker holds nothing since a new session), ask for it.
+    func subscribeIfUncovered(_ group: FilterGroup) {
+        guard !group.needsSubscribe, !group.settled else { return }
+        if group.outstanding.contains(where: { $0 >= group.qos }) { return }
+        group.needsSubscribe = true
     }
 
     func sendUnsubscribe(_ filter: String) -> Bool {
@@ -302,15 +379,14 @@ extension Engine {
             let s = evt.pointee.u.suback
             subscribeRoom = subscribeBlocked
             guard let list = subacks.removeValue(forKey: s.packet_id) else { return }
-            for (i, group) in list.enumerated() {
+            for (i, sent) in list.enumerated() {
                 let code: UInt8 = i < s.count ? s.reason_codes[i] : 0x80
                 if code >= 0x80 {
-                    failGroup(group, .subscriptionRejected(filter: group.filter, reasonCode: code,
-                                                           reason: PropertyCodec.reasonString(s.props) ?? MQTTError.reasonText(code)))
+                    subscribeRefused(sent.group, asked: sent.qos, .subscriptionRejected(
+                        filter: sent.group.filter, reasonCode: code,
+                        reason: PropertyCodec.reasonString(s.props) ?? MQTTError.reasonText(code)))
                 } else {
-                    group.acknowledged = true
-                    for w in group.waiters { w.resume() }
-                    group.waiters.removeAll()
+                    subscribeGranted(sent.group, asked: sent.qos)
                 }
             }
         case MOTE_MQTT_EVT_UNSUBACK:

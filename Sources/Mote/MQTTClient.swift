@@ -237,6 +237,12 @@ public final class MQTTClient: Sendable {
     /// UNSUBSCRIBE is sent when no other subscription of this client uses the same filter).
     /// Overlapping subscriptions each receive the messages that match them (in v5 routed by
     /// subscription identifier, so each gets one copy per message).
+    ///
+    /// Subscriptions to the same filter share one subscription at the broker, at the highest
+    /// QoS asked for. Asking for a higher QoS than the filter has sends another SUBSCRIBE, and
+    /// this call returns when the broker granted that one. If the broker refuses the higher
+    /// QoS, this call throws ``MQTTError/subscriptionRejected(filter:reasonCode:reason:)`` and
+    /// the other subscriptions to the filter go on at the QoS granted before.
     /// - Parameters:
     ///   - filter: topic filter; `+` and `#` wildcards and `$share/GROUP/...` are allowed.
     ///   - qos: the highest QoS the broker may use for this subscription's messages.
