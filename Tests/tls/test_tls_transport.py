@@ -4,11 +4,12 @@ certificate, key or password fails with its own error code; SNI, ALPN and sessio
 are checked from the server's side."""
 import os
 import subprocess
+import time
 import unittest
 import warnings
 
-from tls_fixtures import (PASSWORD, TIMEOUT, RecordingTLSServer, make_pki, remove_pki,
-                          tls_broker)
+from tls_fixtures import (PASSWORD, TIMEOUT, RecordingTLSServer, SlowRelay, make_pki,
+                          remove_pki, tls_broker)
 from mote_test import free_port, wait_port  # noqa: E402 (path set by tls_fixtures)
 
 PROBE = os.environ.get("MOTE_TLS_PROBE", "tls_probe")
@@ -524,6 +525,43 @@ class Backpressure(unittest.TestCase):
             r = probe(s.port, "--blast", "50000000", "--write-timeout", "800", identity=None)
         self.assertEqual(r.returncode, TIMEOUT_CODE, r.stdout)
         self.assertIn("output blocked", r.stdout)
+
+
+class SlowLink(unittest.TestCase):
+    """Whole 16 KB records through a link that passes a few bytes at a time (SlowRelay): the
+    write timeout is about the socket accepting no byte for that long, not about how long a
+    record takes, so a link slower than a record per write timeout still works; a peer that
+    stops reading mid-stream still ends in a timeout, never a hang."""
+
+    RECORD = 16384
+
+    def test_slow_but_progressing_link_outlasts_the_write_timeout(self):
+        # 64 bytes per 20 ms through the smallest buffers: a 16 KB record needs several times
+        # the 1.5 s write timeout to leave, while the socket takes bytes every fraction of it.
+        n = 2 * self.RECORD
+        with RecordingTLSServer(PKI) as s, \
+                SlowRelay(s.port, chunk=64, pause=0.02, rcvbuf=1) as relay:
+            r = probe(relay.port, "--blast", str(n), "--record", str(self.RECORD),
+                      "--sndbuf", "1", "--write-timeout", "1500", identity=None)
+            self.assertEqual(r.returncode, 0, r.stdout)
+            self.assertIn("blast 1: ok", r.stdout)
+            # The whole stream, in order, once the relay has passed on its last bytes.
+            deadline = time.time() + TIMEOUT
+            while "sha256" not in (s.connections[-1] if s.connections else {}):
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.05)
+        self.assertEqual(s.connections[0]["received"], n)
+        self.assertEqual(s.connections[0]["sha256"], blast_digest(n))
+
+    def test_peer_that_stops_reading_mid_record_times_out(self):
+        with RecordingTLSServer(PKI) as s, \
+                SlowRelay(s.port, rcvbuf=1, stall_after=self.RECORD + 4000) as relay:
+            r = probe(relay.port, "--blast", str(8 * self.RECORD), "--record",
+                      str(self.RECORD), "--sndbuf", "1", "--write-timeout", "1500",
+                      identity=None)
+        self.assertEqual(r.returncode, TIMEOUT_CODE, r.stdout)
+        self.assertIn("output blocked", r.stdout)
+        self.assertNotIn("blast 1: ok", r.stdout)
 
 
 class WhatTheServerSees(unittest.TestCase):

@@ -3,6 +3,8 @@
 if(TARGET mote-posix)
   add_executable(tls_probe ${CMAKE_CURRENT_LIST_DIR}/tls_probe.c)
   target_link_libraries(tls_probe PRIVATE mote-posix mote)
+  # tls_internal.h: --record waits on the transport's staging buffer.
+  target_include_directories(tls_probe PRIVATE ${PROJECT_SOURCE_DIR}/CSources/mote-posix/src)
   target_compile_definitions(tls_probe PRIVATE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
   target_compile_options(tls_probe PRIVATE ${MOTE_WARNINGS})
   set_target_properties(tls_probe PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)

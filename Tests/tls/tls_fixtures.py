@@ -1,6 +1,6 @@
 """Shared by the TLS tests: a fresh PKI from toolchain/pki.sh, mosquitto TLS listeners over
 it, and a small Python TLS server that records what the client really sent (SNI, ALPN,
-resumption) as OpenSSL saw it."""
+resumption) as OpenSSL saw it; a TCP relay that makes a slow link."""
 import os
 import hashlib
 import shutil
@@ -151,3 +151,96 @@ class RecordingTLSServer:
         self._stop = True
         self.thread.join(5)
         self.sock.close()
+
+
+class SlowRelay:
+    """A TCP relay on a free loopback port in front of 127.0.0.1:port, for a slow link that
+    keeps making progress: what the client sends is read `chunk` bytes at a time with a pause
+    after each read, through a small receive buffer, and passed on; what the server sends goes
+    back at once. stall_after: once that many bytes were passed on, stop reading for good (a
+    peer that stops reading)."""
+
+    def __init__(self, port, chunk=128, pause=0.02, rcvbuf=2048, stall_after=None):
+        self.target = port
+        self.chunk = chunk
+        self.pause = pause
+        self.stall_after = stall_after
+        self.forwarded = 0
+        self._stop = threading.Event()
+        self._socks = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Before listen, so the accepted socket has it: the client's writes block early.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _back(self, up, conn):
+        while not self._stop.is_set():
+            try:
+                data = up.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                conn.sendall(data)
+            except OSError:
+                break
+        try:
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            up = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+            self._socks += [conn, up]
+            conn.settimeout(0.2)
+            up.settimeout(0.2)
+            back = threading.Thread(target=self._back, args=(up, conn), daemon=True)
+            back.start()
+            while not self._stop.is_set():
+                if self.stall_after is not None and self.forwarded >= self.stall_after:
+                    self._stop.wait(0.1)
+                    continue
+                try:
+                    data = conn.recv(self.chunk)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+                if not data:
+                    break
+                try:
+                    up.sendall(data)
+                except OSError:
+                    break
+                self.forwarded += len(data)
+                self._stop.wait(self.pause)
+            try:
+                up.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            back.join(10)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.thread.join(5)
+        for s in self._socks + [self.sock]:
+            s.close()

@@ -18,6 +18,7 @@
 #include "mote/error.h"
 #include "mote/posix.h"
 #include "mote/tls.h"
+#include "tls_internal.h" /* the staging buffer's state, for --record */
 
 /* --read-ms: read what the server sends first, as an MQTT client reading CONNACK would.
  * With TLS 1.3 that is where session tickets and the server's verdict on the client
@@ -69,7 +70,7 @@ static void usage(void)
             "  [--cert F] [--key F] [--keypass P] [--mem] [--alpn a,b] [--servername N]\n"
             "  [--tls-version V] [--ciphers C] [--insecure] [--mfl N] [--hs-timeout MS] [--connects N]\n"
             "  [--no-resume] [--read-ms MS] [--mqtt] [--payload N] [--messages N] [--time]\n"
-            "  [--blast BYTES] [--sndbuf BYTES] [--write-timeout MS] [--key-backend RSA-KEY-FILE]\n"
+            "  [--blast BYTES] [--record BYTES] [--sndbuf BYTES] [--write-timeout MS] [--key-backend RSA-KEY-FILE]\n"
             "  [--poll-read]\n");
     exit(64);
 }
@@ -275,25 +276,28 @@ static uint8_t blast_byte(size_t i)
 }
 
 /* Send `total` bytes as a stream of small gathered writes (pieces of 1..300 bytes, up to 7
- * per call), resuming partial writes, to exercise staging under backpressure. */
-static int blast(mote_tls_t *t, size_t total)
+ * per call), resuming partial writes, to exercise staging under backpressure. record > 0:
+ * one piece of that many bytes per call instead (a whole TLS record each, up to 16 KB), and
+ * at the end wait until the last record has left the staging buffer, so that all of the
+ * stream reaches the socket (the write timeout applies throughout). */
+static int blast(mote_tls_t *t, size_t total, size_t record)
 {
     mote_transport_t tr;
-    static uint8_t data[1 << 16];
+    static uint8_t data[(1 << 16) + MOTE_TLS_STAGE_SIZE];
     size_t sent = 0;
     mote_tls_transport(t, &tr);
     while (sent < total) {
         mote_iovec_t iov[7];
         size_t n = 0, off = sent;
-        for (; n < 7 && off < total; n++) {
-            size_t piece = 1 + ((off * 7 + n * 13) % 300);
+        for (; n < (record ? 1u : 7u) && off < total; n++) {
+            size_t piece = record ? record : 1 + ((off * 7 + n * 13) % 300);
             if (piece > total - off) {
                 piece = total - off;
             }
-            iov[n].base = data + (off % (sizeof data - 512));
+            iov[n].base = data + (off % (1 << 16));
             iov[n].len = piece;
             for (size_t k = 0; k < piece; k++) {
-                data[(off % (sizeof data - 512)) + k] = blast_byte(off + k);
+                data[(off % (1 << 16)) + k] = blast_byte(off + k);
             }
             off += piece;
         }
@@ -308,6 +312,16 @@ static int blast(mote_tls_t *t, size_t total)
             }
         }
         sent += (size_t)r;
+    }
+    while (record && t->stage_off < t->stage_len) {
+        int32_t r = tr.send(tr.ctx, NULL, 0); /* flushes; fails once the write timeout passes */
+        if (r < 0) {
+            return r;
+        }
+        int w = mote_tls_wait_readable(t, 20);
+        if (w < 0) {
+            return w;
+        }
     }
     return MOTE_OK;
 }
@@ -409,7 +423,7 @@ int main(int argc, char **argv)
     const char *host = "localhost";
     unsigned port = 8883;
     int connects = 1, mqtt = 0, mem = 0, messages = 1, timing = 0, poll_first = 0;
-    size_t blast_bytes = 0;
+    size_t blast_bytes = 0, record = 0;
     int sndbuf = 0, read_ms = 0;
     const char *key_backend = NULL;
     size_t payload = 16;
@@ -436,6 +450,12 @@ int main(int argc, char **argv)
         else if (ARG("--hs-timeout")) cfg.handshake_timeout_ms = (uint32_t)atoi(v);
         else if (ARG("--write-timeout")) cfg.write_timeout_ms = (uint32_t)atoi(v);
         else if (ARG("--blast")) blast_bytes = (size_t)atol(v);
+        else if (ARG("--record")) {
+            record = (size_t)atol(v);
+            if (record > MOTE_TLS_STAGE_SIZE) {
+                record = MOTE_TLS_STAGE_SIZE; /* one record is all a send takes */
+            }
+        }
         else if (ARG("--sndbuf")) sndbuf = atoi(v);
         else if (ARG("--key-backend")) key_backend = v;
         else if (ARG("--connects")) connects = atoi(v);
@@ -529,7 +549,7 @@ int main(int argc, char **argv)
             err = poll_read(t, cfg.read_wait_ms);
         }
         if (blast_bytes && err == MOTE_OK) {
-            err = blast(t, blast_bytes);
+            err = blast(t, blast_bytes, record);
             if (err == MOTE_OK) {
                 printf("blast %d: ok %zu bytes\n", c, blast_bytes);
             }

@@ -65,7 +65,7 @@ struct mote_tls {
     uint32_t read_wait_ms;
     uint32_t write_timeout_ms;
     bool blocked;                  /* staged output could not be written */
-    uint32_t blocked_since;
+    uint32_t blocked_since;        /* when blocked, or the socket last took a byte since */
 
     uint8_t *stage;
     size_t stage_off;

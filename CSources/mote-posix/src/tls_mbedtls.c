@@ -67,6 +67,12 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
     for (;;) {
         ssize_t n = send(t->tcp.fd, buf, len, MSG_NOSIGNAL);
         if (n >= 0) {
+            if (n > 0 && t->blocked) {
+                /* Progress: the write timeout counts from the last byte the socket took, not
+                 * from when the record first blocked (a slow link may need longer than the
+                 * timeout for a whole 16 KB record). */
+                t->blocked_since = mote_posix_clock_ms(NULL);
+            }
             return (int)n;
         }
         if (errno == EINTR) {
@@ -444,7 +450,8 @@ static int32_t tls_send(void *ctx, const mote_iovec_t *iov, size_t iovcnt)
         uint32_t waited = mote_posix_clock_ms(NULL) - t->blocked_since;
         if (waited >= t->write_timeout_ms) {
             t->connected = false;
-            return mote_tls_fail(t, MOTE_ERR_TIMEOUT, "output blocked for %u ms",
+            return mote_tls_fail(t, MOTE_ERR_TIMEOUT,
+                                 "output blocked for %u ms (the socket took no byte)",
                                  (unsigned)waited);
         }
         if (poll_fd(t->tcp.fd, POLLOUT, t->read_wait_ms, NULL) > 0) {

@@ -50,8 +50,9 @@ typedef struct mote_tls_config {
     bool insecure;             /* ignore the server verification verdict: tests only */
     uint32_t handshake_timeout_ms; /* 0: 10,000 */
     uint32_t read_wait_ms;     /* recv waits this long for data before returning 0; 0: 50 */
-    uint32_t write_timeout_ms; /* send fails with MOTE_ERR_TIMEOUT when output stays blocked
-                                * this long; 0: 30,000 */
+    uint32_t write_timeout_ms; /* send fails with MOTE_ERR_TIMEOUT when the socket takes no
+                                * byte of pending output for this long (a slow link that
+                                * keeps taking bytes never times out); 0: 30,000 */
     uint16_t max_fragment_len; /* 0 (off), 512, 1024, 2048 or 4096 */
     bool session_resumption;   /* keep the session ticket/id for the next connect */
 } mote_tls_config_t;
