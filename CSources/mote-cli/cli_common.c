@@ -164,7 +164,8 @@ static void usage(mote_cli_mode_t mode, FILE *out)
               "  -n                  send an empty (null) message\n"
               "  -r                  retain the message\n"
               "  --repeat N          publish the message N times\n"
-              "  --ack-timeout S     give up when QoS 1/2 acks stop coming for S seconds\n"
+              "  --ack-timeout S     give up when the broker takes no byte of what is left\n"
+              "                      to send, or QoS 1/2 acks stop coming, for S seconds\n"
               "                      (default 30; exit 6)\n", out);
     } else {
         fputs("  -t FILTER           topic filter to subscribe to (repeatable, required)\n"
@@ -876,18 +877,36 @@ mote_err_t mote_cli_step(mote_cli_session_t *s, uint32_t wait_ms)
     return err == MOTE_ERR_NEED_MORE ? MOTE_OK : err;
 }
 
-mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t timeout_ms)
+/* Write queued output until none is left. MOTE_ERR_TIMEOUT when the socket takes no byte
+ * for idle_ms (a slow link that keeps taking bytes never times out), or once total_ms have
+ * passed (0: no such limit). stop_on_interrupt: SIGINT/SIGTERM ends the wait with
+ * MOTE_ERR_NEED_MORE, the rest left unwritten. */
+static mote_err_t flush_output(mote_cli_session_t *s, uint32_t idle_ms, uint32_t total_ms,
+                               bool stop_on_interrupt)
 {
     uint32_t start = mote_posix_clock_ms(NULL);
+    uint32_t since = start;
+    size_t left = mote_mqtt_tx_pending(&s->client);
     for (;;) {
         mote_err_t err = mote_mqtt_flush(&s->client);
+        uint32_t now = mote_posix_clock_ms(NULL);
+        size_t pending;
         if (err != MOTE_ERR_NEED_MORE) {
             if (err == MOTE_OK) {
                 s->tx_pending = false;
             }
             return err;
         }
-        if ((uint32_t)(mote_posix_clock_ms(NULL) - start) >= timeout_ms) {
+        if (stop_on_interrupt && mote_cli_interrupted()) {
+            return MOTE_ERR_NEED_MORE;
+        }
+        pending = mote_mqtt_tx_pending(&s->client);
+        if (pending < left) {
+            left = pending;
+            since = now;
+        }
+        if ((uint32_t)(now - since) >= idle_ms ||
+            (total_ms > 0 && (uint32_t)(now - start) >= total_ms)) {
             return MOTE_ERR_TIMEOUT;
         }
         {
@@ -895,6 +914,11 @@ mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t timeout_ms)
             (void)poll(&p, 1, 100);
         }
     }
+}
+
+mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t idle_ms)
+{
+    return flush_output(s, idle_ms, 0, true);
 }
 
 /* After our DISCONNECT: read and discard until the broker closes (it does on DISCONNECT),
@@ -934,7 +958,9 @@ void mote_cli_close(mote_cli_session_t *s)
      * that DISCONNECT is all written): nothing to send. */
     mote_err_t err = mote_mqtt_disconnect(&s->client, 0, (mote_mqtt_props_t){ NULL, 0 });
     if (err == MOTE_ERR_NEED_MORE) {
-        err = mote_cli_flush_all(s, 2000);
+        /* Normally only the DISCONNECT is left. After Ctrl-C the rest of a large payload may
+         * be too: the user asked to stop, so it gets 2 s in all, not as long as it moves. */
+        err = flush_output(s, 2000, mote_cli_interrupted() ? 2000 : 0, false);
     }
     if (err == MOTE_ERR_NOT_CONNECTED && s->disconnect_sent) {
         err = MOTE_OK;

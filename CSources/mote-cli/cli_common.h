@@ -69,7 +69,8 @@ typedef struct mote_cli_opts {
     bool stdin_whole;             /* -s */
     bool null_message;            /* -n */
     uint32_t repeat;              /* --repeat N (publish the message N times) */
-    uint32_t ack_timeout_ms;      /* --ack-timeout S: QoS 1/2 acks must progress within this */
+    uint32_t ack_timeout_ms;      /* --ack-timeout S: output and QoS 1/2 acks must progress
+                                   * within this */
     /* sub */
     long count;                   /* -C, 0: unlimited */
     long wait_s;                  /* -W, 0: none */
@@ -118,8 +119,11 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
  * one non-blocking process pass. Returns MOTE_OK or the client's error. */
 mote_err_t mote_cli_step(mote_cli_session_t *s, uint32_t wait_ms);
 
-/* Flush all queued output, waiting for the socket as needed, within timeout_ms. */
-mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t timeout_ms);
+/* Flush all queued output, waiting for the socket as needed. MOTE_ERR_TIMEOUT when the
+ * socket takes no byte for idle_ms: the limit is on lack of progress, so a slow link that
+ * keeps taking bytes is not a timeout however long the whole flush takes.
+ * MOTE_ERR_NEED_MORE: SIGINT/SIGTERM came while waiting (output left unwritten). */
+mote_err_t mote_cli_flush_all(mote_cli_session_t *s, uint32_t idle_ms);
 
 /* Print "mote: WHAT: reason" for err and return its exit code. For errors of the process
  * step and of the connection, where malformed input is the broker's. */

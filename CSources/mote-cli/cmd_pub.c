@@ -36,6 +36,8 @@ typedef struct pub_state {
     uint32_t failed;              /* v5 acks with an error reason */
     uint16_t ack_inflight;        /* in flight at the last ack check */
     uint32_t ack_since_ms;        /* when an ack last completed (or waiting began) */
+    size_t tx_left;               /* bytes queued for writing at the last progress check */
+    uint32_t tx_since_ms;         /* when that count last changed */
     bool request_failed;          /* the error came from mote_mqtt_publish itself */
     uint8_t props_buf[MOTE_CLI_PROPS_CAP];
     mote_mqtt_props_t props;
@@ -92,6 +94,47 @@ static mote_err_t ack_progress(pub_state_t *p)
     return MOTE_OK;
 }
 
+/* While waiting with output queued: MOTE_ERR_TIMEOUT when the socket has taken no byte for
+ * --ack-timeout, however long the whole payload takes on a slow link that keeps moving. Bytes
+ * going out also restart the ack clock: acks cannot come for messages still being sent. */
+static mote_err_t pub_progress(pub_state_t *p)
+{
+    size_t left = mote_mqtt_tx_pending(&p->s.client);
+    uint32_t now = mote_posix_clock_ms(NULL);
+    if (left != p->tx_left) {
+        p->tx_left = left;
+        p->tx_since_ms = now;
+        p->ack_since_ms = now;
+    } else if (left > 0 && (uint32_t)(now - p->tx_since_ms) >= p->o->ack_timeout_ms) {
+        if (!p->o->quiet) {
+            fprintf(stderr, "mote: the broker took no data for %u s (%zu bytes not sent)\n",
+                    (unsigned)(p->o->ack_timeout_ms / 1000u), left);
+        }
+        return MOTE_ERR_TIMEOUT;
+    }
+    return ack_progress(p);
+}
+
+/* Write all queued output (a QoS 0 payload must be written before its memory is reused or
+ * the tool exits); the limit is --ack-timeout without progress. Returns MOTE_OK,
+ * PUB_INTERRUPTED or the error that ended the session. */
+static mote_err_t pub_flush(pub_state_t *p)
+{
+    mote_err_t err = mote_cli_flush_all(&p->s, p->o->ack_timeout_ms);
+    if (err == MOTE_ERR_NEED_MORE) {
+        return PUB_INTERRUPTED;
+    }
+    if (err == MOTE_ERR_TIMEOUT && !p->o->quiet) {
+        fprintf(stderr, "mote: the broker took no data for %u s (%zu bytes not sent)\n",
+                (unsigned)(p->o->ack_timeout_ms / 1000u), mote_mqtt_tx_pending(&p->s.client));
+    }
+    /* Acks are due from now: the clocks restart when the output has left. */
+    p->tx_left = mote_mqtt_tx_pending(&p->s.client);
+    p->tx_since_ms = mote_posix_clock_ms(NULL);
+    p->ack_since_ms = p->tx_since_ms;
+    return err;
+}
+
 /* Publish one message, waiting (while processing input) when the in-flight window is
  * full. Returns MOTE_OK, PUB_INTERRUPTED or the error that ended the session. */
 static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len,
@@ -121,7 +164,7 @@ static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len
         }
         err = mote_cli_step(&p->s, 100);
         if (err == MOTE_OK) {
-            err = ack_progress(p);
+            err = pub_progress(p);
         }
         if (err != MOTE_OK) {
             return err;
@@ -132,7 +175,7 @@ static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len
 /* Wait until every QoS 1/2 message is acknowledged. */
 static mote_err_t drain(pub_state_t *p)
 {
-    mote_err_t err = mote_cli_flush_all(&p->s, 30000);
+    mote_err_t err = pub_flush(p);
     if (err != MOTE_OK) {
         return err;
     }
@@ -142,7 +185,7 @@ static mote_err_t drain(pub_state_t *p)
         }
         err = mote_cli_step(&p->s, 200);
         if (err == MOTE_OK) {
-            err = ack_progress(p);
+            err = pub_progress(p);
         }
         if (err != MOTE_OK) {
             return err;
@@ -308,7 +351,7 @@ static int run_lines(pub_state_t *p)
         if (start > 0) {
             /* QoS 0 payloads may still be referenced from buf: write them out first. */
             if (p->o->qos == 0) {
-                err = mote_cli_flush_all(&p->s, 30000);
+                err = pub_flush(p);
                 if (err != MOTE_OK) {
                     break;
                 }
