@@ -20,6 +20,8 @@ typedef struct sub_state {
     uint16_t sub_id;
     int refused;
     int granted;
+    bool suback_mismatch;         /* the SUBACK did not carry one reason code per filter */
+    size_t suback_count;          /* how many it carried */
     bool output_failed;
 } sub_state_t;
 
@@ -73,13 +75,21 @@ static void sub_event(void *user, const mote_mqtt_event_t *evt)
             break;
         }
         st->suback = true;
+        /* One reason code per filter, in order, or the codes cannot be matched to filters:
+         * the broker broke the protocol. End the connection; the main loop reports it. */
+        if (evt->u.suback.count != (size_t)st->o->topic_count) {
+            st->suback_mismatch = true;
+            st->suback_count = evt->u.suback.count;
+            mote_cli_disconnect_from_event(&st->s);
+            break;
+        }
         for (i = 0; i < evt->u.suback.count; i++) {
             uint8_t rc = evt->u.suback.reason_codes[i];
             if (rc >= 0x80) {
                 st->refused++;
                 if (!st->o->quiet) {
                     fprintf(stderr, "mote: subscription to '%s' refused: %s (0x%02x)\n",
-                            i < (size_t)st->o->topic_count ? st->o->topics[i] : "?",
+                            st->o->topics[i],
                             mote_mqtt_reason_string(rc), (unsigned)rc);
                 }
             } else {
@@ -197,6 +207,16 @@ int mote_cmd_sub(int argc, char **argv)
             if (fflush(stdout) != 0 || ferror(stdout)) {
                 st.output_failed = true;
                 break;
+            }
+            if (st.suback_mismatch) {
+                if (!o.quiet) {
+                    fprintf(stderr, "mote: subscribe: malformed packet or protocol error from the "
+                                    "broker: SUBACK with %zu reason code%s for %d filter%s\n",
+                            st.suback_count, st.suback_count == 1 ? "" : "s", o.topic_count,
+                            o.topic_count == 1 ? "" : "s");
+                }
+                mote_cli_close(&st.s);
+                return MOTE_EXIT_PROTOCOL;
             }
             if (err != MOTE_OK && !st.done) {
                 code = mote_cli_fail(&st.s, "receive", err);

@@ -83,14 +83,16 @@ class Conn:
         else:
             self.send(packet(0x20, bytes([0, rc])))
 
-    def suback(self, granted=0):
-        """Read SUBSCRIBE and grant every filter."""
+    def suback(self, granted=0, codes=None):
+        """Read SUBSCRIBE and answer with one reason code, granted; or with exactly the
+        reason codes in codes (a list), however many filters the SUBSCRIBE had."""
         _, _, body = self.expect(8)
         pid = body[:2]
+        payload = bytes([granted]) if codes is None else bytes(codes)
         if self.version == 5:
-            self.send(packet(0x90, pid + b"\x00" + bytes([granted])))
+            self.send(packet(0x90, pid + b"\x00" + payload))
         else:
-            self.send(packet(0x90, pid + bytes([granted])))
+            self.send(packet(0x90, pid + payload))
         return struct.unpack(">H", pid)[0]
 
     def send(self, data):

@@ -302,6 +302,43 @@ class HostileBrokerTest(unittest.TestCase):
         self.assertEqual(rc, 1, err)
         self.assertIn("refused", err)
 
+    def suback_count_mismatch(self, version, filters, codes):
+        """Subscribe to `filters` filters and answer with the reason codes `codes`: a protocol
+        error of the broker, reported, and the connection closed with DISCONNECT."""
+        seen = []
+
+        def script(c):
+            c.handshake()
+            c.connack()
+            c.suback(codes=codes)
+            c.sock.settimeout(10)
+            try:
+                while True:
+                    pkt = c.recv_packet()
+                    seen.append(pkt[0])
+            except Exception:  # noqa: BLE001 - the client closing is the expected end
+                pass
+        args = ["sub", "-V", version, "-W", 5]
+        for i in range(filters):
+            args += ["-t", "f/%d" % i]
+        rc, err, _ = self.run_mote(script, args)
+        self.assertEqual(rc, EXIT_PROTOCOL, err)
+        self.assertIn("SUBACK with %d reason code%s for %d filter%s" %
+                      (len(codes), "" if len(codes) == 1 else "s",
+                       filters, "" if filters == 1 else "s"), err)
+        self.assertNotIn("'?'", err)
+        self.assertEqual(seen, [14], "expected only a DISCONNECT after the SUBACK")
+
+    def test_suback_with_fewer_codes_than_filters(self):
+        for v in ("mqttv311", "mqttv5"):
+            with self.subTest(version=v):
+                self.suback_count_mismatch(v, 2, [0])
+
+    def test_suback_with_more_codes_than_filters(self):
+        for v in ("mqttv311", "mqttv5"):
+            with self.subTest(version=v):
+                self.suback_count_mismatch(v, 1, [0, 0x80])
+
     def test_publish_header_larger_than_rx_buffer_is_our_limit(self):
         """A 2,000-byte topic with --rx-buffer 1024: the broker did nothing wrong; the error
         names our receive buffer, not a protocol error from the broker."""
