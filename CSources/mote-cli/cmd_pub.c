@@ -239,8 +239,11 @@ static mote_err_t publish_line(pub_state_t *p, const uint8_t *line, size_t len)
     if (p->o->qos == 0) {
         return publish_one(p, line, len, NULL);
     }
-    while ((slot = free_slot(p)) == NULL) {
+    while ((slot = free_slot(p)) == NULL) { /* every slot's message awaits its ack */
         err = mote_cli_step(&p->s, 100);
+        if (err == MOTE_OK) {
+            err = pub_progress(p);
+        }
         if (err != MOTE_OK) {
             return err;
         }

@@ -29,13 +29,13 @@ def stay_open(conn, seconds=30):
 
 
 class HostileBrokerTest(unittest.TestCase):
-    def run_mote(self, script, args, timeout=20):
+    def run_mote(self, script, args, timeout=20, stdin=b""):
         with FakeBroker(script) as fb:
             start = time.time()
             try:
                 r = subprocess.run([mote_test.mote_bin()] + [str(a) for a in args] +
                                    ["-h", "127.0.0.1", "-p", str(fb.port)],
-                                   capture_output=True, timeout=timeout * SLOW)
+                                   input=stdin, capture_output=True, timeout=timeout * SLOW)
             except subprocess.TimeoutExpired:
                 self.fail("mote hung past %d s" % timeout)
             elapsed = time.time() - start
@@ -259,6 +259,27 @@ class HostileBrokerTest(unittest.TestCase):
         self.assertEqual(rc, EXIT_TIMEOUT, err)
         self.assertIn("no acknowledgement", err)
         self.assertGreaterEqual(elapsed, 6.5)
+
+    def test_broker_that_never_acks_qos1_lines(self):
+        """pub -l with every in-flight slot taken by a message never acknowledged: the wait
+        for a free slot ends at --ack-timeout too."""
+        def script(c):
+            c.handshake()
+            c.connack()
+            c.sock.settimeout(20)
+            try:
+                while True:
+                    ptype, _, _ = c.recv_packet()
+                    if ptype == 12:
+                        c.send(packet(0xD0, b""))
+            except Exception:  # noqa: BLE001 - the client giving up ends the script
+                pass
+        rc, err, _ = self.run_mote(script, ["pub", "-t", "t", "-l", "-q", 1, "--max-inflight", 2,
+                                            "--ack-timeout", 3, "--connect-timeout", 3],
+                                   stdin=b"one\ntwo\nthree\nfour\n")
+        self.assertEqual(rc, EXIT_TIMEOUT, err)
+        self.assertIn("no acknowledgement", err)
+        self.assertIn("2 messages in flight", err)
 
     def test_suback_for_unknown_packet_id_then_silence(self):
         def script(c):
