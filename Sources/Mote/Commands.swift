@@ -121,6 +121,9 @@ final class PendingPublish {
     private let batchIndex: Int
     /// Packet id while the C client holds it in flight (0 otherwise).
     @exclusivity(unchecked) var packetID: UInt16 = 0
+    /// When it was handed to the C client (or resent by a reconnect), while its caller
+    /// waits with an ack timeout; nil otherwise (also once it timed out).
+    @exclusivity(unchecked) var sentAt: ContinuousClock.Instant?
     @exclusivity(unchecked) private(set) var storage: UnsafeMutableRawPointer?
     @exclusivity(unchecked) private(set) var cMessage = mote_mqtt_publish_t()
 

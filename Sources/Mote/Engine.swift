@@ -124,11 +124,22 @@ final class Engine: @unchecked Sendable {
     @exclusivity(unchecked) var blockedAtInflight: UInt16?
     /// `Shared.cancelRequested` was taken: withdraw cancelled publishes after this turn's work.
     var cancelScanNeeded = false
+    /// `configuration.ackTimeout` (nil: requests wait for their acks indefinitely).
+    let ackTimeout: Duration?
+    /// When the loop next looks for requests unanswered for `ackTimeout` (see
+    /// EngineTimeouts.swift); nil while none is sent and unanswered.
+    var nextAckCheck: ContinuousClock.Instant?
+    /// When each SUBSCRIBE in `subacks` was sent (kept only with an ack timeout).
+    var subscribeSentAt: [UInt16: ContinuousClock.Instant] = [:]
+    /// SUBSCRIBEs that timed out, until their SUBACK comes (the C client still expects it):
+    /// a late grant only records what the broker holds.
+    var lateSubacks: [UInt16: [(group: FilterGroup, qos: MQTTQoS)]] = [:]
 
     init(configuration: MQTTConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.version = configuration.protocolVersion
+        self.ackTimeout = configuration.ackTimeout
         wakeFD = cmote_waker_open()
         precondition(wakeFD >= 0, "eventfd failed")
 
@@ -448,13 +459,18 @@ final class Engine: @unchecked Sendable {
                     continue
                 }
                 if !qos0Written.isEmpty && mote_mqtt_tx_pending(client) == 0 { qos0Written.removeAll() }
+                if nextAckCheck != nil { checkAckTimeouts() }
                 if canPumpMore() { continue }
                 let wantWrite = mote_mqtt_tx_pending(client) > 0
                 // Waiting only for acks (the last of a batch): see `acknowledgeQuickly`.
                 if !wantWrite && pendingHead == pending.count && mote_mqtt_inflight_count(client) > 0 {
                     link.acknowledgeQuickly()
                 }
-                waitForWork { timeout in link.wait(wantWrite: wantWrite, wakeFD: wakeFD, timeoutMs: timeout) }
+                // Wake up for the next ack deadline too (the tick alone would be late).
+                let ackWait = millisecondsToAckCheck()
+                waitForWork { timeout in
+                    link.wait(wantWrite: wantWrite, wakeFD: wakeFD, timeoutMs: min(timeout, ackWait))
+                }
             case .waitingToReconnect(let deadline, let attempt):
                 let now = ContinuousClock.now
                 if now >= deadline {

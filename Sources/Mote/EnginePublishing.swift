@@ -236,6 +236,8 @@ extension Engine {
             sendQuick()
             if quickHead < quick.count { return }
         }
+        // One clock reading for the publishes this call hands over (taken at the first).
+        var sentAt: ContinuousClock.Instant?
         while pendingHead < pending.count {
             guard isConnected else { return }
             let p = pending[pendingHead]
@@ -258,6 +260,12 @@ extension Engine {
                 } else {
                     p.packetID = packetID
                     inflightPublishes[inflightSlot(packetID)] = p
+                    if ackTimeout != nil {
+                        let now = sentAt ?? ContinuousClock.now
+                        sentAt = now
+                        p.sentAt = now
+                        armAckCheck(sentAt: now)
+                    }
                 }
             } else if r == MOTE_ERR_NO_SPACE || r == MOTE_ERR_RECEIVE_MAXIMUM {
                 blockedAtInflight = mote_mqtt_inflight_count(client)

@@ -56,6 +56,7 @@ extension Engine {
             if !group.settled { group.needsSubscribe = true }
         }
         state = .connected
+        restartAckClocks()
         logger.info("connected to \(configuration.host):\(port) (session present: \(session.sessionPresent))")
         return session
     }
@@ -67,6 +68,10 @@ extension Engine {
         link.close()
         qos0Written.removeAll()
         subacks.removeAll()
+        // No deadlines while offline: a reconnect starts the clocks of what it resends.
+        subscribeSentAt.removeAll()
+        lateSubacks.removeAll()
+        nextAckCheck = nil
         // An UNSUBSCRIBE whose ack was lost goes out again, unless the filter has been
         // subscribed again since (the group resubscribes instead).
         for filter in unsubacks.values where groups[filter] == nil { unsubscribeLater.insert(filter) }
@@ -145,6 +150,9 @@ extension Engine {
         groupsByID.removeAll()
         subscriberGroup.removeAll()
         subacks.removeAll()
+        subscribeSentAt.removeAll()
+        lateSubacks.removeAll()
+        nextAckCheck = nil
         unsubacks.removeAll()
         unsubscribeLater.removeAll()
         assembling = nil
@@ -185,6 +193,9 @@ extension Engine {
             r.ack.resume()
         } else {
             group.waiters.append(SubscribeWaiter(subscriberID: r.subscriberID, qos: r.qos, ack: r.ack))
+            // A waiter needs a SUBSCRIBE on its way (a resubscribe that timed out leaves a
+            // group unsettled with none).
+            subscribeIfUncovered(group)
         }
         publishFilters()
     }
@@ -237,6 +248,11 @@ extension Engine {
             group.needsSubscribe = false
             group.outstanding.append(group.qos)
             subacks[packetID, default: []].append((group, group.qos))
+            if ackTimeout != nil {
+                let now = ContinuousClock.now
+                subscribeSentAt[packetID] = now
+                armAckCheck(sentAt: now)
+            }
             return true
         }
         if r == MOTE_ERR_NO_SPACE { subscribeBlocked = true }
@@ -266,8 +282,9 @@ extension Engine {
 
     /// A SUBACK granted a SUBSCRIBE that asked for `qos`: the subscribers waiting for at most
     /// that QoS are answered; those waiting for more wait for the SUBACK of their own SUBSCRIBE.
-    func subscribeGranted(_ group: FilterGroup, asked qos: MQTTQoS) {
-        if let i = group.outstanding.firstIndex(of: qos) { group.outstanding.remove(at: i) }
+    /// `late`: the SUBSCRIBE timed out before (its QoS left `outstanding` then).
+    func subscribeGranted(_ group: FilterGroup, asked qos: MQTTQoS, late: Bool = false) {
+        if !late, let i = group.outstanding.firstIndex(of: qos) { group.outstanding.remove(at: i) }
         guard groups[group.filter] === group else {
             // The group failed while this SUBSCRIBE was unanswered (its removal sent no
             // UNSUBSCRIBE): drop what the broker now holds, unless the filter is in use again.
@@ -378,7 +395,16 @@ extension Engine {
         case MOTE_MQTT_EVT_SUBACK:
             let s = evt.pointee.u.suback
             subscribeRoom = subscribeBlocked
-            guard let list = subacks.removeValue(forKey: s.packet_id) else { return }
+            subscribeSentAt.removeValue(forKey: s.packet_id)
+            guard let list = subacks.removeValue(forKey: s.packet_id) else {
+                // Too late: its callers have their timeout. A grant still tells what the
+                // broker holds (a group gone since is unsubscribed); a refusal changes nothing.
+                guard let late = lateSubacks.removeValue(forKey: s.packet_id) else { return }
+                for (i, sent) in late.enumerated() where i < s.count && s.reason_codes[i] < 0x80 {
+                    subscribeGranted(sent.group, asked: sent.qos, late: true)
+                }
+                return
+            }
             for (i, sent) in list.enumerated() {
                 let code: UInt8 = i < s.count ? s.reason_codes[i] : 0x80
                 if code >= 0x80 {

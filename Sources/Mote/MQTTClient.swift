@@ -68,6 +68,8 @@ public final class MQTTClient: Sendable {
     /// A message accepted while connected but not yet sent when the connection drops waits
     /// for the reconnect, or, with ``MQTTOfflinePublishing/failFast``, fails with
     /// ``MQTTError/notConnected``.
+    /// A QoS 1/2 message sent and not acknowledged within ``MQTTConfiguration/ackTimeout``
+    /// throws ``MQTTError/timeout``; like a cancelled one, it stays in the session.
     /// - Throws: ``MQTTError/publishRejected(reasonCode:reason:)`` with the broker's v5
     ///   reason code, ``MQTTError/invalidArgument(_:)`` for a bad topic, and others.
     #if compiler(>=6.2)
@@ -175,8 +177,9 @@ public final class MQTTClient: Sendable {
     ///   acknowledged it (PUBACK or PUBCOMP; QoS 0: handed over), otherwise the
     ///   ``MQTTError`` it failed with: ``MQTTError/invalidArgument(_:)`` for a bad topic
     ///   (that message is not sent), ``MQTTError/publishRejected(reasonCode:reason:)`` with
-    ///   the broker's v5 reason code, ``MQTTError/notConnected``, ``MQTTError/queueFull``,
-    ///   ``MQTTError/closed``, and others.
+    ///   the broker's v5 reason code, ``MQTTError/timeout`` when a message sent got no
+    ///   acknowledgement within ``MQTTConfiguration/ackTimeout`` (it stays in the session),
+    ///   ``MQTTError/notConnected``, ``MQTTError/queueFull``, ``MQTTError/closed``, and others.
     ///
     /// Cancelling the calling task ends the wait: messages not sent yet are withdrawn and
     /// answered with ``MQTTError/cancelled``; messages already sent stay in the session (they
@@ -243,6 +246,10 @@ public final class MQTTClient: Sendable {
     /// this call returns when the broker granted that one. If the broker refuses the higher
     /// QoS, this call throws ``MQTTError/subscriptionRejected(filter:reasonCode:reason:)`` and
     /// the other subscriptions to the filter go on at the QoS granted before.
+    ///
+    /// When the SUBACK does not come within ``MQTTConfiguration/ackTimeout`` of the SUBSCRIBE
+    /// this call waits for, it throws ``MQTTError/timeout`` the way a refusal would fail it (the
+    /// filter is unsubscribed when no other subscription uses it; a late SUBACK is ignored).
     /// - Parameters:
     ///   - filter: topic filter; `+` and `#` wildcards and `$share/GROUP/...` are allowed.
     ///   - qos: the highest QoS the broker may use for this subscription's messages.

@@ -197,6 +197,24 @@ public struct MQTTConfiguration: Sendable {
     public var offlinePublishing: MQTTOfflinePublishing = .queue(limit: 1000)
     /// Outgoing QoS 1/2 messages awaiting acknowledgement at once (further ones wait in order).
     public var maximumInflight: Int = 64
+    /// How long a request sent to the broker may wait for its acknowledgement (PUBACK or
+    /// PUBCOMP for a QoS 1/2 publish, also in a batch; SUBACK for a subscribe) before its
+    /// caller gets ``MQTTError/timeout``. nil: wait indefinitely (only cancelling the task,
+    /// ``MQTTClient/disconnect()`` or losing the connection for good ends the wait).
+    ///
+    /// The clock starts when the request is sent: not while a message waits behind a full
+    /// in-flight window (``maximumInflight``) or offline for a reconnect, and a reconnect
+    /// starts it again for the messages it resends. It is checked while connected, so a
+    /// broker that answers PINGREQ but never acknowledges no longer keeps callers waiting.
+    /// A timed-out publish is treated like a cancelled one: it stays in the session (it may
+    /// still reach the broker, is resent after a reconnect, and holds its in-flight slot
+    /// until acknowledged), and its late acknowledgement is ignored. A timed-out SUBSCRIBE
+    /// fails the `subscribe` calls waiting for it, as a refusal would (their subscriptions
+    /// end; a filter left without subscribers is unsubscribed); its late SUBACK answers
+    /// nobody. A resubscribe after a reconnect that times out ends no subscription granted
+    /// before (the next reconnect, or a new `subscribe` to the filter, asks again).
+    /// UNSUBSCRIBE is not covered: nothing waits for its acknowledgement.
+    public var ackTimeout: Duration? = .seconds(30)
     /// Receive buffer: larger incoming messages are still delivered (reassembled from chunks).
     public var receiveBufferSize: Int = 64 * 1024
     /// Send buffer: small packets are coalesced here before being written.

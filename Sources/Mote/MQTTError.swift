@@ -36,7 +36,8 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
     case queueFull
     /// The message was dropped because the broker started a new session before it was acknowledged.
     case sessionLost
-    /// No answer in time (also a PINGRESP missing for the keep-alive interval).
+    /// No answer in time: an acknowledgement missing for ``MQTTConfiguration/ackTimeout``,
+    /// or a PINGRESP missing for the keep-alive interval.
     case timeout
     /// The client was disconnected (by ``MQTTClient/disconnect()``) or gave up reconnecting.
     case closed
