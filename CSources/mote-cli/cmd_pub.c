@@ -115,6 +115,24 @@ static mote_err_t pub_progress(pub_state_t *p)
     return ack_progress(p);
 }
 
+/* Between waits (pub -l idle on stdin): record acks and output that completed meanwhile
+ * without judging the time, so the next wait's clocks run from the last progress rather
+ * than from an earlier wait. */
+static void note_progress(pub_state_t *p)
+{
+    uint16_t inflight = mote_mqtt_inflight_count(&p->s.client);
+    size_t left = mote_mqtt_tx_pending(&p->s.client);
+    uint32_t now = mote_posix_clock_ms(NULL);
+    if (inflight < p->ack_inflight) {
+        p->ack_inflight = inflight;
+        p->ack_since_ms = now;
+    }
+    if (left != p->tx_left) {
+        p->tx_left = left;
+        p->tx_since_ms = now;
+    }
+}
+
 /* Write all queued output (a QoS 0 payload must be written before its memory is reused or
  * the tool exits); the limit is --ack-timeout without progress. Returns MOTE_OK,
  * PUB_INTERRUPTED or the error that ended the session. */
@@ -307,6 +325,7 @@ static int run_lines(pub_state_t *p)
         if (err != MOTE_OK) {
             break;
         }
+        note_progress(p);
         if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
             continue;
         }

@@ -281,6 +281,53 @@ class HostileBrokerTest(unittest.TestCase):
         self.assertIn("no acknowledgement", err)
         self.assertIn("2 messages in flight", err)
 
+    def test_lines_after_idle_stdin_are_not_an_ack_timeout(self):
+        """pub -l: acks that came while stdin was idle count as progress. Lines typed after a
+        pause longer than --ack-timeout, filling every slot again, wait for their acks (sent
+        promptly) instead of failing at once on the clock of an earlier wait."""
+        acked = threading.Event()
+
+        def script(c):
+            c.handshake()
+            c.connack()
+            seen = 0
+            c.sock.settimeout(30)
+            try:
+                while True:
+                    ptype, flags, body = c.recv_packet()
+                    if ptype == 12:
+                        c.send(packet(0xD0, b""))
+                    elif ptype == 3:
+                        seen += 1
+                        pid = body[2 + int.from_bytes(body[:2], "big"):][:2]
+                        if seen > 3:
+                            time.sleep(0.5)  # the second batch's acks come a little later
+                        c.send(packet(0x40, pid))
+                        if seen == 3:
+                            acked.set()
+            except Exception:  # noqa: BLE001 - the client closing ends the script
+                pass
+        with FakeBroker(script) as fb:
+            args = ["pub", "-t", "t", "-l", "-q", 1, "--max-inflight", 2, "--ack-timeout", 2,
+                    "-h", "127.0.0.1", "-p", fb.port]
+            p = subprocess.Popen([mote_test.mote_bin()] + [str(a) for a in args],
+                                 stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                p.stdin.write(b"one\ntwo\nthree\n")
+                p.stdin.flush()
+                self.assertTrue(acked.wait(10 * SLOW), "the first three never arrived")
+                time.sleep(3)  # stdin idle for longer than --ack-timeout
+                p.stdin.write(b"four\nfive\nsix\n")
+                p.stdin.close()
+                p.wait(20 * SLOW)
+                err = p.stderr.read()
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        self.assertIsNone(fb.error)
+        self.assertEqual(p.returncode, 0, err.decode("utf-8", "replace"))
+
     def test_suback_for_unknown_packet_id_then_silence(self):
         def script(c):
             c.handshake()
