@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "scripted.h"
@@ -427,6 +428,54 @@ static void suback_matched_by_packet_id(void **state)
     }
 }
 
+/* mote_mqtt_init refuses a configuration it cannot work with, and leaves the client
+ * untouched: missing transport, callbacks or buffers, buffers under 16 bytes, a table count
+ * without its table, and more in-flight records than packet ids can serve beside the
+ * pending SUBSCRIBE/UNSUBSCRIBE requests (every id in use would leave nothing to hand out). */
+static void init_rejects_unusable_config(void **state)
+{
+    fixture_t *f = fixture_new(256, 1024);
+    mote_mqtt_client_config_t good = f->cfg, bad;
+    mote_transport_t no_send = f->tr;
+    const uint16_t most = (uint16_t)(65534u - MOTE_MQTT_MAX_PENDING_SUBS);
+    mote_mqtt_inflight_t *big = calloc((size_t)most + 1u, sizeof *big);
+    mote_mqtt_client_t c;
+    (void)state;
+    assert_non_null(big);
+    no_send.send = NULL;
+#define REFUSED(field, value)                                                               \
+    do {                                                                                    \
+        bad = good;                                                                         \
+        bad.field = value;                                                                  \
+        memset(&c, 0xA5, sizeof c);                                                         \
+        assert_int_equal(mote_mqtt_init(&c, &bad), MOTE_ERR_BAD_ARG);                       \
+        assert_int_equal(((const uint8_t *)&c)[sizeof c - 1], 0xA5);                        \
+    } while (0)
+    REFUSED(transport, NULL);
+    REFUSED(transport, &no_send);
+    REFUSED(clock, NULL);
+    REFUSED(rx_buf, NULL);
+    REFUSED(rx_cap, 15);
+    REFUSED(tx_buf, NULL);
+    REFUSED(tx_cap, 15);
+    REFUSED(inflight, NULL);
+    REFUSED(qos2_rx_ids, NULL);
+    good.inflight = big;
+    REFUSED(inflight_count, (uint16_t)(most + 1u));
+    REFUSED(inflight_count, 0xFFFF);
+#undef REFUSED
+    assert_int_equal(mote_mqtt_init(NULL, &good), MOTE_ERR_BAD_ARG);
+    assert_int_equal(mote_mqtt_init(&c, NULL), MOTE_ERR_BAD_ARG);
+    /* the largest table that leaves an id free is accepted (and cleared) */
+    good.inflight_count = most;
+    big[most - 1].packet_id = 7;
+    assert_int_equal(mote_mqtt_init(&c, &good), MOTE_OK);
+    assert_int_equal(big[most - 1].packet_id, 0);
+    assert_int_equal(mote_mqtt_inflight_count(&c), 0);
+    free(big);
+    fixture_free(f);
+}
+
 /* Packet ids are unique among everything in flight, whatever its type: when the ids wrap
  * around, a PUBLISH or another SUBSCRIBE does not take the id of a SUBSCRIBE or UNSUBSCRIBE
  * still awaiting its ack. */
@@ -698,6 +747,7 @@ int main(void)
         cmocka_unit_test(event_drops_connection_mid_stream),
         cmocka_unit_test(suback_matched_by_packet_id),
         cmocka_unit_test(packet_ids_skip_pending_subscribe),
+        cmocka_unit_test(init_rejects_unusable_config),
 #if MOTE_MQTT_V5
         cmocka_unit_test(v5_connect_to_v311_server),
         cmocka_unit_test(rejected_oversize_keeps_alias_and_qos2),

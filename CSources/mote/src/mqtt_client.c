@@ -69,6 +69,8 @@ mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t
     if (t == NULL || t->send == NULL || t->recv == NULL || cfg->clock == NULL ||
         cfg->rx_buf == NULL || cfg->rx_cap < 16 || cfg->tx_buf == NULL || cfg->tx_cap < 16 ||
         (cfg->inflight_count != 0 && cfg->inflight == NULL) ||
+        /* a packet id stays free beside every record and pending SUBSCRIBE/UNSUBSCRIBE */
+        ((cfg->inflight_count + MOTE_MQTT_MAX_PENDING_SUBS + 1u) >> 16) != 0 ||
         (cfg->qos2_rx_count != 0 && cfg->qos2_rx_ids == NULL))
         return MOTE_ERR_BAD_ARG;
     memset(c, 0, sizeof *c);

@@ -26,13 +26,14 @@ mote_mqtt_inflight_t *mote_session_find(const mote_mqtt_client_t *c, uint16_t pa
  * skips those of in-flight records and of SUBSCRIBE / UNSUBSCRIBE requests awaiting acks. */
 uint16_t mote_session_next_id(mote_mqtt_client_t *c)
 {
-    uint16_t id = c->next_packet_id; /* the id handed out last (0 before the first) */
+    uint32_t id = c->next_packet_id; /* the id handed out last (0 before the first) */
     do {
-        id++;
-        id += !id; /* 65535 -> 1 */
-    } while (mote_session_find(c, id) != NULL || mote_session_sub_swap(c, id, id));
-    c->next_packet_id = id;
-    return id;
+        if (++id >> 16)
+            id = 1; /* 65535 -> 1 */
+    } while (mote_session_find(c, (uint16_t)id) != NULL ||
+             mote_session_sub_swap(c, (uint16_t)id, (uint16_t)id));
+    c->next_packet_id = (uint16_t)id;
+    return (uint16_t)id;
 }
 
 mote_mqtt_inflight_t *mote_session_alloc(mote_mqtt_client_t *c)
@@ -76,9 +77,9 @@ void mote_session_done(mote_mqtt_client_t *c, mote_mqtt_inflight_t *r, const mot
 
 bool mote_session_sub_swap(mote_mqtt_client_t *c, uint16_t want, uint16_t put)
 {
-    uint16_t *p = c->sub_pending;
-    for (; p != c->sub_pending + MOTE_MQTT_MAX_PENDING_SUBS; p++)
-        if (*p == want) {
+    uint16_t *p = c->sub_pending + MOTE_MQTT_MAX_PENDING_SUBS;
+    while (p != c->sub_pending)
+        if (*--p == want) {
             *p = put;
             return true;
         }

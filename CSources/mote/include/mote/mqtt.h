@@ -48,7 +48,8 @@ typedef struct mote_mqtt_client_config {
     uint8_t *tx_buf;              /* outgoing packets are encoded (and coalesced) here */
     size_t tx_cap;
     mote_mqtt_inflight_t *inflight; /* outgoing QoS 1/2 records; count bounds in-flight sends */
-    uint16_t inflight_count;      /* below 65,535 - MOTE_MQTT_MAX_PENDING_SUBS (packet ids) */
+    uint16_t inflight_count;      /* at most 65,534 - MOTE_MQTT_MAX_PENDING_SUBS (65,530): a
+                                     packet id must stay free for every request */
     uint16_t *qos2_rx_ids;        /* incoming QoS 2 ids awaiting PUBREL (exactly-once); needed
                                      to receive QoS 2 (a full table is MOTE_ERR_NO_SPACE, in v5
                                      MOTE_ERR_RECEIVE_MAXIMUM: its size is our receive maximum) */
@@ -179,7 +180,8 @@ typedef struct mote_mqtt_client {
     uint16_t sub_pending[MOTE_MQTT_MAX_PENDING_SUBS];
 } mote_mqtt_client_t;
 
-/* Set up a client. No I/O. Returns MOTE_ERR_BAD_ARG for missing buffers or callbacks. */
+/* Set up a client. No I/O. Returns MOTE_ERR_BAD_ARG for missing buffers or callbacks,
+ * buffers under 16 bytes, or an inflight_count above 65,534 - MOTE_MQTT_MAX_PENDING_SUBS. */
 mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t *cfg);
 
 /* Send CONNECT and wait up to timeout_ms for CONNACK (the transport must already be
