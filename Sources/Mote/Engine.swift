@@ -145,7 +145,8 @@ final class Engine: @unchecked Sendable {
 
         let rxCap = max(configuration.receiveBufferSize, 1024)
         let txCap = max(configuration.sendBufferSize, 1024)
-        let inflightCount = max(1, min(configuration.maximumInflight, 65535))
+        // The C client keeps a packet id free for every pending SUBSCRIBE/UNSUBSCRIBE.
+        let inflightCount = max(1, min(configuration.maximumInflight, 65534 - Int(MOTE_MQTT_MAX_PENDING_SUBS)))
         client = .allocate(capacity: 1)
         client.initialize(to: mote_mqtt_client_t())
         cConfig = .allocate(capacity: 1)

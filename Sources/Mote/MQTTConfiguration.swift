@@ -195,7 +195,8 @@ public struct MQTTConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     public var reconnect: MQTTReconnectPolicy = .default
     public var offlinePublishing: MQTTOfflinePublishing = .queue(limit: 1000)
-    /// Outgoing QoS 1/2 messages awaiting acknowledgement at once (further ones wait in order).
+    /// Outgoing QoS 1/2 messages awaiting acknowledgement at once (further ones wait in order;
+    /// 1 to 65,530).
     public var maximumInflight: Int = 64
     /// How long a request sent to the broker may wait for its acknowledgement (PUBACK or
     /// PUBCOMP for a QoS 1/2 publish, also in a batch; SUBACK for a subscribe) before its

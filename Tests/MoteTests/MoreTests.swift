@@ -31,6 +31,25 @@ struct MoreTests {
         }
     }
 
+    /// An in-flight window larger than the C client can serve with packet ids (65,535 ids,
+    /// some kept for SUBSCRIBE/UNSUBSCRIBE) is capped, not a failure: the client works.
+    @Test func oversizeInflightWindowIsCapped() async throws {
+        let broker = try Broker()
+        try await T.within(30) {
+            var cfg = T.config(broker, "bigwindow")
+            cfg.maximumInflight = 100_000
+            let client = MQTTClient(configuration: cfg)
+            try await client.connect()
+            let sub = try await client.subscribe(to: "big/window", qos: .atLeastOnce)
+            try await client.publish(to: "big/window", string: "ok", qos: .atLeastOnce)
+            for try await m in sub {
+                #expect(m.payloadString == "ok")
+                break
+            }
+            try await client.disconnect()
+        }
+    }
+
     /// A refused CONNECT surfaces the broker's reason code (v5 0x87, v3.1.1 return code 5).
     @Test(arguments: ClientTests.versions)
     func refusedConnectCarriesReasonCode(version: MQTTProtocolVersion) async throws {
