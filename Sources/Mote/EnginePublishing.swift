@@ -226,6 +226,7 @@ extension Engine {
         for group in groups.values where group.needsSubscribe {
             if !sendSubscribe(group) { break }
         }
+        if subscribeBlocked { failSubscribesBehindTimedOut() }
         if !unsubscribeLater.isEmpty {
             for filter in unsubscribeLater where groups[filter] != nil || sendUnsubscribe(filter) {
                 unsubscribeLater.remove(filter)

@@ -115,4 +115,17 @@ extension Engine {
         // not sent again before the next reconnect.
         if !waiting.isEmpty { subscribeIfUncovered(group) }
     }
+
+    /// After `pump`: the C client had no room for a SUBSCRIBE, and every request it awaits an
+    /// ack for is a SUBSCRIBE that timed out (none on time, no UNSUBSCRIBE), so no slot frees
+    /// unless the broker answers after all. The subscribe() calls waiting for a SUBSCRIBE not
+    /// sent fail with `MQTTError.timeout` instead of waiting for good, as if theirs had been
+    /// sent and timed out; the group keeps what the broker granted before.
+    func failSubscribesBehindTimedOut() {
+        guard subscribeBlocked, ackTimeout != nil, !lateSubacks.isEmpty, subacks.isEmpty, unsubacks.isEmpty else { return }
+        for group in groups.values where group.needsSubscribe && !group.waiters.isEmpty {
+            subscribeTimedOut(group, asked: group.qos)
+            if groups[group.filter] === group && group.settled { group.needsSubscribe = false }
+        }
+    }
 }

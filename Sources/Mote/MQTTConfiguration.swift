@@ -213,7 +213,10 @@ public struct MQTTConfiguration: Sendable {
     /// fails the `subscribe` calls waiting for it, as a refusal would (their subscriptions
     /// end; a filter left without subscribers is unsubscribed); its late SUBACK answers
     /// nobody. A resubscribe after a reconnect that times out ends no subscription granted
-    /// before (the next reconnect, or a new `subscribe` to the filter, asks again).
+    /// before (the next reconnect, or a new `subscribe` to the filter, asks again). A timed-out
+    /// SUBSCRIBE keeps its place among the few the client can have unacknowledged at once until
+    /// its SUBACK comes; a `subscribe` whose SUBSCRIBE cannot be sent because all those places
+    /// are held by timed-out ones fails with ``MQTTError/timeout`` too.
     /// UNSUBSCRIBE is not covered: nothing waits for its acknowledgement.
     public var ackTimeout: Duration? = .seconds(30)
     /// Receive buffer: larger incoming messages are still delivered (reassembled from chunks).

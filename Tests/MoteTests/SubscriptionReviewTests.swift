@@ -1,0 +1,36 @@
+import Foundation
+import Mote
+import Testing
+
+/// Review of the shared-filter QoS upgrade and the ack timeout, against the scripted broker.
+@Suite(.serialized)
+struct SubscriptionReviewTests {
+    static func client(_ broker: ScriptedBroker, _ name: String, _ version: MQTTProtocolVersion = .v5,
+                       ackTimeout: Duration?, reconnect: Bool = false) -> MQTTClient {
+        var c = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: T.id(name), protocolVersion: version)
+        c.keepAlive = .seconds(30)
+        c.ackTimeout = ackTimeout
+        c.reconnect = reconnect ? MQTTReconnectPolicy(initialDelay: .milliseconds(50)) : .disabled
+        return MQTTClient(configuration: c)
+    }
+
+    /// More SUBSCRIBEs than the C client can have awaiting their SUBACKs (4), none ever
+    /// answered: every subscribe() call ends, also the ones queued behind the timed-out ones.
+    @Test func subscribesBehindTimedOutOnesDoNotHang() async throws {
+        let broker = try ScriptedBroker()
+        defer { broker.stop() }
+        try await T.within(30) {
+            let client = Self.client(broker, "jam", ackTimeout: .seconds(1))
+            try await client.connect()
+            #expect(try await broker.next() == .connected)
+            var tasks: [Task<Void, any Error>] = []
+            for i in 0..<6 {
+                tasks.append(Task { _ = try await client.subscribe(to: "jam/\(i)", qos: .atLeastOnce) })
+            }
+            for task in tasks {
+                await #expect(throws: MQTTError.timeout) { try await task.value }
+            }
+            try await client.disconnect()
+        }
+    }
+}
