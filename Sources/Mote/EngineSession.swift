@@ -67,6 +67,12 @@ extension Engine {
         mote_mqtt_reset_connection(client)
         link.close()
         qos0Written.removeAll()
+        // A group that failed while its SUBSCRIBE was unanswered left the broker holding what
+        // that SUBSCRIBE asked for, maybe (a resumed session keeps it): unsubscribed after
+        // the reconnect, unless the filter is in use again.
+        for sent in Array(subacks.values.joined()) + Array(lateSubacks.values.joined()) where groups[sent.group.filter] == nil {
+            unsubscribeLater.insert(sent.group.filter)
+        }
         subacks.removeAll()
         // No deadlines while offline: a reconnect starts the clocks of what it resends.
         subscribeSentAt.removeAll()

@@ -36,6 +36,7 @@ final class ScriptedBroker: @unchecked Sendable {
     private var events: [Event] = []
     private var waiter: CheckedContinuation<Event, any Error>?
     private var pingCount = 0
+    private var sessionPresent = false
     private let finished = DispatchSemaphore(value: 0)
 
     init() throws {
@@ -263,7 +264,8 @@ final class ScriptedBroker: @unchecked Sendable {
             lock.lock()
             version = level
             lock.unlock()
-            write { v5 in v5 ? [0x20, 3, 0, 0, 0] : [0x20, 2, 0, 0] }
+            let present: UInt8 = resumesSession ? 1 : 0
+            write { v5 in v5 ? [0x20, 3, present, 0, 0] : [0x20, 2, present, 0] }
             report(.connected)
         case 8: // SUBSCRIBE: packet id, v5 properties, one filter and its options
             let id = UInt16(body[0]) << 8 | UInt16(body[1])
@@ -293,6 +295,20 @@ final class ScriptedBroker: @unchecked Sendable {
             break
         }
         return true
+    }
+
+    /// CONNACK says the session is present (the broker keeps nothing; the client is told so).
+    var resumesSession: Bool {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return sessionPresent
+        }
+        set {
+            lock.lock()
+            sessionPresent = newValue
+            lock.unlock()
+        }
     }
 
     private var isV5: Bool {

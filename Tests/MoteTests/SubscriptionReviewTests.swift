@@ -33,4 +33,37 @@ struct SubscriptionReviewTests {
             try await client.disconnect()
         }
     }
+
+    /// A group fails (its first SUBACK refuses) while its upgrade's SUBSCRIBE is unanswered,
+    /// and the connection drops before that SUBACK; the broker resumes the session, which may
+    /// hold what that SUBSCRIBE asked for: the client unsubscribes the filter after the
+    /// reconnect.
+    @Test func failedGroupIsUnsubscribedAfterResumingTheSession() async throws {
+        let broker = try ScriptedBroker()
+        defer { broker.stop() }
+        try await T.within(30) {
+            var c = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: T.id("orphan"))
+            c.keepAlive = .seconds(30)
+            c.cleanStart = false
+            c.reconnect = MQTTReconnectPolicy(initialDelay: .milliseconds(50))
+            let client = MQTTClient(configuration: c)
+            try await client.connect()
+            #expect(try await broker.next() == .connected)
+            let low = Task { try await client.subscribe(to: "orph/x", qos: .atMostOnce) }
+            let first = try await broker.nextSubscribe()
+            let high = Task { try await client.subscribe(to: "orph/x", qos: .atLeastOnce) }
+            _ = try await broker.nextSubscribe() // never answered
+            broker.suback(first.packetID, 0x80)
+            for task in [low, high] {
+                await #expect(throws: MQTTError.self) { _ = try await task.value }
+            }
+            broker.resumesSession = true
+            broker.dropClient()
+            #expect(try await broker.next() == .closed)
+            #expect(try await broker.next() == .connected)
+            #expect(try await broker.next() == .unsubscribe(filter: "orph/x"))
+            #expect(await T.eventually { client.subscribedFilters.isEmpty })
+            try await client.disconnect()
+        }
+    }
 }
