@@ -659,6 +659,9 @@ static int32_t watch_send(void *ctx, const mote_iovec_t *iov, size_t iovcnt)
         want += iov[i].len;
     }
     s->tx_pending = r >= 0 && (size_t)r < want;
+    if (r > 0) {
+        s->tx_taken += (uint64_t)r;
+    }
     return r;
 }
 
@@ -877,20 +880,45 @@ mote_err_t mote_cli_step(mote_cli_session_t *s, uint32_t wait_ms)
     return err == MOTE_ERR_NEED_MORE ? MOTE_OK : err;
 }
 
-/* Write queued output until none is left. MOTE_ERR_TIMEOUT when the socket takes no byte
- * for idle_ms (a slow link that keeps taking bytes never times out), or once total_ms have
- * passed (0: no such limit). stop_on_interrupt: SIGINT/SIGTERM ends the wait with
- * MOTE_ERR_NEED_MORE, the rest left unwritten. */
+size_t mote_cli_tx_left(const mote_cli_session_t *s)
+{
+    return mote_mqtt_tx_pending(&s->client) +
+           (s->conn.tls != NULL ? mote_tls_pending(s->conn.tls) : 0u);
+}
+
+uint64_t mote_cli_tx_taken(const mote_cli_session_t *s)
+{
+    /* Over TLS, send takes a whole record into the transport's stage at once: what counts
+     * is what the socket takes of it. */
+    return s->conn.tls != NULL ? mote_tls_bytes_written(s->conn.tls) : s->tx_taken;
+}
+
+/* Write queued output until none is left, over TLS including the record the transport has
+ * staged. MOTE_ERR_TIMEOUT when the socket takes no byte for idle_ms (a slow link that keeps
+ * taking bytes never times out), or once total_ms have passed (0: no such limit).
+ * stop_on_interrupt: SIGINT/SIGTERM ends the wait with MOTE_ERR_NEED_MORE, the rest left
+ * unwritten. */
 static mote_err_t flush_output(mote_cli_session_t *s, uint32_t idle_ms, uint32_t total_ms,
                                bool stop_on_interrupt)
 {
     uint32_t start = mote_posix_clock_ms(NULL);
     uint32_t since = start;
-    size_t left = mote_mqtt_tx_pending(&s->client);
+    uint64_t taken = mote_cli_tx_taken(s);
     for (;;) {
         mote_err_t err = mote_mqtt_flush(&s->client);
-        uint32_t now = mote_posix_clock_ms(NULL);
-        size_t pending;
+        uint32_t now;
+        uint64_t t;
+        if (err == MOTE_OK && s->conn.tls != NULL && mote_tls_pending(s->conn.tls) > 0) {
+            /* The client's queue is out; the last record is not yet: a send with no pieces
+             * writes more of it. */
+            int32_t r = s->conn.transport.send(s->conn.transport.ctx, NULL, 0);
+            if (r < 0) {
+                err = (mote_err_t)r;
+            } else if (mote_tls_pending(s->conn.tls) > 0) {
+                err = MOTE_ERR_NEED_MORE;
+            }
+        }
+        now = mote_posix_clock_ms(NULL);
         if (err != MOTE_ERR_NEED_MORE) {
             if (err == MOTE_OK) {
                 s->tx_pending = false;
@@ -900,9 +928,9 @@ static mote_err_t flush_output(mote_cli_session_t *s, uint32_t idle_ms, uint32_t
         if (stop_on_interrupt && mote_cli_interrupted()) {
             return MOTE_ERR_NEED_MORE;
         }
-        pending = mote_mqtt_tx_pending(&s->client);
-        if (pending < left) {
-            left = pending;
+        t = mote_cli_tx_taken(s);
+        if (t != taken) {
+            taken = t;
             since = now;
         }
         if ((uint32_t)(now - since) >= idle_ms ||

@@ -96,6 +96,7 @@ typedef struct mote_cli_session {
     void (*on_event)(void *user, const mote_mqtt_event_t *evt);
     void *user;
     bool tx_pending;              /* the last flush left bytes unwritten */
+    uint64_t tx_taken;            /* bytes the transport's send has taken (TCP: the socket) */
     bool server_disconnect;       /* broker sent DISCONNECT (v5): reason below */
     uint8_t disconnect_reason;
     bool net_open;
@@ -118,6 +119,13 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
 /* Wait up to wait_ms for input (or for room to write when output is pending), then run
  * one non-blocking process pass. Returns MOTE_OK or the client's error. */
 mote_err_t mote_cli_step(mote_cli_session_t *s, uint32_t wait_ms);
+
+/* Bytes queued that the socket has not taken yet: the client's queue and, over TLS, the
+ * record the transport has staged but not written. */
+size_t mote_cli_tx_left(const mote_cli_session_t *s);
+/* A count that grows whenever the socket takes bytes (over TLS: bytes of records, so a
+ * record that leaves slowly shows progress before it is all written). */
+uint64_t mote_cli_tx_taken(const mote_cli_session_t *s);
 
 /* Flush all queued output, waiting for the socket as needed. MOTE_ERR_TIMEOUT when the
  * socket takes no byte for idle_ms: the limit is on lack of progress, so a slow link that

@@ -37,7 +37,8 @@ typedef struct pub_state {
     uint16_t ack_inflight;        /* in flight at the last ack check */
     uint32_t ack_since_ms;        /* when an ack last completed (or waiting began) */
     size_t tx_left;               /* bytes queued for writing at the last progress check */
-    uint32_t tx_since_ms;         /* when that count last changed */
+    uint64_t tx_taken;            /* mote_cli_tx_taken then */
+    uint32_t tx_since_ms;         /* when either last changed */
     bool request_failed;          /* the error came from mote_mqtt_publish itself */
     uint8_t props_buf[MOTE_CLI_PROPS_CAP];
     mote_mqtt_props_t props;
@@ -99,9 +100,14 @@ static mote_err_t ack_progress(pub_state_t *p)
  * going out also restart the ack clock: acks cannot come for messages still being sent. */
 static mote_err_t pub_progress(pub_state_t *p)
 {
-    size_t left = mote_mqtt_tx_pending(&p->s.client);
+    size_t left = mote_cli_tx_left(&p->s);
+    uint64_t taken = mote_cli_tx_taken(&p->s);
     uint32_t now = mote_posix_clock_ms(NULL);
-    if (left != p->tx_left) {
+    /* Bytes taken count only while output is queued: a PINGREQ written with nothing else
+     * left is no progress towards an ack. */
+    bool moved = left != p->tx_left || (left > 0 && taken != p->tx_taken);
+    p->tx_taken = taken;
+    if (moved) {
         p->tx_left = left;
         p->tx_since_ms = now;
         p->ack_since_ms = now;
@@ -121,14 +127,16 @@ static mote_err_t pub_progress(pub_state_t *p)
 static void note_progress(pub_state_t *p)
 {
     uint16_t inflight = mote_mqtt_inflight_count(&p->s.client);
-    size_t left = mote_mqtt_tx_pending(&p->s.client);
+    size_t left = mote_cli_tx_left(&p->s);
+    uint64_t taken = mote_cli_tx_taken(&p->s);
     uint32_t now = mote_posix_clock_ms(NULL);
     if (inflight < p->ack_inflight) {
         p->ack_inflight = inflight;
         p->ack_since_ms = now;
     }
-    if (left != p->tx_left) {
+    if (left != p->tx_left || taken != p->tx_taken) {
         p->tx_left = left;
+        p->tx_taken = taken;
         p->tx_since_ms = now;
     }
 }
@@ -144,10 +152,11 @@ static mote_err_t pub_flush(pub_state_t *p)
     }
     if (err == MOTE_ERR_TIMEOUT && !p->o->quiet) {
         fprintf(stderr, "mote: the broker took no data for %u s (%zu bytes not sent)\n",
-                (unsigned)(p->o->ack_timeout_ms / 1000u), mote_mqtt_tx_pending(&p->s.client));
+                (unsigned)(p->o->ack_timeout_ms / 1000u), mote_cli_tx_left(&p->s));
     }
     /* Acks are due from now: the clocks restart when the output has left. */
-    p->tx_left = mote_mqtt_tx_pending(&p->s.client);
+    p->tx_left = mote_cli_tx_left(&p->s);
+    p->tx_taken = mote_cli_tx_taken(&p->s);
     p->tx_since_ms = mote_posix_clock_ms(NULL);
     p->ack_since_ms = p->tx_since_ms;
     return err;

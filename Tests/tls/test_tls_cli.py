@@ -8,11 +8,14 @@ import time
 import unittest
 import warnings
 
-from tls_fixtures import (PASSWORD, HERE, RecordingTLSServer, make_pki, remove_pki,
+from tls_fixtures import (PASSWORD, HERE, RecordingTLSServer, SlowRelay, make_pki, remove_pki,
                           tls_broker)
 
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from moteproc import Proc, mote, run, t  # noqa: E402
+import hashlib  # noqa: E402
+import socket  # noqa: E402
+import tempfile  # noqa: E402
 
 VERSIONS = ("mqttv311", "mqttv5")
 EXIT_NETWORK = 2  # the mote tool's exit code for network and TLS failures
@@ -340,6 +343,55 @@ class WhatTheServerSees(unittest.TestCase):
         self.assertTrue(s.connections, "no connection recorded")
         self.assertEqual(s.connections[0].get("alpn"), "x-amzn-mqtt-ca", s.connections)
         self.assertEqual(s.connections[0].get("sni"), "localhost", s.connections)
+
+class SlowLink(unittest.TestCase):
+    """pub -f over TLS through a slow relay that keeps taking bytes: --ack-timeout limits time
+    without progress at the socket, so a TLS record (up to 16 KB) that needs longer than the
+    timeout to leave is progress, not a timeout; and the last record is delivered whole before
+    the tool says it succeeded."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = tls_broker(PKI).start()
+        cls.port = cls.broker.port
+        cls.dir = tempfile.mkdtemp(prefix="mote-tls-slow-")
+        # More than the socket buffers on the way hold, so the transport's staged record
+        # waits on the link.
+        cls.payload = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(6144))
+        cls.file = os.path.join(cls.dir, "payload.bin")
+        with open(cls.file, "wb") as f:
+            f.write(cls.payload)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.__exit__(None, None, None)
+        os.unlink(cls.file)
+        os.rmdir(cls.dir)
+
+    def test_record_slower_than_the_ack_timeout_is_progress(self):
+        # About 10 KB/s: each 16 KB record needs more than the 1 s --ack-timeout to leave,
+        # while the socket takes bytes every tenth of a second.
+        for v, qos in (("mqttv311", 0),):
+            with self.subTest(version=v, qos=qos):
+                topic = "tls/slow/%s/%d" % (v, qos)
+                sub = Proc(mote("sub", "-d", *tls_args(self.port), "-V", v, "-q", qos,
+                                "-t", topic, "-C", 1, "-N"))
+                with sub:
+                    self.assertTrue(sub.wait_stderr("SUBACK", 20), sub.stderr_text())
+                    relay = SlowRelay(self.port, chunk=1024, pause=0.1, rcvbuf=4096)
+                    relay.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1400)
+                    with relay:
+                        r = run(mote("pub", *tls_args(relay.port), "-V", v, "-q", qos,
+                                     "-t", topic, "-f", self.file, "--ack-timeout", 1),
+                                timeout=120)
+                        self.assertEqual(r.returncode, 0, r.stderr)
+                        rc = sub.wait(60)
+                        got = sub.stdout_bytes()
+                    self.assertEqual(rc, 0, sub.stderr_text())
+                self.assertEqual(len(got), len(self.payload))
+                self.assertEqual(hashlib.sha256(got).hexdigest(),
+                                 hashlib.sha256(self.payload).hexdigest())
+
 
 if __name__ == "__main__":
     unittest.main()

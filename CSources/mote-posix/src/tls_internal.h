@@ -66,6 +66,7 @@ struct mote_tls {
     uint32_t write_timeout_ms;
     bool blocked;                  /* staged output could not be written */
     uint32_t blocked_since;        /* when blocked, or the socket last took a byte since */
+    uint64_t bytes_written;        /* TLS bytes the socket has taken (mote_tls_bytes_written) */
 
     uint8_t *stage;
     size_t stage_off;

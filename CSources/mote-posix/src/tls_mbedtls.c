@@ -67,6 +67,7 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
     for (;;) {
         ssize_t n = send(t->tcp.fd, buf, len, MSG_NOSIGNAL);
         if (n >= 0) {
+            t->bytes_written += (uint64_t)n;
             if (n > 0 && t->blocked) {
                 /* Progress: the write timeout counts from the last byte the socket took, not
                  * from when the record first blocked (a slow link may need longer than the
@@ -603,6 +604,16 @@ const char *mote_tls_last_error(const mote_tls_t *t)
 int mote_tls_fd(const mote_tls_t *t)
 {
     return t ? t->tcp.fd : -1;
+}
+
+size_t mote_tls_pending(const mote_tls_t *t)
+{
+    return (t && t->connected) ? t->stage_len - t->stage_off : 0u;
+}
+
+uint64_t mote_tls_bytes_written(const mote_tls_t *t)
+{
+    return t ? t->bytes_written : 0u;
 }
 
 void mote_tls_set_read_wait(mote_tls_t *t, uint32_t ms)

@@ -94,6 +94,13 @@ int mote_tls_wait_readable(mote_tls_t *t, uint32_t timeout_ms);
 /* The connected socket (for poll loops that also watch other descriptors), or -1. Data may
  * already sit decrypted inside mbedTLS: mote_tls_wait_readable() knows; poll() does not. */
 int mote_tls_fd(const mote_tls_t *t);
+/* Bytes send reported as taken that are not all written to the socket yet (the staged
+ * record); a send with no pieces writes more of them. Progress on a slow link shows in
+ * mote_tls_bytes_written, not here: a record counts as pending until its last byte leaves. */
+size_t mote_tls_pending(const mote_tls_t *t);
+/* TLS bytes (records with their overhead) the socket has taken since mote_tls_new: a count
+ * that only grows, for telling whether output moved. */
+uint64_t mote_tls_bytes_written(const mote_tls_t *t);
 /* How long the transport's recv waits for data before returning 0 (0: not at all, for
  * callers that wait with poll themselves). */
 void mote_tls_set_read_wait(mote_tls_t *t, uint32_t ms);
