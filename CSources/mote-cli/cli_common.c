@@ -441,6 +441,9 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         fprintf(stderr, "mote: -c (persistent session) needs a client id (-i)\n");
         return MOTE_EXIT_ERROR;
     }
+    /* A stall of TLS output is --ack-timeout's to judge (with its message and exit 6): the
+     * transport's own limit comes a second later, not at its fixed 30 s. */
+    o->net.write_timeout_ms = o->ack_timeout_ms + 1000u;
     if (o->client_id != NULL) {
         size_t n = strlen(o->client_id);
         if (n > MOTE_CLI_MAX_CLIENT_ID) {

@@ -108,6 +108,7 @@ static int cli_net_open_tls(const mote_cli_net_opts_t *o, const char *host, uint
     cfg.ciphers = o->ciphers;
     cfg.insecure = o->insecure;
     cfg.handshake_timeout_ms = timeout;
+    cfg.write_timeout_ms = o->write_timeout_ms;
     cfg.session_resumption = true;
 
     char alpn_buf[256];

@@ -29,6 +29,7 @@ typedef struct mote_cli_net_opts {
     bool insecure;           /* --insecure */
     bool no_tls;             /* --no-tls: force plain TCP */
     uint32_t connect_timeout_ms;
+    uint32_t write_timeout_ms; /* TLS: output taking no byte this long fails (0: 30 s) */
 } mote_cli_net_opts_t;
 
 typedef struct mote_cli_conn {

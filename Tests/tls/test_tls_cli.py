@@ -2,6 +2,7 @@
 trips on both protocol versions, every identity format, every bad case failing with its own
 one-line message and a non-zero exit, and the port 443 ALPN default seen by the server."""
 import os
+import re
 import subprocess
 import sys
 import time
@@ -391,6 +392,31 @@ class SlowLink(unittest.TestCase):
                 self.assertEqual(len(got), len(self.payload))
                 self.assertEqual(hashlib.sha256(got).hexdigest(),
                                  hashlib.sha256(self.payload).hexdigest())
+
+    def test_stall_is_judged_by_the_ack_timeout(self):
+        # A link that stops taking bytes for good: --ack-timeout 32 (above the transport's
+        # default write timeout of 30 s) decides when pub gives up, with its own message.
+        # The message is larger than the kernel's socket buffers (up to 4 MB here) can take,
+        # so TLS output is left waiting on the stalled link.
+        big = os.path.join(self.dir, "big.bin")
+        with open(big, "wb") as f:
+            f.write(os.urandom(12 << 20))
+        self.addCleanup(os.unlink, big)
+        relay = SlowRelay(self.port, chunk=4096, pause=0.01, rcvbuf=4096, stall_after=65536)
+        relay.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1400)
+        with relay:
+            start = time.monotonic()
+            r = run(mote("pub", *tls_args(relay.port), "-t", "tls/stall", "-f", big,
+                         "--ack-timeout", 32), timeout=120)
+            elapsed = time.monotonic() - start
+        err = r.stderr.decode("utf-8", "replace")
+        self.assertEqual(r.returncode, 6, err)
+        # Not the transport's 30 s limit (which left nothing queued to report): the tool's,
+        # with what was still to send.
+        m = re.search(r"took no data for 32 s \((\d+) bytes not sent\)", err)
+        self.assertIsNotNone(m, err)
+        self.assertGreater(int(m.group(1)), 0, err)
+        self.assertGreaterEqual(elapsed, 31.5, err)
 
 
 if __name__ == "__main__":
