@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/ioctl.h>
+#include <linux/sockios.h> /* SIOCOUTQ */
+#endif
 
 #include "mote/mqtt_codec.h"
 #include "mote/posix.h"
@@ -894,6 +898,20 @@ uint64_t mote_cli_tx_taken(const mote_cli_session_t *s)
     /* Over TLS, send takes a whole record into the transport's stage at once: what counts
      * is what the socket takes of it. */
     return s->conn.tls != NULL ? mote_tls_bytes_written(s->conn.tls) : s->tx_taken;
+}
+
+size_t mote_cli_tx_unsent(const mote_cli_session_t *s)
+{
+#if defined(SIOCOUTQ)
+    int queued = 0;
+    if (s->net_open && s->conn.tcp.fd >= 0 && ioctl(s->conn.tcp.fd, SIOCOUTQ, &queued) == 0 &&
+        queued > 0) {
+        return (size_t)queued;
+    }
+#else
+    (void)s;
+#endif
+    return 0;
 }
 
 /* Write queued output until none is left, over TLS including the record the transport has

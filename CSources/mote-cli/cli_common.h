@@ -127,6 +127,12 @@ size_t mote_cli_tx_left(const mote_cli_session_t *s);
  * record that leaves slowly shows progress before it is all written). */
 uint64_t mote_cli_tx_taken(const mote_cli_session_t *s);
 
+/* Bytes the socket took that the peer has not acknowledged yet (the kernel's send queue:
+ * on a slow link a large message can wait there far longer than it took to write it). 0
+ * where the system cannot tell (no SIOCOUTQ): the socket taking a byte is then all the
+ * progress there is to see. */
+size_t mote_cli_tx_unsent(const mote_cli_session_t *s);
+
 /* Flush all queued output, waiting for the socket as needed. MOTE_ERR_TIMEOUT when the
  * socket takes no byte for idle_ms: the limit is on lack of progress, so a slow link that
  * keeps taking bytes is not a timeout however long the whole flush takes.

@@ -38,7 +38,10 @@ typedef struct pub_state {
     uint32_t ack_since_ms;        /* when an ack last completed (or waiting began) */
     size_t tx_left;               /* bytes queued for writing at the last progress check */
     uint64_t tx_taken;            /* mote_cli_tx_taken then */
-    uint32_t tx_since_ms;         /* when either last changed */
+    size_t tx_unsent;             /* mote_cli_tx_unsent then */
+    bool tx_draining;             /* the socket holds message data: tx_unsent falling is
+                                   * progress (a PINGREQ sent alone is not) */
+    uint32_t tx_since_ms;         /* when output last progressed */
     bool request_failed;          /* the error came from mote_mqtt_publish itself */
     uint8_t props_buf[MOTE_CLI_PROPS_CAP];
     mote_mqtt_props_t props;
@@ -95,26 +98,49 @@ static mote_err_t ack_progress(pub_state_t *p)
     return MOTE_OK;
 }
 
-/* While waiting with output queued: MOTE_ERR_TIMEOUT when the socket has taken no byte for
+/* Whether output progressed since the last check: the queue changed, the socket took bytes
+ * while output was queued (a PINGREQ written with nothing else left is no progress towards
+ * an ack), or the socket's send queue fell while it held message data (a large message
+ * can sit there long after the socket took its last byte, until a slow link has passed it
+ * on). Records the new levels. */
+static bool output_moved(pub_state_t *p)
+{
+    size_t left = mote_cli_tx_left(&p->s);
+    uint64_t taken = mote_cli_tx_taken(&p->s);
+    size_t unsent = mote_cli_tx_unsent(&p->s);
+    bool moved = left != p->tx_left || (left > 0 && taken != p->tx_taken);
+    bool fell = p->tx_draining && unsent < p->tx_unsent;
+    p->tx_left = left;
+    p->tx_taken = taken;
+    p->tx_unsent = unsent;
+    if (moved) {
+        p->tx_draining = true;
+    } else if (left == 0 && unsent == 0) {
+        p->tx_draining = false;
+    }
+    return moved || fell;
+}
+
+/* Bytes of messages not yet with the broker: queued, and in the socket while it drains. */
+static size_t output_left(const pub_state_t *p)
+{
+    return p->tx_left + (p->tx_draining ? p->tx_unsent : 0u);
+}
+
+/* While waiting with output queued: MOTE_ERR_TIMEOUT when the output has not moved for
  * --ack-timeout, however long the whole payload takes on a slow link that keeps moving. Bytes
  * going out also restart the ack clock: acks cannot come for messages still being sent. */
 static mote_err_t pub_progress(pub_state_t *p)
 {
-    size_t left = mote_cli_tx_left(&p->s);
-    uint64_t taken = mote_cli_tx_taken(&p->s);
     uint32_t now = mote_posix_clock_ms(NULL);
-    /* Bytes taken count only while output is queued: a PINGREQ written with nothing else
-     * left is no progress towards an ack. */
-    bool moved = left != p->tx_left || (left > 0 && taken != p->tx_taken);
-    p->tx_taken = taken;
-    if (moved) {
-        p->tx_left = left;
+    if (output_moved(p)) {
         p->tx_since_ms = now;
         p->ack_since_ms = now;
-    } else if (left > 0 && (uint32_t)(now - p->tx_since_ms) >= p->o->ack_timeout_ms) {
+    } else if (output_left(p) > 0 &&
+               (uint32_t)(now - p->tx_since_ms) >= p->o->ack_timeout_ms) {
         if (!p->o->quiet) {
             fprintf(stderr, "mote: the broker took no data for %u s (%zu bytes not sent)\n",
-                    (unsigned)(p->o->ack_timeout_ms / 1000u), left);
+                    (unsigned)(p->o->ack_timeout_ms / 1000u), output_left(p));
         }
         return MOTE_ERR_TIMEOUT;
     }
@@ -127,16 +153,12 @@ static mote_err_t pub_progress(pub_state_t *p)
 static void note_progress(pub_state_t *p)
 {
     uint16_t inflight = mote_mqtt_inflight_count(&p->s.client);
-    size_t left = mote_cli_tx_left(&p->s);
-    uint64_t taken = mote_cli_tx_taken(&p->s);
     uint32_t now = mote_posix_clock_ms(NULL);
     if (inflight < p->ack_inflight) {
         p->ack_inflight = inflight;
         p->ack_since_ms = now;
     }
-    if (left != p->tx_left || taken != p->tx_taken) {
-        p->tx_left = left;
-        p->tx_taken = taken;
+    if (output_moved(p)) {
         p->tx_since_ms = now;
     }
 }
@@ -154,9 +176,12 @@ static mote_err_t pub_flush(pub_state_t *p)
         fprintf(stderr, "mote: the broker took no data for %u s (%zu bytes not sent)\n",
                 (unsigned)(p->o->ack_timeout_ms / 1000u), mote_cli_tx_left(&p->s));
     }
-    /* Acks are due from now: the clocks restart when the output has left. */
+    /* The clocks restart when the output has left the queue; acks are due once the socket
+     * has passed it on too (pub_progress follows its send queue). */
     p->tx_left = mote_cli_tx_left(&p->s);
     p->tx_taken = mote_cli_tx_taken(&p->s);
+    p->tx_unsent = mote_cli_tx_unsent(&p->s);
+    p->tx_draining = p->tx_unsent > 0;
     p->tx_since_ms = mote_posix_clock_ms(NULL);
     p->ack_since_ms = p->tx_since_ms;
     return err;

@@ -30,6 +30,8 @@ class EthernetSlowRelay(SlowRelay):
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1400)
 # Larger than the socket buffers on the way can hold, so the tool itself waits on the link.
 PAYLOAD_SIZE = 768 * 1024
+# Small enough for the client's socket send buffer to hold nearly all of it.
+SOCKET_BUFFERED_SIZE = 384 * 1024
 
 
 class SlowLink(unittest.TestCase):
@@ -72,12 +74,56 @@ class SlowLink(unittest.TestCase):
                 self.assertEqual(hashlib.sha256(got).hexdigest(),
                                  hashlib.sha256(self.payload).hexdigest())
 
+    def test_payload_draining_from_the_socket_buffer_is_progress(self):
+        # Over loopback's large segments the kernel takes the whole payload into the socket's
+        # send buffer at once; the link then needs about twice the 1 s --ack-timeout to pass
+        # it on. The ack is due when the broker has it all, not when the socket took it.
+        payload = self.payload[:SOCKET_BUFFERED_SIZE]
+        path = os.path.join(self.dir, "buffered.bin")
+        with open(path, "wb") as f:
+            f.write(payload)
+        self.addCleanup(os.unlink, path)
+        for v in ("mqttv311", "mqttv5"):
+            with self.subTest(version=v):
+                topic = "slow/buffered/%s" % v
+                with start_sub(self.port, "-V", v, "-q", 1, "-t", topic, "-C", 1, "-N") as s, \
+                        SlowRelay(self.port, chunk=4096, pause=0.02, rcvbuf=4096) as relay:
+                    r = run(mote("pub", "-h", "127.0.0.1", "-p", relay.port, "-f", path,
+                                 "--ack-timeout", 1, "-V", v, "-q", 1, "-t", topic),
+                            timeout=20)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    rc = s.wait(20)
+                    self.assertEqual(rc, 0, s.stderr_text())
+                    got = s.stdout_bytes()
+                self.assertEqual(len(got), len(payload))
+                self.assertEqual(hashlib.sha256(got).hexdigest(),
+                                 hashlib.sha256(payload).hexdigest())
+
     def test_link_that_stops_taking_bytes_times_out(self):
         for v, qos in (("mqttv311", 0), ("mqttv5", 1)):
             with self.subTest(version=v, qos=qos):
                 with EthernetSlowRelay(self.port, chunk=4096, pause=0.001, rcvbuf=1,
                                stall_after=64 * 1024) as relay:
                     r = self.pub_through(relay, "-V", v, "-q", qos, "-t", "stall/%s" % v)
+                self.assertEqual(r.returncode, EXIT_TIMEOUT, r.stderr)
+                self.assertIn(b"the broker took no data for 1 s", r.stderr)
+                self.assertIn(b"bytes not sent", r.stderr)
+
+
+    def test_peer_that_stops_reading_a_socket_buffered_payload_times_out(self):
+        # The socket takes nearly all of the payload at once, then the relay stops reading:
+        # its send queue stops falling, and that is judged by --ack-timeout like any stall.
+        path = os.path.join(self.dir, "buffered-stall.bin")
+        with open(path, "wb") as f:
+            f.write(self.payload[:SOCKET_BUFFERED_SIZE])
+        self.addCleanup(os.unlink, path)
+        for v in ("mqttv311", "mqttv5"):
+            with self.subTest(version=v):
+                with SlowRelay(self.port, chunk=4096, pause=0.001, rcvbuf=4096,
+                               stall_after=64 * 1024) as relay:
+                    r = run(mote("pub", "-h", "127.0.0.1", "-p", relay.port, "-f", path,
+                                 "--ack-timeout", 1, "-V", v, "-q", 1, "-t", "stall/%s" % v),
+                            timeout=20)
                 self.assertEqual(r.returncode, EXIT_TIMEOUT, r.stderr)
                 self.assertIn(b"the broker took no data for 1 s", r.stderr)
                 self.assertIn(b"bytes not sent", r.stderr)
