@@ -28,6 +28,20 @@ def stay_open(conn, seconds=30):
         pass
 
 
+def answer_pings_only(c):
+    """A broker that accepts the connection and answers PINGREQ, but acknowledges nothing."""
+    c.handshake()
+    c.connack()
+    c.sock.settimeout(20)
+    try:
+        while True:
+            ptype, _, _ = c.recv_packet()
+            if ptype == 12:
+                c.send(packet(0xD0, b""))
+    except Exception:  # noqa: BLE001 - the client giving up ends the script
+        pass
+
+
 class HostileBrokerTest(unittest.TestCase):
     def run_mote(self, script, args, timeout=20, stdin=b""):
         with FakeBroker(script) as fb:
@@ -242,20 +256,9 @@ class HostileBrokerTest(unittest.TestCase):
 
     def test_broker_that_never_acks_qos1(self):
         """PINGREQ answered, PUBLISH never acknowledged: --ack-timeout ends the wait."""
-        def script(c):
-            c.handshake()
-            c.connack()
-            c.sock.settimeout(20)
-            try:
-                while True:
-                    ptype, _, _ = c.recv_packet()
-                    if ptype == 12:
-                        c.send(packet(0xD0, b""))
-            except Exception:  # noqa: BLE001 - the client giving up ends the script
-                pass
         # the keep-alive (5 s, the least mote accepts) is answered once before the ack
         # timeout ends the wait: answered pings do not count as acknowledgements
-        rc, err, elapsed = self.run_mote(script, self.pub("-q", 1, "-k", 5, "--ack-timeout", 7))
+        rc, err, elapsed = self.run_mote(answer_pings_only, self.pub("-q", 1, "-k", 5, "--ack-timeout", 7))
         self.assertEqual(rc, EXIT_TIMEOUT, err)
         self.assertIn("no acknowledgement", err)
         self.assertGreaterEqual(elapsed, 6.5)
@@ -263,19 +266,9 @@ class HostileBrokerTest(unittest.TestCase):
     def test_broker_that_never_acks_qos1_lines(self):
         """pub -l with every in-flight slot taken by a message never acknowledged: the wait
         for a free slot ends at --ack-timeout too."""
-        def script(c):
-            c.handshake()
-            c.connack()
-            c.sock.settimeout(20)
-            try:
-                while True:
-                    ptype, _, _ = c.recv_packet()
-                    if ptype == 12:
-                        c.send(packet(0xD0, b""))
-            except Exception:  # noqa: BLE001 - the client giving up ends the script
-                pass
-        rc, err, _ = self.run_mote(script, ["pub", "-t", "t", "-l", "-q", 1, "--max-inflight", 2,
-                                            "--ack-timeout", 3, "--connect-timeout", 3],
+        rc, err, _ = self.run_mote(answer_pings_only,
+                                   ["pub", "-t", "t", "-l", "-q", 1, "--max-inflight", 2,
+                                    "--ack-timeout", 3, "--connect-timeout", 3],
                                    stdin=b"one\ntwo\nthree\nfour\n")
         self.assertEqual(rc, EXIT_TIMEOUT, err)
         self.assertIn("no acknowledgement", err)
