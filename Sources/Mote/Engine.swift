@@ -134,6 +134,9 @@ final class Engine: @unchecked Sendable {
     /// SUBSCRIBEs that timed out, until their SUBACK comes (the C client still expects it):
     /// a late grant only records what the broker holds.
     var lateSubacks: [UInt16: [(group: FilterGroup, qos: MQTTQoS)]] = [:]
+    /// When each UNSUBSCRIBE in `unsubacks` was sent (kept only with an ack timeout); one
+    /// unanswered for `ackTimeout` leaves it (and stays in `unsubacks` until its UNSUBACK).
+    var unsubscribeSentAt: [UInt16: ContinuousClock.Instant] = [:]
 
     init(configuration: MQTTConfiguration, logger: Logger) {
         self.configuration = configuration

@@ -76,6 +76,7 @@ extension Engine {
         subacks.removeAll()
         // No deadlines while offline: a reconnect starts the clocks of what it resends.
         subscribeSentAt.removeAll()
+        unsubscribeSentAt.removeAll()
         lateSubacks.removeAll()
         nextAckCheck = nil
         // An UNSUBSCRIBE whose ack was lost goes out again, unless the filter has been
@@ -157,6 +158,7 @@ extension Engine {
         subscriberGroup.removeAll()
         subacks.removeAll()
         subscribeSentAt.removeAll()
+        unsubscribeSentAt.removeAll()
         lateSubacks.removeAll()
         nextAckCheck = nil
         unsubacks.removeAll()
@@ -366,6 +368,11 @@ extension Engine {
         }
         if r == MOTE_OK {
             unsubacks[packetID] = filter
+            if ackTimeout != nil {
+                let now = ContinuousClock.now
+                unsubscribeSentAt[packetID] = now
+                armAckCheck(sentAt: now)
+            }
             return true
         }
         if r == MOTE_ERR_NO_SPACE { subscribeBlocked = true }
@@ -423,7 +430,10 @@ extension Engine {
             }
         case MOTE_MQTT_EVT_UNSUBACK:
             subscribeRoom = subscribeBlocked
-            if unsubacks.removeValue(forKey: evt.pointee.u.suback.packet_id) != nil { publishFilters() }
+            let id = evt.pointee.u.suback.packet_id
+            unsubscribeSentAt.removeValue(forKey: id)
+            // Also when it timed out: the broker dropped the filter.
+            if unsubacks.removeValue(forKey: id) != nil { publishFilters() }
         case MOTE_MQTT_EVT_DISCONNECT:
             let a = evt.pointee.u.ack
             serverDisconnect = (a.reason_code, PropertyCodec.reasonString(a.props) ?? MQTTError.reasonText(a.reason_code))

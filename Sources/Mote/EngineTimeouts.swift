@@ -3,7 +3,8 @@ import Foundation
 
 // The owner thread's acknowledgement deadlines (`MQTTConfiguration.ackTimeout`): a QoS 1/2
 // publish or a SUBSCRIBE handed to the C client and unanswered for that long fails its caller
-// with `MQTTError.timeout`. Owner thread only (see Engine). No timer of its own: the loop
+// with `MQTTError.timeout`; an UNSUBSCRIBE unanswered for that long fails nobody, but counts
+// as timed out for a subscribe() blocked behind it. Owner thread only (see Engine). No timer of its own: the loop
 // calls `checkAckTimeouts` every turn while `nextAckCheck` is set (a comparison until it is
 // due) and sleeps no longer than `millisecondsToAckCheck`.
 extension Engine {
@@ -70,7 +71,21 @@ extension Engine {
                 next = deadline
             }
         }
+        // An UNSUBSCRIBE that timed out answers nobody (nothing waits for it); it only stops
+        // counting as a request that may still be answered (`failSubscribesBehindTimedOut`).
+        var unsubscribesExpired = false
+        for (id, sent) in unsubscribeSentAt {
+            let deadline = sent + timeout
+            if deadline <= now {
+                unsubscribeSentAt.removeValue(forKey: id)
+                unsubscribesExpired = true
+            } else if next.map({ deadline < $0 }) ?? true {
+                next = deadline
+            }
+        }
         nextAckCheck = next
+        // A subscribe() blocked behind them may now be failed: pump again at once.
+        if subscribeBlocked && (unsubscribesExpired || !expired.isEmpty) { subscribeRoom = true }
         guard !expired.isEmpty else { return }
         // In the order they were sent: an earlier SUBSCRIBE's waiters are answered first.
         expired.sort { ($0.sent, $0.id) < ($1.sent, $1.id) }
@@ -117,12 +132,14 @@ extension Engine {
     }
 
     /// After `pump`: the C client had no room for a SUBSCRIBE, and every request it awaits an
-    /// ack for is a SUBSCRIBE that timed out (none on time, no UNSUBSCRIBE), so no slot frees
-    /// unless the broker answers after all. The subscribe() calls waiting for a SUBSCRIBE not
-    /// sent fail with `MQTTError.timeout` instead of waiting for good, as if theirs had been
-    /// sent and timed out; the group keeps what the broker granted before.
+    /// ack for timed out (SUBSCRIBEs in `lateSubacks`, UNSUBSCRIBEs unanswered for
+    /// `ackTimeout`; none still on time), so no slot frees unless the broker answers after
+    /// all. The subscribe() calls waiting for a SUBSCRIBE not sent fail with
+    /// `MQTTError.timeout` instead of waiting for good, as if theirs had been sent and timed
+    /// out; the group keeps what the broker granted before.
     func failSubscribesBehindTimedOut() {
-        guard subscribeBlocked, ackTimeout != nil, !lateSubacks.isEmpty, subacks.isEmpty, unsubacks.isEmpty else { return }
+        guard subscribeBlocked, ackTimeout != nil, subacks.isEmpty, unsubscribeSentAt.isEmpty,
+              !lateSubacks.isEmpty || !unsubacks.isEmpty else { return }
         for group in groups.values where group.needsSubscribe && !group.waiters.isEmpty {
             subscribeTimedOut(group, asked: group.qos)
             if groups[group.filter] === group && group.settled { group.needsSubscribe = false }

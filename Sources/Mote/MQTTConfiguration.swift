@@ -215,9 +215,11 @@ public struct MQTTConfiguration: Sendable {
     /// nobody. A resubscribe after a reconnect that times out ends no subscription granted
     /// before (the next reconnect, or a new `subscribe` to the filter, asks again). A timed-out
     /// SUBSCRIBE keeps its place among the few the client can have unacknowledged at once until
-    /// its SUBACK comes; a `subscribe` whose SUBSCRIBE cannot be sent because all those places
-    /// are held by timed-out ones fails with ``MQTTError/timeout`` too.
-    /// UNSUBSCRIBE is not covered: nothing waits for its acknowledgement.
+    /// its SUBACK comes, and so does an UNSUBSCRIBE (sent when a filter's last subscription
+    /// ends) until its UNSUBACK; a `subscribe` whose SUBSCRIBE cannot be sent because all those
+    /// places are held by SUBSCRIBEs and UNSUBSCRIBEs unanswered for `ackTimeout` fails with
+    /// ``MQTTError/timeout`` too. Nothing else waits for an UNSUBSCRIBE: one unanswered fails
+    /// nobody, and its late UNSUBACK is taken as usual.
     public var ackTimeout: Duration? = .seconds(30)
     /// Receive buffer: larger incoming messages are still delivered (reassembled from chunks).
     public var receiveBufferSize: Int = 64 * 1024

@@ -37,6 +37,8 @@ final class ScriptedBroker: @unchecked Sendable {
     private var waiter: CheckedContinuation<Event, any Error>?
     private var pingCount = 0
     private var sessionPresent = false
+    private var holdUnsubacks = false
+    private var heldUnsubscribes: [(UInt8, UInt8)] = []
     private let finished = DispatchSemaphore(value: 0)
 
     init() throws {
@@ -273,11 +275,15 @@ final class ScriptedBroker: @unchecked Sendable {
             if isV5 { let (n, after) = Self.varint(body, at); at = after + n }
             let (filter, after) = Self.string(body, at)
             report(.subscribe(packetID: id, filter: filter, qos: body[after] & 3))
-        case 10: // UNSUBSCRIBE: answered at once
+        case 10: // UNSUBSCRIBE: answered at once, unless `ignoresUnsubscribes`
             var at = 2
             if isV5 { let (n, after) = Self.varint(body, at); at = after + n }
             let (filter, _) = Self.string(body, at)
-            write { v5 in v5 ? [0xB0, 4, body[0], body[1], 0, 0] : [0xB0, 2, body[0], body[1]] }
+            lock.lock()
+            let hold = holdUnsubacks
+            if hold { heldUnsubscribes.append((body[0], body[1])) }
+            lock.unlock()
+            if !hold { write { v5 in v5 ? [0xB0, 4, body[0], body[1], 0, 0] : [0xB0, 2, body[0], body[1]] } }
             report(.unsubscribe(filter: filter))
         case 3: // PUBLISH: topic, packet id (QoS 1/2), v5 properties, payload
             let qos = (type >> 1) & 3
@@ -295,6 +301,31 @@ final class ScriptedBroker: @unchecked Sendable {
             break
         }
         return true
+    }
+
+    /// UNSUBSCRIBEs are left unanswered (until `answerUnsubscribes()`).
+    var ignoresUnsubscribes: Bool {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return holdUnsubacks
+        }
+        set {
+            lock.lock()
+            holdUnsubacks = newValue
+            lock.unlock()
+        }
+    }
+
+    /// Answer (successfully) every UNSUBSCRIBE left unanswered so far.
+    func answerUnsubscribes() {
+        lock.lock()
+        let held = heldUnsubscribes
+        heldUnsubscribes.removeAll()
+        lock.unlock()
+        for (hi, lo) in held {
+            write { v5 in v5 ? [0xB0, 4, hi, lo, 0, 0] : [0xB0, 2, hi, lo] }
+        }
     }
 
     /// CONNACK says the session is present (the broker keeps nothing; the client is told so).
