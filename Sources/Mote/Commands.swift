@@ -228,12 +228,15 @@ final class PendingPublish {
 final class FilterGroup {
     let filter: String
     /// The QoS the group's next SUBSCRIBE asks for: the highest a subscriber waits for, or
-    /// `granted` when none waits for more.
+    /// `granted` when none waits for more; lowered to the highest still wanted when
+    /// subscribers leave (`lowerToWanted`).
     var qos: MQTTQoS
     var options: UInt8
     /// v5 subscription identifier: incoming messages name the subscriptions that matched.
     let subscriptionID: UInt32
     var subscribers: [Int: AsyncThrowingStream<MQTTMessage, any Error>.Continuation] = [:]
+    /// The QoS each subscriber asked for, by the same ids as `subscribers`.
+    var wanted: [Int: MQTTQoS] = [:]
     /// Subscribers whose subscribe() waits for a SUBACK to a SUBSCRIBE asking for their QoS.
     var waiters: [SubscribeWaiter] = []
     /// The highest QoS a SUBACK granted (the subscribers not waiting asked for at most this);
@@ -255,6 +258,14 @@ final class FilterGroup {
 
     /// Nothing to ask the broker for: it holds the subscription at the QoS wanted.
     var settled: Bool { held && granted.map { $0 >= qos } == true }
+
+    /// A subscriber left: the next SUBSCRIBE asks for no more than the subscribers left (and
+    /// the waiters) want. The broker may hold more meanwhile; that is harmless, so no
+    /// SUBSCRIBE goes out just to lower it (a new session asks for the lower QoS).
+    func lowerToWanted() {
+        guard let top = (Array(wanted.values) + waiters.map(\.qos)).max(), top < qos else { return }
+        qos = top
+    }
 }
 
 /// A subscribe() call waiting for the SUBACK that grants its QoS.

@@ -195,6 +195,7 @@ extension Engine {
             groupsByID[group.subscriptionID] = group
         }
         group.subscribers[r.subscriberID] = r.sink
+        group.wanted[r.subscriberID] = r.qos
         subscriberGroup[r.subscriberID] = r.filter
         unsubscribeLater.remove(r.filter)
         if group.held, let granted = group.granted, granted >= r.qos {
@@ -213,7 +214,12 @@ extension Engine {
         // cancel() ends a loop still waiting on the subscription (finishing one that ended
         // already, the way most removals come here, does nothing).
         group.subscribers.removeValue(forKey: id)?.finish()
-        if group.subscribers.isEmpty { endGroup(group) }
+        group.wanted.removeValue(forKey: id)
+        if group.subscribers.isEmpty {
+            endGroup(group)
+        } else {
+            group.lowerToWanted()
+        }
     }
 
     /// The last subscriber of a group is gone: forget the group and unsubscribe its filter.
@@ -285,6 +291,7 @@ extension Engine {
             subscriberGroup.removeValue(forKey: id)
         }
         group.subscribers.removeAll()
+        group.wanted.removeAll()
         publishFilters()
     }
 
@@ -303,9 +310,13 @@ extension Engine {
             }
             return
         }
+        // The first grant of a new session is all the broker holds (what an earlier session
+        // granted may be more: a subscriber wanting it has left since).
+        if !group.held || group.granted.map({ qos > $0 }) ?? true { group.granted = qos }
         group.held = true
-        if group.granted.map({ qos > $0 }) ?? true { group.granted = qos }
         if qos > group.qos { group.qos = qos }
+        // Not above what the subscribers want (the one that asked for `qos` may be gone).
+        group.lowerToWanted()
         var waiting: [SubscribeWaiter] = []
         for w in group.waiters {
             if w.qos <= qos { w.ack.resume() } else { waiting.append(w) }
@@ -335,6 +346,7 @@ extension Engine {
             w.ack.resume(throwing: err)
             // Its subscription ends with the error too (subscribe() throws it; the stream
             // is not handed out).
+            group.wanted.removeValue(forKey: w.subscriberID)
             if let sink = group.subscribers.removeValue(forKey: w.subscriberID) {
                 sink.finish(throwing: err)
                 subscriberGroup.removeValue(forKey: w.subscriberID)
@@ -342,6 +354,7 @@ extension Engine {
         }
         group.waiters = waiting
         group.qos = max(granted, waiting.map(\.qos).max() ?? granted)
+        group.lowerToWanted()
         if group.subscribers.isEmpty {
             endGroup(group)
             return

@@ -114,6 +114,7 @@ extension Engine {
                 continue
             }
             w.ack.resume(throwing: MQTTError.timeout)
+            group.wanted.removeValue(forKey: w.subscriberID)
             if let sink = group.subscribers.removeValue(forKey: w.subscriberID) {
                 sink.finish(throwing: MQTTError.timeout)
                 subscriberGroup.removeValue(forKey: w.subscriberID)
@@ -126,6 +127,7 @@ extension Engine {
         }
         // Subscribers remain: some QoS was granted before, or some wait for more.
         if let top = ([group.granted].compactMap { $0 } + waiting.map(\.qos)).max() { group.qos = top }
+        group.lowerToWanted()
         // Those still waiting must have a SUBSCRIBE on its way; the others' SUBSCRIBE is
         // not sent again before the next reconnect.
         if !waiting.isEmpty { subscribeIfUncovered(group) }

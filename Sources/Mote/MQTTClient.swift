@@ -245,7 +245,10 @@ public final class MQTTClient: Sendable {
     /// QoS asked for. Asking for a higher QoS than the filter has sends another SUBSCRIBE, and
     /// this call returns when the broker granted that one. If the broker refuses the higher
     /// QoS, this call throws ``MQTTError/subscriptionRejected(filter:reasonCode:reason:)`` and
-    /// the other subscriptions to the filter go on at the QoS granted before.
+    /// the other subscriptions to the filter go on at the QoS granted before. When a
+    /// subscription ends, the broker's subscription is left at the QoS it has, but the filter's
+    /// next SUBSCRIBE (after a reconnect to a new session) asks only for the highest QoS the
+    /// remaining subscriptions asked for.
     ///
     /// When the SUBACK does not come within ``MQTTConfiguration/ackTimeout`` of the SUBSCRIBE
     /// this call waits for, it throws ``MQTTError/timeout`` the way a refusal would fail it (the

@@ -192,4 +192,57 @@ struct SubscriptionUpgradeTests {
             try await client.disconnect()
         }
     }
+
+    /// Subscribers at QoS 0 and 1 share a filter, both granted; the QoS 1 one ends. Nothing is
+    /// sent for that on the live connection (the broker holding QoS 1 is harmless), but after a
+    /// reconnect to a new session the filter is asked for at QoS 0, the highest still wanted,
+    /// and the QoS 0 subscriber keeps receiving.
+    @Test(arguments: ClientTests.versions)
+    func resubscribeAsksOnlyForTheQoSStillWanted(version: MQTTProtocolVersion) async throws {
+        let broker = try ScriptedBroker()
+        defer { broker.stop() }
+        try await T.within(30) {
+            let client = Self.client(broker, "updown", version)
+            try await client.connect()
+            #expect(try await broker.next() == .connected)
+            let low = Task { try await client.subscribe(to: "up/x", qos: .atMostOnce) }
+            let first = try await broker.nextSubscribe()
+            #expect(first.filter == "up/x" && first.qos == 0)
+            broker.suback(first.packetID, 0)
+            let lowSub = try await low.value
+            let high = Task { try await client.subscribe(to: "up/x", qos: .atLeastOnce) }
+            let second = try await broker.nextSubscribe()
+            #expect(second.filter == "up/x" && second.qos == 1)
+            broker.suback(second.packetID, 1)
+            let highSub = try await high.value
+            highSub.cancel()
+            // The client handles the cancel before it sends a publish made after it; no
+            // SUBSCRIBE or UNSUBSCRIBE comes before that publish.
+            let marker = Task { try await client.publish(to: "up/marker", string: "m", qos: .atLeastOnce) }
+            let p = try await broker.nextPublish()
+            #expect(p.topic == "up/marker")
+            broker.puback(p.packetID)
+            try await marker.value
+            broker.dropClient()
+            #expect(try await broker.next() == .closed)
+            #expect(try await broker.next() == .connected)
+            let again = try await broker.nextSubscribe()
+            #expect(again.filter == "up/x" && again.qos == 0)
+            broker.suback(again.packetID, 0)
+            broker.publish(topic: "up/x", payload: "still")
+            var a = lowSub.makeAsyncIterator()
+            #expect(try await a.next()?.payloadString == "still")
+            // The broker holds QoS 0 now: a new QoS 1 subscriber waits for its own SUBACK, and
+            // its refusal fails only it.
+            let upper = Task { try await client.subscribe(to: "up/x", qos: .atLeastOnce) }
+            let third = try await broker.nextSubscribe()
+            #expect(third.filter == "up/x" && third.qos == 1)
+            broker.suback(third.packetID, 0x80)
+            await #expect(throws: MQTTError.self) { _ = try await upper.value }
+            broker.publish(topic: "up/x", payload: "kept")
+            #expect(try await a.next()?.payloadString == "kept")
+            #expect(client.subscribedFilters == ["up/x"])
+            try await client.disconnect()
+        }
+    }
 }
