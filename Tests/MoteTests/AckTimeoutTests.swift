@@ -11,12 +11,7 @@ struct AckTimeoutTests {
     static func client(_ broker: ScriptedBroker, _ name: String, _ version: MQTTProtocolVersion = .v5,
                        ackTimeout: Duration?, keepAlive: Duration = .seconds(30),
                        maximumInflight: Int = 64) -> MQTTClient {
-        var c = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: T.id(name), protocolVersion: version)
-        c.keepAlive = keepAlive
-        c.ackTimeout = ackTimeout
-        c.maximumInflight = maximumInflight
-        c.reconnect = .disabled
-        return MQTTClient(configuration: c)
+        broker.client(name, version, ackTimeout: ackTimeout, keepAlive: keepAlive, maximumInflight: maximumInflight)
     }
 
     @Test func defaultIsThirtySeconds() {

@@ -1,4 +1,5 @@
 import Foundation
+import Mote
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -365,5 +366,20 @@ final class Flag: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return value
+    }
+}
+
+extension ScriptedBroker {
+    /// A client of this broker with the settings the tests against it vary (keep-alive 30 s
+    /// unless given; reconnect off, or after 50 ms).
+    func client(_ name: String, _ version: MQTTProtocolVersion = .v5, ackTimeout: Duration? = .seconds(30),
+                keepAlive: Duration = .seconds(30), maximumInflight: Int = 64,
+                reconnect: Bool = false) -> MQTTClient {
+        var c = MQTTConfiguration(host: "127.0.0.1", port: port, clientID: T.id(name), protocolVersion: version)
+        c.keepAlive = keepAlive
+        c.ackTimeout = ackTimeout
+        c.maximumInflight = maximumInflight
+        c.reconnect = reconnect ? MQTTReconnectPolicy(initialDelay: .milliseconds(50)) : .disabled
+        return MQTTClient(configuration: c)
     }
 }

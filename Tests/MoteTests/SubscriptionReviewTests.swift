@@ -7,11 +7,7 @@ import Testing
 struct SubscriptionReviewTests {
     static func client(_ broker: ScriptedBroker, _ name: String, _ version: MQTTProtocolVersion = .v5,
                        ackTimeout: Duration?, reconnect: Bool = false) -> MQTTClient {
-        var c = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: T.id(name), protocolVersion: version)
-        c.keepAlive = .seconds(30)
-        c.ackTimeout = ackTimeout
-        c.reconnect = reconnect ? MQTTReconnectPolicy(initialDelay: .milliseconds(50)) : .disabled
-        return MQTTClient(configuration: c)
+        broker.client(name, version, ackTimeout: ackTimeout, reconnect: reconnect)
     }
 
     /// More SUBSCRIBEs than the C client can have awaiting their SUBACKs (4), none ever

@@ -11,10 +11,7 @@ import Glibc
 @Suite(.serialized)
 struct SubscriptionUpgradeTests {
     static func client(_ broker: ScriptedBroker, _ name: String, _ version: MQTTProtocolVersion) -> MQTTClient {
-        var c = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: T.id(name), protocolVersion: version)
-        c.keepAlive = .seconds(30)
-        c.reconnect = MQTTReconnectPolicy(initialDelay: .milliseconds(50))
-        return MQTTClient(configuration: c)
+        broker.client(name, version, reconnect: true)
     }
 
     /// A second subscriber asks for QoS 1 while the group's QoS 0 SUBSCRIBE is unanswered.

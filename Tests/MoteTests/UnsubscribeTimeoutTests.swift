@@ -8,11 +8,7 @@ import Testing
 @Suite(.serialized)
 struct UnsubscribeTimeoutTests {
     static func client(_ broker: ScriptedBroker, _ name: String) -> MQTTClient {
-        var c = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: T.id(name))
-        c.keepAlive = .seconds(30)
-        c.ackTimeout = .seconds(1)
-        c.reconnect = .disabled
-        return MQTTClient(configuration: c)
+        broker.client(name, ackTimeout: .seconds(1))
     }
 
     /// Subscribe to `filter` and have the broker grant it.
