@@ -59,6 +59,10 @@ static inline int32_t rt_reencode(const uint8_t *pkt, size_t len, mote_mqtt_vers
         e = mote_mqtt_decode_connect(body, rem, &c, &w);
         if (e)
             return e;
+        /* 3.1.1 without a client id or clean session: a server decodes it to answer
+         * "identifier rejected", a client may not send it (the encoder refuses it). */
+        if (c.version == MOTE_MQTT_VERSION_311 && !c.client_id.len && !c.clean_start)
+            return MOTE_ERR_BAD_ARG;
         *stage = 2;
         if (!rt_props_walk(c.props) || (c.will && !rt_props_walk(c.will->props)))
             return MOTE_ERR_STATE;

@@ -280,6 +280,11 @@ static void encoders_reject(void **state)
     assert_int_equal(mote_mqtt_encode_connect(buf, sizeof buf, &c), MOTE_ERR_BAD_ARG);
     c.clean_start = true;
     assert_int_equal(mote_mqtt_encode_connect(buf, sizeof buf, &c), 14);
+    /* ...while a server decodes it, to answer "identifier rejected" */
+    static const uint8_t no_id[] = { 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x00, 0x00, 0x3C, 0x00, 0x00 };
+    mote_mqtt_will_t dw;
+    assert_int_equal(mote_mqtt_decode_connect(no_id, sizeof no_id, &c, &dw), MOTE_OK);
+    assert_true(c.client_id.len == 0 && !c.clean_start);
     static const uint8_t codes311[] = { 0x87 };
     mote_mqtt_suback_t sa = { .packet_id = 1, .reason_codes = codes311, .count = 1 };
     assert_int_equal(mote_mqtt_encode_suback(buf, sizeof buf, V311, MOTE_MQTT_SUBACK, &sa), MOTE_ERR_BAD_REASON_CODE);
