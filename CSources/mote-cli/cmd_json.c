@@ -2,6 +2,7 @@
  * Documents are read whole into one buffer, up to a limit (--max-bytes, default 16 MiB),
  * because the core works on complete texts. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,8 @@ static int read_all(const char *name, size_t max, char **out, size_t *out_len)
             if (cap > max) {
                 break;
             }
-            nb = realloc(buf, cap * 2);
+            /* (a buffer that cannot double is out of memory, never a cut-off document) */
+            nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
             if (!nb) {
                 free(buf);
                 buf = NULL;
@@ -173,14 +175,17 @@ int mote_cmd_json(int argc, char **argv)
             return JSON_EXIT_OK;
         } else if (strcmp(a, "-r") == 0) {
             raw = 1;
-        } else if (strcmp(a, "--max-bytes") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--max-bytes") == 0) {
+            /* digits only (strtoull would take a sign or spaces: "-1" as 2^64 - 1); a
+             * limit beyond SIZE_MAX (or ULLONG_MAX) is no limit, not a wrapped one */
+            const char *s = i + 1 < argc ? argv[++i] : "";
             char *endp;
-            unsigned long long n = strtoull(argv[++i], &endp, 10);
-            if (*endp || endp == argv[i]) {
+            unsigned long long n = strtoull(s, &endp, 10);
+            if (*s < '0' || *s > '9' || *endp) {
                 fprintf(stderr, "mote json: --max-bytes needs a number\n");
                 return JSON_EXIT_USAGE;
             }
-            max = (size_t)n;
+            max = n > SIZE_MAX ? SIZE_MAX : (size_t)n;
         } else if (a[0] == '-' && a[1] != '\0' && a[1] != '/' && nargs > 0) {
             fprintf(stderr, "mote json: unknown option '%s'\n", a);
             usage(stderr);

@@ -127,6 +127,7 @@ JSON_CASES = [
     ("validate", "invalid_trailing_comma.json"),
     ("validate", "invalid_utf8.json"),
     ("validate", "invalid_number.json"),
+    ("validate", "--max-bytes", "4294967296", "shadow_min.json"),  # beyond a 32-bit size_t
     ("get", "shadow_small.json", "state.desired.lights[1].on"),
     ("get", "shadow_small.json", "/state/desired/lights/0/color"),
     ("get", "-r", "shadow_small.json", "state.reported.firmware.notes"),

@@ -84,6 +84,22 @@ class JsonCli(unittest.TestCase):
         with open(big, "rb") as f:
             self.assertEqual(run("validate", "-", "--max-bytes", "100000", stdin=f.read())[0], 2)
 
+    def test_size_limit_option(self):
+        # A limit beyond what memory holds is no limit (on 32-bit boards too, where it used to
+        # wrap: 4294967296 became 0 and every document was refused); a sign, a missing or
+        # non-numeric value is a usage error, not an unlimited or zero limit.
+        for n in ("4294967296", "4294967297", "18446744073709551615", "99999999999999999999999"):
+            with self.subTest(max_bytes=n):
+                self.assertEqual(run("validate", SHADOW, "--max-bytes", n)[0], 0)
+        for n in ("-1", "+5", " 5", "5k", ""):
+            with self.subTest(max_bytes=n):
+                code, _, err = run("validate", SHADOW, "--max-bytes", n)
+                self.assertEqual(code, 2)
+                self.assertIn("--max-bytes needs a number", err)
+        code, _, err = run("validate", SHADOW, "--max-bytes")
+        self.assertEqual(code, 2)
+        self.assertIn("--max-bytes needs a number", err)
+
     def test_get(self):
         code, out, _ = run("get", SHADOW, "state.desired.config.telemetryIntervalSec")
         self.assertEqual((code, out), (0, b"60\n"))
