@@ -435,17 +435,28 @@ mote_err_t mote_client_resend(mote_mqtt_client_t *c)
             p.retain = (r->flags & IFF_RETAIN) != 0;
             p.dup = true;
             p.packet_id = r->packet_id;
-            rc = MOTE_ERR_BAD_QOS;
-            if (!MQ_V5_LIMIT(p.qos > c->max_qos))
-                rc = queue_publish(c, &p, MOTE_WIRE_PUB_TRUSTED);
 #if MOTE_MQTT_V5
-            /* The new connection's server refuses it (a lower maximum QoS or packet
-             * size): it completes as not delivered, with the reason the server would
-             * give, instead of failing every reconnect. */
-            if (rc == MOTE_ERR_BAD_QOS || rc == MOTE_ERR_PACKET_TOO_LARGE) {
-                resend_refused(c, r, rc == MOTE_ERR_BAD_QOS ? 0x9Bu : 0x95u);
-                continue;
+            {
+                /* The new connection's server would refuse it (no retained messages, a
+                 * lower maximum QoS or packet size): it completes as not delivered, with
+                 * the reason the server would give, instead of failing every reconnect.
+                 * A RETAIN flag is not ours to drop. */
+                uint8_t why = 0x9Au;
+                rc = MOTE_ERR_UNSUPPORTED;
+                if (!p.retain || (c->flags & MQF_RETAIN_OK)) {
+                    why = 0x9Bu;
+                    if (p.qos <= c->max_qos) {
+                        why = 0x95u;
+                        rc = queue_publish(c, &p, MOTE_WIRE_PUB_TRUSTED);
+                    }
+                }
+                if (rc == MOTE_ERR_UNSUPPORTED || rc == MOTE_ERR_PACKET_TOO_LARGE) {
+                    resend_refused(c, r, why);
+                    continue;
+                }
             }
+#else
+            rc = queue_publish(c, &p, MOTE_WIRE_PUB_TRUSTED);
 #endif
         }
         if (rc == MOTE_ERR_NEED_MORE)

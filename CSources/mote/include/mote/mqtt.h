@@ -187,9 +187,10 @@ mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t
 /* Send CONNECT and wait up to timeout_ms for CONNACK (the transport must already be
  * connected). On a present session, unacknowledged PUBLISH (DUP set) and PUBREL are
  * resent in their original order (v5: no more at once than the server's receive maximum;
- * ones it would refuse complete with reason 0x9B or 0x95); on a new session the in-flight
- * records are dropped, each reported as PUBLISH_DONE with reason 0x80 (not delivered), or
- * 0 for a QoS 2 message the server acknowledged with PUBREC (delivered). A refusal returns
+ * ones it would refuse complete with reason 0x9B (QoS above its maximum), 0x9A (retained,
+ * without Retain Available) or 0x95 (size)); on a new session the in-flight records are
+ * dropped, each reported as PUBLISH_DONE with reason 0x80 (not delivered), or 0 for a
+ * QoS 2 message the server acknowledged with PUBREC (delivered). A refusal returns
  * MOTE_ERR_CONNACK_REFUSED with info->reason_code set. info may be NULL. */
 mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *opts,
                              uint32_t timeout_ms, mote_mqtt_session_info_t *info);

@@ -1,0 +1,425 @@
+/* MQTT 5 client against what a broker sends: CONNACK limits and their effect on what the
+ * client sends, server DISCONNECT and AUTH, incoming topic aliases and subscription
+ * identifiers, failure reason codes on acks, forbidden duplicate properties, and a broker
+ * that ignores the limits we announced. v5 only (not built against the 3.1.1-only core). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "scripted.h"
+
+#define V5 MOTE_MQTT_VERSION_5
+
+static mote_err_t run(fixture_t *f, int rounds)
+{
+    mote_err_t rc = MOTE_OK;
+    while (rounds-- > 0 && (rc = mote_mqtt_process(&f->c, 0)) == MOTE_OK) {
+    }
+    return rc;
+}
+
+/* How many packets of this type were sent since the last fixture_clear_sent. */
+static int count_sent(fixture_t *f, uint8_t want)
+{
+    size_t cur = 0;
+    uint8_t type, flags;
+    const uint8_t *body;
+    uint32_t rem;
+    int n = 0;
+    while (sent_next(&f->t, &cur, &type, &flags, &body, &rem))
+        n += type == want;
+    return n;
+}
+
+/* Raw CONNACK (session present 0, success) with these property bytes, then connect. */
+static mote_err_t connect_raw_props(fixture_t *f, const uint8_t *props, size_t len, bool clean)
+{
+    uint8_t pkt[64];
+    mote_mqtt_connect_opts_t o;
+    pkt[0] = 0x20;
+    pkt[1] = (uint8_t)(3 + len);
+    pkt[2] = clean ? 0 : 1;
+    pkt[3] = 0;
+    pkt[4] = (uint8_t)len;
+    memcpy(pkt + 5, props, len);
+    script_bytes(&f->t, pkt, 5 + len);
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.client_id = MOTE_STR("c");
+    o.clean_start = clean;
+    return mote_mqtt_connect(&f->c, &o, 1000, NULL);
+}
+
+/* ---- CONNACK -------------------------------------------------------------------------- */
+
+/* Receive Maximum 0, Maximum Packet Size 0, Maximum QoS 2, a Retain Available of 2 and any
+ * property given twice are protocol errors of the server: the connect fails. */
+static void connack_bad_limits_fail_connect(void **state)
+{
+    static const struct {
+        uint8_t p[8];
+        size_t len;
+    } cases[] = {
+        { { 0x21, 0x00, 0x00 }, 3 },                         /* receive maximum 0 */
+        { { 0x27, 0, 0, 0, 0 }, 5 },                         /* maximum packet size 0 */
+        { { 0x24, 0x02 }, 2 },                               /* maximum QoS 2 */
+        { { 0x25, 0x02 }, 2 },                               /* retain available 2 */
+        { { 0x21, 0x00, 0x05, 0x21, 0x00, 0x06 }, 6 },       /* receive maximum twice */
+        { { 0x13, 0x00, 0x05, 0x13, 0x00, 0x06 }, 6 },       /* server keep alive twice */
+        { { 0x24, 0x00, 0x24, 0x01 }, 4 },                   /* maximum QoS twice */
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture_t *f = fixture_new(256, 256);
+        mote_err_t rc = connect_raw_props(f, cases[i].p, cases[i].len, true);
+        if (rc == MOTE_OK)
+            fprintf(stderr, "case %zu accepted\n", i);
+        assert_true(rc == MOTE_ERR_BAD_PROPERTY || rc == MOTE_ERR_DUP_PROPERTY);
+        assert_false(mote_mqtt_is_connected(&f->c));
+        fixture_free(f);
+    }
+}
+
+/* Session Present 1 answering a clean start: the server broke the protocol. */
+static void connack_session_present_with_clean_start(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    uint8_t pkt[8] = { 0x20, 0x03, 0x01, 0x00, 0x00 };
+    mote_mqtt_connect_opts_t o;
+    (void)state;
+    script_bytes(&f->t, pkt, 5);
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.client_id = MOTE_STR("c");
+    o.clean_start = true;
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_ERR_PROTOCOL);
+    assert_false(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+
+/* Maximum QoS 0 and Retain Available 0: QoS 1 and retained publishes are refused locally. */
+static void connack_max_qos_and_retain(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t p[] = { 0x24, 0x00, 0x25, 0x00 };
+    mote_mqtt_publish_t m = msg("t", "x", 1);
+    (void)state;
+    assert_int_equal(connect_raw_props(f, p, sizeof p, true), MOTE_OK);
+    fixture_clear_sent(f);
+    assert_int_equal(mote_mqtt_publish(&f->c, &m, NULL), MOTE_ERR_BAD_QOS);
+    m.qos = 0;
+    m.retain = true;
+    assert_int_equal(mote_mqtt_publish(&f->c, &m, NULL), MOTE_ERR_UNSUPPORTED);
+    m.retain = false;
+    assert_int_equal(mote_mqtt_publish(&f->c, &m, NULL), MOTE_OK);
+    assert_int_equal(mote_mqtt_flush(&f->c), MOTE_OK);
+    assert_int_equal(count_sent(f, MOTE_MQTT_PUBLISH), 1);
+    fixture_free(f);
+}
+
+/* A retained QoS 1 message unacknowledged when the connection dropped, and a new
+ * connection (session present) whose server has no retained messages: the client must not
+ * send a PUBLISH with RETAIN set, so the record completes as refused (0x9A, Retain not
+ * supported) instead of being resent. */
+static void resend_retained_to_server_without_retain(void **state)
+{
+    fixture_t *f = fixture_new(256, 1024);
+    static const uint8_t p[] = { 0x25, 0x00 };
+    mote_mqtt_publish_t m = msg("r/kept", "R", 1), plain = msg("r/plain", "P", 1);
+    uint16_t id, id2;
+    size_t cur = 0;
+    uint8_t type, flags;
+    const uint8_t *body;
+    uint32_t rem;
+    int retained = 0, resent = 0;
+    (void)state;
+    m.retain = true;
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    assert_int_equal(mote_mqtt_publish(&f->c, &m, &id), MOTE_OK);
+    assert_int_equal(mote_mqtt_publish(&f->c, &plain, &id2), MOTE_OK);
+    assert_int_equal(run(f, 2), MOTE_OK);
+    mote_mqtt_reset_connection(&f->c);
+    fixture_clear_sent(f);
+    f->nev = 0;
+    assert_int_equal(connect_raw_props(f, p, sizeof p, false), MOTE_OK);
+    assert_int_equal(run(f, 3), MOTE_OK);
+    while (sent_next(&f->t, &cur, &type, &flags, &body, &rem)) {
+        if (type == MOTE_MQTT_PUBLISH) {
+            resent++;
+            retained += flags & 1u;
+        }
+    }
+    assert_int_equal(retained, 0);
+    assert_int_equal(resent, 1);
+    assert_int_equal(f->nev, 1);
+    assert_int_equal(f->ev[0].type, MOTE_MQTT_EVT_PUBLISH_DONE);
+    assert_int_equal(f->ev[0].packet_id, id);
+    assert_int_equal(f->ev[0].reason, 0x9A);
+    assert_int_equal(mote_mqtt_inflight_count(&f->c), 1);
+    fixture_free(f);
+}
+
+/* Server Keep Alive replaces ours, also when ours was 0; Assigned Client Identifier and
+ * Topic Alias Maximum reach the session info. */
+static void connack_server_keep_alive_and_assigned_id(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t props[] = { 0x13, 0x00, 0x02, 0x12, 0x00, 0x02, 'i', 'd', 0x22, 0x00, 0x01 };
+    uint8_t pkt[32];
+    mote_mqtt_connect_opts_t o;
+    mote_mqtt_session_info_t info;
+    (void)state;
+    pkt[0] = 0x20;
+    pkt[1] = (uint8_t)(3 + sizeof props);
+    pkt[2] = 0;
+    pkt[3] = 0;
+    pkt[4] = sizeof props;
+    memcpy(pkt + 5, props, sizeof props);
+    script_bytes(&f->t, pkt, 5 + sizeof props);
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.clean_start = true;
+    o.keep_alive_s = 0;
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, &info), MOTE_OK);
+    assert_int_equal(info.keep_alive_s, 2);
+    assert_int_equal(info.assigned_client_id.len, 2);
+    assert_int_equal(info.topic_alias_maximum, 1);
+    fixture_clear_sent(f);
+    f->t.now += 2000;
+    assert_int_equal(mote_mqtt_process(&f->c, 0), MOTE_OK);
+    assert_int_equal(count_sent(f, MOTE_MQTT_PINGREQ), 1);
+    fixture_free(f);
+}
+
+/* ---- DISCONNECT and AUTH from the server ------------------------------------------------ */
+
+/* Forbidden duplicates in DISCONNECT, AUTH and acks: malformed/protocol errors. */
+static void duplicate_properties_in_acks(void **state)
+{
+    static const struct {
+        uint8_t b[24];
+        size_t len;
+    } cases[] = {
+        /* DISCONNECT with two reason strings */
+        { { 0xE0, 0x09, 0x8B, 0x07, 0x1F, 0x00, 0x01, 'a', 0x1F, 0x00, 0x00 }, 11 },
+        /* DISCONNECT with two server references */
+        { { 0xE0, 0x09, 0x9C, 0x07, 0x1C, 0x00, 0x01, 'a', 0x1C, 0x00, 0x00 }, 11 },
+        /* AUTH with two methods */
+        { { 0xF0, 0x09, 0x18, 0x07, 0x15, 0x00, 0x01, 'a', 0x15, 0x00, 0x00 }, 11 },
+        /* PUBACK (unknown id 9, checked later) with two reason strings */
+        { { 0x40, 0x0A, 0x00, 0x09, 0x00, 0x06, 0x1F, 0x00, 0x00, 0x1F, 0x00, 0x00 }, 12 },
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture_t *f = fixture_new(256, 256);
+        assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+        script_bytes(&f->t, cases[i].b, cases[i].len);
+        assert_int_equal(run(f, 3), MOTE_ERR_DUP_PROPERTY);
+        assert_int_equal(f->nev, 0);
+        fixture_free(f);
+    }
+}
+
+/* AUTH while connected reaches the application as an event, the connection stays. */
+static void server_auth_event(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t auth[] = { 0xF0, 0x07, 0x18, 0x05, 0x15, 0x00, 0x02, 'm', 'x' };
+    (void)state;
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    script_bytes(&f->t, auth, sizeof auth);
+    assert_int_equal(run(f, 2), MOTE_OK);
+    assert_int_equal(f->nev, 1);
+    assert_int_equal(f->ev[0].type, MOTE_MQTT_EVT_AUTH);
+    assert_int_equal(f->ev[0].reason, 0x18);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+
+/* ---- Incoming PUBLISH ------------------------------------------------------------------ */
+
+/* Topic alias 0, an alias given twice, an alias above our maximum, an empty topic with an
+ * alias never set, a subscription identifier of 0: each a protocol error, no event. */
+static void publish_alias_errors(void **state)
+{
+    static const struct {
+        uint8_t b[24];
+        size_t len;
+        mote_err_t want;
+    } cases[] = {
+        { { 0x30, 0x08, 0x00, 0x01, 't', 0x03, 0x23, 0x00, 0x00, 'x' }, 10, MOTE_ERR_BAD_PROPERTY },
+        { { 0x30, 0x0B, 0x00, 0x01, 't', 0x06, 0x23, 0x00, 0x01, 0x23, 0x00, 0x02, 'x' }, 13,
+          MOTE_ERR_DUP_PROPERTY },
+        { { 0x30, 0x08, 0x00, 0x01, 't', 0x03, 0x23, 0x00, 0x05, 'x' }, 10, MOTE_ERR_TOPIC_ALIAS },
+        { { 0x30, 0x07, 0x00, 0x00, 0x03, 0x23, 0x00, 0x01, 'x' }, 9, MOTE_ERR_TOPIC_ALIAS },
+        { { 0x30, 0x07, 0x00, 0x01, 't', 0x02, 0x0B, 0x00, 'x' }, 9, MOTE_ERR_BAD_PROPERTY },
+        { { 0x30, 0x05, 0x00, 0x00, 0x00, 'x', 'y' }, 7, MOTE_ERR_BAD_TOPIC },
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture_t *f = fixture_new(256, 256);
+        assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+        script_bytes(&f->t, cases[i].b, cases[i].len);
+        assert_int_equal(run(f, 3), cases[i].want);
+        assert_int_equal(f->nev, 0);
+        fixture_free(f);
+    }
+}
+
+/* Without an incoming alias table we announce no topic alias maximum: any alias is an error. */
+static void publish_alias_without_table(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t pub[] = { 0x30, 0x08, 0x00, 0x01, 't', 0x03, 0x23, 0x00, 0x01, 'x' };
+    (void)state;
+    f->cfg.rx_topic_aliases = NULL;
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    script_bytes(&f->t, pub, sizeof pub);
+    assert_int_equal(run(f, 3), MOTE_ERR_TOPIC_ALIAS);
+    assert_int_equal(f->nev, 0);
+    fixture_free(f);
+}
+
+/* Aliases belong to one connection: after a reconnect an alias of the old one is unknown. */
+static void publish_alias_forgotten_on_reconnect(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t set[] = { 0x30, 0x08, 0x00, 0x01, 't', 0x03, 0x23, 0x00, 0x01, 'x' };
+    static const uint8_t use[] = { 0x30, 0x07, 0x00, 0x00, 0x03, 0x23, 0x00, 0x01, 'y' };
+    (void)state;
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    script_bytes(&f->t, set, sizeof set);
+    script_bytes(&f->t, use, sizeof use);
+    assert_int_equal(run(f, 3), MOTE_OK);
+    assert_int_equal(f->nev, 2);
+    assert_int_equal(f->ev[1].topic_len, 1);
+    mote_mqtt_reset_connection(&f->c);
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    script_bytes(&f->t, use, sizeof use);
+    assert_int_equal(run(f, 3), MOTE_ERR_TOPIC_ALIAS);
+    assert_int_equal(f->nev, 2);
+    fixture_free(f);
+}
+
+/* ---- Acks -------------------------------------------------------------------------------- */
+
+/* PUBACK and PUBREC with a failure reason: the message is done (reason reported), no
+ * PUBREL follows, and the server's receive maximum has room again. */
+static void ack_failure_codes_complete(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t p[] = { 0x21, 0x00, 0x02 };
+    mote_mqtt_publish_t a = msg("a", "1", 1), b = msg("b", "2", 2);
+    uint16_t ia, ib;
+    (void)state;
+    assert_int_equal(connect_raw_props(f, p, sizeof p, true), MOTE_OK);
+    assert_int_equal(mote_mqtt_publish(&f->c, &a, &ia), MOTE_OK);
+    assert_int_equal(mote_mqtt_publish(&f->c, &b, &ib), MOTE_OK);
+    assert_int_equal(mote_mqtt_publish(&f->c, &a, NULL), MOTE_ERR_RECEIVE_MAXIMUM);
+    assert_int_equal(mote_mqtt_flush(&f->c), MOTE_OK);
+    fixture_clear_sent(f);
+    srv_ack(f, V5, MOTE_MQTT_PUBACK, ia, 0x87);
+    srv_ack(f, V5, MOTE_MQTT_PUBREC, ib, 0x97);
+    assert_int_equal(run(f, 3), MOTE_OK);
+    assert_int_equal(f->nev, 2);
+    assert_int_equal(f->ev[0].packet_id, ia);
+    assert_int_equal(f->ev[0].reason, 0x87);
+    assert_int_equal(f->ev[1].packet_id, ib);
+    assert_int_equal(f->ev[1].reason, 0x97);
+    assert_int_equal(count_sent(f, MOTE_MQTT_PUBREL), 0);
+    assert_int_equal(mote_mqtt_inflight_count(&f->c), 0);
+    assert_int_equal(mote_mqtt_publish(&f->c, &a, NULL), MOTE_OK);
+    assert_int_equal(mote_mqtt_publish(&f->c, &a, NULL), MOTE_OK);
+    /* a late PUBREL-stage ack for the refused QoS 2 id is an unknown id */
+    srv_ack(f, V5, MOTE_MQTT_PUBCOMP, ib, 0);
+    assert_int_equal(run(f, 3), MOTE_ERR_UNKNOWN_PACKET_ID);
+    fixture_free(f);
+}
+
+/* PUBREL for an id we never received: PUBCOMP with 0x92, the connection stays. */
+static void pubrel_unknown_id(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t want[] = { 0x70, 0x03, 0x00, 0x2A, 0x92 };
+    (void)state;
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    fixture_clear_sent(f);
+    srv_ack(f, V5, MOTE_MQTT_PUBREL, 42, 0);
+    assert_int_equal(run(f, 3), MOTE_OK);
+    assert_int_equal(f->t.sent_len, sizeof want);
+    assert_memory_equal(f->t.sent, want, sizeof want);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+
+/* ---- A broker ignoring our limits -------------------------------------------------------- */
+
+/* We announce receive maximum 4 (the QoS 2 table): a fifth QoS 2 message before any PUBREL
+ * is MOTE_ERR_RECEIVE_MAXIMUM, without delivering it. */
+static void broker_exceeds_our_receive_maximum(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    uint16_t id;
+    (void)state;
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    for (id = 1; id <= 5; id++)
+        srv_publish(f, V5, "q2", "x", 1, 2, id, false, NULL, 0);
+    assert_int_equal(run(f, 5), MOTE_ERR_RECEIVE_MAXIMUM);
+    assert_int_equal(f->nev, 4);
+    fixture_free(f);
+}
+
+/* A packet above the maximum packet size we announced: MOTE_ERR_PACKET_TOO_LARGE, also for
+ * packets other than PUBLISH, and also while streaming is possible (rx_buf smaller). */
+static void broker_exceeds_our_max_packet_size(void **state)
+{
+    fixture_t *f = fixture_new(64, 256);
+    uint8_t pkt[16];
+    mote_mqtt_connack_t ca;
+    mote_mqtt_connect_opts_t o;
+    static uint8_t payload[300];
+    (void)state;
+    memset(&ca, 0, sizeof ca);
+    script_packet(&f->t, pkt, mote_mqtt_encode_connack(pkt, sizeof pkt, V5, &ca));
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.clean_start = true;
+    o.max_packet_size = 200;
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_OK);
+    srv_publish(f, V5, "t", payload, 150, 0, 0, false, NULL, 0); /* streamed, allowed */
+    srv_publish(f, V5, "t", payload, 250, 0, 0, false, NULL, 0);
+    assert_int_equal(run(f, 20), MOTE_ERR_PACKET_TOO_LARGE);
+    assert_true(f->nev >= 1);
+    assert_true(f->ev[f->nev - 1].last);
+    assert_int_equal(f->ev[f->nev - 1].total, 150);
+    fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(connack_bad_limits_fail_connect),
+        cmocka_unit_test(connack_session_present_with_clean_start),
+        cmocka_unit_test(connack_max_qos_and_retain),
+        cmocka_unit_test(resend_retained_to_server_without_retain),
+        cmocka_unit_test(connack_server_keep_alive_and_assigned_id),
+        cmocka_unit_test(duplicate_properties_in_acks),
+        cmocka_unit_test(server_auth_event),
+        cmocka_unit_test(publish_alias_errors),
+        cmocka_unit_test(publish_alias_without_table),
+        cmocka_unit_test(publish_alias_forgotten_on_reconnect),
+        cmocka_unit_test(ack_failure_codes_complete),
+        cmocka_unit_test(pubrel_unknown_id),
+        cmocka_unit_test(broker_exceeds_our_receive_maximum),
+        cmocka_unit_test(broker_exceeds_our_max_packet_size),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
