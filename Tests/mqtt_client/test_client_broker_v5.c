@@ -36,6 +36,21 @@ static int count_sent(fixture_t *f, uint8_t want)
     return n;
 }
 
+/* The largest packet sent since the last fixture_clear_sent (bytes, fixed header included). */
+static uint32_t largest_sent(fixture_t *f)
+{
+    size_t cur = 0, prev = 0;
+    uint8_t type, flags;
+    const uint8_t *body;
+    uint32_t rem, most = 0;
+    while (sent_next(&f->t, &cur, &type, &flags, &body, &rem)) {
+        if (cur - prev > most)
+            most = (uint32_t)(cur - prev);
+        prev = cur;
+    }
+    return most;
+}
+
 /* Raw CONNACK (session present 0, success) with these property bytes, then connect. */
 static mote_err_t connect_raw_props(fixture_t *f, const uint8_t *props, size_t len, bool clean)
 {
@@ -162,6 +177,33 @@ static void resend_retained_to_server_without_retain(void **state)
     assert_int_equal(f->ev[0].packet_id, id);
     assert_int_equal(f->ev[0].reason, 0x9A);
     assert_int_equal(mote_mqtt_inflight_count(&f->c), 1);
+    fixture_free(f);
+}
+
+/* The server's maximum packet size covers every packet the client sends, DISCONNECT
+ * included: one whose properties would make it larger is refused, nothing is sent, and
+ * the client can still disconnect without them. */
+static void disconnect_respects_server_max_packet_size(void **state)
+{
+    fixture_t *f = fixture_new(256, 1024);
+    static const uint8_t p[] = { 0x27, 0x00, 0x00, 0x00, 0x20 }; /* 32 bytes */
+    uint8_t pb[128];
+    mote_mqtt_props_builder_t b;
+    mote_mqtt_props_t none = { NULL, 0 };
+    (void)state;
+    assert_int_equal(connect_raw_props(f, p, sizeof p, true), MOTE_OK);
+    fixture_clear_sent(f);
+    mote_mqtt_props_init(&b, pb, sizeof pb);
+    assert_int_equal(mote_mqtt_props_add_bytes(&b, MOTE_PROP_REASON_STRING,
+                                               MOTE_STR("shutting down for a firmware update")),
+                     MOTE_OK);
+    assert_int_equal(mote_mqtt_disconnect(&f->c, 0, mote_mqtt_props_view(&b)),
+                     MOTE_ERR_PACKET_TOO_LARGE);
+    assert_int_equal(f->t.sent_len, 0);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(mote_mqtt_disconnect(&f->c, 0, none), MOTE_OK);
+    assert_int_equal(count_sent(f, MOTE_MQTT_DISCONNECT), 1);
+    assert_true(largest_sent(f) <= 32);
     fixture_free(f);
 }
 
@@ -410,6 +452,7 @@ int main(void)
         cmocka_unit_test(connack_session_present_with_clean_start),
         cmocka_unit_test(connack_max_qos_and_retain),
         cmocka_unit_test(resend_retained_to_server_without_retain),
+        cmocka_unit_test(disconnect_respects_server_max_packet_size),
         cmocka_unit_test(connack_server_keep_alive_and_assigned_id),
         cmocka_unit_test(duplicate_properties_in_acks),
         cmocka_unit_test(server_auth_event),

@@ -533,6 +533,9 @@ mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
                                     MQ_VERSION(c), reason_code, props);
     if (n < 0)
         return (mote_err_t)n;
+    /* the server's maximum packet size holds for DISCONNECT too: nothing is queued */
+    if (c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out)
+        return MOTE_ERR_PACKET_TOO_LARGE;
     tx_commit(c, n);
 #else
     /* 3.1.1: the two bytes of an empty DISCONNECT, without an encoder call. */

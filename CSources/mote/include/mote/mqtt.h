@@ -234,7 +234,9 @@ mote_err_t mote_mqtt_flush(mote_mqtt_client_t *c);
 mote_err_t mote_mqtt_process(mote_mqtt_client_t *c, uint32_t budget_ms);
 
 /* Send DISCONNECT (v5 reason code and properties) and flush. The session records stay,
- * so a later connect with a present session resends what was unacknowledged. */
+ * so a later connect with a present session resends what was unacknowledged.
+ * MOTE_ERR_PACKET_TOO_LARGE (v5): the properties would make it larger than the server's
+ * maximum packet size; nothing was queued and the client stays connected. */
 mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
                                 mote_mqtt_props_t props);
 
