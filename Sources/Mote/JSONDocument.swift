@@ -258,7 +258,7 @@ public struct JSONValue: Sendable {
 
     /// Elements of an array (empty for other types).
     public var elements: [JSONValue] {
-        members.map(\.value)
+        type == .array ? members.map(\.value) : []
     }
 
     /// Members of an object in document order (keys empty for arrays).

@@ -37,6 +37,17 @@ struct JSONTests {
         #expect(try JSONDocument(string: "[1,2]\n").root.elements.count == 2)
     }
 
+    /// `elements` lists an array's elements only; an object's member values are not its
+    /// elements (they come with their keys from `members`).
+    @Test func elementsOnlyOfArrays() throws {
+        let doc = try JSONDocument(string: text)
+        #expect(doc["state"]["desired"].elements.isEmpty)
+        #expect(doc.root.elements.isEmpty)
+        #expect(doc["state"]["desired"].members.count == 3)
+        #expect(doc["state"]["lights"].elements.map { $0["on"].bool } == [false, true])
+        #expect(doc["v"].elements.isEmpty)
+    }
+
     @Test func strictValidation() {
         #expect(throws: JSONError.self) { try JSONDocument(string: #"{"a":1,}"#) }
         #expect(throws: JSONError.self) { try JSONDocument(bytes: []) }
