@@ -203,11 +203,19 @@ int mote_cmd_json(int argc, char **argv)
         return JSON_EXIT_USAGE;
     }
     if (strcmp(sub, "validate") == 0) {
-        if (nargs != 2 || raw)
+        if (raw)
+            goto raw_not_get;
+        if (nargs != 2) {
+            fprintf(stderr, "mote json: validate needs one FILE\n");
             goto bad_usage;
+        }
     } else if (strcmp(sub, "get") == 0 || strcmp(sub, "keys") == 0) {
-        if (nargs != 3 || (raw && sub[0] != 'g'))
+        if (raw && sub[0] != 'g')
+            goto raw_not_get;
+        if (nargs != 3) {
+            fprintf(stderr, "mote json: %s needs FILE and PATH\n", sub);
             goto bad_usage;
+        }
         path = args[2];
     } else {
         fprintf(stderr, "mote json: unknown subcommand '%s'\n", sub);
@@ -250,6 +258,8 @@ int mote_cmd_json(int argc, char **argv)
     }
     return code;
 
+raw_not_get:
+    fprintf(stderr, "mote json: -r applies to get only\n");
 bad_usage:
     usage(stderr);
     return JSON_EXIT_USAGE;

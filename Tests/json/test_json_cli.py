@@ -72,6 +72,23 @@ class JsonCli(unittest.TestCase):
         self.assertEqual(code, 0)
         self.assertIn(b"validate", out)
 
+    def test_usage_errors_name_their_cause(self):
+        # A usage error starts with one line saying what is wrong, then the usage.
+        cases = [
+            (("get", SHADOW), "get needs FILE and PATH"),
+            (("keys", SHADOW), "keys needs FILE and PATH"),
+            (("validate", SHADOW, "x"), "validate needs one FILE"),
+            (("validate",), "validate needs one FILE"),
+            (("keys", SHADOW, "", "-r"), "-r applies to get only"),
+            (("validate", SHADOW, "-r"), "-r applies to get only"),
+        ]
+        for args, cause in cases:
+            with self.subTest(args=args):
+                code, out, err = run(*args)
+                self.assertEqual((code, out), (2, b""))
+                self.assertTrue(err.startswith("mote json: " + cause + "\n"), err)
+                self.assertIn("Usage:", err)
+
     def test_size_limit(self):
         code, _, err = run("validate", SHADOW, "--max-bytes", "1000")
         self.assertEqual(code, 2)
