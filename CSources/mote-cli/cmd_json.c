@@ -109,6 +109,10 @@ static int report(const char *name, int rc, const mote_json_error_t *err, const 
         fprintf(stderr, "mote json: %s: path not found: %s\n", name, path);
         return JSON_EXIT_FAIL;
     }
+    if (rc == MOTE_ERR_NO_SPACE) { /* the copy print_string could not allocate */
+        fprintf(stderr, "mote json: %s: out of memory\n", name);
+        return JSON_EXIT_USAGE;
+    }
     if (rc == MOTE_ERR_JSON_BAD_PATH) {
         fprintf(stderr, "mote json: invalid path: %s\n", path);
         return JSON_EXIT_USAGE;

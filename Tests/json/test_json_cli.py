@@ -117,6 +117,39 @@ class JsonCli(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("--max-bytes needs a number", err)
 
+    @unittest.skipUnless(sys.platform.startswith("linux"), "RLIMIT_AS")
+    def test_out_of_memory_is_reported_as_such(self):
+        # `get -r` of a long string needs a second buffer for the unescaped text. When memory
+        # runs out there: 'out of memory' and exit 2, as when the document itself does not
+        # fit (it said 'table full' with exit 1, as if the path were the problem). The
+        # address-space limit is searched for where the raw value still prints but -r runs
+        # out; sanitizer builds do not start under such limits: skipped.
+        import resource
+        n = 24 << 20
+        big = self.write("longstring.json", b'{"s":"' + b"x" * n + b'"}')
+        seen = False
+        for mb in range(40, 260, 8):
+            def limit(mb=mb):
+                resource.setrlimit(resource.RLIMIT_AS, (mb << 20, mb << 20))
+
+            def get(*extra):
+                p = subprocess.run([mote_bin(), "json", "get", big, "s", "--max-bytes", str(n + 16)]
+                                   + list(extra), preexec_fn=limit, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=60)
+                return p.returncode, len(p.stdout), p.stderr.decode("utf-8", "replace")
+            if get()[:2] != (0, n + 3):
+                continue
+            code, size, err = get("-r")
+            if code == 0:
+                self.assertEqual(size, n + 1)
+                break
+            seen = True
+            self.assertEqual((code, size), (2, 0), err)
+            self.assertIn("out of memory", err)
+        os.unlink(big)
+        if not seen:
+            self.skipTest("no address-space limit where only the unescaped copy fails")
+
     def test_get(self):
         code, out, _ = run("get", SHADOW, "state.desired.config.telemetryIntervalSec")
         self.assertEqual((code, out), (0, b"60\n"))
