@@ -14,6 +14,7 @@
 #include <linux/sockios.h> /* SIOCOUTQ */
 #endif
 
+#include "cli_format.h"
 #include "mote/mqtt_codec.h"
 #include "mote/posix.h"
 
@@ -103,7 +104,9 @@ enum {
     OPT_CONNECT_TIMEOUT,
     OPT_REPEAT,
     OPT_ACK_TIMEOUT,
-    OPT_PROPERTY
+    OPT_PROPERTY,
+    OPT_RETAINED_ONLY,
+    OPT_REMOVE_RETAINED
 };
 
 static const struct option k_long_opts[] = {
@@ -152,6 +155,9 @@ static const struct option k_long_opts[] = {
     { "repeat", required_argument, NULL, OPT_REPEAT },
     { "ack-timeout", required_argument, NULL, OPT_ACK_TIMEOUT },
     { "property", required_argument, NULL, OPT_PROPERTY },
+    { "url", required_argument, NULL, 'L' },
+    { "retained-only", no_argument, NULL, OPT_RETAINED_ONLY },
+    { "remove-retained", no_argument, NULL, OPT_REMOVE_RETAINED },
     { NULL, 0, NULL, 0 }
 };
 
@@ -177,9 +183,24 @@ static void usage(mote_cli_mode_t mode, FILE *out)
               "  -C N                exit after N messages\n"
               "  -W SECONDS          give up after SECONDS (exit 6)\n"
               "  -N                  no newline after each payload\n"
-              "  -R                  skip retained (stale) messages\n", out);
+              "  -R                  skip retained (stale) messages\n"
+              "  -F FORMAT           print each message by FORMAT: %t topic, %p payload,\n"
+              "                      %x/%X hex, %l length, %q QoS, %r retain, %m message id,\n"
+              "                      %I/%U arrival time (ISO 8601 / Unix), %j/%J the message\n"
+              "                      as JSON, @H @M @S... strftime fields, \\n \\t escapes,\n"
+              "                      widths like %-20t %05l\n"
+              "  -T FILTER           do not print messages on topics matching FILTER\n"
+              "                      (repeatable)\n"
+              "  -U FILTER           unsubscribe from FILTER first (repeatable; then -t is\n"
+              "                      optional: without it, exit after the UNSUBACK)\n"
+              "  -E                  exit once the subscriptions are acknowledged\n"
+              "  --retained-only     print retained messages only; exit 0 at the first\n"
+              "                      message that is not retained\n"
+              "  --remove-retained   clear each retained message printed (an empty retained\n"
+              "                      message to its topic)\n", out);
     }
-    fputs("  -h HOST             broker host (default localhost)\n"
+    fputs("  -L URL              mqtt://[USER[:PASS]@]HOST[:PORT]/TOPIC (mqtts:// for TLS)\n"
+          "  -h HOST             broker host (default localhost)\n"
           "  -p PORT             broker port (default 1883, 8883 with TLS)\n"
           "  -q QOS              quality of service 0, 1 or 2\n"
           "  -i ID               client identifier\n"
@@ -270,10 +291,86 @@ static bool check_user_props(const mote_cli_opts_t *o)
     return true;
 }
 
+/* -L mqtt(s)://[USER[:PASS]@]HOST[:PORT]/TOPIC, split in place: sets the host, port,
+ * credentials, the TLS choice and (when the path is not empty) a topic, as the flags
+ * would. */
+static bool parse_url(char *url, mote_cli_mode_t mode, mote_cli_opts_t *o)
+{
+    char *s, *at, *slash, *colon;
+    long v;
+    const char *original = url;
+    if (strncmp(url, "mqtt://", 7) == 0) {
+        o->net.url_scheme = MOTE_CLI_URL_MQTT;
+        s = url + 7;
+    } else if (strncmp(url, "mqtts://", 8) == 0) {
+        o->net.url_scheme = MOTE_CLI_URL_MQTTS;
+        s = url + 8;
+    } else {
+        fprintf(stderr, "mote: invalid -L URL '%s': it starts with mqtt:// or mqtts://\n", url);
+        return false;
+    }
+    slash = strchr(s, '/');
+    if (slash == NULL) {
+        fprintf(stderr, "mote: invalid -L URL '%s': no /TOPIC after the host\n", original);
+        return false;
+    }
+    *slash = '\0';
+    at = strrchr(s, '@');
+    if (at != NULL) {
+        *at = '\0';
+        colon = strchr(s, ':');
+        if (colon != NULL) {
+            *colon = '\0';
+            o->password = colon + 1;
+        }
+        o->username = s;
+        s = at + 1;
+    }
+    /* HOST, [IPv6]:PORT or HOST:PORT */
+    colon = NULL;
+    if (*s == '[') {
+        char *close = strchr(s, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+            fprintf(stderr, "mote: invalid -L URL '%s': bad [IPv6] host\n", original);
+            return false;
+        }
+        *close = '\0';
+        colon = close[1] == ':' ? close + 1 : NULL;
+        s++;
+    } else {
+        colon = strchr(s, ':');
+    }
+    if (colon != NULL) {
+        *colon = '\0';
+        if (!parse_long(colon + 1, 1, 65535, &v)) {
+            fprintf(stderr, "mote: invalid -L URL '%s': bad port '%s'\n", original, colon + 1);
+            return false;
+        }
+        o->net.port = (uint16_t)v;
+    }
+    if (*s == '\0') {
+        fprintf(stderr, "mote: invalid -L URL '%s': no host\n", original);
+        return false;
+    }
+    o->net.host = s;
+    if (slash[1] != '\0') {
+        if (o->topic_count > 0 && mode == MOTE_CLI_PUB) {
+            fprintf(stderr, "mote: only one topic can be given to pub (-t or -L)\n");
+            return false;
+        }
+        if (o->topic_count >= MOTE_CLI_MAX_TOPICS) {
+            fprintf(stderr, "mote: too many topics (at most %d)\n", MOTE_CLI_MAX_TOPICS);
+            return false;
+        }
+        o->topics[o->topic_count++] = slash + 1;
+    }
+    return true;
+}
+
 int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t *o)
 {
-    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:ck:V:u:P:dx:"
-                                              : ":h:p:t:q:i:ck:C:W:V:vu:P:dx:NR";
+    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:ck:V:u:P:dx:L:"
+                                              : ":h:p:t:q:i:ck:C:W:V:vu:P:dx:NRL:F:T:U:E";
     int c, i;
     long v;
 
@@ -360,6 +457,38 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
             break;
         case 'N': o->no_newline = true; break;
         case 'R': o->no_retained = true; break;
+        case 'E': o->exit_after_sub = true; break;
+        case 'F': o->format = optarg; break;
+        case 'T':
+        case 'U':
+            if ((c == 'T' ? o->filter_out_count : o->unsub_count) >= MOTE_CLI_MAX_TOPICS) {
+                fprintf(stderr, "mote: too many -%c filters (at most %d)\n", c,
+                        MOTE_CLI_MAX_TOPICS);
+                return MOTE_EXIT_ERROR;
+            }
+            if (c == 'T') {
+                o->filter_outs[o->filter_out_count++] = optarg;
+            } else {
+                o->unsub_topics[o->unsub_count++] = optarg;
+            }
+            break;
+        case 'L':
+            if (!parse_url(optarg, mode, o)) {
+                return MOTE_EXIT_ERROR;
+            }
+            break;
+        case OPT_RETAINED_ONLY:
+        case OPT_REMOVE_RETAINED:
+            if (mode != MOTE_CLI_SUB) {
+                fprintf(stderr, "mote: unknown option %s (see mote pub --help)\n", argv[optind - 1]);
+                return MOTE_EXIT_ERROR;
+            }
+            if (c == OPT_RETAINED_ONLY) {
+                o->retained_only = true;
+            } else {
+                o->remove_retained = true;
+            }
+            break;
         case OPT_PROPERTY:
             /* KEY VALUE: the value is the next argument. */
             if (optind >= argc) {
@@ -437,9 +566,28 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         fprintf(stderr, "mote: unexpected argument '%s'\n", argv[optind]);
         return MOTE_EXIT_ERROR;
     }
-    if (o->topic_count == 0) {
-        fprintf(stderr, "mote: a topic is required (-t)\n");
+    if (o->topic_count == 0 && o->unsub_count == 0) {
+        fprintf(stderr, mode == MOTE_CLI_PUB ? "mote: a topic is required (-t or -L)\n"
+                                             : "mote: a topic is required (-t, -L or -U)\n");
         return MOTE_EXIT_ERROR;
+    }
+    if (o->no_retained && o->retained_only) {
+        fprintf(stderr, "mote: -R (skip retained messages) and --retained-only exclude each "
+                        "other\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if (o->format != NULL && !mote_cli_format_check(o->format)) {
+        return MOTE_EXIT_ERROR;
+    }
+    for (i = 0; i < o->filter_out_count; i++) {
+        if (!check_topic(o->filter_outs[i], true)) {
+            return MOTE_EXIT_ERROR;
+        }
+    }
+    for (i = 0; i < o->unsub_count; i++) {
+        if (!check_topic(o->unsub_topics[i], true)) {
+            return MOTE_EXIT_ERROR;
+        }
     }
     if (!o->clean && o->client_id == NULL) {
         fprintf(stderr, "mote: -c (persistent session) needs a client id (-i)\n");

@@ -76,6 +76,15 @@ typedef struct mote_cli_opts {
     long wait_s;                  /* -W, 0: none */
     bool no_newline;              /* -N */
     bool no_retained;             /* -R: skip messages with the retain flag */
+    bool retained_only;           /* --retained-only: print retained messages, exit at the
+                                   * first that is not */
+    bool remove_retained;         /* --remove-retained: clear each retained message printed */
+    bool exit_after_sub;          /* -E: exit once the subscriptions are acknowledged */
+    const char *format;           /* -F: output format (cli_format.h), NULL: -v / plain */
+    const char *filter_outs[MOTE_CLI_MAX_TOPICS]; /* -T: topics matching these are not printed */
+    int filter_out_count;
+    const char *unsub_topics[MOTE_CLI_MAX_TOPICS]; /* -U: filters to unsubscribe from first */
+    int unsub_count;
     /* limits */
     uint32_t rx_cap;              /* --rx-buffer BYTES */
     uint16_t max_inflight;        /* --max-inflight N */

@@ -13,14 +13,18 @@
 #define CLI_NET_MAX_ALPN 8
 
 /* TLS is on when any trust or identity flag is given, or the port is a TLS port, and
- * --no-tls was not given (mosquitto decides the same way from its flags). */
+ * --no-tls was not given (mosquitto decides the same way from its flags); a -L URL's
+ * scheme decides instead of the port. */
 static bool cli_net_wants_tls(const mote_cli_net_opts_t *o)
 {
     if (o->no_tls) {
         return false;
     }
+    if (o->url_scheme == MOTE_CLI_URL_MQTTS) {
+        return true;
+    }
     return o->cafile || o->capath || o->use_os_certs || o->cert || o->key || o->insecure ||
-           o->port == 8883 || o->port == 443;
+           (o->url_scheme != MOTE_CLI_URL_MQTT && (o->port == 8883 || o->port == 443));
 }
 
 /* Split a comma-separated ALPN list into buf (modified copy) and a NULL-terminated array. */

@@ -11,6 +11,9 @@
 #include "mote/tls.h"
 #include "mote/transport.h"
 
+#define MOTE_CLI_URL_MQTT 1u
+#define MOTE_CLI_URL_MQTTS 2u
+
 typedef struct mote_cli_net_opts {
     const char *host;        /* -h, default localhost */
     uint16_t port;           /* -p; 0: 8883 with TLS, 1883 without */
@@ -28,6 +31,8 @@ typedef struct mote_cli_net_opts {
     bool use_os_certs;       /* --tls-use-os-certs */
     bool insecure;           /* --insecure */
     bool no_tls;             /* --no-tls: force plain TCP */
+    uint8_t url_scheme;      /* -L: 0 none, MOTE_CLI_URL_MQTT (plain unless a TLS flag is
+                                given, whatever the port) or MOTE_CLI_URL_MQTTS (TLS) */
     uint32_t connect_timeout_ms;
     uint32_t write_timeout_ms; /* TLS: output taking no byte this long fails (0: 30 s) */
 } mote_cli_net_opts_t;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli_common.h"
+#include "cli_format.h"
 #include "mote/posix.h"
 
 typedef struct sub_state {
@@ -15,15 +16,64 @@ typedef struct sub_state {
     const mote_cli_opts_t *o;
     long received;
     bool done;
-    bool skipping;                /* -R: this (chunked) message is retained: drop it */
+    bool skipping;                /* this (chunked) message is not printed (-R, -T, ...) */
     bool suback;
     uint16_t sub_id;
+    bool unsuback;
+    uint16_t unsub_id;
+    int unsub_refused;            /* -U filters the broker did not unsubscribe (v5 codes) */
+    bool retained_done;           /* --retained-only: a message that is not retained came */
+    long not_printed;             /* -F: messages in chunks the format cannot stream */
+    long not_cleared;             /* --remove-retained: clearing messages not queued */
+    mote_cli_format_state_t fmt;  /* -F: the message being printed */
     int refused;
     int granted;
     bool suback_mismatch;         /* the SUBACK did not carry one reason code per filter */
     size_t suback_count;          /* how many it carried */
     bool output_failed;
 } sub_state_t;
+
+/* Whether a message is printed (decided at its first chunk): -T, --retained-only, -R. */
+static bool wanted(sub_state_t *st, const mote_mqtt_publish_t *m)
+{
+    int i;
+    if (st->o->retained_only && !m->retain) {
+        /* the retained messages have all come: stop here, without printing this one (the
+           connection ends from the event, so it is not acknowledged) */
+        st->retained_done = true;
+        st->done = true;
+        mote_cli_disconnect_from_event(&st->s);
+        return false;
+    }
+    if (st->o->no_retained && m->retain) {
+        return false;
+    }
+    for (i = 0; i < st->o->filter_out_count; i++) {
+        if (mote_mqtt_topic_matches(mote_bytes_cstr(st->o->filter_outs[i]), m->topic)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* --remove-retained: an empty retained message to the topic clears it (QoS 0: it is
+ * written before our DISCONNECT, and the broker handles packets in order). */
+static void clear_retained(sub_state_t *st, const mote_mqtt_publish_t *m)
+{
+    mote_mqtt_publish_t clear;
+    mote_err_t err;
+    memset(&clear, 0, sizeof clear);
+    clear.topic = m->topic;
+    clear.retain = true;
+    err = mote_mqtt_publish(&st->s.client, &clear, NULL);
+    if (err != MOTE_OK) {
+        st->not_cleared++;
+        if (!st->o->quiet) {
+            fprintf(stderr, "mote: could not clear the retained message on '%.*s': %s\n",
+                    (int)m->topic.len, (const char *)m->topic.ptr, mote_strerror(err));
+        }
+    }
+}
 
 static void on_publish(sub_state_t *st, const mote_mqtt_event_t *evt)
 {
@@ -38,14 +88,44 @@ static void on_publish(sub_state_t *st, const mote_mqtt_event_t *evt)
         return;
     }
     if (evt->u.publish.first) {
-        st->skipping = st->o->no_retained && m->retain;
-        if (!st->skipping && st->o->verbose) {
+        st->skipping = !wanted(st, m);
+        if (st->done) {
+            return;
+        }
+        if (!st->skipping && st->o->remove_retained && m->retain) {
+            clear_retained(st, m);
+        }
+        if (!st->skipping && st->o->verbose && st->o->format == NULL) {
             fwrite(m->topic.ptr, 1, m->topic.len, stdout);
             /* mosquitto_sub -v prints an empty payload as "(null)" */
             fputs(evt->u.publish.total == 0 ? " (null)" : " ", stdout);
         }
     }
-    if (!st->skipping && m->payload.len > 0) {
+    if (!st->skipping && st->o->format != NULL) {
+        mote_cli_format_msg_t fm;
+        fm.topic = (const char *)m->topic.ptr;
+        fm.topic_len = m->topic.len;
+        fm.chunk = m->payload.ptr;
+        fm.chunk_len = m->payload.len;
+        fm.offset = evt->u.publish.offset;
+        fm.total = evt->u.publish.total;
+        fm.first = evt->u.publish.first;
+        fm.last = evt->u.publish.last;
+        fm.qos = m->qos;
+        fm.retain = m->retain;
+        fm.mid = m->packet_id;
+        if (!mote_cli_format_print(stdout, st->o->format, &fm, &st->fmt)) {
+            st->not_printed++;
+            st->skipping = true;
+            if (!st->o->quiet) {
+                fprintf(stderr, "mote: message on '%.*s' not printed: its %lu bytes are more "
+                                "than --rx-buffer (%u) and the -F format uses the payload more "
+                                "than once\n",
+                        (int)m->topic.len, (const char *)m->topic.ptr,
+                        (unsigned long)evt->u.publish.total, (unsigned)st->o->rx_cap);
+            }
+        }
+    } else if (!st->skipping && m->payload.len > 0) {
         fwrite(m->payload.ptr, 1, m->payload.len, stdout);
     }
     if (evt->u.publish.last) {
@@ -69,6 +149,23 @@ static void sub_event(void *user, const mote_mqtt_event_t *evt)
     switch (evt->type) {
     case MOTE_MQTT_EVT_PUBLISH:
         on_publish(st, evt);
+        break;
+    case MOTE_MQTT_EVT_UNSUBACK:
+        if (evt->u.suback.packet_id != st->unsub_id || st->unsuback) {
+            break;
+        }
+        st->unsuback = true;
+        /* 3.1.1 UNSUBACKs carry no codes; v5 ones one per filter */
+        for (i = 0; i < evt->u.suback.count && i < (size_t)st->o->unsub_count; i++) {
+            uint8_t rc = evt->u.suback.reason_codes[i];
+            if (rc >= 0x80) {
+                st->unsub_refused++;
+                if (!st->o->quiet) {
+                    fprintf(stderr, "mote: unsubscribe from '%s' refused: %s (0x%02x)\n",
+                            st->o->unsub_topics[i], mote_mqtt_reason_string(rc), (unsigned)rc);
+                }
+            }
+        }
         break;
     case MOTE_MQTT_EVT_SUBACK:
         if (evt->u.suback.packet_id != st->sub_id) {
@@ -116,6 +213,64 @@ static uint64_t ms_until(uint64_t deadline)
     return deadline > now ? deadline - now : 0u;
 }
 
+/* -U: UNSUBSCRIBE from the filters and wait for the UNSUBACK (messages that come meanwhile
+ * are handled as usual). Returns -1 to go on, else the exit code (the session closed). */
+static int unsubscribe_first(sub_state_t *st, const mote_cli_opts_t *o, mote_mqtt_props_t props)
+{
+    static mote_bytes_t filters[MOTE_CLI_MAX_TOPICS];
+    uint64_t deadline;
+    mote_err_t err;
+    int i, code;
+    for (i = 0; i < o->unsub_count; i++) {
+        filters[i] = mote_bytes_cstr(o->unsub_topics[i]);
+    }
+    while ((err = mote_mqtt_unsubscribe(&st->s.client, filters, (size_t)o->unsub_count, props,
+                                        &st->unsub_id)) == MOTE_ERR_NEED_MORE) {
+        err = mote_cli_step(&st->s, 100);
+        if (err != MOTE_OK) {
+            code = mote_cli_fail(&st->s, "unsubscribe", err);
+            mote_mqtt_reset_connection(&st->s.client);
+            mote_cli_close(&st->s);
+            return code;
+        }
+    }
+    if (err != MOTE_OK) {
+        code = mote_cli_fail_request(&st->s, "unsubscribe", err);
+        mote_cli_close(&st->s);
+        return code;
+    }
+    deadline = now_ms64() + o->net.connect_timeout_ms;
+    while (!st->unsuback && !st->done) {
+        uint64_t left = ms_until(deadline);
+        if (mote_cli_interrupted()) {
+            mote_cli_close(&st->s);
+            return mote_cli_interrupt_exit(o);
+        }
+        if (left == 0) {
+            code = mote_cli_fail(&st->s, "unsubscribe (waiting for UNSUBACK)", MOTE_ERR_TIMEOUT);
+            mote_cli_close(&st->s);
+            return code;
+        }
+        err = mote_cli_step(&st->s, left < 1000 ? (uint32_t)left : 1000u);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            mote_cli_close(&st->s);
+            return MOTE_EXIT_ERROR;
+        }
+        if (err != MOTE_OK && !st->done) {
+            code = mote_cli_fail(&st->s, "receive", err);
+            mote_mqtt_reset_connection(&st->s.client);
+            mote_cli_close(&st->s);
+            return code;
+        }
+    }
+    if (st->done || o->topic_count == 0) {
+        /* -C reached by messages of the session, or nothing to subscribe to */
+        mote_cli_close(&st->s);
+        return st->unsub_refused > 0 && o->topic_count == 0 ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
+    }
+    return -1;
+}
+
 int mote_cmd_sub(int argc, char **argv)
 {
     static sub_state_t st;
@@ -155,6 +310,12 @@ int mote_cmd_sub(int argc, char **argv)
     }
     if (o.version == MOTE_MQTT_VERSION_5) {
         props = mote_cli_user_props(&o, props_buf, sizeof props_buf);
+    }
+    if (o.unsub_count > 0) {
+        code = unsubscribe_first(&st, &o, props);
+        if (code >= 0) {
+            return code;
+        }
     }
     /* NEED_MORE: not queued, the socket cannot take it yet. */
     while ((err = mote_mqtt_subscribe(&st.s.client, subs, (size_t)o.topic_count, props,
@@ -233,11 +394,14 @@ int mote_cmd_sub(int argc, char **argv)
                     mote_cli_close(&st.s);
                     return MOTE_EXIT_ERROR;
                 }
+                if (o.exit_after_sub) {
+                    break; /* -E */
+                }
             }
         }
     }
     mote_cli_close(&st.s);
-    if (st.output_failed) {
+    if (st.output_failed || st.not_printed > 0 || st.not_cleared > 0) {
         return MOTE_EXIT_ERROR;
     }
     return MOTE_EXIT_OK;

@@ -3,7 +3,7 @@ if(TARGET mote-cli)
   find_package(Python3 COMPONENTS Interpreter QUIET)
   find_program(MOSQUITTO_BIN mosquitto PATHS /usr/sbin /usr/local/sbin)
   if(Python3_FOUND AND MOSQUITTO_BIN)
-    foreach(name mqtt_mosquitto slow_link)
+    foreach(name mqtt_mosquitto slow_link sub_output)
       add_test(NAME integration_${name}
         COMMAND ${Python3_EXECUTABLE} -m unittest -v test_${name}
         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/Tests/integration)

@@ -1,0 +1,271 @@
+"""mote sub's mosquitto_sub output and filtering options against a real mosquitto: -F formats
+(compared with mosquitto_sub's own output where both print the same), JSON lines, messages
+streamed in chunks, -T, --retained-only, --remove-retained, -U, -E, and -L URLs."""
+import json
+import re
+import shutil
+import unittest
+
+from moteproc import mote, run, start_sub
+import mote_test
+
+
+class SubOutputCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = mote_test.Broker().start()
+        cls.port = cls.broker.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.__exit__(None, None, None)
+
+    def pub(self, *args, input=None):
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, *args), input=input)
+        self.assertEqual(r.returncode, 0, "pub failed: %r" % r.stderr)
+
+    def sub_run(self, *args, timeout=20):
+        return run(mote("sub", "-h", "127.0.0.1", "-p", self.port, *args), timeout=timeout)
+
+    def clear(self, *topics):
+        for topic in topics:
+            self.pub("-r", "-n", "-t", topic)
+
+
+# Payloads that exercise escaping: quotes, backslashes, control bytes, UTF-8, JSON.
+RETAINED = {
+    "fmt/a": b'plain text',
+    "fmt/b": b'say "hi" \\ there\ttab',
+    "fmt/c": '{"k": [1, 2],\n "s": "\u00e9"}'.encode(),
+    "fmt/d": "\u00e9\u20ac\U0001F600".encode(),
+    "fmt/e": b"ctl\x01\x1f",
+}
+
+
+class FormatTest(SubOutputCase):
+    def setUp(self):
+        for topic, payload in RETAINED.items():
+            self.pub("-r", "-q", 1, "-t", topic, "-s", input=payload)
+
+    def tearDown(self):
+        self.clear(*RETAINED)
+
+    def both(self, fmt):
+        """The retained messages printed by mote sub and by mosquitto_sub with -F fmt,
+        each as a sorted list of lines (the broker's order of retained messages is its own)."""
+        args = ["-t", "fmt/#", "-C", str(len(RETAINED)), "-W", "10", "-F", fmt]
+        ours = self.sub_run(*args)
+        self.assertEqual(ours.returncode, 0, ours.stderr)
+        theirs = run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port)] + args)
+        self.assertEqual(theirs.returncode, 0, theirs.stderr)
+        return sorted(ours.stdout.split(b"\n")), sorted(theirs.stdout.split(b"\n"))
+
+    def test_fields_match_mosquitto_sub(self):
+        if shutil.which("mosquitto_sub") is None:
+            self.skipTest("mosquitto clients not installed")
+        for fmt in ("%t|%p", "%x %X", "%l %q %r %m", "[%10t][%-8t][%.4t][%-6l][%05l][%4m]",
+                    "%%\\t@@|@Y-@m-@d|%I", "a\\\\b\\e\\r"):
+            with self.subTest(format=fmt):
+                ours, theirs = self.both(fmt)
+                self.assertEqual(ours, theirs)
+
+    def test_json_matches_mosquitto_sub_but_for_the_timestamp(self):
+        """%j: the same objects; the time is ISO 8601 UTC ("...Z", no "+0000" after it)."""
+        if shutil.which("mosquitto_sub") is None:
+            self.skipTest("mosquitto clients not installed")
+        ours, theirs = self.both("%j")
+        tst = re.compile(rb'"tst":"[^"]*"')
+        self.assertEqual([tst.sub(b'"tst":""', x) for x in ours],
+                         [tst.sub(b'"tst":""', x) for x in theirs])
+        for line in ours:
+            if line:
+                self.assertRegex(line, rb'^\{"tst":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"')
+
+    def test_json_lines_parse_and_carry_the_message(self):
+        r = self.sub_run("-t", "fmt/#", "-C", len(RETAINED), "-W", 10, "-F", "%j")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.decode().splitlines()
+        self.assertEqual(len(lines), len(RETAINED))
+        for line in lines:
+            obj = json.loads(line)
+            self.assertEqual(obj["payload"].encode(), RETAINED[obj["topic"]])
+            self.assertEqual(obj["payloadlen"], len(RETAINED[obj["topic"]]))
+            self.assertEqual(obj["retain"], 1)
+
+    def test_payload_as_json_when_it_is_json(self):
+        """%J embeds a JSON payload (on one line); anything else is a string, as with %j."""
+        r = self.sub_run("-t", "fmt/#", "-C", len(RETAINED), "-W", 10, "-F", "%J")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.decode().splitlines()
+        self.assertEqual(len(lines), len(RETAINED))
+        got = {}
+        for line in lines:
+            obj = json.loads(line)
+            got[obj["topic"]] = obj["payload"]
+        self.assertEqual(got["fmt/c"], {"k": [1, 2], "s": "\u00e9"})
+        self.assertEqual(got["fmt/a"], "plain text")
+        self.assertEqual(got["fmt/d"], "\u00e9\u20ac\U0001F600")
+
+
+class JsonLineTest(SubOutputCase):
+    def test_bytes_that_are_not_utf8_keep_the_line_valid_json(self):
+        with start_sub(self.port, "-t", "bin/#", "-q", 1, "-C", 2, "-F", "%j") as s:
+            self.pub("-t", "bin/x", "-s", input=b"a\xffb\xc3")
+            self.pub("-q", 1, "-t", "bin/y", "-n")
+            rc = s.wait(20)
+            out = s.stdout_bytes()
+        self.assertEqual(rc, 0, s.stderr_text())
+        first, second = [json.loads(x) for x in out.decode().splitlines()]
+        self.assertEqual(first["payload"], "a\ufffdb\ufffd")
+        self.assertEqual(first["payloadlen"], 4)
+        self.assertNotIn("mid", first)
+        self.assertIsNone(second["payload"])  # an empty message, as mosquitto_sub prints it
+        self.assertEqual(second["qos"], 1)
+        self.assertGreater(second["mid"], 0)
+
+
+class ChunkedTest(SubOutputCase):
+    """Messages larger than --rx-buffer arrive in chunks and are streamed through -F."""
+
+    PAYLOAD = ("\u00e9" * 300 + '"\\' + "\u20ac" * 200 + "z").encode()
+
+    def one(self, fmt, payload=PAYLOAD):
+        with start_sub(self.port, "-t", "big/t", "-C", 1, "--rx-buffer", 64, "-F", fmt) as s:
+            self.pub("-t", "big/t", "-s", input=payload)
+            rc = s.wait(20)
+            return rc, s.stdout_bytes(), s.stderr_text()
+
+    def test_payload_streams(self):
+        rc, out, err = self.one("<%t %l %p>")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, b"<big/t %d " % len(self.PAYLOAD) + self.PAYLOAD + b">\n")
+
+    def test_hex_streams(self):
+        rc, out, err = self.one("%X")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, self.PAYLOAD.hex().upper().encode() + b"\n")
+
+    def test_json_streams_with_utf8_split_between_chunks(self):
+        for fmt in ("%j", "%J"):
+            with self.subTest(format=fmt):
+                rc, out, err = self.one(fmt)
+                self.assertEqual(rc, 0, err)
+                obj = json.loads(out)
+                self.assertEqual(obj["payload"].encode(), self.PAYLOAD)
+
+    def test_format_using_the_payload_twice_skips_that_message(self):
+        with start_sub(self.port, "-t", "big/#", "-C", 1, "--rx-buffer", 64,
+                       "-F", "%p|%x") as s:
+            self.pub("-t", "big/a", "-s", input=self.PAYLOAD)
+            self.pub("-t", "big/b", "-m", "ok")
+            rc = s.wait(20)
+        self.assertEqual(rc, 1, s.stderr_text())
+        self.assertEqual(s.stdout_bytes(), b"ok|6f6b\n")
+        self.assertIn("message on 'big/a' not printed", s.stderr_text())
+
+
+class FilterTest(SubOutputCase):
+    def test_filter_out_hides_and_does_not_count(self):
+        with start_sub(self.port, "-t", "flt/#", "-T", "flt/secret/#", "-T", "flt/+/noise",
+                       "-C", 2, "-v") as s:
+            for topic in ("flt/secret/a", "flt/x/noise", "flt/one", "flt/secret", "flt/two"):
+                self.pub("-t", topic, "-m", topic)
+            rc = s.wait(20)
+        self.assertEqual(rc, 0, s.stderr_text())
+        # ('flt/secret/#' also matches 'flt/secret' itself)
+        self.assertEqual(s.stdout_bytes(), b"flt/one flt/one\nflt/two flt/two\n")
+
+    def test_retained_only_ends_at_the_first_live_message(self):
+        self.pub("-r", "-t", "ro/1", "-m", "r1")
+        self.pub("-r", "-t", "ro/2", "-m", "r2")
+        try:
+            with start_sub(self.port, "-t", "ro/#", "--retained-only", "-v") as s:
+                s.wait_stdout(b"r2", 10)
+                self.pub("-t", "ro/3", "-m", "live")
+                rc = s.wait(20)
+            self.assertEqual(rc, 0, s.stderr_text())
+            self.assertEqual(sorted(s.stdout_bytes().splitlines()), [b"ro/1 r1", b"ro/2 r2"])
+        finally:
+            self.clear("ro/1", "ro/2")
+
+    def test_remove_retained_clears_what_it_printed(self):
+        for topic in ("rm/a", "rm/b", "rm/keep"):
+            self.pub("-r", "-t", topic, "-m", topic)
+        try:
+            r = self.sub_run("-t", "rm/#", "-T", "rm/keep", "--remove-retained", "-C", 2, "-W", 10)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(sorted(r.stdout.splitlines()), [b"rm/a", b"rm/b"])
+            left = self.sub_run("-t", "rm/#", "-C", 2, "-W", 2, "-v")
+            self.assertEqual(left.returncode, 6, left.stderr)  # only one retained message left
+            self.assertEqual(left.stdout, b"rm/keep rm/keep\n")
+        finally:
+            self.clear("rm/a", "rm/b", "rm/keep")
+
+
+class UnsubscribeTest(SubOutputCase):
+    def test_unsubscribe_ends_a_persistent_subscription(self):
+        for v in ("mqttv311", "mqttv5"):
+            with self.subTest(version=v):
+                cid = "unsub-%s" % v
+                base = ("-V", v, "-i", cid, "-c", "-q", 1)
+                r = self.sub_run(*base, "-t", "us/%s/a" % v, "-t", "us/%s/b" % v, "-E")
+                self.assertEqual(r.returncode, 0, r.stderr)  # -E: exits once subscribed
+                r = self.sub_run(*base, "-U", "us/%s/a" % v)
+                self.assertEqual(r.returncode, 0, r.stderr)  # -U alone: exits after UNSUBACK
+                self.pub("-q", 1, "-t", "us/%s/a" % v, "-m", "gone")
+                self.pub("-q", 1, "-t", "us/%s/b" % v, "-m", "kept")
+                r = self.sub_run(*base, "-t", "us/%s/b" % v, "-C", 1, "-W", 10, "-v")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, b"us/%s/b kept\n" % v.encode())
+                self.sub_run("-V", v, "-i", cid, "-U", "us/%s/b" % v)  # clean session: ends it
+
+
+class UrlTest(SubOutputCase):
+    def test_url_gives_host_port_and_topic(self):
+        url = "mqtt://user:secret@127.0.0.1:%d/url/topic" % self.port
+        with start_sub(self.port, "-L", url, "-C", 1, "-v") as s:
+            r = run(mote("pub", "-L", url, "-m", "via url"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rc = s.wait(20)
+        self.assertEqual(rc, 0, s.stderr_text())
+        self.assertEqual(s.stdout_bytes(), b"url/topic via url\n")
+
+    def test_mqtts_url_uses_tls(self):
+        # the broker speaks plain MQTT: a TLS handshake with it fails (exit 2)
+        r = run(mote("pub", "-L", "mqtts://127.0.0.1:%d/t" % self.port, "--insecure",
+                     "-m", "x", "--connect-timeout", 5))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"TLS", r.stderr)
+
+
+class UsageTest(unittest.TestCase):
+    def test_bad_options_are_usage_errors(self):
+        cases = [
+            (("sub", "-t", "a", "-F", "%Z"), b"unknown field"),
+            (("sub", "-t", "a", "-F", "abc%"), b"'%' at the end"),
+            (("sub", "-t", "a", "-F", "@"), b"unknown time field"),
+            (("sub", "-t", "a", "-F", "%5p"), b"width"),
+            (("sub", "-t", "a", "-F", "%.3l"), b"precision"),
+            (("sub", "-t", "a", "-F", "%3q"), b"width"),
+            (("sub", "-t", "a", "-F", "%P"), b"not supported"),
+            (("sub", "-t", "a", "-F", "\\q"), b"unknown escape"),
+            (("sub", "-t", "a", "-R", "--retained-only"), b"exclude each other"),
+            (("pub", "-t", "a", "-m", "x", "--retained-only"), b"unknown option"),
+            (("sub", "-t", "a", "-T", "a/#/b"), b"invalid filter"),
+            (("sub", "-U", "+x"), b"invalid filter"),
+            (("sub", "-L", "http://h/t"), b"mqtt://"),
+            (("sub", "-L", "mqtt://host"), b"no /TOPIC"),
+            (("sub", "-L", "mqtt://host:99999/t"), b"bad port"),
+            (("sub", "-L", "mqtt://:1883/t"), b"no host"),
+            (("pub", "-L", "mqtt://host/", "-m", "x"), b"topic is required"),
+            (("sub",), b"-t, -L or -U"),
+        ]
+        for args, text in cases:
+            with self.subTest(args=args):
+                r = run(mote(*args))
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(text, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
