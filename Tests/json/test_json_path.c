@@ -242,6 +242,15 @@ static void test_iterate_invalid(void **state)
             assert_int_equal(mote_json_iter_init(&it, &c), MOTE_ERR_JSON_TYPE);
         }
     }
+    /* no container, or an empty span */
+    {
+        mote_json_value_t empty = {"[]", 0, MOTE_JSON_NONE}, none = {NULL, 0, MOTE_JSON_NONE};
+        mote_json_iter_t it;
+        assert_int_equal(mote_json_iter_init(&it, NULL), MOTE_ERR_BAD_ARG);
+        assert_int_equal(mote_json_iter_init(&it, &empty), MOTE_ERR_BAD_ARG);
+        assert_int_equal(mote_json_iter_init(&it, &none), MOTE_ERR_BAD_ARG);
+        assert_int_equal(mote_json_iter_init(NULL, &empty), MOTE_ERR_BAD_ARG);
+    }
 }
 
 /* Keys and values with whitespace around them; the value is required. */

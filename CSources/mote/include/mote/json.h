@@ -116,15 +116,17 @@ typedef struct mote_json_iter {
     uint8_t is_object;
 } mote_json_iter_t;
 
-/* Start iterating `container`. Returns MOTE_OK or MOTE_ERR_JSON_TYPE (not a container: the
- * span must start and end with its brackets). */
+/* Start iterating `container`. Returns MOTE_OK, MOTE_ERR_JSON_TYPE (not a container: the
+ * span must start and end with its brackets) or MOTE_ERR_BAD_ARG (it or container NULL, or
+ * an empty span). */
 int mote_json_iter_init(mote_json_iter_t *it, const mote_json_value_t *container);
 
 /* Next item. key: for objects the member name as a string span (quotes included; read it
  * with mote_json_get_string), for arrays type MOTE_JSON_NONE; may be NULL. value: the item
  * (required). Returns MOTE_OK, MOTE_ERR_NOT_FOUND after the last item, MOTE_ERR_BAD_ARG,
  * or a syntax/depth error (err optional; offset relative to the container's first byte;
- * key/value undefined). */
+ * key/value undefined). An error ends the iteration: later calls return MOTE_ERR_NOT_FOUND,
+ * so a loop must check for the error itself rather than treat every non-MOTE_OK as the end. */
 int mote_json_iter_next(mote_json_iter_t *it, mote_json_value_t *key, mote_json_value_t *value,
                         mote_json_error_t *err);
 
