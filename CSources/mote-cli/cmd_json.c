@@ -26,7 +26,8 @@ static void usage(FILE *out)
           "\n"
           "PATH is a dotted path (state.desired.lights[1].on; \\. and \\[ for keys with\n"
           "those characters) or, when it starts with '/', a JSON Pointer (/state/lights/1).\n"
-          "An empty PATH is the whole document.\n"
+          "An empty PATH is the whole document. After --, arguments are FILE and PATH\n"
+          "even when they start with '-' (mote json get doc.json -- -key).\n"
           "\n"
           "  -r               print a string value unescaped (get)\n"
           "  --max-bytes N    refuse documents larger than N bytes (default 16777216)\n"
@@ -171,10 +172,20 @@ int mote_cmd_json(int argc, char **argv)
     char *doc = NULL;
     mote_json_error_t err = {0, MOTE_JSON_R_NONE};
     mote_json_value_t v;
+    int options = 1; /* 0 after "--": the rest are FILE and PATH, whatever they start with */
 
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        if (!options || a[0] != '-' || a[1] == '\0' || a[1] == '/') {
+            /* FILE, "-" (stdin) or PATH (a JSON Pointer may start "/-") */
+            if (nargs == 3) {
+                fprintf(stderr, "mote json: too many arguments\n");
+                return JSON_EXIT_USAGE;
+            }
+            args[nargs++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            options = 0;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return JSON_EXIT_OK;
         } else if (strcmp(a, "-r") == 0) {
@@ -190,15 +201,14 @@ int mote_cmd_json(int argc, char **argv)
                 return JSON_EXIT_USAGE;
             }
             max = n > SIZE_MAX ? SIZE_MAX : (size_t)n;
-        } else if (a[0] == '-' && a[1] != '\0' && a[1] != '/' && nargs > 0) {
-            fprintf(stderr, "mote json: unknown option '%s'\n", a);
+        } else if (nargs > 0) {
+            /* (a key that starts with '-' goes after "--", or is written \-x or /-x) */
+            fprintf(stderr, "mote json: unknown option '%s' (a PATH starting with '-' goes "
+                            "after --)\n", a);
             usage(stderr);
             return JSON_EXIT_USAGE;
         } else if (nargs < 3) {
             args[nargs++] = a;
-        } else {
-            fprintf(stderr, "mote json: too many arguments\n");
-            return JSON_EXIT_USAGE;
         }
     }
     sub = args[0];

@@ -89,6 +89,18 @@ class JsonCli(unittest.TestCase):
                 self.assertTrue(err.startswith("mote json: " + cause + "\n"), err)
                 self.assertIn("Usage:", err)
 
+    def test_arguments_after_double_dash_are_not_options(self):
+        doc = self.write("dash.json", b'{"-x":1,"-r":"s","a":{"-1":[true]}}')
+        self.assertEqual(run("get", doc, "--", "-x")[:2], (0, b"1\n"))
+        self.assertEqual(run("get", "-r", doc, "--", "-r")[:2], (0, b"s\n"))
+        self.assertEqual(run("get", "--", doc, "a.-1[0]")[:2], (0, b"true\n"))
+        self.assertEqual(run("keys", doc, "--", "a")[:2], (0, b"-1\n"))
+        self.assertEqual(run("get", doc, "\\-x")[:2], (0, b"1\n"))
+        code, out, err = run("get", doc, "-x")
+        self.assertEqual((code, out), (2, b""))
+        self.assertIn("goes after --", err)
+        self.assertEqual(run("get", doc, "--", "-x", "extra")[0], 2)
+
     def test_size_limit(self):
         code, _, err = run("validate", SHADOW, "--max-bytes", "1000")
         self.assertEqual(code, 2)
