@@ -19,12 +19,16 @@ for src in Tests/fuzz/fuzz_*.c; do
   mkdir -p "$work"
   seeds=()
   [ -d "Tests/fuzz/corpus/${name#fuzz_}" ] && seeds+=("Tests/fuzz/corpus/${name#fuzz_}")
+  # the mote tool's parts of bytes from the network (host code: POSIX, stdio)
+  extra=()
+  [ "$name" = fuzz_cli_format ] &&
+    extra=(-D_POSIX_C_SOURCE=200809L -ICSources/mote-cli CSources/mote-cli/cli_format.c)
   dict=()
   [ -f "Tests/fuzz/${name#fuzz_}.dict" ] && dict+=("-dict=Tests/fuzz/${name#fuzz_}.dict")
   for opt in O1 Os; do
     bin="$out/$name-$opt"
     "$CLANG" -std=c11 -g -"$opt" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-      -ICSources/mote/include -ITests/fuzz "$src" "${core_srcs[@]}" -o "$bin"
+      -ICSources/mote/include -ITests/fuzz "${extra[@]}" "$src" "${core_srcs[@]}" -o "$bin"
     echo "fuzz: $name (-$opt) for ${secs}s"
     if ! "$bin" -max_total_time="$secs" -max_len=4096 -timeout=5 -rss_limit_mb=1024 \
         -print_final_stats=0 "${dict[@]}" -artifact_prefix="$out/$name-$opt-" "$work" "${seeds[@]}" \
