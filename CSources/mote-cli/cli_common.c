@@ -32,7 +32,7 @@ static uint16_t g_qos2_rx[1024]; /* 3.1.1 brokers may send many QoS 2 messages a
 static mote_bytes_t g_rx_aliases[16];
 static uint8_t g_rx_alias_store[16 * 256];
 static uint8_t g_connect_props[MOTE_CLI_PROPS_CAP];
-static uint8_t g_will_props[8];
+static uint8_t g_will_props[MOTE_CLI_PROPS_CAP];
 
 static volatile sig_atomic_t g_interrupted;
 /* While the TCP connection and TLS handshake are set up (the adapters wait through EINTR),
@@ -212,6 +212,8 @@ static void usage(mote_cli_mode_t mode, FILE *out)
           "  -d                  print a trace of packets to stderr\n"
           "  --will-topic T --will-payload P --will-qos Q --will-retain\n"
           "  --property KEY VALUE  MQTT 5 user property (repeatable)\n"
+          "  -D PACKET PROPERTY VALUE  MQTT 5 property, as mosquitto's -D: PACKET connect,\n"
+          "                      publish, subscribe, unsubscribe or will (repeatable)\n"
           "  --cafile F --capath D --cert F --key F --keypass P --insecure\n"
           "  --tls-alpn L --tls-version V --tls-use-os-certs --ciphers C --tls-servername N\n"
           "  --no-tls            plain TCP even on port 8883\n"
@@ -265,26 +267,201 @@ static bool check_topic(const char *t, bool filter)
     return false;
 }
 
-/* --property KEY VALUE pairs must be UTF-8 and fit, encoded, in MOTE_CLI_PROPS_CAP bytes:
- * checked here so they are never dropped later. */
-static bool check_user_props(const mote_cli_opts_t *o)
+/* -D: the properties mosquitto_pub/sub take, and the packets each belongs to. Those mote
+ * sets itself (receive-maximum, maximum-packet-size, topic-alias-maximum, topic-alias) or
+ * has no use for (authentication) are refused by name. */
+enum { PT_BYTE, PT_U32, PT_VARINT, PT_UTF8, PT_TOPIC, PT_BINARY, PT_PAIR };
+static const struct {
+    const char *name;
+    uint8_t id, type, packets;
+} k_props[] = {
+    { "payload-format-indicator", MOTE_PROP_PAYLOAD_FORMAT, PT_BYTE,
+      MOTE_CLI_PKT_PUBLISH | MOTE_CLI_PKT_WILL },
+    { "message-expiry-interval", MOTE_PROP_MESSAGE_EXPIRY, PT_U32,
+      MOTE_CLI_PKT_PUBLISH | MOTE_CLI_PKT_WILL },
+    { "content-type", MOTE_PROP_CONTENT_TYPE, PT_UTF8, MOTE_CLI_PKT_PUBLISH | MOTE_CLI_PKT_WILL },
+    { "response-topic", MOTE_PROP_RESPONSE_TOPIC, PT_TOPIC,
+      MOTE_CLI_PKT_PUBLISH | MOTE_CLI_PKT_WILL },
+    { "correlation-data", MOTE_PROP_CORRELATION_DATA, PT_BINARY,
+      MOTE_CLI_PKT_PUBLISH | MOTE_CLI_PKT_WILL },
+    { "subscription-identifier", MOTE_PROP_SUBSCRIPTION_ID, PT_VARINT, MOTE_CLI_PKT_SUBSCRIBE },
+    { "session-expiry-interval", MOTE_PROP_SESSION_EXPIRY, PT_U32, MOTE_CLI_PKT_CONNECT },
+    { "request-problem-information", MOTE_PROP_REQUEST_PROBLEM_INFO, PT_BYTE,
+      MOTE_CLI_PKT_CONNECT },
+    { "request-response-information", MOTE_PROP_REQUEST_RESPONSE_INFO, PT_BYTE,
+      MOTE_CLI_PKT_CONNECT },
+    { "will-delay-interval", MOTE_PROP_WILL_DELAY, PT_U32, MOTE_CLI_PKT_WILL },
+    { "user-property", MOTE_PROP_USER_PROPERTY, PT_PAIR,
+      MOTE_CLI_PKT_CONNECT | MOTE_CLI_PKT_PUBLISH | MOTE_CLI_PKT_SUBSCRIBE |
+          MOTE_CLI_PKT_UNSUBSCRIBE | MOTE_CLI_PKT_WILL },
+};
+static const char *const k_props_set_by_mote[] = {
+    "receive-maximum", "maximum-packet-size", "topic-alias-maximum", "topic-alias",
+    "authentication-method", "authentication-data",
+};
+static const char *const k_packet_names[] = { "connect", "publish", "subscribe", "unsubscribe",
+                                              "will" };
+
+/* -D COMMAND PROPERTY VALUE [VALUE]: argv[optind...] holds PROPERTY and the value(s). */
+static bool parse_prop(const char *cmd, int argc, char **argv, mote_cli_mode_t mode,
+                       mote_cli_opts_t *o)
+{
+    unsigned packet = 0, i;
+    const char *name, *value;
+    mote_cli_prop_t *p;
+    long v;
+    for (i = 0; i < sizeof k_packet_names / sizeof k_packet_names[0]; i++) {
+        if (strcmp(cmd, k_packet_names[i]) == 0) {
+            packet = 1u << i;
+        }
+    }
+    if (packet == 0) {
+        fprintf(stderr, "mote: -D %s: the packet is connect, publish, subscribe, unsubscribe "
+                        "or will\n", cmd);
+        return false;
+    }
+    if ((packet == MOTE_CLI_PKT_PUBLISH && mode != MOTE_CLI_PUB) ||
+        ((packet == MOTE_CLI_PKT_SUBSCRIBE || packet == MOTE_CLI_PKT_UNSUBSCRIBE) &&
+         mode != MOTE_CLI_SUB)) {
+        fprintf(stderr, "mote: -D %s applies to mote %s\n", cmd,
+                packet == MOTE_CLI_PKT_PUBLISH ? "pub" : "sub");
+        return false;
+    }
+    if (optind + 1 >= argc) {
+        fprintf(stderr, "mote: -D needs COMMAND PROPERTY VALUE\n");
+        return false;
+    }
+    name = argv[optind++];
+    value = argv[optind++];
+    for (i = 0; i < sizeof k_props_set_by_mote / sizeof k_props_set_by_mote[0]; i++) {
+        if (strcmp(name, k_props_set_by_mote[i]) == 0) {
+            fprintf(stderr, "mote: -D %s %s: mote sets this property itself\n", cmd, name);
+            return false;
+        }
+    }
+    for (i = 0; i < sizeof k_props / sizeof k_props[0]; i++) {
+        if (strcmp(name, k_props[i].name) == 0) {
+            break;
+        }
+    }
+    if (i == sizeof k_props / sizeof k_props[0]) {
+        fprintf(stderr, "mote: -D %s: unknown property '%s'\n", cmd, name);
+        return false;
+    }
+    if (!(k_props[i].packets & packet)) {
+        fprintf(stderr, "mote: -D %s %s: not a property of %s\n", cmd, name, cmd);
+        return false;
+    }
+    if (o->prop_count >= MOTE_CLI_MAX_PROPS) {
+        fprintf(stderr, "mote: too many -D properties (at most %d)\n", MOTE_CLI_MAX_PROPS);
+        return false;
+    }
+    p = &o->props[o->prop_count];
+    memset(p, 0, sizeof *p);
+    p->packet = (uint8_t)packet;
+    p->id = k_props[i].id;
+    p->name = name;
+    p->value = value;
+    switch (k_props[i].type) {
+    case PT_BYTE:
+    case PT_U32:
+    case PT_VARINT:
+        if (!parse_long(value, k_props[i].type == PT_VARINT ? 1 : 0,
+                        k_props[i].type == PT_BYTE ? 1 : k_props[i].type == PT_VARINT ? 268435455L
+                                                                            : 0xffffffffL,
+                        &v)) {
+            fprintf(stderr, "mote: -D %s %s: invalid value '%s' (%s)\n", cmd, name, value,
+                    k_props[i].type == PT_BYTE ? "0 or 1"
+                    : k_props[i].type == PT_VARINT ? "1 to 268435455"
+                                                   : "0 to 4294967295");
+            return false;
+        }
+        p->number = (uint32_t)v;
+        break;
+    case PT_PAIR:
+        if (optind >= argc) {
+            fprintf(stderr, "mote: -D %s user-property needs NAME VALUE\n", cmd);
+            return false;
+        }
+        p->value2 = argv[optind++];
+        break;
+    case PT_TOPIC:
+        if (mote_mqtt_topic_validate(mote_bytes_cstr(value)) != MOTE_OK) {
+            fprintf(stderr, "mote: -D %s %s: '%s' is not a topic name\n", cmd, name, value);
+            return false;
+        }
+        break;
+    default:
+        break;
+    }
+    /* one of each, but for user properties */
+    for (i = 0; i < (unsigned)o->prop_count; i++) {
+        if (o->props[i].packet == p->packet && o->props[i].id == p->id &&
+            p->id != MOTE_PROP_USER_PROPERTY) {
+            fprintf(stderr, "mote: -D %s %s given twice\n", cmd, name);
+            return false;
+        }
+    }
+    if (packet == MOTE_CLI_PKT_CONNECT && p->id == MOTE_PROP_SESSION_EXPIRY) {
+        o->session_expiry_s = p->number; /* the same as -x (CONNECT carries it from there) */
+        o->session_expiry_set = true;
+    }
+    o->prop_count++;
+    return true;
+}
+
+/* Adds a packet's properties to b; false (with a message naming the property) when one
+ * does not fit or is not valid UTF-8. */
+static bool add_props(const mote_cli_opts_t *o, unsigned packet, mote_mqtt_props_builder_t *b)
+{
+    mote_err_t err = MOTE_OK;
+    int i;
+    char what[96] = "";
+    if (packet != MOTE_CLI_PKT_WILL) {
+        for (i = 0; i < o->user_count && err == MOTE_OK; i++) {
+            err = mote_mqtt_props_add_user(b, mote_bytes_cstr(o->user_keys[i]),
+                                           mote_bytes_cstr(o->user_values[i]));
+            snprintf(what, sizeof what, "--property '%s'", o->user_keys[i]);
+        }
+    }
+    for (i = 0; i < o->prop_count && err == MOTE_OK; i++) {
+        const mote_cli_prop_t *p = &o->props[i];
+        if (p->packet != packet || p->id == MOTE_PROP_SESSION_EXPIRY) {
+            continue; /* (session expiry: set as -x) */
+        }
+        if (p->id == MOTE_PROP_USER_PROPERTY) {
+            err = mote_mqtt_props_add_user(b, mote_bytes_cstr(p->value), mote_bytes_cstr(p->value2));
+        } else if (p->id == MOTE_PROP_CONTENT_TYPE || p->id == MOTE_PROP_RESPONSE_TOPIC ||
+                   p->id == MOTE_PROP_CORRELATION_DATA) {
+            err = mote_mqtt_props_add_bytes(b, p->id, mote_bytes_cstr(p->value));
+        } else {
+            err = mote_mqtt_props_add_int(b, p->id, p->number);
+        }
+        snprintf(what, sizeof what, "-D %s %s", k_packet_names[__builtin_ctz(packet)], p->name);
+    }
+    if (err == MOTE_ERR_BAD_UTF8) {
+        fprintf(stderr, "mote: %s: names and values must be valid UTF-8\n", what);
+        return false;
+    }
+    if (err != MOTE_OK) {
+        fprintf(stderr, "mote: %s: properties too large: those of one packet must fit in %u "
+                        "bytes encoded (a user property takes 5 + name + value bytes)\n",
+                what, (unsigned)MOTE_CLI_PROPS_CAP);
+        return false;
+    }
+    return true;
+}
+
+/* Every packet's properties must be UTF-8 where text and fit, encoded, in
+ * MOTE_CLI_PROPS_CAP bytes: checked here so none is ever dropped later. */
+static bool check_props(const mote_cli_opts_t *o)
 {
     static uint8_t scratch[MOTE_CLI_PROPS_CAP];
     mote_mqtt_props_builder_t b;
-    int i;
-    mote_mqtt_props_init(&b, scratch, sizeof scratch);
-    for (i = 0; i < o->user_count; i++) {
-        mote_err_t err = mote_mqtt_props_add_user(&b, mote_bytes_cstr(o->user_keys[i]),
-                                                  mote_bytes_cstr(o->user_values[i]));
-        if (err == MOTE_ERR_BAD_UTF8) {
-            fprintf(stderr, "mote: --property '%s': key and value must be valid UTF-8\n",
-                    o->user_keys[i]);
-            return false;
-        }
-        if (err != MOTE_OK) {
-            fprintf(stderr, "mote: --property '%s': user properties too large: together they "
-                            "must fit in %u bytes encoded (each takes 5 + key + value bytes)\n",
-                    o->user_keys[i], (unsigned)MOTE_CLI_PROPS_CAP);
+    unsigned packet;
+    for (packet = MOTE_CLI_PKT_CONNECT; packet <= MOTE_CLI_PKT_WILL; packet <<= 1) {
+        mote_mqtt_props_init(&b, scratch, sizeof scratch);
+        if (!add_props(o, packet, &b)) {
             return false;
         }
     }
@@ -369,8 +546,8 @@ static bool parse_url(char *url, mote_cli_mode_t mode, mote_cli_opts_t *o)
 
 int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t *o)
 {
-    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:ck:V:u:P:dx:L:"
-                                              : ":h:p:t:q:i:ck:C:W:V:vu:P:dx:NRL:F:T:U:E";
+    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:ck:V:u:P:dx:L:D:"
+                                              : ":h:p:t:q:i:ck:C:W:V:vu:P:dx:NRL:F:T:U:ED:";
     int c, i;
     long v;
 
@@ -487,6 +664,11 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
                 o->retained_only = true;
             } else {
                 o->remove_retained = true;
+            }
+            break;
+        case 'D':
+            if (!parse_prop(optarg, argc, argv, mode, o)) {
+                return MOTE_EXIT_ERROR;
             }
             break;
         case OPT_PROPERTY:
@@ -629,11 +811,17 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         fprintf(stderr, "mote: will options need --will-topic\n");
         return MOTE_EXIT_ERROR;
     }
-    if (o->user_count > 0 && o->version != MOTE_MQTT_VERSION_5) {
-        fprintf(stderr, "mote: user properties need -V mqttv5\n");
+    if ((o->user_count > 0 || o->prop_count > 0) && o->version != MOTE_MQTT_VERSION_5) {
+        fprintf(stderr, "mote: properties (--property, -D) need -V mqttv5\n");
         return MOTE_EXIT_ERROR;
     }
-    if (o->user_count > 0 && !check_user_props(o)) {
+    for (i = 0; i < o->prop_count; i++) {
+        if (o->props[i].packet == MOTE_CLI_PKT_WILL && o->will_topic == NULL) {
+            fprintf(stderr, "mote: -D will needs --will-topic\n");
+            return MOTE_EXIT_ERROR;
+        }
+    }
+    if (!check_props(o)) {
         return MOTE_EXIT_ERROR;
     }
     if (mode == MOTE_CLI_PUB) {
@@ -831,18 +1019,13 @@ static int32_t watch_recv(void *ctx, uint8_t *buf, size_t len)
     return s->conn.transport.recv(s->conn.transport.ctx, buf, len);
 }
 
-mote_mqtt_props_t mote_cli_user_props(const mote_cli_opts_t *o, uint8_t *buf, size_t cap)
+mote_mqtt_props_t mote_cli_props(const mote_cli_opts_t *o, unsigned packet, uint8_t *buf,
+                                 size_t cap)
 {
     mote_mqtt_props_builder_t b;
-    int i;
     mote_mqtt_props_init(&b, buf, cap);
-    for (i = 0; i < o->user_count; i++) {
-        /* mote_cli_parse checked that they are UTF-8 and fit in MOTE_CLI_PROPS_CAP. */
-        if (mote_mqtt_props_add_user(&b, mote_bytes_cstr(o->user_keys[i]),
-                                     mote_bytes_cstr(o->user_values[i])) != MOTE_OK) {
-            fprintf(stderr, "mote: --property: user properties do not fit in %zu bytes\n", cap);
-            exit(MOTE_EXIT_ERROR);
-        }
+    if (o->version == MOTE_MQTT_VERSION_5 && !add_props(o, packet, &b)) {
+        exit(MOTE_EXIT_ERROR); /* (checked by mote_cli_parse: cannot happen) */
     }
     return mote_mqtt_props_view(&b);
 }
@@ -854,7 +1037,6 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
     char errbuf[256];
     mote_mqtt_connect_opts_t co;
     static mote_mqtt_will_t will;
-    mote_mqtt_props_builder_t wb;
     int err;
     mote_cli_net_opts_t net = o->net;
 
@@ -946,8 +1128,7 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
         will.payload = mote_bytes_cstr(o->will_payload != NULL ? o->will_payload : "");
         will.qos = o->will_qos;
         will.retain = o->will_retain;
-        mote_mqtt_props_init(&wb, g_will_props, sizeof g_will_props);
-        will.props = mote_mqtt_props_view(&wb);
+        will.props = mote_cli_props(o, MOTE_CLI_PKT_WILL, g_will_props, sizeof g_will_props);
         co.will = &will;
     }
     if (o->username != NULL) {
@@ -962,7 +1143,8 @@ int mote_cli_open(mote_cli_session_t *s, const mote_cli_opts_t *o,
         } else if (!o->clean) {
             co.session_expiry_s = 0xFFFFFFFFu; /* -c alone: keep the session, like mosquitto */
         }
-        co.extra_props = mote_cli_user_props(o, g_connect_props, sizeof g_connect_props);
+        co.extra_props = mote_cli_props(o, MOTE_CLI_PKT_CONNECT, g_connect_props,
+                                        sizeof g_connect_props);
     }
     /* net.connect_timeout_ms: --connect-timeout, or timeout_ms (-W) when that is shorter. */
     s->connecting = true;

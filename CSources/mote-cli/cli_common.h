@@ -35,6 +35,24 @@ enum {
 
 typedef enum { MOTE_CLI_PUB, MOTE_CLI_SUB } mote_cli_mode_t;
 
+/* The packets -D gives properties to (bits), mosquitto's command names. */
+#define MOTE_CLI_PKT_CONNECT 1u
+#define MOTE_CLI_PKT_PUBLISH 2u
+#define MOTE_CLI_PKT_SUBSCRIBE 4u
+#define MOTE_CLI_PKT_UNSUBSCRIBE 8u
+#define MOTE_CLI_PKT_WILL 16u
+#define MOTE_CLI_MAX_PROPS 16
+
+/* -D COMMAND PROPERTY VALUE (user-property: NAME VALUE): one MQTT 5 property. */
+typedef struct mote_cli_prop {
+    uint8_t packet;               /* one MOTE_CLI_PKT_ bit */
+    uint8_t id;                   /* MOTE_PROP_ */
+    const char *name;             /* as given (for messages) */
+    uint32_t number;              /* integer properties */
+    const char *value;            /* string/binary properties; a user property's name */
+    const char *value2;           /* a user property's value */
+} mote_cli_prop_t;
+
 /* Every option of pub and sub (each command ignores what does not apply). */
 typedef struct mote_cli_opts {
     mote_cli_mode_t mode;         /* the command these options were parsed for */
@@ -62,6 +80,8 @@ typedef struct mote_cli_opts {
     const char *user_keys[MOTE_CLI_MAX_USER_PROPS];
     const char *user_values[MOTE_CLI_MAX_USER_PROPS];
     int user_count;
+    mote_cli_prop_t props[MOTE_CLI_MAX_PROPS]; /* -D */
+    int prop_count;
     /* pub */
     const char *message;          /* -m */
     const char *file;             /* -f */
@@ -169,8 +189,11 @@ void mote_cli_disconnect_from_event(mote_cli_session_t *s);
  * close the connection. */
 void mote_cli_close(mote_cli_session_t *s);
 
-/* Build the v5 user-property block for the options into buf. */
-mote_mqtt_props_t mote_cli_user_props(const mote_cli_opts_t *o, uint8_t *buf, size_t cap);
+/* Build the v5 property block of one packet (a MOTE_CLI_PKT_ bit) into buf: the --property
+ * user properties (CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE) and that packet's -D ones.
+ * mote_cli_parse checked that every block fits MOTE_CLI_PROPS_CAP bytes. */
+mote_mqtt_props_t mote_cli_props(const mote_cli_opts_t *o, unsigned packet, uint8_t *buf,
+                                 size_t cap);
 
 /* Set by SIGINT/SIGTERM; the loops stop and disconnect cleanly. */
 bool mote_cli_interrupted(void);

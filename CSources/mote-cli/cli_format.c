@@ -21,6 +21,18 @@ static bool is_payload_conv(char c)
     return c == 'p' || c == 'x' || c == 'X' || c == 'j' || c == 'J';
 }
 
+/* The MQTT 5 property fields and their property ids. */
+static const char k_prop_convs[] = "CDEFRSAP";
+static const uint8_t k_prop_ids[] = { MOTE_PROP_CONTENT_TYPE, MOTE_PROP_CORRELATION_DATA,
+                                      MOTE_PROP_MESSAGE_EXPIRY, MOTE_PROP_PAYLOAD_FORMAT,
+                                      MOTE_PROP_RESPONSE_TOPIC, MOTE_PROP_SUBSCRIPTION_ID,
+                                      MOTE_PROP_TOPIC_ALIAS, MOTE_PROP_USER_PROPERTY };
+
+static bool is_prop_conv(char c)
+{
+    return c != '\0' && strchr(k_prop_convs, c) != NULL;
+}
+
 /* The strftime conversions @ accepts (POSIX's, and %s). */
 static const char k_time_convs[] = "aAbBcCdDeFgGhHIjmMnprRsStTuUVwWxXyYzZ";
 
@@ -109,16 +121,14 @@ static const char *next_item(const char **p, fmt_item_t *it)
         }
         return NULL;
     }
-    if (strchr("qrpxXjJIU", *s)) {
+    if (strchr("qrpxXjJIUCDEFRSAP", *s)) {
         if (it->left || it->zero || it->width >= 0 || it->prec >= 0) {
             return "width, precision and flags apply to %t %l %m only";
         }
         return NULL;
     }
-    if (strchr("ACDEFPRS", *s)) {
-        return "MQTT 5 property fields (%A %C %D %E %F %P %R %S) are not supported";
-    }
-    return "unknown field after '%' (%t %p %x %X %l %q %r %m %I %U %j %J %%)";
+    return "unknown field after '%' (%t %p %x %X %l %q %r %m %I %U %j %J %C %D %E %F %R %S %A "
+           "%P %%)";
 }
 
 bool mote_cli_format_check(const char *fmt)
@@ -243,6 +253,108 @@ static void put_time(FILE *out, const char *f, const struct tm *tm)
     fwrite(buf, 1, n, out);
 }
 
+/* A JSON string of bytes (valid UTF-8 or not). */
+static void put_json_string(FILE *out, mote_bytes_t b)
+{
+    mote_cli_format_state_t st;
+    memset(&st, 0, sizeof st);
+    fputc('"', out);
+    put_json_chars(out, b.ptr, b.len, &st);
+    end_json_chars(out, &st);
+    fputc('"', out);
+}
+
+/* %j's "properties" member (with its comma), when the message has MQTT 5 properties:
+ * mosquitto_sub's names; user properties as one object of NAME: VALUE. */
+static void put_json_props(FILE *out, mote_mqtt_props_t props)
+{
+    static const struct {
+        uint8_t id;
+        const char *name;
+    } names[] = {
+        { MOTE_PROP_PAYLOAD_FORMAT, "payload-format-indicator" },
+        { MOTE_PROP_MESSAGE_EXPIRY, "message-expiry-interval" },
+        { MOTE_PROP_CONTENT_TYPE, "content-type" },
+        { MOTE_PROP_RESPONSE_TOPIC, "response-topic" },
+        { MOTE_PROP_CORRELATION_DATA, "correlation-data" },
+        { MOTE_PROP_SUBSCRIPTION_ID, "subscription-identifier" },
+        { MOTE_PROP_TOPIC_ALIAS, "topic-alias" },
+    };
+    mote_mqtt_prop_t pr;
+    size_t cursor = 0, i;
+    int n = 0, users = 0;
+    while (mote_mqtt_prop_next(props, &cursor, &pr)) {
+        if (pr.id == MOTE_PROP_USER_PROPERTY) {
+            users++;
+            continue;
+        }
+        for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (names[i].id == pr.id) {
+                break;
+            }
+        }
+        if (i == sizeof names / sizeof names[0]) {
+            continue;
+        }
+        fputs(n++ ? "," : "\"properties\":{", out);
+        fprintf(out, "\"%s\":", names[i].name);
+        if (pr.id == MOTE_PROP_CONTENT_TYPE || pr.id == MOTE_PROP_RESPONSE_TOPIC ||
+            pr.id == MOTE_PROP_CORRELATION_DATA) {
+            put_json_string(out, pr.value);
+        } else {
+            fprintf(out, "%lu", (unsigned long)pr.u32);
+        }
+    }
+    if (users) {
+        fputs(n++ ? ",\"user-properties\":{" : "\"properties\":{\"user-properties\":{", out);
+        users = 0;
+        cursor = 0;
+        while (mote_mqtt_prop_next(props, &cursor, &pr)) {
+            if (pr.id == MOTE_PROP_USER_PROPERTY) {
+                if (users++) {
+                    fputc(',', out);
+                }
+                put_json_string(out, pr.key);
+                fputc(':', out);
+                put_json_string(out, pr.value);
+            }
+        }
+        fputc('}', out);
+    }
+    if (n) {
+        fputs("},", out);
+    }
+}
+
+/* A property field: the value as text, nothing when absent. */
+static void put_prop(FILE *out, char conv, mote_mqtt_props_t props)
+{
+    uint8_t id = k_prop_ids[strchr(k_prop_convs, conv) - k_prop_convs];
+    mote_mqtt_prop_t pr;
+    size_t cursor = 0;
+    int n = 0;
+    if (id == MOTE_PROP_USER_PROPERTY) {
+        while (mote_mqtt_prop_next(props, &cursor, &pr)) {
+            if (pr.id == id) {
+                fputs(n++ ? " " : "", out);
+                fwrite(pr.key.ptr, 1, pr.key.len, out);
+                fputc(':', out);
+                fwrite(pr.value.ptr, 1, pr.value.len, out);
+            }
+        }
+        return;
+    }
+    if (!mote_mqtt_prop_find(props, id, &pr)) {
+        return;
+    }
+    if (id == MOTE_PROP_CONTENT_TYPE || id == MOTE_PROP_RESPONSE_TOPIC ||
+        id == MOTE_PROP_CORRELATION_DATA) {
+        fwrite(pr.value.ptr, 1, pr.value.len, out);
+    } else {
+        fprintf(out, "%lu", (unsigned long)pr.u32);
+    }
+}
+
 /* The start of a %j / %J object, up to and including the "payload" key. */
 static void put_json_head(FILE *out, const mote_cli_format_msg_t *m, mote_cli_format_state_t *st)
 {
@@ -260,6 +372,7 @@ static void put_json_head(FILE *out, const mote_cli_format_msg_t *m, mote_cli_fo
     if (m->qos > 0) {
         fprintf(out, "\"mid\":%u,", (unsigned)m->mid);
     }
+    put_json_props(out, m->props);
     fputs("\"payload\":", out);
 }
 
@@ -344,6 +457,16 @@ static void put_item(FILE *out, const fmt_item_t *it, const mote_cli_format_msg_
     case 'U':
         fprintf(out, "%lld.%09ld", (long long)st->when.tv_sec, st->when.tv_nsec);
         return;
+    case 'C':
+    case 'D':
+    case 'E':
+    case 'F':
+    case 'R':
+    case 'S':
+    case 'A':
+    case 'P':
+        put_prop(out, it->c, m->props);
+        return;
     default: /* a payload item */
         put_payload(out, it->c, m, st, true, true);
         return;
@@ -356,7 +479,7 @@ bool mote_cli_format_print(FILE *out, const char *fmt, const mote_cli_format_msg
     const char *p;
     fmt_item_t it;
     int payload_items = 0;
-    bool whole = m->first && m->last, past_payload = false;
+    bool whole = m->first && m->last, past_payload = false, late_props = false;
     if (m->first) {
         memset(st, 0, sizeof *st);
         clock_gettime(CLOCK_REALTIME, &st->when);
@@ -367,8 +490,9 @@ bool mote_cli_format_print(FILE *out, const char *fmt, const mote_cli_format_msg
     for (p = fmt; *p;) {
         next_item(&p, &it); /* (checked when the options were parsed) */
         payload_items += it.kind == ITEM_CONV && is_payload_conv(it.c);
+        late_props |= payload_items > 0 && it.kind == ITEM_CONV && is_prop_conv(it.c);
     }
-    if (!whole && payload_items > 1) {
+    if (!whole && (payload_items > 1 || late_props)) {
         st->refused = true;
         return false;
     }

@@ -580,7 +580,7 @@ int mote_cmd_pub(int argc, char **argv)
         goto out;
     }
     if (o.version == MOTE_MQTT_VERSION_5) {
-        p.props = mote_cli_user_props(&o, p.props_buf, sizeof p.props_buf);
+        p.props = mote_cli_props(&o, MOTE_CLI_PKT_PUBLISH, p.props_buf, sizeof p.props_buf);
     }
     if (o.lines) {
         return run_lines(&p);

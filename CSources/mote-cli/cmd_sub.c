@@ -114,13 +114,14 @@ static void on_publish(sub_state_t *st, const mote_mqtt_event_t *evt)
         fm.qos = m->qos;
         fm.retain = m->retain;
         fm.mid = m->packet_id;
+        fm.props = m->props;
         if (!mote_cli_format_print(stdout, st->o->format, &fm, &st->fmt)) {
             st->not_printed++;
             st->skipping = true;
             if (!st->o->quiet) {
                 fprintf(stderr, "mote: message on '%.*s' not printed: its %lu bytes are more "
                                 "than --rx-buffer (%u) and the -F format uses the payload more "
-                                "than once\n",
+                                "than once, or an MQTT 5 property after it\n",
                         (int)m->topic.len, (const char *)m->topic.ptr,
                         (unsigned long)evt->u.publish.total, (unsigned)st->o->rx_cap);
             }
@@ -308,11 +309,12 @@ int mote_cmd_sub(int argc, char **argv)
         subs[i].filter = mote_bytes_cstr(o.topics[i]);
         subs[i].options = o.qos;
     }
-    if (o.version == MOTE_MQTT_VERSION_5) {
-        props = mote_cli_user_props(&o, props_buf, sizeof props_buf);
-    }
+    props = mote_cli_props(&o, MOTE_CLI_PKT_SUBSCRIBE, props_buf, sizeof props_buf);
     if (o.unsub_count > 0) {
-        code = unsubscribe_first(&st, &o, props);
+        static uint8_t unsub_props_buf[MOTE_CLI_PROPS_CAP];
+        code = unsubscribe_first(&st, &o, mote_cli_props(&o, MOTE_CLI_PKT_UNSUBSCRIBE,
+                                                         unsub_props_buf,
+                                                         sizeof unsub_props_buf));
         if (code >= 0) {
             return code;
         }

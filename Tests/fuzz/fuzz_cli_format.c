@@ -4,7 +4,8 @@
  * prints without crashing; streamed output equals whole output when the format has at most
  * one payload item and no time field; a format using the payload twice refuses a chunked
  * message; %j output is always valid JSON, whole or streamed, with the same payload string
- * either way, and that string is the payload itself when the payload is valid UTF-8. */
+ * either way, and that string is the payload itself when the payload is valid UTF-8. Every
+ * message carries MQTT 5 properties (the property fields and %j's "properties"). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,22 @@
 
 static const char k_topic[] = "a\"b\\c/\x01/\xc3\xa9";
 
+/* MQTT 5 properties for every message: text, binary (not UTF-8) and numbers. */
+static mote_mqtt_props_t props(void)
+{
+    static uint8_t buf[128];
+    mote_mqtt_props_builder_t b;
+    mote_mqtt_props_init(&b, buf, sizeof buf);
+    CHECK(mote_mqtt_props_add_bytes(&b, MOTE_PROP_CONTENT_TYPE, mote_bytes_cstr("t\"x")) == MOTE_OK);
+    CHECK(mote_mqtt_props_add_bytes(&b, MOTE_PROP_CORRELATION_DATA,
+                                    (mote_bytes_t){ (const uint8_t *)"\xff\x00\x01", 3 }) == MOTE_OK);
+    CHECK(mote_mqtt_props_add_int(&b, MOTE_PROP_MESSAGE_EXPIRY, 60) == MOTE_OK);
+    CHECK(mote_mqtt_props_add_int(&b, MOTE_PROP_SUBSCRIPTION_ID, 268435455) == MOTE_OK);
+    CHECK(mote_mqtt_props_add_user(&b, mote_bytes_cstr("k"), mote_bytes_cstr("v\n")) == MOTE_OK);
+    CHECK(mote_mqtt_props_add_user(&b, mote_bytes_cstr("k"), mote_bytes_cstr("w")) == MOTE_OK);
+    return mote_mqtt_props_view(&b);
+}
+
 /* Prints the message with fmt in chunks of `step` bytes (0: whole) into a new buffer. */
 static char *print(const char *fmt, const uint8_t *p, size_t n, size_t step, size_t *len,
                    int *ok)
@@ -38,6 +55,7 @@ static char *print(const char *fmt, const uint8_t *p, size_t n, size_t step, siz
     m.total = (uint32_t)n;
     m.qos = 1;
     m.mid = 7;
+    m.props = props();
     *ok = 1;
     do {
         size_t k = step == 0 || n - off < step ? n - off : step;
@@ -54,10 +72,12 @@ static char *print(const char *fmt, const uint8_t *p, size_t n, size_t step, siz
     return out;
 }
 
-static int count_payload_items(const char *fmt, int *time_items)
+/* How many payload items fmt has; *time_items: a field whose text depends on the arrival
+ * time; *late_props: a property field after a payload item. */
+static int count_payload_items(const char *fmt, int *time_items, int *late_props)
 {
     int n = 0;
-    *time_items = 0;
+    *time_items = *late_props = 0;
     for (; *fmt; fmt++) {
         if (*fmt == '\\' || (*fmt == '@' && fmt[1] == '@')) {
             fmt++;
@@ -72,6 +92,8 @@ static int count_payload_items(const char *fmt, int *time_items)
                 n++;
             if (strchr("IUjJ", *fmt))
                 *time_items = 1;
+            if (n > 0 && strchr("CDEFRSAP", *fmt))
+                *late_props = 1;
         }
     }
     return n;
@@ -99,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *nl, *payload;
     size_t step, flen, n, len1, len2, pa, pb;
     char *whole, *chunked;
-    int items, time_items, ok1, ok2;
+    int items, time_items, late_props, ok1, ok2;
     if (size < 2)
         return 0;
     step = (size_t)(data[0] % 64) + 1;
@@ -130,11 +152,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!mote_cli_format_check(fmt))
         return 0;
-    items = count_payload_items(fmt, &time_items);
+    items = count_payload_items(fmt, &time_items, &late_props);
     whole = print(fmt, payload, n, 0, &len1, &ok1);
     chunked = print(fmt, payload, n, step, &len2, &ok2);
     CHECK(ok1);
-    if (step < n && items > 1) {
+    if (step < n && (items > 1 || late_props)) {
         CHECK(!ok2 && len2 == 0); /* refused, nothing printed */
     } else {
         CHECK(ok2);

@@ -2,11 +2,14 @@
 (compared with mosquitto_sub's own output where both print the same), JSON lines, messages
 streamed in chunks, -T, --retained-only, --remove-retained, -U, -E, and -L URLs."""
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
 import unittest
 
-from moteproc import mote, run, start_sub
+from moteproc import Proc, mote, run, start_sub
 import mote_test
 
 
@@ -238,6 +241,112 @@ class UrlTest(SubOutputCase):
         self.assertIn(b"TLS", r.stderr)
 
 
+PUBLISH_PROPS = ("-D", "publish", "content-type", "text/plain",
+                 "-D", "publish", "correlation-data", "req-42",
+                 "-D", "publish", "message-expiry-interval", "600",
+                 "-D", "publish", "payload-format-indicator", "1",
+                 "-D", "publish", "response-topic", "reply/here",
+                 "-D", "publish", "user-property", "k1", "v1",
+                 "-D", "publish", "user-property", "k2", "v2")
+
+
+class PropertiesTest(SubOutputCase):
+    """MQTT 5 properties: -D on pub and sub, and the -F property fields."""
+
+    FIELDS = "[%C][%D][%F][%P][%R][%S][%A]"
+
+    def test_publish_properties_reach_mote_and_mosquitto_sub_alike(self):
+        if shutil.which("mosquitto_sub") is None:
+            self.skipTest("mosquitto clients not installed")
+        topic = "props/all"
+        self.pub("-V", "mqttv5", "-r", "-t", topic, "-m", "with props", *PUBLISH_PROPS)
+        try:
+            args = ["-V", "mqttv5", "-t", topic, "-C", "1", "-W", "10",
+                    "-D", "subscribe", "subscription-identifier", "77"]
+            for fmt in (self.FIELDS, "%j"):
+                with self.subTest(format=fmt):
+                    ours = self.sub_run(*args, "-F", fmt)
+                    self.assertEqual(ours.returncode, 0, ours.stderr)
+                    theirs = run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port)] +
+                                 args + ["-F", fmt])
+                    self.assertEqual(theirs.returncode, 0, theirs.stderr)
+                    if fmt == "%j":
+                        a, b = json.loads(ours.stdout), json.loads(theirs.stdout)
+                        del a["tst"], b["tst"]
+                        self.assertEqual(a, b)
+                        self.assertEqual(a["properties"]["user-properties"],
+                                         {"k1": "v1", "k2": "v2"})
+                    else:
+                        self.assertEqual(ours.stdout, theirs.stdout)
+                        self.assertEqual(ours.stdout,
+                                         b"[text/plain][req-42][1][k1:v1 k2:v2][reply/here][77][]\n")
+            # the expiry counts down while the message is stored: at most what was sent
+            r = self.sub_run(*args, "-F", "%E")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(0 < int(r.stdout) <= 600, r.stdout)
+        finally:
+            self.clear(topic)
+
+    def test_property_fields_are_empty_without_properties(self):
+        self.pub("-r", "-t", "props/none", "-m", "plain")
+        try:
+            r = self.sub_run("-V", "mqttv5", "-t", "props/none", "-C", 1, "-W", 10,
+                             "-F", self.FIELDS + "%E|%j")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            fields, line = r.stdout.decode().rstrip("\n").split("|", 1)
+            self.assertEqual(fields, "[][][][][][][]")
+            self.assertNotIn("properties", json.loads(line))
+        finally:
+            self.clear("props/none")
+
+    def test_will_properties(self):
+        will = "props/will"
+        with start_sub(self.port, "-V", "mqttv5", "-t", will, "-C", 1, "-F", "%p %C %P") as s:
+            p = Proc(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-V", "mqttv5", "-d",
+                          "-t", "props/data", "-l", "--will-topic", will,
+                          "--will-payload", "gone", "-D", "will", "content-type", "text/x",
+                          "-D", "will", "user-property", "why", "killed"),
+                     stdin=subprocess.PIPE)
+            with p:
+                self.assertTrue(p.wait_stderr("received CONNACK"), p.stderr_text())
+                os.kill(p.p.pid, signal.SIGKILL)
+                p.p.wait()
+            self.assertEqual(s.wait(20), 0, s.stderr_text())
+            self.assertEqual(s.stdout_bytes(), b"gone text/x why:killed\n")
+
+    def test_session_expiry_by_property(self):
+        """-D connect session-expiry-interval keeps the session like -x."""
+        base = ("-V", "mqttv5", "-i", "props-session", "-q", 1)
+        r = self.sub_run(*base, "-t", "props/kept", "-E",
+                         "-D", "connect", "session-expiry-interval", "60")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.pub("-q", 1, "-t", "props/kept", "-m", "queued")
+        r = self.sub_run(*base, "-c", "-t", "props/kept", "-C", 1, "-W", 10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"queued\n")
+        self.sub_run("-V", "mqttv5", "-i", "props-session", "-U", "props/kept")
+
+    def test_chunked_message_with_a_property_after_the_payload_is_skipped(self):
+        big = b"x" * 500
+        with start_sub(self.port, "-V", "mqttv5", "-t", "props/big/#", "-C", 1,
+                       "--rx-buffer", 64, "-F", "%C|%p|%C") as s:
+            self.pub("-V", "mqttv5", "-t", "props/big/a", "-s", input=big,
+                     *("-D", "publish", "content-type", "ct"))
+            self.pub("-V", "mqttv5", "-t", "props/big/b", "-m", "small",
+                     *("-D", "publish", "content-type", "ct"))
+            rc = s.wait(20)
+        self.assertEqual(rc, 1, s.stderr_text())
+        self.assertEqual(s.stdout_bytes(), b"ct|small|ct\n")
+        self.assertIn("property after it", s.stderr_text())
+        with start_sub(self.port, "-V", "mqttv5", "-t", "props/big/#", "-C", 1,
+                       "--rx-buffer", 64, "-F", "%C|%p") as s:
+            self.pub("-V", "mqttv5", "-t", "props/big/a", "-s", input=big,
+                     *("-D", "publish", "content-type", "ct"))
+            rc = s.wait(20)
+        self.assertEqual(rc, 0, s.stderr_text())
+        self.assertEqual(s.stdout_bytes(), b"ct|" + big + b"\n")
+
+
 class UsageTest(unittest.TestCase):
     def test_bad_options_are_usage_errors(self):
         cases = [
@@ -247,7 +356,37 @@ class UsageTest(unittest.TestCase):
             (("sub", "-t", "a", "-F", "%5p"), b"width"),
             (("sub", "-t", "a", "-F", "%.3l"), b"precision"),
             (("sub", "-t", "a", "-F", "%3q"), b"width"),
-            (("sub", "-t", "a", "-F", "%P"), b"not supported"),
+            (("sub", "-t", "a", "-F", "%5C"), b"width"),
+            (("pub", "-t", "a", "-m", "x", "-D", "publish", "content-type", "t"),
+             b"need -V mqttv5"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "publish", "content-type"),
+             b"COMMAND PROPERTY VALUE"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "publish", "topic-alias", "1"),
+             b"sets this property itself"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "publish", "nope", "1"),
+             b"unknown property"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "connect", "content-type", "t"),
+             b"not a property of connect"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "subscribe", "user-property", "a",
+              "b"), b"applies to mote sub"),
+            (("sub", "-V", "5", "-t", "a", "-D", "publish", "content-type", "t"),
+             b"applies to mote pub"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "will", "content-type", "t"),
+             b"needs --will-topic"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "disconnect", "user-property", "a",
+              "b"), b"the packet is"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "publish", "response-topic", "a/#"),
+             b"not a topic name"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "publish",
+              "payload-format-indicator", "2"), b"0 or 1"),
+            (("sub", "-V", "5", "-t", "a", "-D", "subscribe", "subscription-identifier",
+              "268435456"), b"1 to 268435455"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "publish", "content-type", "a",
+              "-D", "publish", "content-type", "b"), b"given twice"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "publish", "user-property", "k",
+              "x" * 600), b"too large"),
+            (("pub", "-V", "5", "-t", "a", "-m", "x", "-D", "publish", "content-type",
+              "\udcff"), b"UTF-8"),  # the byte 0xff (surrogateescape)
             (("sub", "-t", "a", "-F", "\\q"), b"unknown escape"),
             (("sub", "-t", "a", "-R", "--retained-only"), b"exclude each other"),
             (("pub", "-t", "a", "-m", "x", "--retained-only"), b"unknown option"),
