@@ -3,13 +3,14 @@ import CMote
 /// Builds `mote_mqtt_connect_opts_t` for one connect call; every byte it points at lives in
 /// one block freed when the call returns (the C client encodes CONNECT during the call).
 enum ConnectOptions {
-    static func withOptions<R>(_ cfg: MQTTConfiguration, cleanStart: Bool,
+    /// `clientID` replaces the configured one (an identifier the broker assigned before).
+    static func withOptions<R>(_ cfg: MQTTConfiguration, clientID: String, cleanStart: Bool,
                                _ body: (UnsafePointer<mote_mqtt_connect_opts_t>) -> R) -> R {
         var arena = Arena()
         defer { arena.free() }
         var opts = mote_mqtt_connect_opts_t()
         opts.version = mote_mqtt_version_t(rawValue: cfg.protocolVersion == .v5 ? 5 : 4)
-        opts.client_id = arena.bytes(Array(cfg.clientID.utf8))
+        opts.client_id = arena.bytes(Array(clientID.utf8))
         opts.clean_start = cleanStart
         let keepAlive = RetryMath.milliseconds(cfg.keepAlive) / 1000
         opts.keep_alive_s = UInt16(clamping: keepAlive)

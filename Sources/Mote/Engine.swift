@@ -110,6 +110,10 @@ final class Engine: @unchecked Sendable {
     var subscribeBlocked = false
     var subscribeRoom = false
     var assembling: (message: MQTTMessage, total: Int)?
+    /// The identifier a v5 broker assigned to the empty configured one, while the session kept
+    /// under it may still exist (see `clientIDForConnect`). Kept across owner threads, so that
+    /// connect() after disconnect() asks for that session too.
+    var assignedIdentity: AssignedIdentity?
     var serverDisconnect: (code: UInt8, reason: String)?
     var droppedMessages = 0
     var disconnectAcks: [CheckedContinuation<Void, Never>] = []
@@ -404,9 +408,11 @@ final class Engine: @unchecked Sendable {
             startContinuation?.resume(returning: info)
         } catch {
             logger.debug("connect failed: \(error)")
-            startContinuation?.resume(throwing: error)
             shutdown(error: nil, emitClosed: false)
             finishThread()
+            // Answered once the thread has let go of the C state, so that a connect() right
+            // after this one failed can start a new owner thread.
+            startContinuation?.resume(throwing: error)
             return
         }
         loop()

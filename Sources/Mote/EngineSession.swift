@@ -13,13 +13,19 @@ extension Engine {
         guard let port = UInt16(exactly: configuration.port), port > 0 else {
             throw .invalidArgument("port \(configuration.port)")
         }
+        let clientID = clientIDForConnect()
+        if version == .v311 && clientID.isEmpty && !cleanStart {
+            // The C client would refuse it too (MOTE_ERR_BAD_ARG), after opening the connection.
+            throw .invalidArgument("MQTT 3.1.1 needs a client ID for a persistent session (cleanStart false): "
+                                   + "an empty one is allowed only with cleanStart, and only a v5 broker assigns one")
+        }
         let timeout = UInt32(clamping: RetryMath.milliseconds(configuration.connectTimeout))
         try link.open(host: configuration.host, port: port, timeoutMs: timeout)
         var info = mote_mqtt_session_info_t()
         serverDisconnect = nil
         inConnect = true
         droppedDuringConnect.removeAll()
-        let r = ConnectOptions.withOptions(configuration, cleanStart: cleanStart) { opts in
+        let r = ConnectOptions.withOptions(configuration, clientID: clientID, cleanStart: cleanStart) { opts in
             mote_mqtt_connect(client, opts, timeout, &info)
         }
         inConnect = false
@@ -41,6 +47,7 @@ extension Engine {
             receiveMaximum: info.receive_maximum,
             maximumQoS: MQTTQoS(rawValue: min(info.maximum_qos, 2)) ?? .exactlyOnce,
             retainAvailable: info.retain_available)
+        rememberAssignedIdentity(info, assigned: session.assignedClientID)
         // Messages the broker forgot with the old session go out again, in their first order.
         if !droppedDuringConnect.isEmpty {
             let again = droppedDuringConnect.sorted { $0.seq < $1.seq }
@@ -64,6 +71,7 @@ extension Engine {
     func connectionLost(_ error: MQTTError) {
         guard isConnected else { return }
         logger.warning("connection lost: \(error)")
+        assignedIdentity?.endedAt = .now
         mote_mqtt_reset_connection(client)
         link.close()
         qos0Written.removeAll()
@@ -120,6 +128,10 @@ extension Engine {
             // A persistent session is resumed; a clean one starts again (and is rebuilt).
             let info = try establish(cleanStart: configuration.cleanStart)
             emit(.connected(info))
+        } catch .invalidArgument(let why) {
+            // The settings themselves are refused: no later attempt can do better.
+            logger.error("reconnecting is not possible: \(why)")
+            shutdown(error: .invalidArgument(why), emitClosed: true)
         } catch {
             // Refusals count as failed attempts too: brokers refuse while they restart.
             logger.debug("reconnect attempt \(attempt) failed: \(error)")
@@ -127,8 +139,48 @@ extension Engine {
         }
     }
 
+    // MARK: Assigned client identifier
+
+    /// The client ID for the next CONNECT: the configured one, or, when that is empty, the one
+    /// a v5 broker assigned while the session kept under it may still exist. Connecting with
+    /// the empty one again would start a new session under a new identifier, and the kept
+    /// session (subscriptions, unacknowledged messages) would be lost.
+    func clientIDForConnect() -> String {
+        guard let identity = assignedIdentity else { return configuration.clientID }
+        if let lifetime = identity.lifetime, let ended = identity.endedAt, ContinuousClock.now - ended >= lifetime {
+            logger.debug("session of assigned client ID \(identity.clientID) has expired: asking for a new one")
+            assignedIdentity = nil
+            return configuration.clientID
+        }
+        return identity.clientID
+    }
+
+    /// After a CONNACK: keep the assigned identifier (the one connected with, when the broker
+    /// assigned none this time) while a session that outlives the connection is kept under it.
+    func rememberAssignedIdentity(_ info: mote_mqtt_session_info_t, assigned: String?) {
+        guard version == .v5, configuration.clientID.isEmpty else { return }
+        var expiry = configuration.sessionExpiryInterval
+        // The broker may have chosen another expiry interval; it says so in CONNACK.
+        var p = mote_mqtt_prop_t()
+        if info.props.len > 0 && mote_mqtt_prop_find(info.props, PropertyCodec.sessionExpiry, &p) { expiry = p.u32 }
+        guard let id = assigned ?? assignedIdentity?.clientID, expiry > 0 else {
+            // The session ends with the connection: the next one may as well get a new identifier.
+            assignedIdentity = nil
+            return
+        }
+        // The broker starts the expiry clock when it notices the connection has ended, which
+        // can be up to 1.5 keep-alive intervals after the client did.
+        let lifetime: Duration? = expiry == .max ? nil : .seconds(expiry) + .milliseconds(Int64(info.keep_alive_s) * 1500)
+        assignedIdentity = AssignedIdentity(clientID: id, lifetime: lifetime, endedAt: nil)
+    }
+
     /// Stop the owner loop: fail what waits, end subscriptions, close the link.
     func shutdown(error: MQTTError?, emitClosed: Bool) {
+        // Ends the connection, if there is one (after a lost one it ended already).
+        if var identity = assignedIdentity, identity.endedAt == nil {
+            identity.endedAt = .now
+            assignedIdentity = identity
+        }
         state = .stopped
         mote_mqtt_reset_connection(client)
         link.close()
@@ -524,4 +576,14 @@ enum RetryMath {
         let c = d.components
         return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
     }
+}
+
+/// A client identifier a v5 broker assigned (the configured one is empty), kept for connecting
+/// again while the session under it may still exist.
+struct AssignedIdentity {
+    let clientID: String
+    /// How long the broker may keep the session after the connection ends (nil: for ever).
+    var lifetime: Duration?
+    /// When the last connection under it ended (nil: connected now).
+    var endedAt: ContinuousClock.Instant?
 }

@@ -44,8 +44,17 @@ public final class MQTTClient: Sendable {
 
     /// Connect to the broker (TCP or TLS, then MQTT CONNECT/CONNACK). After a successful
     /// connect, a lost connection is re-established automatically as the reconnect policy says.
+    ///
+    /// May be called again after ``disconnect()``. With an empty
+    /// ``MQTTConfiguration/clientID``, a v5 client whose session outlives the connection
+    /// connects under the identifier the broker assigned before while that session may still
+    /// exist (its expiry interval plus 1.5 keep-alive intervals since the connection ended), so
+    /// that the broker resumes it; later it asks for a new identifier.
     /// - Returns: what the broker said in CONNACK.
-    /// - Throws: ``MQTTError`` (transport, TLS, refused with the broker's reason code).
+    /// - Throws: ``MQTTError`` (transport, TLS, refused with the broker's reason code);
+    ///   ``MQTTError/invalidArgument(_:)`` for settings no broker can accept, such as an empty
+    ///   client ID with a persistent MQTT 3.1.1 session. A reconnect that fails that way ends
+    ///   the client (``MQTTConnectionEvent/closed``) instead of trying again.
     @discardableResult
     public func connect() async throws -> MQTTSessionInfo {
         try await withCheckedThrowingContinuation { c in
@@ -293,7 +302,8 @@ public final class MQTTClient: Sendable {
 
     /// Send DISCONNECT, close the connection and stop reconnecting. Subscriptions end
     /// (their loops finish normally); waiting publishes fail with ``MQTTError/closed``.
-    /// A persistent session keeps unacknowledged messages for the next ``connect()``.
+    /// A persistent session keeps unacknowledged messages for the next ``connect()`` (which
+    /// asks for it under the identifier a v5 broker assigned, when the configured one is empty).
     public func disconnect() async throws {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             engine.send(.disconnect(c))

@@ -176,6 +176,22 @@ public struct MQTTConfiguration: Sendable {
 
     public var host: String
     public var port: Int
+    /// The client identifier, unique per broker.
+    ///
+    /// Empty asks a v5 broker to assign one (``MQTTSessionInfo/assignedClientID``). With a
+    /// session that outlives the connection (``sessionExpiryInterval`` above 0, also as the
+    /// broker set it in CONNACK), the client then connects again under the assigned identifier,
+    /// after a lost connection and in a ``MQTTClient/connect()`` after
+    /// ``MQTTClient/disconnect()``, for as long as the session may still exist: until the expiry
+    /// interval, plus 1.5 keep-alive intervals (the time a broker may take to notice the
+    /// connection is gone), has passed since the connection ended. After that, or when the
+    /// session ends with the connection (expiry 0), it sends the empty identifier again and gets
+    /// a new one (and a new session). With ``cleanStart`` the reconnect under the assigned
+    /// identifier lets the broker discard the old session at once.
+    ///
+    /// MQTT 3.1.1 brokers assign none: an empty identifier is allowed only with ``cleanStart``
+    /// true; with a persistent session ``MQTTClient/connect()`` throws
+    /// ``MQTTError/invalidArgument(_:)`` before opening a connection.
     public var clientID: String
     public var protocolVersion: MQTTProtocolVersion
     /// Keep-alive interval (whole seconds are sent; zero turns keep-alive off).
@@ -231,7 +247,7 @@ public struct MQTTConfiguration: Sendable {
     /// - Parameters:
     ///   - host: broker host name or address.
     ///   - port: 1883 for plain TCP, 8883 for TLS by convention.
-    ///   - clientID: unique per broker; empty asks a v5 broker to assign one.
+    ///   - clientID: unique per broker; empty asks a v5 broker to assign one (see ``clientID``).
     ///   - protocolVersion: `.v5` or `.v311`.
     public init(host: String, port: Int = 1883, clientID: String, protocolVersion: MQTTProtocolVersion = .v5) {
         self.host = host

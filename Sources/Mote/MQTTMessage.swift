@@ -76,7 +76,9 @@ public struct MQTTMessage: Sendable, Hashable {
 public struct MQTTSessionInfo: Sendable, Hashable {
     /// The broker resumed a stored session (subscriptions and unacknowledged messages kept).
     public var sessionPresent: Bool
-    /// Client identifier the broker assigned (v5, when connecting with an empty one).
+    /// Client identifier the broker assigned (v5, when connecting with an empty one). nil when
+    /// the client connected again under the identifier assigned before (see
+    /// ``MQTTConfiguration/clientID``).
     public var assignedClientID: String?
     /// Keep-alive in force (the server's if it set one).
     public var keepAliveSeconds: UInt16

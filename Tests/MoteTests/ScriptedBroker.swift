@@ -5,13 +5,14 @@ import Glibc
 #endif
 
 /// A minimal MQTT 3.1.1/5 broker for one client at a time on a loopback port: it answers
-/// CONNECT (no session), PINGREQ and UNSUBSCRIBE itself, reports what the client sends, and
+/// CONNECT (no session; v5: assigns a client identifier when told to), PINGREQ and UNSUBSCRIBE itself, reports what the client sends, and
 /// answers SUBSCRIBEs and PUBLISHes (PUBACK) and sends PUBLISHes (QoS 0) only when the test
 /// says so.
 ///
 /// `@unchecked Sendable`: the mutable fields (`clientFD`, `version`, `stopped`, `events`,
-/// `waiter`, `pingCount`) are only touched with `lock` held (an NSLock, which the thread sanitizer
-/// understands); the client descriptor is closed only by the broker's thread, under the lock.
+/// `waiter`, `pingCount`, `connectIDs`, `assignedID` and the others after `lock`) are only
+/// touched with `lock` held (an NSLock, which the thread sanitizer understands); the client
+/// descriptor is closed only by the broker's thread, under the lock.
 final class ScriptedBroker: @unchecked Sendable {
     enum Event: Equatable, Sendable {
         case connected
@@ -40,6 +41,8 @@ final class ScriptedBroker: @unchecked Sendable {
     private var sessionPresent = false
     private var holdUnsubacks = false
     private var heldUnsubscribes: [(UInt8, UInt8)] = []
+    private var connectIDs: [String] = []
+    private var assignedID: String?
     private let finished = DispatchSemaphore(value: 0)
 
     init() throws {
@@ -262,13 +265,27 @@ final class ScriptedBroker: @unchecked Sendable {
     /// false: the connection ends (DISCONNECT).
     private func handle(type: UInt8, body: [UInt8]) -> Bool {
         switch type >> 4 {
-        case 1: // CONNECT: protocol name, then the level (4 = 3.1.1, 5 = 5)
+        case 1: // CONNECT: protocol name, level (4 = 3.1.1, 5 = 5), flags, keep-alive, v5
+                // properties, client identifier
             let level = body[6]
+            var at = 10
+            if level == 5 { let (n, after) = Self.varint(body, at); at = after + n }
+            let (clientID, _) = Self.string(body, at)
             lock.lock()
             version = level
+            connectIDs.append(clientID)
+            let assign = clientID.isEmpty && level == 5 ? assignedID : nil
             lock.unlock()
             let present: UInt8 = resumesSession ? 1 : 0
-            write { v5 in v5 ? [0x20, 3, present, 0, 0] : [0x20, 2, present, 0] }
+            write { v5 in
+                guard v5 else { return [0x20, 2, present, 0] }
+                guard let assign else { return [0x20, 3, present, 0, 0] }
+                // Assigned Client Identifier (0x12), a UTF-8 string property.
+                let id = Array(assign.utf8)
+                let props: [UInt8] = [0x12, UInt8(id.count >> 8), UInt8(id.count & 0xFF)] + id
+                precondition(props.count < 128)
+                return [0x20, UInt8(3 + props.count), present, 0, UInt8(props.count)] + props
+            }
             report(.connected)
         case 8: // SUBSCRIBE: packet id, v5 properties, one filter and its options
             let id = UInt16(body[0]) << 8 | UInt16(body[1])
@@ -341,6 +358,28 @@ final class ScriptedBroker: @unchecked Sendable {
             sessionPresent = newValue
             lock.unlock()
         }
+    }
+
+    /// v5: the identifier CONNACK assigns to a client that connects with an empty one (nil:
+    /// none is assigned, the empty one is accepted as it is).
+    var assignsClientID: String? {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return assignedID
+        }
+        set {
+            lock.lock()
+            assignedID = newValue
+            lock.unlock()
+        }
+    }
+
+    /// The client identifier of every CONNECT so far, in order.
+    var connectedClientIDs: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return connectIDs
     }
 
     private var isV5: Bool {
