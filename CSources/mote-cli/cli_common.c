@@ -103,6 +103,8 @@ enum {
     OPT_MAX_INFLIGHT,
     OPT_CONNECT_TIMEOUT,
     OPT_REPEAT,
+    OPT_REPEAT_DELAY,
+    OPT_NODELAY,
     OPT_ACK_TIMEOUT,
     OPT_PROPERTY,
     OPT_RETAINED_ONLY,
@@ -153,6 +155,8 @@ static const struct option k_long_opts[] = {
     { "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
     { "repeat", required_argument, NULL, OPT_REPEAT },
+    { "repeat-delay", required_argument, NULL, OPT_REPEAT_DELAY },
+    { "nodelay", no_argument, NULL, OPT_NODELAY },
     { "ack-timeout", required_argument, NULL, OPT_ACK_TIMEOUT },
     { "property", required_argument, NULL, OPT_PROPERTY },
     { "url", required_argument, NULL, 'L' },
@@ -174,6 +178,9 @@ static void usage(mote_cli_mode_t mode, FILE *out)
               "  -n                  send an empty (null) message\n"
               "  -r                  retain the message\n"
               "  --repeat N          publish the message N times\n"
+              "  --repeat-delay S    wait S seconds (0.5: half a second) between them\n"
+              "  -M N                at most N QoS 1/2 messages unacknowledged (as\n"
+              "                      --max-inflight)\n"
               "  --ack-timeout S     give up when the broker takes no byte of what is left\n"
               "                      to send, or QoS 1/2 acks stop coming, for S seconds\n"
               "                      (default 30; exit 6)\n", out);
@@ -203,7 +210,8 @@ static void usage(mote_cli_mode_t mode, FILE *out)
           "  -h HOST             broker host (default localhost)\n"
           "  -p PORT             broker port (default 1883, 8883 with TLS)\n"
           "  -q QOS              quality of service 0, 1 or 2\n"
-          "  -i ID               client identifier\n"
+          "  -i ID               client identifier (default mote-PID)\n"
+          "  -I PREFIX           client identifier PREFIX followed by the process id\n"
           "  -c                  persistent session (needs -i)\n"
           "  -x SECONDS          session expiry interval (MQTT 5)\n"
           "  -k SECONDS          keep-alive, 5 to 65535 (default 60)\n"
@@ -218,6 +226,7 @@ static void usage(mote_cli_mode_t mode, FILE *out)
           "  --tls-alpn L --tls-version V --tls-use-os-certs --ciphers C --tls-servername N\n"
           "  --no-tls            plain TCP even on port 8883\n"
           "  --connect-timeout S --max-inflight N --rx-buffer BYTES --quiet\n"
+          "  --nodelay           accepted for mosquitto's sake: Nagle is always off\n"
           "Exit codes: 0 ok, 1 error, 2 network/TLS, 3 connection refused, 4 connection lost,\n"
           "            5 malformed packet or protocol error, 6 timeout\n", out);
 }
@@ -546,8 +555,8 @@ static bool parse_url(char *url, mote_cli_mode_t mode, mote_cli_opts_t *o)
 
 int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t *o)
 {
-    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:ck:V:u:P:dx:L:D:"
-                                              : ":h:p:t:q:i:ck:C:W:V:vu:P:dx:NRL:F:T:U:ED:";
+    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:I:ck:V:u:P:dx:L:D:M:"
+                                              : ":h:p:t:q:i:I:ck:C:W:V:vu:P:dx:NRL:F:T:U:ED:";
     int c, i;
     long v;
 
@@ -723,6 +732,29 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
             if (!parse_long(optarg, 1, 86400, &v)) return bad_value("--ack-timeout", optarg);
             o->ack_timeout_ms = (uint32_t)v * 1000u;
             break;
+        case OPT_REPEAT_DELAY: {
+            /* seconds, with a fraction (0.25): mosquitto_pub's form */
+            char *end;
+            double d;
+            errno = 0;
+            d = mode == MOTE_CLI_PUB ? strtod(optarg, &end) : -1.0;
+            if (mode != MOTE_CLI_PUB) {
+                fprintf(stderr, "mote: unknown option --repeat-delay (see mote sub --help)\n");
+                return MOTE_EXIT_ERROR;
+            }
+            if (errno != 0 || end == optarg || *end != '\0' || !(d >= 0.0 && d <= 86400.0)) {
+                return bad_value("--repeat-delay (seconds, 0 to 86400)", optarg);
+            }
+            o->repeat_delay_ms = (uint32_t)(d * 1000.0 + 0.5);
+            break;
+        }
+        case OPT_NODELAY:
+            break; /* TCP_NODELAY is always on: the client writes whole packets */
+        case 'I': o->client_id_prefix = optarg; break;
+        case 'M':
+            if (!parse_long(optarg, 1, CLI_INFLIGHT_MAX, &v)) return bad_value("-M", optarg);
+            o->max_inflight = (uint16_t)v;
+            break;
         case OPT_REPEAT:
             if (!parse_long(optarg, 1, 0x7fffffffL, &v)) return bad_value("--repeat", optarg);
             o->repeat = (uint32_t)v;
@@ -770,6 +802,16 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         if (!check_topic(o->unsub_topics[i], true)) {
             return MOTE_EXIT_ERROR;
         }
+    }
+    if (o->client_id != NULL && o->client_id_prefix != NULL) {
+        fprintf(stderr, "mote: -i and -I exclude each other\n");
+        return MOTE_EXIT_ERROR;
+    }
+    if (o->client_id_prefix != NULL) {
+        /* the id is built here, so -c and the checks below see it */
+        static char id[MOTE_CLI_MAX_CLIENT_ID + 32];
+        snprintf(id, sizeof id, "%s%ld", o->client_id_prefix, (long)getpid());
+        o->client_id = id;
     }
     if (!o->clean && o->client_id == NULL) {
         fprintf(stderr, "mote: -c (persistent session) needs a client id (-i)\n");

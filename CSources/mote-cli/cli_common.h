@@ -59,6 +59,7 @@ typedef struct mote_cli_opts {
     mote_cli_net_opts_t net;
     mote_mqtt_version_t version;  /* -V, default mqttv311 like mosquitto */
     const char *client_id;        /* -i */
+    const char *client_id_prefix; /* -I: the id is this prefix and the process id */
     bool clean;                   /* false with -c */
     uint16_t keep_alive_s;        /* -k, default 60 */
     const char *username;         /* -u */
@@ -89,6 +90,7 @@ typedef struct mote_cli_opts {
     bool stdin_whole;             /* -s */
     bool null_message;            /* -n */
     uint32_t repeat;              /* --repeat N (publish the message N times) */
+    uint32_t repeat_delay_ms;     /* --repeat-delay S: between those publishes */
     uint32_t ack_timeout_ms;      /* --ack-timeout S: output and QoS 1/2 acks must progress
                                    * within this */
     /* sub */

@@ -224,6 +224,25 @@ static mote_err_t publish_one(pub_state_t *p, const uint8_t *payload, size_t len
     }
 }
 
+/* --repeat-delay: wait ms between publishes, reading acks and keeping the connection
+ * alive meanwhile. MOTE_OK (also when interrupted: the loop then stops) or the error that
+ * ended the session. */
+static mote_err_t pause_ms(pub_state_t *p, uint32_t ms)
+{
+    uint32_t start = mote_posix_clock_ms(NULL), gone;
+    while ((gone = mote_posix_clock_ms(NULL) - start) < ms && !mote_cli_interrupted()) {
+        uint32_t left = ms - gone;
+        mote_err_t err = mote_cli_step(&p->s, left < 200u ? left : 200u);
+        if (err == MOTE_OK) {
+            err = pub_progress(p);
+        }
+        if (err != MOTE_OK) {
+            return err;
+        }
+    }
+    return MOTE_OK;
+}
+
 /* Wait until every QoS 1/2 message is acknowledged. */
 static mote_err_t drain(pub_state_t *p)
 {
@@ -587,6 +606,9 @@ int mote_cmd_pub(int argc, char **argv)
     }
     for (i = 0; i < o.repeat && err == MOTE_OK && !mote_cli_interrupted(); i++) {
         err = publish_one(&p, payload, len, NULL);
+        if (err == MOTE_OK && o.repeat_delay_ms > 0 && i + 1 < o.repeat) {
+            err = pause_ms(&p, o.repeat_delay_ms);
+        }
         /* Read acks and pings now and then while streaming many messages. */
         if (err == MOTE_OK && (i & 255u) == 255u) {
             err = mote_mqtt_process(&p.s.client, 0);

@@ -1,12 +1,14 @@
 """mote sub's mosquitto_sub output and filtering options against a real mosquitto: -F formats
 (compared with mosquitto_sub's own output where both print the same), JSON lines, messages
-streamed in chunks, -T, --retained-only, --remove-retained, -U, -E, and -L URLs."""
+streamed in chunks, -T, --retained-only, --remove-retained, -U, -E, -L URLs, MQTT 5
+properties (-D and the -F property fields), and mosquitto_pub's --repeat-delay, -I, -M."""
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import time
 import unittest
 
 from moteproc import Proc, mote, run, start_sub
@@ -67,10 +69,19 @@ class FormatTest(SubOutputCase):
         if shutil.which("mosquitto_sub") is None:
             self.skipTest("mosquitto clients not installed")
         for fmt in ("%t|%p", "%x %X", "%l %q %r %m", "[%10t][%-8t][%.4t][%-6l][%05l][%4m]",
-                    "%%\\t@@|@Y-@m-@d|%I", "a\\\\b\\e\\r"):
+                    "%%\\t@@|@@Y", "a\\\\b\\e\\r"):
             with self.subTest(format=fmt):
                 ours, theirs = self.both(fmt)
                 self.assertEqual(ours, theirs)
+
+    def test_time_fields(self):
+        r = self.sub_run("-t", "fmt/a", "-C", 1, "-W", 10, "-F", "%I|%U|@Y-@m-@dT@H:@M:@S@z")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        iso, unix, fields = r.stdout.decode().rstrip("\n").split("|")
+        self.assertRegex(iso, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}$")
+        self.assertRegex(unix, r"^\d+\.\d{9}$")
+        self.assertLess(abs(float(unix) - time.time()), 60)
+        self.assertEqual(fields, iso)  # the same instant, field by field (within a second)
 
     def test_json_matches_mosquitto_sub_but_for_the_timestamp(self):
         """%j: the same objects; the time is ISO 8601 UTC ("...Z", no "+0000" after it)."""
@@ -347,6 +358,27 @@ class PropertiesTest(SubOutputCase):
         self.assertEqual(s.stdout_bytes(), b"ct|" + big + b"\n")
 
 
+class PubOptionsTest(SubOutputCase):
+    """mosquitto_pub's --repeat-delay, -I, -M and --nodelay."""
+
+    def test_repeat_delay_spaces_the_messages(self):
+        with start_sub(self.port, "-t", "rep/d", "-C", 3) as s:
+            start = time.monotonic()
+            self.pub("-t", "rep/d", "-m", "x", "--repeat", 3, "--repeat-delay", "0.3",
+                     "-q", 1, "-M", 1, "--nodelay")
+            took = time.monotonic() - start
+            self.assertEqual(s.wait(20), 0, s.stderr_text())
+        self.assertEqual(s.stdout_bytes(), b"x\nx\nx\n")
+        # two pauses between three messages: pub cannot finish sooner
+        self.assertGreaterEqual(took, 0.6)
+
+    def test_client_id_prefix(self):
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-I", "pre-", "-d",
+                     "-t", "x", "-m", "y"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, rb"Client pre-\d+ sending CONNECT")
+
+
 class UsageTest(unittest.TestCase):
     def test_bad_options_are_usage_errors(self):
         cases = [
@@ -398,6 +430,11 @@ class UsageTest(unittest.TestCase):
             (("sub", "-L", "mqtt://:1883/t"), b"no host"),
             (("pub", "-L", "mqtt://host/", "-m", "x"), b"topic is required"),
             (("sub",), b"-t, -L or -U"),
+            (("pub", "-t", "a", "-m", "x", "-i", "a", "-I", "b"), b"exclude each other"),
+            (("pub", "-t", "a", "-m", "x", "--repeat-delay", "-1"), b"--repeat-delay"),
+            (("pub", "-t", "a", "-m", "x", "--repeat-delay", "1s"), b"--repeat-delay"),
+            (("sub", "-t", "a", "--repeat-delay", "1"), b"unknown option"),
+            (("pub", "-t", "a", "-m", "x", "-M", "0"), b"-M"),
         ]
         for args, text in cases:
             with self.subTest(args=args):
