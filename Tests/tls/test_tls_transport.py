@@ -13,6 +13,8 @@ from tls_fixtures import (PASSWORD, TIMEOUT, RecordingTLSServer, SlowRelay, make
 from mote_test import free_port, wait_port  # noqa: E402 (path set by tls_fixtures)
 
 PROBE = os.environ.get("MOTE_TLS_PROBE", "tls_probe")
+# The mbedTLS test server, built beside tls_probe.
+PEER = os.path.join(os.path.dirname(PROBE), "tls_peer") if os.path.dirname(PROBE) else "tls_peer"
 
 # mote_err_t values (CSources/mote/include/mote/error.h); the probe exits with -code.
 BAD_ARG = 1
@@ -606,6 +608,36 @@ class WhatTheServerSees(unittest.TestCase):
         with RecordingTLSServer(PKI, require_client_cert=True) as s:
             r = probe(s.port)
         self.assertEqual(r.returncode, 0, r.stdout)
+
+
+class MbedTLSPeer(unittest.TestCase):
+    """Peer behaviour from an mbedTLS server (tls_peer) that OpenSSL servers do not show."""
+
+    def peer(self, *args):
+        p = subprocess.Popen([PEER, "--cert", pki("server.crt"), "--key", pki("server.key"),
+                              *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stdout.readline()
+        if not line.startswith("port "):
+            p.kill()
+            self.fail(line + p.stderr.read())
+        return p, int(line.split()[1])
+
+    def test_empty_records_are_not_the_end_of_the_stream(self):
+        # Zero-length application data records are legal (TLS 1.2 and 1.3; mbedTLS takes up
+        # to three in a row). mbedtls_ssl_read returns 0 for two of them in a row, as it
+        # does at the end of the stream: that is no data yet, not a closed connection.
+        for empty in (1, 2, 3):
+            with self.subTest(empty=empty):
+                p, port = self.peer("--empty", str(empty), "--data", "hello")
+                try:
+                    r = probe(port, "--read-bytes", "5", identity=None)
+                    out, err = p.communicate(timeout=TIMEOUT)
+                finally:
+                    p.kill()
+                    p.wait()
+                self.assertEqual(p.returncode, 0, out + err)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("read: 5 bytes 'hello'", r.stdout)
 
 
 class OpenSSLServerWitness(unittest.TestCase):

@@ -8,6 +8,14 @@ if(TARGET mote-posix)
   target_compile_definitions(tls_probe PRIVATE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
   target_compile_options(tls_probe PRIVATE ${MOTE_WARNINGS})
   set_target_properties(tls_probe PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  # tls_peer: an mbedTLS server for peer behaviour OpenSSL servers do not produce (empty
+  # records). Built with tls_probe, so every build that runs the TLS tests has it.
+  add_executable(tls_peer ${CMAKE_CURRENT_LIST_DIR}/tls_peer.c)
+  target_link_libraries(tls_peer PRIVATE mote-posix)
+  target_compile_definitions(tls_peer PRIVATE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
+  target_compile_options(tls_peer PRIVATE ${MOTE_WARNINGS})
+  set_target_properties(tls_peer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  add_dependencies(tls_probe tls_peer)
 
   find_package(Python3 COMPONENTS Interpreter QUIET)
   find_program(MOSQUITTO_BIN mosquitto PATHS /usr/sbin /usr/local/sbin)

@@ -63,6 +63,29 @@ static mote_err_t poll_read(mote_tls_t *t, uint32_t wait_ms)
     return n < 0 ? (mote_err_t)n : MOTE_OK;
 }
 
+/* --read-bytes: read until that many bytes of application data arrived (or an error, or
+ * 5 s), as a client waiting for a packet does; print them. */
+static mote_err_t read_bytes(mote_tls_t *t, size_t want)
+{
+    mote_transport_t tr;
+    char buf[256];
+    size_t got = 0;
+    if (want >= sizeof buf) {
+        want = sizeof buf - 1;
+    }
+    mote_tls_transport(t, &tr);
+    for (int rounds = 0; got < want && rounds < 100; rounds++) {
+        int32_t n = tr.recv(tr.ctx, (uint8_t *)buf + got, want - got);
+        if (n < 0) {
+            return (mote_err_t)n;
+        }
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    printf("read: %zu bytes '%s'\n", got, buf);
+    return got == want ? MOTE_OK : MOTE_ERR_TIMEOUT;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -71,7 +94,7 @@ static void usage(void)
             "  [--tls-version V] [--ciphers C] [--insecure] [--mfl N] [--hs-timeout MS] [--connects N]\n"
             "  [--no-resume] [--read-ms MS] [--mqtt] [--payload N] [--messages N] [--time]\n"
             "  [--blast BYTES] [--record BYTES] [--sndbuf BYTES] [--write-timeout MS] [--key-backend RSA-KEY-FILE]\n"
-            "  [--poll-read]\n");
+            "  [--poll-read] [--read-bytes N]\n");
     exit(64);
 }
 
@@ -424,7 +447,7 @@ int main(int argc, char **argv)
     unsigned port = 8883;
     int connects = 1, mqtt = 0, mem = 0, messages = 1, timing = 0, poll_first = 0;
     size_t blast_bytes = 0, record = 0;
-    int sndbuf = 0, read_ms = 0;
+    int sndbuf = 0, read_ms = 0, read_n = 0;
     const char *key_backend = NULL;
     size_t payload = 16;
     const char *alpn_list[9] = { 0 };
@@ -460,6 +483,7 @@ int main(int argc, char **argv)
         else if (ARG("--key-backend")) key_backend = v;
         else if (ARG("--connects")) connects = atoi(v);
         else if (ARG("--read-ms")) read_ms = atoi(v);
+        else if (ARG("--read-bytes")) read_n = atoi(v);
         else if (ARG("--payload")) payload = (size_t)atol(v);
         else if (ARG("--messages")) messages = atoi(v);
         else if (ARG("--alpn")) {
@@ -544,6 +568,9 @@ int main(int argc, char **argv)
         }
         if (read_ms > 0) {
             err = read_window(t, (uint32_t)read_ms);
+        }
+        if (read_n > 0 && err == MOTE_OK) {
+            err = read_bytes(t, (size_t)read_n);
         }
         if (poll_first && err == MOTE_OK) {
             err = poll_read(t, cfg.read_wait_ms);

@@ -51,6 +51,7 @@ struct mote_tls {
     bool saw_server_cert;          /* verify callback ran: a full handshake */
     bool verdict_pending;          /* TLS 1.3: nothing received since the handshake, so the
                                       server may still reject our certificate (or its absence) */
+    bool peer_eof;                 /* the socket reached end of stream (recv returned 0) */
     bool name_is_ip;
     uint8_t ip[16];
     size_t ip_len;

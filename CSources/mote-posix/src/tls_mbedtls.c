@@ -94,7 +94,10 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     for (;;) {
         ssize_t n = recv(t->tcp.fd, buf, len, 0);
         if (n >= 0) {
-            return (int)n; /* 0: end of stream, which mbedTLS reports as CONN_EOF */
+            if (n == 0 && len > 0) {
+                t->peer_eof = true; /* mbedTLS reports it as CONN_EOF, or as a read of 0 */
+            }
+            return (int)n;
         }
         if (errno == EINTR) {
             continue;
@@ -323,6 +326,7 @@ static void tls_drop(mote_tls_t *t)
     }
     t->connected = false;
     t->verdict_pending = false;
+    t->peer_eof = false;
     t->blocked = false;
     t->stage_off = t->stage_len = 0;
 }
@@ -510,7 +514,11 @@ static int32_t tls_recv(void *ctx, uint8_t *buf, size_t len)
             t->verdict_pending = false;
             return r;
         }
-        bool later = r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE;
+        /* mbedtls_ssl_read returns 0 both at the end of the stream and after empty
+         * application data records (legal, and up to three in a row are accepted): only
+         * the socket can tell them apart. */
+        bool later = r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE ||
+                     (r == 0 && !t->peer_eof);
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
             ticket_arrived(t);
