@@ -3,6 +3,7 @@ identity handshakes with mosquitto over mutual TLS and moves MQTT packets; every
 certificate, key or password fails with its own error code; SNI, ALPN and session resumption
 are checked from the server's side."""
 import os
+import shutil
 import subprocess
 import time
 import unittest
@@ -428,6 +429,30 @@ class BadClients(unittest.TestCase):
                 self.assertIn("%s '%s' is a directory" % (what, d), r.stdout)
                 if what == "CA file":
                     self.assertIn("--capath", r.stdout)
+
+    def test_ca_directory_without_certificates(self):
+        # A directory that yields no CA certificate (empty, or only other files) is named
+        # when loading; it used to load "fine" and fail every connection as an unknown CA,
+        # blaming the server. Files that do not parse beside good ones are still skipped.
+        empty, junk = os.path.join(PKI, "capath-empty"), os.path.join(PKI, "capath-junk")
+        os.makedirs(empty, exist_ok=True)
+        os.makedirs(junk, exist_ok=True)
+        with open(os.path.join(junk, "README"), "w") as f:
+            f.write("not a certificate\n")
+        for d, detail in ((empty, "(0 files did not parse)"), (junk, "(1 file did not parse)")):
+            with self.subTest(capath=d):
+                r = subprocess.run([PROBE, "--port", str(self.broker.port), "--capath", d],
+                                   capture_output=True, text=True, timeout=TIMEOUT)
+                self.assertEqual(r.returncode, BAD_CERT, r.stdout + r.stderr)
+                self.assertIn("CA directory '%s' holds no certificate that parses %s"
+                              % (d, detail), r.stdout)
+                self.assertNotIn("connect 1", r.stdout)
+        shutil.copy(pki("ca.crt"), os.path.join(junk, "ca.pem"))
+        r = probe(self.broker.port, "--capath", junk, cafile=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Beside a CA file that does the work, an empty directory is no error either.
+        r = probe(self.broker.port, "--capath", empty)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_files_missing(self):
         self.expect(FILE, "No such file", "--cert", pki("nope.crt"), "--key", pki("client.key"))

@@ -43,12 +43,23 @@ static mote_err_t check_readable(mote_tls_t *t, const char *what, const char *pa
     return MOTE_OK;
 }
 
+/* Certificates in a chain (an initialised, empty one holds none). */
+static size_t count_certs(const mbedtls_x509_crt *c)
+{
+    size_t n = 0;
+    for (; c != NULL && c->raw.len != 0; c = c->next) {
+        n++;
+    }
+    return n;
+}
+
 static mote_err_t load_trust(mote_tls_t *t, const mote_tls_config_t *cfg)
 {
     char why[160];
     int loaded = 0;
     int ret;
     mote_err_t err;
+    int path_failed = -1; /* files in ca_path that did not parse, when it added nothing */
 
     if (cfg->ca_file) {
         if ((err = check_readable(t, "CA file", cfg->ca_file)) != MOTE_OK) {
@@ -62,10 +73,15 @@ static mote_err_t load_trust(mote_tls_t *t, const mote_tls_config_t *cfg)
         loaded++;
     }
     if (cfg->ca_path) {
+        size_t before = count_certs(&t->ca);
+        /* A positive result counts files that did not parse: the rest still load. */
         ret = mbedtls_x509_crt_parse_path(&t->ca, cfg->ca_path);
         if (ret < 0) {
             mote_tls_describe_mbed(ret, why, sizeof why);
             return mote_tls_fail(t, MOTE_ERR_FILE, "CA directory '%s': %s", cfg->ca_path, why);
+        }
+        if (count_certs(&t->ca) == before) {
+            path_failed = ret;
         }
         loaded++;
     }
@@ -93,6 +109,17 @@ static mote_err_t load_trust(mote_tls_t *t, const mote_tls_config_t *cfg)
         return mote_tls_fail(t, MOTE_ERR_BAD_ARG,
                              "no CA to verify the server with (give a CA file, directory or "
                              "the system bundle)");
+    }
+    /* Trust that holds no certificate at all would fail every connection as "unknown CA",
+     * blaming the server; say which source came up empty instead. */
+    if (loaded && count_certs(&t->ca) == 0 && !cfg->insecure) {
+        if (path_failed >= 0) {
+            return mote_tls_fail(t, MOTE_ERR_TLS_BAD_CERT,
+                                 "CA directory '%s' holds no certificate that parses (%d "
+                                 "file%s did not parse)",
+                                 cfg->ca_path, path_failed, path_failed == 1 ? "" : "s");
+        }
+        return mote_tls_fail(t, MOTE_ERR_TLS_BAD_CERT, "no CA certificate could be loaded");
     }
     return MOTE_OK;
 }
