@@ -9,8 +9,8 @@ import time
 import unittest
 import warnings
 
-from tls_fixtures import (PASSWORD, TIMEOUT, RecordingTLSServer, SlowRelay, make_pki,
-                          remove_pki, tls_broker)
+from tls_fixtures import (PASSWORD, TIMEOUT, RecordingTLSServer, SlowRelay, expired_ca_chain,
+                          make_pki, remove_pki, tls_broker)
 from mote_test import free_port, wait_port  # noqa: E402 (path set by tls_fixtures)
 
 PROBE = os.environ.get("MOTE_TLS_PROBE", "tls_probe")
@@ -298,6 +298,18 @@ class BadServers(unittest.TestCase):
 
     def test_expired(self):
         self.expect("server-expired", CERT_EXPIRED, "certificate expired")
+
+    def test_expired_ca_is_named_not_the_server_certificate(self):
+        # The server certificate is within its dates; the CA that signed it is not. The
+        # message used to describe the server certificate with its valid dates ("certificate
+        # expired: server certificate 'CN=localhost', valid 2024-01-01 to 2099-12-31").
+        expired_ca_chain(PKI)
+        with tls_broker(PKI, server="server-expiredca") as b:
+            r = probe(b.port, cafile=False, *["--cafile", pki("expired-ca.crt")])
+        self.assertEqual(r.returncode, CERT_EXPIRED, r.stdout + r.stderr)
+        self.assertIn("CA certificate 'CN=Mote Expired CA', valid 2020-01-01 to 2021-01-01",
+                      r.stdout)
+        self.assertNotIn("valid 2024-01-01 to 2099-12-31", r.stdout)
 
     def test_not_yet_valid(self):
         self.expect("server-future", CERT_FUTURE, "not yet valid")

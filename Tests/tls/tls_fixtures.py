@@ -244,3 +244,48 @@ class SlowRelay:
         self.thread.join(5)
         for s in self._socks + [self.sock]:
             s.close()
+
+
+def expired_ca_chain(pki):
+    """A CA that expired in 2021 (expired-ca.crt) and a server certificate for localhost that
+    it signed, itself valid 2024-2099 (server-expiredca.crt/.key), written into pki. Made with
+    `openssl ca`, which takes explicit dates, as toolchain/pki.sh does."""
+    if os.path.exists(os.path.join(pki, "server-expiredca.crt")):
+        return
+    work = tempfile.mkdtemp(prefix="mote-expca-")
+    try:
+        cnf = os.path.join(work, "ca.cnf")
+        with open(cnf, "w") as f:
+            f.write("[ ca ]\ndefault_ca = x\n[ x ]\ndatabase = %s/index.txt\n"
+                    "new_certs_dir = %s\nserial = %s/serial\ndefault_md = sha256\n"
+                    "policy = p\nunique_subject = no\ncopy_extensions = none\n"
+                    "[ p ]\ncommonName = supplied\n" % (work, work, work))
+        with open(os.path.join(work, "ca.ext"), "w") as f:
+            f.write("basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign\n")
+        with open(os.path.join(work, "server.ext"), "w") as f:
+            f.write("basicConstraints = critical, CA:FALSE\n"
+                    "keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n"
+                    "subjectAltName = DNS:localhost, IP:127.0.0.1\n")
+
+        def run(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+        def sign(name, cn, ext, start, end, ca=None):
+            key, csr = os.path.join(pki, name + ".key"), os.path.join(work, name + ".csr")
+            run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
+            open(os.path.join(work, "index.txt"), "w").close()
+            with open(os.path.join(work, "serial"), "w") as f:
+                f.write("2000\n" if ca else "1000\n")
+            run("req", "-new", "-key", key, "-subj", "/CN=" + cn, "-out", csr)
+            issuer = (["-cert", os.path.join(pki, ca + ".crt"), "-keyfile",
+                       os.path.join(pki, ca + ".key")] if ca else ["-selfsign", "-keyfile", key])
+            run("ca", "-batch", "-config", cnf, *issuer, "-in", csr, "-out",
+                os.path.join(pki, name + ".crt"), "-extfile", os.path.join(work, ext),
+                "-notext", "-startdate", start, "-enddate", end)
+            os.chmod(key, 0o644)
+
+        sign("expired-ca", "Mote Expired CA", "ca.ext", "20200101000000Z", "20210101000000Z")
+        sign("server-expiredca", "localhost", "server.ext", "20240101000000Z", "20991231000000Z",
+             ca="expired-ca")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -168,11 +168,13 @@ static mote_err_t map_verify(mote_tls_t *t, uint32_t flags)
     if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING)) {
         return mote_tls_fail(t, MOTE_ERR_TLS_UNKNOWN_CA, "%s (%s)", peer, info);
     }
+    /* Dates may be wrong on a CA rather than the server's own certificate: name that one. */
+    const char *dated = t->dates_desc[0] ? t->dates_desc : peer;
     if (flags & MBEDTLS_X509_BADCERT_EXPIRED) {
-        return mote_tls_fail(t, MOTE_ERR_TLS_CERT_EXPIRED, "%s (%s)", peer, info);
+        return mote_tls_fail(t, MOTE_ERR_TLS_CERT_EXPIRED, "%s (%s)", dated, info);
     }
     if (flags & MBEDTLS_X509_BADCERT_FUTURE) {
-        return mote_tls_fail(t, MOTE_ERR_TLS_CERT_FUTURE, "%s (%s)", peer, info);
+        return mote_tls_fail(t, MOTE_ERR_TLS_CERT_FUTURE, "%s (%s)", dated, info);
     }
     if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
         return mote_tls_fail(t, MOTE_ERR_TLS_HOSTNAME, "'%s' is not a name of %s", t->verify_name,

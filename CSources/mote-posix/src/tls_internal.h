@@ -78,6 +78,8 @@ struct mote_tls {
     int last_alert;                /* alert description received, -1 if none */
     uint32_t last_flags;           /* certificate verify flags */
     char peer_desc[200];           /* subject and validity of the server certificate */
+    char dates_desc[200];          /* the same for the certificate nearest the server's that
+                                      is outside its validity period (it may be a CA) */
     char negotiated_alpn[64];
     char version[16];
     char ciphersuite[64];

@@ -126,19 +126,33 @@ static bool ip_san_matches(const mbedtls_x509_crt *crt, const uint8_t *ip, size_
 
 /* Called for every certificate of the server's chain. That it runs at all tells a full
  * handshake from a resumed one (which sends no certificate). */
+/* "[what] 'subject', valid FROM to TO" into buf. */
+static void describe_cert(char *buf, size_t len, const char *what, const mbedtls_x509_crt *crt)
+{
+    char subject[128];
+    if (mbedtls_x509_dn_gets(subject, sizeof subject, &crt->subject) < 0) {
+        snprintf(subject, sizeof subject, "?");
+    }
+    const mbedtls_x509_time *from = &crt->valid_from, *to = &crt->valid_to;
+    snprintf(buf, len, "%s '%s', valid %04d-%02d-%02d to %04d-%02d-%02d", what, subject,
+             from->year, from->mon, from->day, to->year, to->mon, to->day);
+}
+
+/* Called for every certificate of the server's chain, the trusted CA first and the server's
+ * own last. That it runs at all tells a full handshake from a resumed one (which sends no
+ * certificate). */
 static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
     mote_tls_t *t = ctx;
     t->saw_server_cert = true;
+    if (*flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
+        /* The verdict's flags cover the whole chain: remember which certificate is out of
+         * its dates, so an expired CA is not reported with the server certificate's. */
+        describe_cert(t->dates_desc, sizeof t->dates_desc,
+                      depth == 0 ? "server certificate" : "CA certificate", crt);
+    }
     if (depth == 0) {
-        char subject[128];
-        if (mbedtls_x509_dn_gets(subject, sizeof subject, &crt->subject) < 0) {
-            snprintf(subject, sizeof subject, "?");
-        }
-        const mbedtls_x509_time *from = &crt->valid_from, *to = &crt->valid_to;
-        snprintf(t->peer_desc, sizeof t->peer_desc,
-                 "server certificate '%s', valid %04d-%02d-%02d to %04d-%02d-%02d", subject,
-                 from->year, from->mon, from->day, to->year, to->mon, to->day);
+        describe_cert(t->peer_desc, sizeof t->peer_desc, "server certificate", crt);
         if (t->name_is_ip && !ip_san_matches(crt, t->ip, t->ip_len)) {
             *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
         }
@@ -345,6 +359,7 @@ mote_err_t mote_tls_connect(mote_tls_t *t, const char *host, uint16_t port, uint
     }
     t->err[0] = '\0';
     t->peer_desc[0] = '\0';
+    t->dates_desc[0] = '\0';
     t->negotiated_alpn[0] = '\0';
     t->version[0] = '\0';
     t->ciphersuite[0] = '\0';
