@@ -634,6 +634,16 @@ class WhatTheServerSees(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertIsNone(s.connections[0]["sni"])
 
+    def test_no_sni_for_other_forms_of_an_address(self):
+        # The TCP connect takes every numeric form getaddrinfo does ("127.1" is 127.0.0.1);
+        # each was sent as SNI and checked as a DNS name (a host name mismatch). An address
+        # is an address: no SNI, checked against the IP SAN.
+        for host in ("127.1", "2130706433"):
+            with self.subTest(host=host), RecordingTLSServer(PKI) as s:
+                r = probe(s.port, host=host, identity=None)
+                self.assertEqual(r.returncode, 0, r.stdout)
+                self.assertIsNone(s.connections[0]["sni"], s.connections)
+
     def test_resumption_really_resumes(self):
         with RecordingTLSServer(PKI) as s:
             r = probe(s.port, "--connects", "3", identity=None)

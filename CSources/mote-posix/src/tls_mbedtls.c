@@ -8,9 +8,10 @@
  * Bytes count as taken once staged; a record the socket cannot take yet is finished on the
  * next send, recv or wait call (mbedTLS then needs the same buffer and length again, which the
  * staging buffer guarantees). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,37 @@ static bool ip_san_matches(const mbedtls_x509_crt *crt, const uint8_t *ip, size_
 
 /* Called for every certificate of the server's chain. That it runs at all tells a full
  * handshake from a resumed one (which sends no certificate). */
+/* Is name an address rather than a host name? Decided as the TCP connect decides it
+ * (getaddrinfo), so every form it connects to counts: "127.1", "2130706433", an IPv6 address
+ * with a zone ("fe80::1%eth0"), not only inet_pton's dotted quads. The address goes to ip. */
+static bool ip_literal(const char *name, uint8_t ip[16], size_t *ip_len)
+{
+    struct addrinfo hints, *res = NULL;
+    bool found = false;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo(name, NULL, &hints, &res) != 0 || res == NULL) {
+        return false;
+    }
+    if (res->ai_family == AF_INET && res->ai_addrlen >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in sin;
+        memcpy(&sin, res->ai_addr, sizeof sin);
+        memcpy(ip, &sin.sin_addr, 4);
+        *ip_len = 4;
+        found = true;
+    } else if (res->ai_family == AF_INET6 && res->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 sin6;
+        memcpy(&sin6, res->ai_addr, sizeof sin6);
+        memcpy(ip, &sin6.sin6_addr, 16);
+        *ip_len = 16;
+        found = true;
+    }
+    freeaddrinfo(res);
+    return found;
+}
+
 /* "[what] 'subject', valid FROM to TO" into buf. */
 static void describe_cert(char *buf, size_t len, const char *what, const mbedtls_x509_crt *crt)
 {
@@ -378,14 +410,7 @@ mote_err_t mote_tls_connect(mote_tls_t *t, const char *host, uint16_t port, uint
 
     const char *name = t->server_name[0] ? t->server_name : host;
     snprintf(t->verify_name, sizeof t->verify_name, "%s", name);
-    t->name_is_ip = false;
-    if (inet_pton(AF_INET, name, t->ip) == 1) {
-        t->name_is_ip = true;
-        t->ip_len = 4;
-    } else if (inet_pton(AF_INET6, name, t->ip) == 1) {
-        t->name_is_ip = true;
-        t->ip_len = 16;
-    }
+    t->name_is_ip = ip_literal(name, t->ip, &t->ip_len);
     /* An address is never sent as SNI (RFC 6066); verify_cb checks its IP SAN instead.
      * mbedTLS 3.6 would send an address given here as SNI (seen by servers as the name
      * "127.0.0.1"), and takes NULL as an explicit "no name check by mbedTLS", so the
