@@ -651,6 +651,19 @@ class WhatTheServerSees(unittest.TestCase):
         self.assertEqual([c["resumed"] for c in s.connections], [False, True, True], s.connections)
         self.assertRegex(r.stdout, r"connect 2: .* resumed=1")
 
+    def test_session_is_not_offered_to_another_host(self):
+        # A resumed handshake checks no certificate. The session saved for "localhost" was
+        # offered to the next connect whatever its host, and resuming it skipped the host
+        # name check: 127.0.0.2 (not in the certificate) was accepted.
+        with RecordingTLSServer(PKI, bind="0.0.0.0") as s:
+            r = probe(s.port, "--connects", "2", "--then-host", "127.0.0.2", identity=None)
+        self.assertEqual(r.returncode, HOSTNAME, r.stdout)
+        self.assertIn("'127.0.0.2' is not a name", r.stdout)
+        with RecordingTLSServer(PKI) as s:
+            r = probe(s.port, "--connects", "2", "--then-host", "127.0.0.1", identity=None)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stdout, r"connect 2: .* resumed=0")
+
     def test_mutual_tls_to_python_server(self):
         with RecordingTLSServer(PKI, require_client_cert=True) as s:
             r = probe(s.port)

@@ -51,7 +51,7 @@ class RecordingTLSServer:
 
     def __init__(self, pki, alpn=None, require_client_cert=False, tls13=False, port=0,
                  read_delay=0.0, rcvbuf=0, never_read=False, tickets=None, hang_up_after=0,
-                 close_notify=True):
+                 close_notify=True, bind="127.0.0.1"):
         """hang_up_after: once that many bytes arrived, end the connection: with close_notify
         (a clean TLS close, as a broker refusing the CONNECT), or without it (the socket
         just closes). tickets: TLS 1.3 session tickets sent after the handshake (OpenSSL's
@@ -73,7 +73,7 @@ class RecordingTLSServer:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            self.sock.bind(("127.0.0.1", port))
+            self.sock.bind((bind, port))
         except OSError:
             self.sock.close()
             raise

@@ -58,6 +58,7 @@ struct mote_tls {
 
     char server_name[256];         /* from the config; empty: use the connect host */
     char verify_name[256];         /* the name (or address) checked in this connect */
+    char session_name[256];        /* the name the saved session's server was checked for */
     char alpn_buf[256];
     const char *alpn[MOTE_TLS_MAX_ALPN + 1];
     int ciphers[MOTE_TLS_MAX_CIPHERS + 1];

@@ -347,6 +347,7 @@ static void save_session(mote_tls_t *t, bool from_ticket)
     mbedtls_ssl_session_free(&t->session);
     t->session = fresh; /* ownership of its allocations moves with the struct */
     t->have_session = true;
+    snprintf(t->session_name, sizeof t->session_name, "%s", t->verify_name);
 }
 
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
@@ -422,7 +423,9 @@ mote_err_t mote_tls_connect(mote_tls_t *t, const char *host, uint16_t port, uint
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
     t->offered_session = false;
-    if (t->session_resumption && t->have_session) {
+    /* A resumed handshake checks no certificate: a session is only offered to the name its
+     * server was verified for, never to another host. */
+    if (t->session_resumption && t->have_session && strcmp(t->session_name, t->verify_name) == 0) {
         t->offered_session = mbedtls_ssl_set_session(&t->ssl, &t->session) == 0;
     }
     t->saw_server_cert = false;
