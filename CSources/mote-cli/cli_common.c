@@ -105,6 +105,7 @@ enum {
     OPT_REPEAT,
     OPT_REPEAT_DELAY,
     OPT_NODELAY,
+    OPT_UNIX,
     OPT_ACK_TIMEOUT,
     OPT_PROPERTY,
     OPT_RETAINED_ONLY,
@@ -157,6 +158,7 @@ static const struct option k_long_opts[] = {
     { "repeat", required_argument, NULL, OPT_REPEAT },
     { "repeat-delay", required_argument, NULL, OPT_REPEAT_DELAY },
     { "nodelay", no_argument, NULL, OPT_NODELAY },
+    { "unix", required_argument, NULL, OPT_UNIX },
     { "ack-timeout", required_argument, NULL, OPT_ACK_TIMEOUT },
     { "property", required_argument, NULL, OPT_PROPERTY },
     { "url", required_argument, NULL, 'L' },
@@ -208,6 +210,8 @@ static void usage(mote_cli_mode_t mode, FILE *out)
     }
     fputs("  -L URL              mqtt://[USER[:PASS]@]HOST[:PORT]/TOPIC (mqtts:// for TLS)\n"
           "  -h HOST             broker host (default localhost)\n"
+          "  -A ADDRESS          connect from this local address (picks the interface)\n"
+          "  --unix PATH         connect to a broker's Unix domain socket\n"
           "  -p PORT             broker port (default 1883, 8883 with TLS)\n"
           "  -q QOS              quality of service 0, 1 or 2\n"
           "  -i ID               client identifier (default mote-PID)\n"
@@ -555,8 +559,8 @@ static bool parse_url(char *url, mote_cli_mode_t mode, mote_cli_opts_t *o)
 
 int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t *o)
 {
-    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:I:ck:V:u:P:dx:L:D:M:"
-                                              : ":h:p:t:q:i:I:ck:C:W:V:vu:P:dx:NRL:F:T:U:ED:";
+    const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:I:ck:V:u:P:dx:L:D:M:A:"
+                                              : ":h:p:t:q:i:I:ck:C:W:V:vu:P:dx:NRL:F:T:U:ED:A:";
     int c, i;
     long v;
 
@@ -751,6 +755,8 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         case OPT_NODELAY:
             break; /* TCP_NODELAY is always on: the client writes whole packets */
         case 'I': o->client_id_prefix = optarg; break;
+        case 'A': o->net.bind_address = optarg; break;
+        case OPT_UNIX: o->net.unix_path = optarg; break;
         case 'M':
             if (!parse_long(optarg, 1, CLI_INFLIGHT_MAX, &v)) return bad_value("-M", optarg);
             o->max_inflight = (uint16_t)v;
@@ -802,6 +808,13 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         if (!check_topic(o->unsub_topics[i], true)) {
             return MOTE_EXIT_ERROR;
         }
+    }
+    if (o->net.unix_path != NULL &&
+        (o->net.cafile || o->net.capath || o->net.use_os_certs || o->net.cert || o->net.key ||
+         o->net.insecure || o->net.url_scheme == MOTE_CLI_URL_MQTTS || o->net.bind_address)) {
+        fprintf(stderr, "mote: --unix connects with plain MQTT from this host: no TLS flags, "
+                        "mqtts:// or -A\n");
+        return MOTE_EXIT_ERROR;
     }
     if (o->client_id != NULL && o->client_id_prefix != NULL) {
         fprintf(stderr, "mote: -i and -I exclude each other\n");

@@ -61,18 +61,31 @@ static bool cli_net_split_alpn(const char *list, char *buf, size_t buflen, const
 static int cli_net_open_tcp(const mote_cli_net_opts_t *o, const char *host, uint16_t port,
                             uint32_t timeout, mote_cli_conn_t *conn, char *errbuf, size_t errlen)
 {
-    mote_err_t err = mote_tcp_connect(&conn->tcp, host, port, timeout);
+    mote_err_t err;
+    char where[300];
+    conn->tcp.bind_host = o->bind_address;
+    if (o->unix_path != NULL) {
+        err = mote_unix_connect(&conn->tcp, o->unix_path, timeout);
+        snprintf(where, sizeof where, "the socket %s", o->unix_path);
+    } else {
+        err = mote_tcp_connect(&conn->tcp, host, port, timeout);
+        snprintf(where, sizeof where, "%s:%u%s%s", host, (unsigned)port,
+                 conn->tcp.bind_failed ? " from local address " : "",
+                 conn->tcp.bind_failed ? o->bind_address : "");
+    }
+    if (err == MOTE_ERR_RESOLVE && conn->tcp.bind_failed) {
+        snprintf(errbuf, errlen, "cannot resolve the local address '%s' (-A)", o->bind_address);
+        return err;
+    }
     if (err != MOTE_OK) {
         if (conn->tcp.last_errno != 0) {
-            snprintf(errbuf, errlen, "cannot connect to %s:%u: %s (%s)", host, (unsigned)port,
-                     mote_strerror(err), strerror(conn->tcp.last_errno));
+            snprintf(errbuf, errlen, "cannot connect to %s: %s (%s)", where, mote_strerror(err),
+                     strerror(conn->tcp.last_errno));
         } else {
-            snprintf(errbuf, errlen, "cannot connect to %s:%u: %s", host, (unsigned)port,
-                     mote_strerror(err));
+            snprintf(errbuf, errlen, "cannot connect to %s: %s", where, mote_strerror(err));
         }
         return err;
     }
-    (void)o;
     mote_tcp_transport(&conn->tcp, &conn->transport);
     return MOTE_OK;
 }
@@ -108,6 +121,7 @@ static int cli_net_open_tls(const mote_cli_net_opts_t *o, const char *host, uint
     cfg.key.file = o->key;
     cfg.key.password = o->keypass;
     cfg.server_name = o->servername;
+    cfg.bind_address = o->bind_address;
     cfg.tls_version = o->tls_version;
     cfg.ciphers = o->ciphers;
     cfg.insecure = o->insecure;

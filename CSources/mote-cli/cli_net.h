@@ -31,6 +31,9 @@ typedef struct mote_cli_net_opts {
     bool use_os_certs;       /* --tls-use-os-certs */
     bool insecure;           /* --insecure */
     bool no_tls;             /* --no-tls: force plain TCP */
+    const char *bind_address; /* -A: the local address to connect from (NULL: any) */
+    const char *unix_path;   /* --unix: a Unix domain socket instead of host and port
+                                (plain MQTT only) */
     uint8_t url_scheme;      /* -L: 0 none, MOTE_CLI_URL_MQTT (plain unless a TLS flag is
                                 given, whatever the port) or MOTE_CLI_URL_MQTTS (TLS) */
     uint32_t connect_timeout_ms;

@@ -17,7 +17,7 @@ final class Link {
         transport = .allocate(capacity: 1)
         transport.initialize(to: mote_transport_t())
         tcp = .allocate(capacity: 1)
-        tcp.initialize(to: mote_tcp_t(fd: -1, last_errno: 0, recv_wait_ms: 0))
+        tcp.initialize(to: mote_tcp_t(fd: -1, last_errno: 0, recv_wait_ms: 0, bind_host: nil, bind_failed: 0))
         tlsSettings = tls
         // The C client checks at init that the transport has functions; a closed TCP link
         // (fd -1) fails every call until `open` connects it.

@@ -7,7 +7,9 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -372,11 +374,59 @@ class PubOptionsTest(SubOutputCase):
         # two pauses between three messages: pub cannot finish sooner
         self.assertGreaterEqual(took, 0.6)
 
+    def test_local_address(self):
+        """-A: the connection comes from the given local address (127.0.0.2 here)."""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+        p = Proc(mote("pub", "-A", "127.0.0.2", "-h", "127.0.0.1", "-p", port, "-t", "a",
+                      "-m", "b", "--connect-timeout", 5))
+        with p:
+            conn, peer = listener.accept()
+            conn.close()
+            listener.close()
+            p.wait(20)
+        self.assertEqual(peer[0], "127.0.0.2")
+        # and a whole publish through the broker
+        self.pub("-A", "127.0.0.1", "-t", "bind/ok", "-m", "x")
+
+    def test_local_address_errors(self):
+        for addr, text in (("192.0.2.7", b"from local address 192.0.2.7"),
+                           ("::1", b"from local address ::1"),
+                           ("no-such-host.invalid", b"cannot resolve the local address")):
+            with self.subTest(address=addr):
+                r = run(mote("pub", "-A", addr, "-h", "127.0.0.1", "-p", self.port, "-t", "a",
+                             "-m", "b"))
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(text, r.stderr)
+
     def test_client_id_prefix(self):
         r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, "-I", "pre-", "-d",
                      "-t", "x", "-m", "y"))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stderr, rb"Client pre-\d+ sending CONNECT")
+
+
+class UnixSocketTest(unittest.TestCase):
+    """--unix: a broker's Unix domain socket listener instead of TCP."""
+
+    def test_publish_and_subscribe_over_a_unix_socket(self):
+        d = tempfile.mkdtemp(prefix="mote-unix-")
+        os.chmod(d, 0o777)
+        path = os.path.join(d, "mqtt.sock")
+        with mote_test.Broker(extra=["listener 0 %s" % path]):
+            with Proc(mote("sub", "--unix", path, "-d", "-t", "ux/t", "-C", 1, "-v")) as s:
+                self.assertTrue(s.wait_stderr("received SUBACK", 15), s.stderr_text())
+                r = run(mote("pub", "--unix", path, "-t", "ux/t", "-m", "local"))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(s.wait(20), 0, s.stderr_text())
+                self.assertEqual(s.stdout_bytes(), b"ux/t local\n")
+        r = run(mote("pub", "--unix", path, "-t", "ux/t", "-m", "x"))
+        shutil.rmtree(d, ignore_errors=True)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"cannot connect to the socket " + path.encode(), r.stderr)
 
 
 class UsageTest(unittest.TestCase):
@@ -435,6 +485,10 @@ class UsageTest(unittest.TestCase):
             (("pub", "-t", "a", "-m", "x", "--repeat-delay", "1s"), b"--repeat-delay"),
             (("sub", "-t", "a", "--repeat-delay", "1"), b"unknown option"),
             (("pub", "-t", "a", "-m", "x", "-M", "0"), b"-M"),
+            (("pub", "--unix", "/tmp/s", "--cafile", "ca.crt", "-t", "a", "-m", "x"),
+             b"--unix connects with plain MQTT"),
+            (("sub", "--unix", "/tmp/s", "-A", "127.0.0.1", "-t", "a"),
+             b"--unix connects with plain MQTT"),
         ]
         for args, text in cases:
             with self.subTest(args=args):

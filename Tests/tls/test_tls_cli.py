@@ -152,6 +152,14 @@ class RoundTrips(unittest.TestCase):
                      "localhost", "-t", "a", "-m", "sni"))
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_local_address(self):
+        """-A over TLS: the broker sees the connection come from the address asked for."""
+        self.pub("-A", "127.0.0.2", "-t", "a", "-m", "bound")
+        self.assertIn("New connection from 127.0.0.2:", self.broker.log())
+        r = run(mote("pub", *tls_args(self.port), "-A", "192.0.2.7", "-t", "a", "-m", "x"))
+        self.assertEqual(r.returncode, EXIT_NETWORK, r.stderr)
+        self.assertIn(b"from local address 192.0.2.7", r.stderr)
+
     def test_tls_version_and_ciphers(self):
         r = run(mote("pub", *tls_args(self.port), "--tls-version", "tlsv1.2", "--ciphers",
                      "ECDHE-ECDSA-AES128-GCM-SHA256", "-t", "a", "-m", "v"))

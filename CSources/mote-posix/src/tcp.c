@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,8 +48,10 @@ static uint32_t ms_left(uint32_t deadline)
     return d > 0 ? (uint32_t)d : 0u;
 }
 
-/* One non-blocking connect attempt to one resolved address. */
-static mote_err_t try_connect(mote_tcp_t *t, const struct addrinfo *ai, uint32_t deadline)
+/* One non-blocking connect attempt to one resolved address (from a local address of the
+ * same family in `local`, when not NULL). */
+static mote_err_t try_connect(mote_tcp_t *t, const struct addrinfo *ai,
+                              const struct addrinfo *local, uint32_t deadline)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
@@ -59,6 +62,20 @@ static mote_err_t try_connect(mote_tcp_t *t, const struct addrinfo *ai, uint32_t
         t->last_errno = errno;
         close(fd);
         return MOTE_ERR_CONNECT;
+    }
+    if (local != NULL) {
+        for (; local != NULL; local = local->ai_next) {
+            if (local->ai_family == ai->ai_family) {
+                break;
+            }
+        }
+        if (local == NULL || bind(fd, local->ai_addr, local->ai_addrlen) != 0) {
+            /* (no local address of this family: as the kernel says for a wrong family) */
+            t->last_errno = local == NULL ? EAFNOSUPPORT : errno;
+            t->bind_failed = 1;
+            close(fd);
+            return MOTE_ERR_CONNECT;
+        }
     }
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
         if (errno != EINPROGRESS) {
@@ -115,8 +132,22 @@ static mote_err_t try_connect(mote_tcp_t *t, const struct addrinfo *ai, uint32_t
 mote_err_t mote_tcp_connect_list(mote_tcp_t *t, const struct addrinfo *list, uint32_t deadline)
 {
     const struct addrinfo *ai;
+    struct addrinfo *local = NULL;
     mote_err_t err = MOTE_ERR_CONNECT;
     unsigned n = 0;
+    t->bind_failed = 0;
+    if (t->bind_host != NULL) {
+        struct addrinfo hints;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE;
+        if (getaddrinfo(t->bind_host, NULL, &hints, &local) != 0) {
+            t->last_errno = 0;
+            t->bind_failed = 1;
+            return MOTE_ERR_RESOLVE;
+        }
+    }
     for (ai = list; ai != NULL; ai = ai->ai_next)
         n++;
     /* Each address gets an equal share of the time left, the last one all of it: an
@@ -128,12 +159,45 @@ mote_err_t mote_tcp_connect_list(mote_tcp_t *t, const struct addrinfo *list, uin
             t->last_errno = ETIMEDOUT;
             return MOTE_ERR_TIMEOUT;
         }
-        err = try_connect(t, ai, mote_posix_clock_ms(NULL) + left / n);
+        err = try_connect(t, ai, local, mote_posix_clock_ms(NULL) + left / n);
         if (err == MOTE_OK) {
+            t->bind_failed = 0;
             break;
         }
     }
+    if (local != NULL) {
+        freeaddrinfo(local);
+    }
     return err;
+}
+
+mote_err_t mote_unix_connect(mote_tcp_t *t, const char *path, uint32_t timeout_ms)
+{
+    struct sockaddr_un sun;
+    struct addrinfo ai;
+    if (t == NULL || path == NULL || path[0] == '\0') {
+        return MOTE_ERR_BAD_ARG;
+    }
+    if (strlen(path) >= sizeof sun.sun_path) {
+        t->last_errno = ENAMETOOLONG;
+        return MOTE_ERR_BAD_ARG;
+    }
+    t->fd = -1;
+    t->last_errno = 0;
+    t->bind_failed = 0;
+    if (t->recv_wait_ms == 0) {
+        t->recv_wait_ms = 50;
+    }
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    memset(&ai, 0, sizeof ai);
+    ai.ai_family = AF_UNIX;
+    ai.ai_socktype = SOCK_STREAM;
+    ai.ai_addr = (struct sockaddr *)&sun;
+    ai.ai_addrlen = (socklen_t)sizeof sun;
+    return try_connect(t, &ai, NULL,
+                       mote_posix_clock_ms(NULL) + (timeout_ms ? timeout_ms : 10000u));
 }
 
 mote_err_t mote_tcp_connect(mote_tcp_t *t, const char *host, uint16_t port, uint32_t timeout_ms)

@@ -57,6 +57,7 @@ struct mote_tls {
     size_t ip_len;
 
     char server_name[256];         /* from the config; empty: use the connect host */
+    char bind_address[256];        /* from the config; empty: the system's choice */
     char verify_name[256];         /* the name (or address) checked in this connect */
     char session_name[256];        /* the name the saved session's server was checked for */
     char alpn_buf[256];

@@ -244,6 +244,13 @@ mote_tls_t *mote_tls_new(const mote_tls_config_t *cfg, mote_err_t *err)
         }
         snprintf(t->server_name, sizeof t->server_name, "%s", cfg->server_name);
     }
+    if (cfg->bind_address) {
+        if (strlen(cfg->bind_address) >= sizeof t->bind_address) {
+            e = mote_tls_fail(t, MOTE_ERR_BAD_ARG, "bind address too long");
+            goto out;
+        }
+        snprintf(t->bind_address, sizeof t->bind_address, "%s", cfg->bind_address);
+    }
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
     /* TLS 1.3 and PSA-backed keys in mbedTLS 3.x need the PSA core up first. */
@@ -401,11 +408,14 @@ mote_err_t mote_tls_connect(mote_tls_t *t, const char *host, uint16_t port, uint
     t->last_flags = 0;
     t->resumed = false;
 
+    t->tcp.bind_host = t->bind_address[0] ? t->bind_address : NULL;
     err = mote_tcp_connect(&t->tcp, host, port, timeout_ms);
     if (err != MOTE_OK) {
         int e = t->tcp.last_errno;
         t->tcp.fd = -1;
-        return mote_tls_fail(t, err, "%s:%u%s%s", host, (unsigned)port, e ? ": " : "",
+        return mote_tls_fail(t, err, "%s:%u%s%s%s%s", host, (unsigned)port,
+                             t->tcp.bind_failed ? " from local address " : "",
+                             t->tcp.bind_failed ? t->bind_address : "", e ? ": " : "",
                              e ? strerror(e) : "");
     }
 

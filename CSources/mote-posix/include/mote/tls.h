@@ -43,6 +43,7 @@ typedef struct mote_tls_config {
     mote_tls_key_source_t key;
     /* Connection */
     const char *server_name;   /* SNI and host name checked; NULL: the connect host */
+    const char *bind_address;  /* local address (or name) to connect from; NULL: any */
     const char *const *alpn;   /* NULL-terminated list, or NULL */
     const char *tls_version;   /* "tlsv1.2", "tlsv1.3" or NULL (1.2 and up) */
     const char *ciphers;       /* colon-separated OpenSSL, IANA or mbedTLS suite names;
