@@ -170,7 +170,7 @@ final class Engine: @unchecked Sendable {
         rxAliases = .allocate(capacity: Self.rxAliasCount)
         rxAliases.initialize(repeating: mote_bytes_t(), count: Self.rxAliasCount)
         rxAliasStore = .allocate(capacity: Self.rxAliasCount * Self.rxAliasSlot)
-        link = Link(tls: configuration.tls)
+        link = Link(tls: configuration.tls, localAddress: configuration.localAddress)
 
         var cfg = mote_mqtt_client_config_t()
         cfg.transport = UnsafePointer(link.transport)

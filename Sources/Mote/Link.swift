@@ -11,9 +11,11 @@ final class Link {
     private let tcp: UnsafeMutablePointer<mote_tcp_t>
     private var tls: OpaquePointer?
     private let tlsSettings: MQTTConfiguration.TLS?
+    private let localAddress: String?
     private(set) var isOpen = false
 
-    init(tls: MQTTConfiguration.TLS?) {
+    init(tls: MQTTConfiguration.TLS?, localAddress: String? = nil) {
+        self.localAddress = localAddress
         transport = .allocate(capacity: 1)
         transport.initialize(to: mote_transport_t())
         tcp = .allocate(capacity: 1)
@@ -37,7 +39,7 @@ final class Link {
     func open(host: String, port: UInt16, timeoutMs: UInt32) throws(MQTTError) {
         close()
         if let settings = tlsSettings {
-            if tls == nil { tls = try Self.makeTLS(settings) }
+            if tls == nil { tls = try Self.makeTLS(settings, localAddress: localAddress) }
             guard let tls else { throw .tls(MoteCoreError(code: MOTE_ERR_TLS.rawValue), detail: "no TLS context") }
             // recv waits a little while CONNACK is awaited; `connected()` makes it non-waiting.
             mote_tls_set_read_wait(tls, 1)
@@ -50,10 +52,16 @@ final class Link {
             // Wait briefly inside recv only while CONNACK is awaited; afterwards the owner
             // thread polls the socket itself and recv must not block.
             tcp.pointee.recv_wait_ms = 10
-            let r = mote_tcp_connect(tcp, host, port, timeoutMs)
+            // bind_host is read only during the connect: the C string lives that long.
+            let r = Self.withOptionalCString(localAddress) { local in
+                tcp.pointee.bind_host = local
+                defer { tcp.pointee.bind_host = nil }
+                return mote_tcp_connect(tcp, host, port, timeoutMs)
+            }
             if r != MOTE_OK {
                 let errnoText = tcp.pointee.last_errno != 0 ? String(cString: strerror(tcp.pointee.last_errno)) : ""
-                throw MQTTError.fromCore(r.rawValue, detail: "\(host):\(port)" + (errnoText.isEmpty ? "" : ": \(errnoText)"))
+                let from = tcp.pointee.bind_failed != 0 ? " from local address \(localAddress ?? "")" : ""
+                throw MQTTError.fromCore(r.rawValue, detail: "\(host):\(port)\(from)" + (errnoText.isEmpty ? "" : ": \(errnoText)"))
             }
             mote_tcp_transport(tcp, transport)
         }
@@ -111,7 +119,12 @@ final class Link {
     }
 
     /// Build the mbedTLS context once per client (trust and identity parsed here).
-    private static func makeTLS(_ s: MQTTConfiguration.TLS) throws(MQTTError) -> OpaquePointer {
+    private static func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+        guard let s else { return body(nil) }
+        return s.withCString { body($0) }
+    }
+
+    private static func makeTLS(_ s: MQTTConfiguration.TLS, localAddress: String?) throws(MQTTError) -> OpaquePointer {
         var owned: [UnsafeMutableRawPointer] = []
         defer { owned.forEach { free($0) } }
         func cstr(_ s: String?) -> UnsafePointer<CChar>? {
@@ -149,6 +162,7 @@ final class Link {
         }
         cfg.key.password = cstr(s.privateKeyPassword)
         cfg.server_name = cstr(s.serverName)
+        cfg.bind_address = cstr(localAddress) // (copied by mote_tls_new)
         cfg.tls_version = cstr(s.version)
         cfg.ciphers = cstr(s.ciphers)
         cfg.insecure = s.insecure

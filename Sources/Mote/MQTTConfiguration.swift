@@ -176,6 +176,10 @@ public struct MQTTConfiguration: Sendable {
 
     public var host: String
     public var port: Int
+    /// The local address (or a host name of one) to connect from, to choose the network
+    /// interface on a host with several (a gateway with Ethernet and cellular); nil: the
+    /// system's choice. A connect fails when no address of the broker's family can be bound.
+    public var localAddress: String?
     /// The client identifier, unique per broker.
     ///
     /// Empty asks a v5 broker to assign one (``MQTTSessionInfo/assignedClientID``). With a
