@@ -1,9 +1,11 @@
 /* libFuzzer target: the MQTT client's receive path fed arbitrary bytes by a scripted
  * transport. The first input byte picks the protocol version, the read chunk size, the
- * receive buffer size and reject_oversize; the client connects (scripted CONNACK), queues
- * a few QoS 1/2 messages so acks can match, then processes the rest of the input in
- * chunks until it reports an error or the input runs out. Any crash, sanitizer report or
- * hang is a bug; every error return is fine. */
+ * receive buffer size, reject_oversize, keep-alive and (v5) whether CONNECT names an
+ * Authentication Method; the client connects (scripted CONNACK), queues a few QoS 1/2
+ * messages so acks can match (and, with the method, starts a re-authentication, whose
+ * server AUTH 0x18 challenges the event callback answers), then processes the rest of the
+ * input in chunks until it reports an error or the input runs out. Any crash, sanitizer
+ * report or hang is a bug; every error return is fine. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -53,11 +55,13 @@ static uint32_t fz_clock(void *ctx)
 
 static volatile uint32_t sink;
 
+/* The Authentication Method our CONNECT names (opt bit 7, v5) and every AUTH repeats. */
+static const uint8_t fz_method[] = { 0x15, 0x00, 0x02, 'f', 'z' };
+
 static void fz_event(void *user, const mote_mqtt_event_t *e)
 {
     size_t i;
     uint32_t h = 0;
-    (void)user;
     if (e->type == MOTE_MQTT_EVT_PUBLISH) {
         /* touch every byte handed out so the sanitizer sees out-of-bounds spans */
         for (i = 0; i < e->u.publish.msg.topic.len; i++)
@@ -72,6 +76,11 @@ static void fz_event(void *user, const mote_mqtt_event_t *e)
     } else if (e->type != MOTE_MQTT_EVT_PINGRESP) {
         for (i = 0; i < e->u.ack.props.len; i++)
             h += e->u.ack.props.ptr[i];
+        /* answer a challenge from the callback, as an application would */
+        if (e->type == MOTE_MQTT_EVT_AUTH && e->u.ack.reason_code == 0x18) {
+            mote_mqtt_props_t p = { fz_method, sizeof fz_method };
+            h += (uint32_t)mote_mqtt_auth(user, 0x18, p);
+        }
     }
     sink += h;
 }
@@ -129,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.rx_alias_slot_size = 16;
     cfg.reject_oversize = (opt & 0x20u) != 0;
     cfg.on_event = fz_event;
+    cfg.user = &c;
     if (mote_mqtt_init(&c, &cfg) != MOTE_OK)
         __builtin_trap();
     memset(&o, 0, sizeof o);
@@ -136,9 +146,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.client_id = MOTE_STR("fuzz");
     o.clean_start = true;
     o.keep_alive_s = (opt & 0x40u) ? 1 : 0;
+    if (v5 && (opt & 0x80u)) {
+        o.extra_props.ptr = fz_method;
+        o.extra_props.len = sizeof fz_method;
+    }
     rc = mote_mqtt_connect(&c, &o, 1000, NULL);
     if (rc != MOTE_OK)
         return 0;
+    (void)mote_mqtt_auth(&c, 0x19, o.extra_props); /* refused without the method */
     for (i = 0; i < 3; i++) {
         mote_mqtt_publish_t m;
         memset(&m, 0, sizeof m);

@@ -165,6 +165,8 @@ static void on_event(void *user, const mote_mqtt_event_t *e)
             memcpy(r->props, e->u.ack.props.ptr, e->u.ack.props.len);
         break;
     }
+    if (f->hook != NULL)
+        f->hook(f, e);
 }
 
 fixture_t *fixture_new(size_t rx_cap, size_t tx_cap)

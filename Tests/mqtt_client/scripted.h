@@ -85,6 +85,8 @@ typedef struct fixture {
     size_t nev;
     uint8_t assembled[1 << 16]; /* payload bytes of streamed chunks, by offset */
     size_t assembled_len;
+    /* Called after each event is recorded (NULL: none): a test's answer from the callback. */
+    void (*hook)(struct fixture *f, const mote_mqtt_event_t *e);
 } fixture_t;
 
 /* Set up with rx_cap / tx_cap bytes of buffer (<= 4096). */

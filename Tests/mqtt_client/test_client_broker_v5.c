@@ -269,19 +269,313 @@ static void duplicate_properties_in_acks(void **state)
     }
 }
 
-/* AUTH while connected reaches the application as an event, the connection stays. */
+/* ---- Enhanced authentication (5.0 4.12, AUTH 3.15) ----------------------------------------- */
+
+/* The method our CONNECT names, and the packets of a challenge/response exchange. */
+static const uint8_t k_method[] = { 0x15, 0x00, 0x05, 'S', 'C', 'R', 'A', 'M' };
+/* server AUTH 0x18 (continue), method and data "c1" */
+static const uint8_t k_srv_continue[] = { 0xF0, 0x0F, 0x18, 0x0D, 0x15, 0x00, 0x05, 'S', 'C', 'R',
+                                          'A', 'M', 0x16, 0x00, 0x02, 'c', '1' };
+/* server AUTH 0x00 (success), method only */
+static const uint8_t k_srv_success[] = { 0xF0, 0x0A, 0x00, 0x08, 0x15, 0x00, 0x05, 'S', 'C', 'R',
+                                         'A', 'M' };
+/* CONNACK 0x00 naming the method */
+static const uint8_t k_connack_method[] = { 0x20, 0x0B, 0x00, 0x00, 0x08, 0x15, 0x00, 0x05, 'S',
+                                            'C', 'R', 'A', 'M' };
+
+/* Our answer: method and data "r1". */
+static mote_mqtt_props_t answer_props(uint8_t *buf, size_t cap)
+{
+    mote_mqtt_props_builder_t b;
+    mote_mqtt_props_init(&b, buf, cap);
+    assert_int_equal(mote_mqtt_props_add_bytes(&b, MOTE_PROP_AUTH_METHOD, MOTE_STR("SCRAM")), MOTE_OK);
+    assert_int_equal(mote_mqtt_props_add_bytes(&b, MOTE_PROP_AUTH_DATA, MOTE_STR("r1")), MOTE_OK);
+    return mote_mqtt_props_view(&b);
+}
+
+/* The bytes of AUTH with that answer and this reason code. */
+static size_t answer_packet(uint8_t reason, uint8_t *out)
+{
+    static const uint8_t tail[] = { 0x0D, 0x15, 0x00, 0x05, 'S', 'C', 'R', 'A', 'M',
+                                    0x16, 0x00, 0x02, 'r', '1' };
+    out[0] = 0xF0;
+    out[1] = 0x0F;
+    out[2] = reason;
+    memcpy(out + 3, tail, sizeof tail);
+    return 3 + sizeof tail;
+}
+
+/* What the answering callback saw: the result of each mote_mqtt_auth it made. */
+static mote_err_t g_answer_rc[8];
+static int g_answers;
+
+/* Answer every server AUTH 0x18 with AUTH 0x18 from the callback. A real server sends
+ * CONNACK only after our answer: while connecting, the CONNACK is scripted here, once the
+ * answer was queued. */
+static void answer_continue(fixture_t *f, const mote_mqtt_event_t *e)
+{
+    uint8_t pb[32];
+    mote_err_t rc;
+    bool connecting;
+    if (e->type != MOTE_MQTT_EVT_AUTH || e->u.ack.reason_code != 0x18)
+        return;
+    connecting = !mote_mqtt_is_connected(&f->c);
+    rc = mote_mqtt_auth(&f->c, 0x18, answer_props(pb, sizeof pb));
+    if (g_answers < 8)
+        g_answer_rc[g_answers++] = rc;
+    if (rc == MOTE_OK && connecting)
+        script_bytes(&f->t, k_connack_method, sizeof k_connack_method);
+}
+
+static mote_mqtt_connect_opts_t opts_with_method(void)
+{
+    mote_mqtt_connect_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.client_id = MOTE_STR("c");
+    o.clean_start = true;
+    o.extra_props.ptr = k_method;
+    o.extra_props.len = sizeof k_method;
+    return o;
+}
+
+/* Connect naming the method; the server accepts at once (CONNACK without a challenge). */
+static mote_err_t connect_with_method(fixture_t *f)
+{
+    mote_mqtt_connect_opts_t o = opts_with_method();
+    script_bytes(&f->t, k_connack_method, sizeof k_connack_method);
+    return mote_mqtt_connect(&f->c, &o, 1000, NULL);
+}
+
+/* CONNECT with a method -> server AUTH 0x18 -> the application answers AUTH 0x18 from the
+ * callback -> CONNACK 0x00: the connect succeeds, our AUTH went out after CONNECT. */
+static void auth_challenge_during_connect(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    mote_mqtt_connect_opts_t o = opts_with_method();
+    uint8_t want[32];
+    size_t want_len = answer_packet(0x18, want), cur = 0;
+    uint8_t type, flags;
+    const uint8_t *body;
+    uint32_t rem;
+    (void)state;
+    g_answers = 0;
+    f->hook = answer_continue;
+    f->t.tick = 1; /* a connect left waiting ends at its timeout */
+    script_bytes(&f->t, k_srv_continue, sizeof k_srv_continue);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_OK);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(g_answers, 1);
+    assert_int_equal(g_answer_rc[0], MOTE_OK);
+    assert_int_equal(f->nev, 1);
+    assert_int_equal(f->ev[0].type, MOTE_MQTT_EVT_AUTH);
+    assert_int_equal(f->ev[0].reason, 0x18);
+    /* sent: CONNECT (naming the method), then exactly our AUTH */
+    assert_true(sent_next(&f->t, &cur, &type, &flags, &body, &rem));
+    assert_int_equal(type, MOTE_MQTT_CONNECT);
+    assert_true(f->t.sent_len - cur == want_len);
+    assert_memory_equal(f->t.sent + cur, want, want_len);
+    fixture_free(f);
+}
+
+/* Re-authentication while connected: AUTH 0x19 -> server AUTH 0x18 -> the application
+ * answers AUTH 0x18 from the callback -> server AUTH 0x00: events for both, the bytes of
+ * both our packets, the connection stays. */
+static void reauth_while_connected(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    uint8_t pb[32], want[32];
+    size_t want_len;
+    (void)state;
+    g_answers = 0;
+    assert_int_equal(connect_with_method(f), MOTE_OK);
+    fixture_clear_sent(f);
+    f->hook = answer_continue;
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x19, answer_props(pb, sizeof pb)), MOTE_OK);
+    assert_int_equal(mote_mqtt_flush(&f->c), MOTE_OK);
+    want_len = answer_packet(0x19, want);
+    assert_int_equal(f->t.sent_len, want_len);
+    assert_memory_equal(f->t.sent, want, want_len);
+    fixture_clear_sent(f);
+    script_bytes(&f->t, k_srv_continue, sizeof k_srv_continue);
+    script_bytes(&f->t, k_srv_success, sizeof k_srv_success);
+    assert_int_equal(run(f, 3), MOTE_OK);
+    assert_int_equal(f->nev, 2);
+    assert_int_equal(f->ev[0].type, MOTE_MQTT_EVT_AUTH);
+    assert_int_equal(f->ev[0].reason, 0x18);
+    assert_int_equal(f->ev[1].type, MOTE_MQTT_EVT_AUTH);
+    assert_int_equal(f->ev[1].reason, 0x00);
+    assert_int_equal(f->ev[1].props_len, 8);
+    assert_int_equal(g_answers, 1);
+    assert_int_equal(g_answer_rc[0], MOTE_OK);
+    want_len = answer_packet(0x18, want);
+    assert_int_equal(f->t.sent_len, want_len);
+    assert_memory_equal(f->t.sent, want, want_len);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+
+/* A server AUTH when our CONNECT named no method is a protocol error (5.0 4.12): while
+ * connecting the connect fails at once, not at its timeout, with no event. */
+static void server_auth_without_our_method_fails_connect(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    mote_mqtt_connect_opts_t o;
+    (void)state;
+    memset(&o, 0, sizeof o);
+    o.version = V5;
+    o.client_id = MOTE_STR("c");
+    o.clean_start = true;
+    f->t.tick = 1;
+    script_bytes(&f->t, k_srv_continue, sizeof k_srv_continue);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_ERR_PROTOCOL);
+    assert_true(f->t.now < 100);
+    assert_false(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(f->nev, 0);
+    /* also when the server follows it with a CONNACK */
+    script_bytes(&f->t, k_srv_continue, sizeof k_srv_continue);
+    script_bytes(&f->t, k_connack_method, sizeof k_connack_method);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_ERR_PROTOCOL);
+    assert_false(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(f->nev, 0);
+    fixture_free(f);
+}
+
+/* ... and while connected: the connection fails, no event. */
+static void server_auth_without_our_method_when_connected(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    (void)state;
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    script_bytes(&f->t, k_srv_continue, sizeof k_srv_continue);
+    assert_int_equal(run(f, 2), MOTE_ERR_PROTOCOL);
+    assert_false(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(f->nev, 0);
+    fixture_free(f);
+}
+
+/* AUTH while connected (our CONNECT named a method) reaches the application as an event,
+ * the connection stays. */
 static void server_auth_event(void **state)
 {
     fixture_t *f = fixture_new(256, 256);
-    static const uint8_t auth[] = { 0xF0, 0x07, 0x18, 0x05, 0x15, 0x00, 0x02, 'm', 'x' };
     (void)state;
-    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
-    script_bytes(&f->t, auth, sizeof auth);
+    assert_int_equal(connect_with_method(f), MOTE_OK);
+    script_bytes(&f->t, k_srv_continue, sizeof k_srv_continue);
     assert_int_equal(run(f, 2), MOTE_OK);
     assert_int_equal(f->nev, 1);
     assert_int_equal(f->ev[0].type, MOTE_MQTT_EVT_AUTH);
     assert_int_equal(f->ev[0].reason, 0x18);
     assert_true(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+
+/* The application gives up from the callback of the challenge (resets the connection):
+ * the connect fails with MOTE_ERR_NOT_CONNECTED, even though a CONNACK follows. */
+static void reset_from_auth_callback(fixture_t *f, const mote_mqtt_event_t *e)
+{
+    if (e->type == MOTE_MQTT_EVT_AUTH)
+        mote_mqtt_reset_connection(&f->c);
+}
+
+static void reset_during_auth_fails_connect(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    mote_mqtt_connect_opts_t o = opts_with_method();
+    (void)state;
+    f->hook = reset_from_auth_callback;
+    script_bytes(&f->t, k_srv_continue, sizeof k_srv_continue);
+    script_bytes(&f->t, k_connack_method, sizeof k_connack_method);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_ERR_NOT_CONNECTED);
+    assert_false(mote_mqtt_is_connected(&f->c));
+    assert_int_equal(f->nev, 1);
+    fixture_free(f);
+}
+
+/* mote_mqtt_auth refused: before connect, on a 3.1.1 connection, on a v5 connection whose
+ * CONNECT named no method, with a reason code other than 0x18/0x19, without a method in
+ * the properties, above the server's maximum packet size, and 0x19 while connecting (a
+ * re-authentication needs the connection). Nothing is sent for any of them. */
+static void auth_refused(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    uint8_t pb[32];
+    mote_mqtt_props_t ok = answer_props(pb, sizeof pb), none = { NULL, 0 };
+    static const uint8_t small[] = { 0x27, 0x00, 0x00, 0x00, 0x10 }; /* 16 bytes */
+    static const uint8_t bad_codes[] = { 0x00, 0x04, 0x17, 0x1A, 0x80, 0x87 };
+    mote_mqtt_connect_opts_t o = opts_with_method();
+    size_t i;
+    uint8_t pkt[32];
+    (void)state;
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x18, ok), MOTE_ERR_NOT_CONNECTED);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x19, ok), MOTE_ERR_NOT_CONNECTED);
+    assert_int_equal(mote_mqtt_auth(NULL, 0x18, ok), MOTE_ERR_BAD_ARG);
+    assert_int_equal(fixture_connect(f, MOTE_MQTT_VERSION_311, false, NULL, 0), MOTE_OK);
+    fixture_clear_sent(f);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x18, ok), MOTE_ERR_BAD_ARG);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x19, ok), MOTE_ERR_BAD_ARG);
+    mote_mqtt_reset_connection(&f->c);
+    assert_int_equal(fixture_connect(f, V5, false, NULL, 0), MOTE_OK);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x19, ok), MOTE_ERR_BAD_ARG);
+    mote_mqtt_reset_connection(&f->c);
+    assert_int_equal(connect_with_method(f), MOTE_OK);
+    fixture_clear_sent(f);
+    for (i = 0; i < sizeof bad_codes; i++)
+        assert_int_equal(mote_mqtt_auth(&f->c, bad_codes[i], ok), MOTE_ERR_BAD_ARG);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x19, none), MOTE_ERR_BAD_PROPERTY);
+    assert_int_equal(mote_mqtt_flush(&f->c), MOTE_OK);
+    assert_int_equal(f->t.sent_len, 0);
+    assert_int_equal(mote_mqtt_disconnect(&f->c, 0, none), MOTE_OK);
+    fixture_clear_sent(f);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x19, ok), MOTE_ERR_NOT_CONNECTED);
+    /* the server's maximum packet size: our 17-byte AUTH does not fit in 16 */
+    pkt[0] = 0x20;
+    pkt[1] = (uint8_t)(3 + sizeof small + sizeof k_method);
+    pkt[2] = 0;
+    pkt[3] = 0;
+    pkt[4] = (uint8_t)(sizeof small + sizeof k_method);
+    memcpy(pkt + 5, small, sizeof small);
+    memcpy(pkt + 5 + sizeof small, k_method, sizeof k_method);
+    script_bytes(&f->t, pkt, 5 + sizeof small + sizeof k_method);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_OK);
+    fixture_clear_sent(f);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x19, ok), MOTE_ERR_PACKET_TOO_LARGE);
+    assert_int_equal(mote_mqtt_flush(&f->c), MOTE_OK);
+    assert_int_equal(f->t.sent_len, 0);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+
+/* Re-authenticate is the client's to start after CONNACK: refused while connecting (the
+ * callback of a server AUTH 0x18), and the connect goes on to its CONNACK. */
+static void reauth_refused_while_connecting_hook(fixture_t *f, const mote_mqtt_event_t *e)
+{
+    uint8_t pb[32];
+    if (e->type != MOTE_MQTT_EVT_AUTH)
+        return;
+    if (g_answers < 8)
+        g_answer_rc[g_answers++] = mote_mqtt_auth(&f->c, 0x19, answer_props(pb, sizeof pb));
+}
+
+static void reauth_refused_while_connecting(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    mote_mqtt_connect_opts_t o = opts_with_method();
+    size_t cur = 0;
+    uint8_t type, flags;
+    const uint8_t *body;
+    uint32_t rem;
+    (void)state;
+    g_answers = 0;
+    f->hook = reauth_refused_while_connecting_hook;
+    script_bytes(&f->t, k_srv_continue, sizeof k_srv_continue);
+    script_bytes(&f->t, k_connack_method, sizeof k_connack_method);
+    assert_int_equal(mote_mqtt_connect(&f->c, &o, 1000, NULL), MOTE_OK);
+    assert_int_equal(g_answers, 1);
+    assert_int_equal(g_answer_rc[0], MOTE_ERR_NOT_CONNECTED);
+    assert_true(sent_next(&f->t, &cur, &type, &flags, &body, &rem));
+    assert_int_equal(type, MOTE_MQTT_CONNECT);
+    assert_int_equal(cur, f->t.sent_len); /* nothing after CONNECT */
     fixture_free(f);
 }
 
@@ -456,6 +750,13 @@ int main(void)
         cmocka_unit_test(connack_server_keep_alive_and_assigned_id),
         cmocka_unit_test(duplicate_properties_in_acks),
         cmocka_unit_test(server_auth_event),
+        cmocka_unit_test(auth_challenge_during_connect),
+        cmocka_unit_test(reauth_while_connected),
+        cmocka_unit_test(server_auth_without_our_method_fails_connect),
+        cmocka_unit_test(server_auth_without_our_method_when_connected),
+        cmocka_unit_test(reset_during_auth_fails_connect),
+        cmocka_unit_test(auth_refused),
+        cmocka_unit_test(reauth_refused_while_connecting),
         cmocka_unit_test(publish_alias_errors),
         cmocka_unit_test(publish_alias_without_table),
         cmocka_unit_test(publish_alias_forgotten_on_reconnect),

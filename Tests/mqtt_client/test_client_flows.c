@@ -71,6 +71,26 @@ static void connect_v311_session_info(void **state)
     fixture_free(f);
 }
 
+#if !MOTE_MQTT_V5
+/* The 3.1.1-only build has no AUTH: mote_mqtt_auth is a constant MOTE_ERR_UNSUPPORTED and
+ * sends nothing. */
+static void auth_unsupported_without_v5(void **state)
+{
+    fixture_t *f = fixture_new(256, 256);
+    static const uint8_t method[] = { 0x15, 0x00, 0x01, 'm' };
+    mote_mqtt_props_t p = { method, sizeof method };
+    (void)state;
+    assert_int_equal(fixture_connect(f, V311, false, NULL, 0), MOTE_OK);
+    fixture_clear_sent(f);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x18, p), MOTE_ERR_UNSUPPORTED);
+    assert_int_equal(mote_mqtt_auth(&f->c, 0x19, p), MOTE_ERR_UNSUPPORTED);
+    assert_int_equal(mote_mqtt_flush(&f->c), MOTE_OK);
+    assert_int_equal(f->t.sent_len, 0);
+    assert_true(mote_mqtt_is_connected(&f->c));
+    fixture_free(f);
+}
+#endif
+
 #if MOTE_MQTT_V5
 static void connect_v5_connack_props(void **state)
 {
@@ -735,6 +755,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(connect_v311),
         cmocka_unit_test(connect_v311_session_info),
+#if !MOTE_MQTT_V5
+        cmocka_unit_test(auth_unsupported_without_v5),
+#endif
 #if MOTE_MQTT_V5
         cmocka_unit_test(connect_v5_connack_props),
 #else

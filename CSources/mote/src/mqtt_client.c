@@ -8,6 +8,11 @@
 #include "mqtt_client_internal.h"
 #include "mqtt_wire.h"
 
+/* mote_mqtt_client_t.flags, beside the MQF_ bits of mqtt_client_internal.h (its spare bit;
+ * mqtt_client.c and mqtt_client_rx.c define it alike): v5, our CONNECT named an
+ * Authentication Method, so AUTH may flow both ways (5.0 4.12). */
+#define MQF_AUTH 0x80u
+
 static uint32_t now_ms(const mote_mqtt_client_t *c)
 {
     return c->cfg->clock(c->cfg->clock_ctx);
@@ -548,6 +553,44 @@ mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
     return mote_mqtt_flush(c);
 }
 
+#if MOTE_MQTT_V5
+mote_err_t mote_mqtt_auth(mote_mqtt_client_t *c, uint8_t reason_code, mote_mqtt_props_t props)
+{
+    int32_t n;
+    mote_err_t rc;
+    if (c == NULL || (reason_code != 0x18u && reason_code != 0x19u))
+        return MOTE_ERR_BAD_ARG; /* 0x00 (success) is the server's to send (5.0 3.15.2.1) */
+    /* Continue answers the server during connect or a re-authentication; Re-authenticate
+     * starts one, only after CONNACK (5.0 4.12.1). CONNECTING means CONNECT is queued. */
+    if (c->state != MQ_CONNECTED && (c->state != MQ_CONNECTING || reason_code != 0x18u))
+        return MOTE_ERR_NOT_CONNECTED;
+    /* No AUTH without a method in CONNECT (5.0 4.12); a 3.1.1 connection never has one. */
+    if (!(c->flags & MQF_AUTH))
+        return MOTE_ERR_BAD_ARG;
+    rc = tx_room(c, props.len + 12u);
+    if (rc != MOTE_OK)
+        return rc;
+    n = mote_mqtt_encode_auth(c->cfg->tx_buf + c->tx_len, c->cfg->tx_cap - c->tx_len,
+                              reason_code, props);
+    if (n < 0)
+        return (mote_err_t)n;
+    if (c->max_packet_out != 0 && (uint32_t)n > c->max_packet_out)
+        return MOTE_ERR_PACKET_TOO_LARGE;
+    tx_commit(c, n);
+    return MOTE_OK;
+}
+
+/* Did the CONNECT just encoded (its properties validated by the encoder) name an
+ * Authentication Method? Out of line: the property record stays off the frames that wait
+ * for CONNACK. */
+MQ_NOINLINE static void note_auth_method(mote_mqtt_client_t *c, mote_mqtt_props_t props)
+{
+    mote_mqtt_prop_t pr;
+    if (mote_mqtt_prop_find(props, MOTE_PROP_AUTH_METHOD, &pr))
+        c->flags |= MQF_AUTH;
+}
+#endif
+
 /* ---- Connecting ---------------------------------------------------------------------- */
 
 #if MOTE_MQTT_V5
@@ -724,6 +767,9 @@ MQ_NOINLINE static mote_err_t queue_connect(mote_mqtt_client_t *c, const mote_mq
     n = mote_mqtt_encode_connect(c->cfg->tx_buf, c->cfg->tx_cap, &pk);
     if (n < 0)
         return (mote_err_t)n;
+#if MOTE_MQTT_V5
+    note_auth_method(c, pk.props); /* (none in 3.1.1: pk.props is empty) */
+#endif
     tx_commit(c, n);
     return MOTE_OK;
 }
@@ -758,6 +804,12 @@ mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts
             rc = got < 0 ? (mote_err_t)got : MOTE_OK;
         } else if (rc == MOTE_ERR_NEED_MORE)
             rc = MOTE_OK;
+#if MOTE_MQTT_V5
+        /* Only the callback of a v5 AUTH event runs in here: a reset from it, or a write
+         * that failed in its mote_mqtt_auth, ends the attempt. */
+        if (rc == MOTE_OK && c->state == MQ_DISCONNECTED)
+            rc = MOTE_ERR_NOT_CONNECTED;
+#endif
         if (rc != MOTE_OK || c->state == MQ_DISCONNECTED)
             break;
         if (c->state == MQ_CONNECTED) {

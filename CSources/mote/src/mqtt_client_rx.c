@@ -8,6 +8,11 @@
 #include "mqtt_client_internal.h"
 #include "mqtt_wire.h"
 
+/* mote_mqtt_client_t.flags, beside the MQF_ bits of mqtt_client_internal.h (its spare bit;
+ * mqtt_client.c and mqtt_client_rx.c define it alike): v5, our CONNECT named an
+ * Authentication Method, so AUTH may flow both ways (5.0 4.12). */
+#define MQF_AUTH 0x80u
+
 static uint32_t now_ms(const mote_mqtt_client_t *c)
 {
     return c->cfg->clock(c->cfg->clock_ctx);
@@ -356,6 +361,9 @@ static inline mote_err_t dispatch(mote_mqtt_client_t *c, mote_mqtt_event_t *evt,
             rc = props_valid(evt->u.ack.props, type);
         if (rc != MOTE_OK)
             return rc;
+        /* AUTH only after a CONNECT that named a method (5.0 4.12), connecting or not */
+        if (type == MOTE_MQTT_AUTH && !(c->flags & MQF_AUTH))
+            return MOTE_ERR_PROTOCOL;
         mote_client_emit(c, evt,
                          type == MOTE_MQTT_AUTH ? MOTE_MQTT_EVT_AUTH : MOTE_MQTT_EVT_DISCONNECT);
         return type == MOTE_MQTT_AUTH ? MOTE_OK : MOTE_ERR_SERVER_DISCONNECT;

@@ -68,9 +68,12 @@ typedef struct mote_mqtt_client_config {
     bool reject_oversize;         /* true: incoming PUBLISH larger than rx_cap is an error
                                      (MOTE_ERR_OVERSIZE_REJECTED) instead of delivered in chunks */
     /* Events. Spans point into rx_buf and are valid during the call only. The callback may
-     * publish, subscribe, disconnect or reset the connection; it must not call process or
-     * connect. After a disconnect or reset from a PUBLISH event that message is not
-     * acknowledged (the server sends it again) and no further packet is read. */
+     * publish, subscribe, disconnect, answer an AUTH (mote_mqtt_auth) or reset the
+     * connection; it must not call process or connect. After a disconnect or reset from a
+     * PUBLISH event that message is not acknowledged (the server sends it again) and no
+     * further packet is read. During mote_mqtt_connect the only event is a v5 AUTH: the
+     * callback answers it with mote_mqtt_auth (reason 0x18), and a reset from there (or a
+     * failed write in mote_mqtt_auth) ends the connect with MOTE_ERR_NOT_CONNECTED. */
     void (*on_event)(void *user, const struct mote_mqtt_event *evt);
     void *user;
     /* Optional debug trace of every packet sent and received (NULL: off). dir is 'S' or 'R'.
@@ -92,7 +95,9 @@ typedef enum mote_mqtt_event_type {
     MOTE_MQTT_EVT_UNSUBACK,
     MOTE_MQTT_EVT_DISCONNECT,       /* v5 server DISCONNECT (reason, properties) */
     MOTE_MQTT_EVT_PINGRESP,
-    MOTE_MQTT_EVT_AUTH
+    MOTE_MQTT_EVT_AUTH              /* v5 server AUTH (reason, properties): only when our
+                                       CONNECT named an Authentication Method; while
+                                       connecting too (answer with mote_mqtt_auth) */
 } mote_mqtt_event_type_t;
 
 typedef struct mote_mqtt_event {
@@ -123,7 +128,9 @@ typedef struct mote_mqtt_connect_opts {
     mote_bytes_t password;
     uint32_t session_expiry_s;    /* v5; 0xFFFFFFFF: never */
     uint32_t max_packet_size;     /* v5; 0: not announced (limited only by rx handling) */
-    mote_mqtt_props_t extra_props; /* v5: more CONNECT properties (user properties, auth) */
+    mote_mqtt_props_t extra_props; /* v5: more CONNECT properties (user properties, auth:
+                                      an Authentication Method here allows AUTH, see
+                                      mote_mqtt_auth) */
 } mote_mqtt_connect_opts_t;
 
 /* What the broker told us in CONNACK, plus the limits now in force. */
@@ -191,7 +198,10 @@ mote_err_t mote_mqtt_init(mote_mqtt_client_t *c, const mote_mqtt_client_config_t
  * without Retain Available) or 0x95 (size)); on a new session the in-flight records are
  * dropped, each reported as PUBLISH_DONE with reason 0x80 (not delivered), or 0 for a
  * QoS 2 message the server acknowledged with PUBREC (delivered). A refusal returns
- * MOTE_ERR_CONNACK_REFUSED with info->reason_code set. info may be NULL. */
+ * MOTE_ERR_CONNACK_REFUSED with info->reason_code set. info may be NULL. v5: a server
+ * AUTH before CONNACK reaches on_event (answer it with mote_mqtt_auth) when the CONNECT
+ * named an Authentication Method (opts->extra_props), else the connect fails with
+ * MOTE_ERR_PROTOCOL. */
 mote_err_t mote_mqtt_connect(mote_mqtt_client_t *c, const mote_mqtt_connect_opts_t *opts,
                              uint32_t timeout_ms, mote_mqtt_session_info_t *info);
 
@@ -228,9 +238,10 @@ mote_err_t mote_mqtt_flush(mote_mqtt_client_t *c);
  * pass over what is available now) or on error. Every error but
  * MOTE_ERR_OVERSIZE_REJECTED (the rejected message is skipped and acknowledged) leaves the
  * client disconnected; malformed input gives the codec's specific error, an ack for an
- * unknown id MOTE_ERR_UNKNOWN_PACKET_ID, an unexpected packet MOTE_ERR_PROTOCOL, a v5 server
- * DISCONNECT MOTE_ERR_SERVER_DISCONNECT (after its event), an incoming packet above our
- * maximum packet size (or a non-PUBLISH above rx_cap) MOTE_ERR_PACKET_TOO_LARGE. */
+ * unknown id MOTE_ERR_UNKNOWN_PACKET_ID, an unexpected packet MOTE_ERR_PROTOCOL (so does a
+ * v5 AUTH when our CONNECT named no Authentication Method), a v5 server DISCONNECT
+ * MOTE_ERR_SERVER_DISCONNECT (after its event), an incoming packet above our maximum
+ * packet size (or a non-PUBLISH above rx_cap) MOTE_ERR_PACKET_TOO_LARGE. */
 mote_err_t mote_mqtt_process(mote_mqtt_client_t *c, uint32_t budget_ms);
 
 /* Send DISCONNECT (v5 reason code and properties) and flush. The session records stay,
@@ -239,6 +250,34 @@ mote_err_t mote_mqtt_process(mote_mqtt_client_t *c, uint32_t budget_ms);
  * maximum packet size; nothing was queued and the client stays connected. */
 mote_err_t mote_mqtt_disconnect(mote_mqtt_client_t *c, uint8_t reason_code,
                                 mote_mqtt_props_t props);
+
+/* MQTT 5 enhanced authentication (5.0 4.12): queue an AUTH packet, written by the next
+ * flush, process step or connect loop. reason_code 0x18 (continue authentication)
+ * answers a server AUTH 0x18, while connecting (from the on_event callback of the
+ * MOTE_MQTT_EVT_AUTH that mote_mqtt_connect delivers) or while connected; 0x19
+ * (re-authenticate) starts a new exchange while connected, answered by server AUTH
+ * events (0x18 to continue, 0x00 for success) or a DISCONNECT. props carry the
+ * Authentication Method, which must be the one the CONNECT named (the client does not
+ * keep it to compare), and the Authentication Data. Errors, with nothing queued:
+ * MOTE_ERR_NOT_CONNECTED before CONNECT was sent, after a disconnect, or 0x19 before
+ * CONNACK; MOTE_ERR_BAD_ARG for another reason code, a 3.1.1 connection or a CONNECT
+ * without an Authentication Method (the server may not authenticate with AUTH then);
+ * MOTE_ERR_BAD_PROPERTY (and the codec's other property errors) for properties without
+ * the method or not allowed in AUTH; MOTE_ERR_PACKET_TOO_LARGE above the server's maximum
+ * packet size; MOTE_ERR_NEED_MORE when tx_buf is full and the transport takes nothing now;
+ * a transport error from writing out what was queued (the connection is then lost).
+ * Never blocks, never allocates. The 3.1.1-only build (MOTE_MQTT_V5=0) has no AUTH: the
+ * call is a constant MOTE_ERR_UNSUPPORTED there. */
+#if MOTE_MQTT_V5
+mote_err_t mote_mqtt_auth(mote_mqtt_client_t *c, uint8_t reason_code, mote_mqtt_props_t props);
+#else
+static inline mote_err_t mote_mqtt_auth(mote_mqtt_client_t *c, uint8_t reason_code,
+                                        mote_mqtt_props_t props)
+{
+    (void)c, (void)reason_code, (void)props;
+    return MOTE_ERR_UNSUPPORTED;
+}
+#endif
 
 /* The connection was lost (transport error): mark the client disconnected, keep the
  * session records for the next mote_mqtt_connect. */
