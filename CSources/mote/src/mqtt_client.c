@@ -8,11 +8,6 @@
 #include "mqtt_client_internal.h"
 #include "mqtt_wire.h"
 
-/* mote_mqtt_client_t.flags, beside the MQF_ bits of mqtt_client_internal.h (its spare bit;
- * mqtt_client.c and mqtt_client_rx.c define it alike): v5, our CONNECT named an
- * Authentication Method, so AUTH may flow both ways (5.0 4.12). */
-#define MQF_AUTH 0x80u
-
 static uint32_t now_ms(const mote_mqtt_client_t *c)
 {
     return c->cfg->clock(c->cfg->clock_ctx);

@@ -36,6 +36,8 @@
 #define MQF_RETAIN_OK 0x10u   /* server allows retained messages */
 #define MQF_CLEAN 0x20u       /* CONNECT asked for a clean start */
 #define MQF_RX 0x40u          /* bytes arrived since the last keep-alive check */
+#define MQF_AUTH 0x80u        /* v5: our CONNECT named an Authentication Method, so AUTH may
+                                 flow both ways (5.0 4.12) */
 
 /* mote_mqtt_inflight_t.state */
 #define IF_PUBACK 1u          /* QoS 1 sent, awaiting PUBACK */
