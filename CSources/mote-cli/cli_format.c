@@ -45,10 +45,11 @@ static const char *next_item(const char **p, fmt_item_t *it)
     it->left = it->zero = false;
     it->width = it->prec = -1;
     if (*s == '\\') {
-        static const char from[] = "\\aenrtv", to[] = "\\\a\033\n\r\t\v";
+        /* \0 is a NUL byte: mosquitto_sub's separator for xargs -0 */
+        static const char from[] = "\\aenrtv0", to[] = "\\\a\033\n\r\t\v\0";
         const char *k = s[1] ? strchr(from, s[1]) : NULL;
         if (!k) {
-            return "unknown escape after '\\' (\\n \\t \\r \\a \\e \\v \\\\)";
+            return "unknown escape after '\\' (\\n \\t \\r \\a \\e \\v \\0 \\\\)";
         }
         it->c = to[k - from];
         *p = s + 2;

@@ -12,7 +12,7 @@
  *   expiry interval, %F payload format indicator, %R response topic, %S subscription
  *   identifier, %A topic alias, %P user properties (NAME:VALUE, space separated)
  *   %% a '%'   @c the arrival time by strftime's %c (@H, @M, @S, @Y, ...)   @@ an '@'
- *   \n \t \r \a \e \v \\ escapes
+ *   \n \t \r \a \e \v \0 (a NUL byte) \\ escapes
  * %t %l %m take printf's flags '-' and '0' (numbers), a width, and (%t) a precision: %-20t,
  * %05l, %.10t (as mosquitto_sub: the other fields take none). */
 #ifndef MOTE_CLI_FORMAT_H

@@ -76,6 +76,14 @@ class FormatTest(SubOutputCase):
                 ours, theirs = self.both(fmt)
                 self.assertEqual(ours, theirs)
 
+    def test_null_escape_separates_fields(self):
+        """\\0 prints a NUL byte (mosquitto_sub's separator for xargs -0)."""
+        if shutil.which("mosquitto_sub") is None:
+            self.skipTest("mosquitto clients not installed")
+        ours, theirs = self.both("%t\\0%p\\0")
+        self.assertEqual(ours, theirs)
+        self.assertIn(b"fmt/a\0plain text\0", ours)
+
     def test_time_fields(self):
         r = self.sub_run("-t", "fmt/a", "-C", 1, "-W", 10, "-F", "%I|%U|@Y-@m-@dT@H:@M:@S@z")
         self.assertEqual(r.returncode, 0, r.stderr)
