@@ -92,9 +92,6 @@ static void on_publish(sub_state_t *st, const mote_mqtt_event_t *evt)
         if (st->done) {
             return;
         }
-        if (!st->skipping && st->o->remove_retained && m->retain) {
-            clear_retained(st, m);
-        }
         if (!st->skipping && st->o->verbose && st->o->format == NULL) {
             fwrite(m->topic.ptr, 1, m->topic.len, stdout);
             /* mosquitto_sub -v prints an empty payload as "(null)" */
@@ -128,6 +125,11 @@ static void on_publish(sub_state_t *st, const mote_mqtt_event_t *evt)
         }
     } else if (!st->skipping && m->payload.len > 0) {
         fwrite(m->payload.ptr, 1, m->payload.len, stdout);
+    }
+    /* --remove-retained: only a message being printed is cleared (one the -F format
+     * refused above stays retained) */
+    if (evt->u.publish.first && !st->skipping && st->o->remove_retained && m->retain) {
+        clear_retained(st, m);
     }
     if (evt->u.publish.last) {
         if (!st->skipping) {

@@ -225,6 +225,23 @@ class FilterTest(SubOutputCase):
         finally:
             self.clear("rm/a", "rm/b", "rm/keep")
 
+    def test_remove_retained_keeps_a_message_it_could_not_print(self):
+        """A chunked message the -F format cannot stream is not printed: it stays retained."""
+        big = b"x" * 300
+        self.pub("-r", "-t", "rmc/big", "-s", input=big)
+        self.pub("-r", "-t", "rmc/small", "-m", "s")
+        try:
+            r = self.sub_run("-t", "rmc/#", "--remove-retained", "--retained-only",
+                             "--rx-buffer", 64, "-F", "%t %p|%x", "-W", 10)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(b"rmc/small s|73\n", r.stdout)
+            self.assertIn("message on 'rmc/big' not printed", r.stderr.decode())
+            left = self.sub_run("-t", "rmc/#", "-C", 1, "-W", 5, "-F", "%t %l")
+            self.assertEqual(left.returncode, 0, left.stderr)
+            self.assertEqual(left.stdout, b"rmc/big 300\n")
+        finally:
+            self.clear("rmc/big", "rmc/small")
+
 
 class UnsubscribeTest(SubOutputCase):
     def test_unsubscribe_ends_a_persistent_subscription(self):
