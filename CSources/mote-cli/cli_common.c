@@ -488,7 +488,9 @@ static bool parse_url(char *url, mote_cli_mode_t mode, mote_cli_opts_t *o)
 {
     char *s, *at, *slash, *colon;
     long v;
-    const char *original = url;
+    /* the URL as given, for messages (url itself is split in place below) */
+    char original[512];
+    snprintf(original, sizeof original, "%s", url);
     if (strncmp(url, "mqtt://", 7) == 0) {
         o->net.url_scheme = MOTE_CLI_URL_MQTT;
         s = url + 7;
