@@ -539,6 +539,8 @@ static bool parse_url(char *url, mote_cli_mode_t mode, mote_cli_opts_t *o)
             return false;
         }
         o->net.port = (uint16_t)v;
+    } else {
+        o->net.port = 0; /* the scheme's port (1883, 8883 for mqtts), whatever -p said */
     }
     if (*s == '\0') {
         fprintf(stderr, "mote: invalid -L URL '%s': no host\n", original);
@@ -564,6 +566,7 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
     const char *shorts = mode == MOTE_CLI_PUB ? ":h:p:t:m:f:lsnq:ri:I:ck:V:u:P:dx:L:D:M:A:"
                                               : ":h:p:t:q:i:I:ck:C:W:V:vu:P:dx:NRL:F:T:U:ED:A:";
     int c, i;
+    bool x_given = false; /* -x (the session expiry may be given once) */
     long v;
 
     memset(o, 0, sizeof *o);
@@ -646,6 +649,7 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
             if (!parse_long(optarg, 0, 0xffffffffL, &v)) return bad_value("-x", optarg);
             o->session_expiry_s = (uint32_t)v;
             o->session_expiry_set = true;
+            x_given = true;
             break;
         case 'N': o->no_newline = true; break;
         case 'R': o->no_retained = true; break;
@@ -822,8 +826,20 @@ int mote_cli_parse(int argc, char **argv, mote_cli_mode_t mode, mote_cli_opts_t 
         fprintf(stderr, "mote: -i and -I exclude each other\n");
         return MOTE_EXIT_ERROR;
     }
+    if (!o->clean && o->client_id_prefix != NULL) {
+        /* a session under an id with this run's process id could never be resumed */
+        fprintf(stderr, "mote: -c (persistent session) needs a fixed client id (-i), not -I\n");
+        return MOTE_EXIT_ERROR;
+    }
+    for (i = 0; i < o->prop_count; i++) {
+        if (x_given && o->props[i].id == MOTE_PROP_SESSION_EXPIRY) {
+            fprintf(stderr, "mote: the session expiry interval is given twice (-x and -D connect "
+                            "session-expiry-interval)\n");
+            return MOTE_EXIT_ERROR;
+        }
+    }
     if (o->client_id_prefix != NULL) {
-        /* the id is built here, so -c and the checks below see it */
+        /* the id is built here, so the checks below see it */
         static char id[MOTE_CLI_MAX_CLIENT_ID + 32];
         snprintf(id, sizeof id, "%s%ld", o->client_id_prefix, (long)getpid());
         o->client_id = id;

@@ -14,7 +14,8 @@
  *   %% a '%'   @c the arrival time by strftime's %c (@H, @M, @S, @Y, ...)   @@ an '@'
  *   \n \t \r \a \e \v \0 (a NUL byte) \\ escapes
  * %t %l %m take printf's flags '-' and '0' (numbers), a width, and (%t) a precision: %-20t,
- * %05l, %.10t (as mosquitto_sub: the other fields take none). */
+ * %05l, %.10t; the other fields take none (mosquitto_sub also pads and cuts some of them:
+ * mote refuses those rather than print something else). */
 #ifndef MOTE_CLI_FORMAT_H
 #define MOTE_CLI_FORMAT_H
 

@@ -271,6 +271,18 @@ class UrlTest(SubOutputCase):
         self.assertEqual(rc, 0, s.stderr_text())
         self.assertEqual(s.stdout_bytes(), b"url/topic via url\n")
 
+    def test_url_without_a_port_takes_the_schemes(self):
+        """-L without a port: 1883 (mqtt://), whatever -p said before it."""
+        with start_sub(self.port, "-t", "url/port", "-C", 1) as s:
+            # -p before -L: the URL's default port is used, so this one misses our broker
+            run(mote("pub", "-p", self.port, "-L", "mqtt://127.0.0.1/url/port", "-m", "x",
+                     "--connect-timeout", 2))
+            # -p after -L sets the port
+            r = run(mote("pub", "-L", "mqtt://127.0.0.1/url/port", "-p", self.port, "-m", "y"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(s.wait(20), 0, s.stderr_text())
+        self.assertEqual(s.stdout_bytes(), b"y\n")
+
     def test_mqtts_url_uses_tls(self):
         # the broker speaks plain MQTT: a TLS handshake with it fails (exit 2)
         r = run(mote("pub", "-L", "mqtts://127.0.0.1:%d/t" % self.port, "--insecure",
@@ -511,6 +523,11 @@ class UsageTest(unittest.TestCase):
             (("pub", "-t", "a", "-m", "x", "--repeat-delay", "1s"), b"--repeat-delay"),
             (("sub", "-t", "a", "--repeat-delay", "1"), b"unknown option"),
             (("pub", "-t", "a", "-m", "x", "-M", "0"), b"-M"),
+            (("sub", "-t", "a", "-I", "pre-", "-c"), b"needs a fixed client id"),
+            (("sub", "-V", "5", "-t", "a", "-i", "x", "-x", "5", "-D", "connect",
+              "session-expiry-interval", "6"), b"given twice"),
+            (("sub", "-V", "5", "-t", "a", "-i", "x", "-D", "connect", "session-expiry-interval",
+              "6", "-x", "5"), b"given twice"),
             (("pub", "--unix", "/tmp/s", "--cafile", "ca.crt", "-t", "a", "-m", "x"),
              b"--unix connects with plain MQTT"),
             (("sub", "--unix", "/tmp/s", "-A", "127.0.0.1", "-t", "a"),
