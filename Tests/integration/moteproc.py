@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 import mote_test  # noqa: E402
@@ -117,3 +118,31 @@ def start_sub(port, *args, ready_text="received SUBACK"):
         p.kill()
         raise AssertionError("mote sub did not subscribe: %s" % p.stderr_text())
     return p
+
+
+class BrokerCase(unittest.TestCase):
+    """One mosquitto for the whole class, and helpers to publish and subscribe (a base for
+    test classes: it has no tests of its own)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = mote_test.Broker().start()
+        cls.port = cls.broker.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.__exit__(None, None, None)
+
+    def pub(self, *args, timeout=20, input=None):
+        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, *args), timeout=timeout,
+                input=input)
+        self.assertEqual(r.returncode, 0, "pub failed: %r" % r.stderr)
+        return r
+
+    def sub(self, *args):
+        return start_sub(self.port, *args)
+
+    def finish(self, p, timeout=20):
+        rc = p.wait(timeout)
+        self.assertEqual(rc, 0, "sub exit %d: %s" % (rc, p.stderr_text()))
+        return p.stdout_bytes()

@@ -9,37 +9,10 @@ import tempfile
 import time
 import unittest
 
-from moteproc import Proc, mote, run, start_sub, t
+from moteproc import BrokerCase, Proc, mote, run, start_sub, t
 import mote_test
 
 VERSIONS = ("mqttv311", "mqttv5")
-
-
-class BrokerCase(unittest.TestCase):
-    """One mosquitto for the whole class, and helpers to publish and subscribe."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = mote_test.Broker().start()
-        cls.port = cls.broker.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.__exit__(None, None, None)
-
-    def pub(self, *args, timeout=20, input=None):
-        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, *args), timeout=timeout,
-                input=input)
-        self.assertEqual(r.returncode, 0, "pub failed: %r" % r.stderr)
-        return r
-
-    def sub(self, *args):
-        return start_sub(self.port, *args)
-
-    def finish(self, p, timeout=20):
-        rc = p.wait(timeout)
-        self.assertEqual(rc, 0, "sub exit %d: %s" % (rc, p.stderr_text()))
-        return p.stdout_bytes()
 
 
 class MosquittoTest(BrokerCase):

@@ -13,24 +13,11 @@ import tempfile
 import time
 import unittest
 
-from moteproc import Proc, mote, run, start_sub
+from moteproc import BrokerCase, Proc, mote, run, start_sub
 import mote_test
 
 
-class SubOutputCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = mote_test.Broker().start()
-        cls.port = cls.broker.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.__exit__(None, None, None)
-
-    def pub(self, *args, input=None):
-        r = run(mote("pub", "-h", "127.0.0.1", "-p", self.port, *args), input=input)
-        self.assertEqual(r.returncode, 0, "pub failed: %r" % r.stderr)
-
+class SubOutputCase(BrokerCase):
     def sub_run(self, *args, timeout=20):
         return run(mote("sub", "-h", "127.0.0.1", "-p", self.port, *args), timeout=timeout)
 
