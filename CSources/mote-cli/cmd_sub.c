@@ -216,6 +216,12 @@ static uint64_t ms_until(uint64_t deadline)
     return deadline > now ? deadline - now : 0u;
 }
 
+/* A message was not printed (-F), a retained one not cleared, or stdout failed: exit 1. */
+static bool output_lost(const sub_state_t *st)
+{
+    return st->output_failed || st->not_printed > 0 || st->not_cleared > 0;
+}
+
 /* -U: UNSUBSCRIBE from the filters and wait for the UNSUBACK (messages that come meanwhile
  * are handled as usual). Returns -1 to go on, else the exit code (the session closed). */
 static int unsubscribe_first(sub_state_t *st, const mote_cli_opts_t *o, mote_mqtt_props_t props)
@@ -269,7 +275,9 @@ static int unsubscribe_first(sub_state_t *st, const mote_cli_opts_t *o, mote_mqt
     if (st->done || o->topic_count == 0) {
         /* -C reached by messages of the session, or nothing to subscribe to */
         mote_cli_close(&st->s);
-        return st->unsub_refused > 0 && o->topic_count == 0 ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
+        return (st->unsub_refused > 0 && o->topic_count == 0) || output_lost(st)
+                   ? MOTE_EXIT_ERROR
+                   : MOTE_EXIT_OK;
     }
     return -1;
 }
@@ -405,8 +413,5 @@ int mote_cmd_sub(int argc, char **argv)
         }
     }
     mote_cli_close(&st.s);
-    if (st.output_failed || st.not_printed > 0 || st.not_cleared > 0) {
-        return MOTE_EXIT_ERROR;
-    }
-    return MOTE_EXIT_OK;
+    return output_lost(&st) ? MOTE_EXIT_ERROR : MOTE_EXIT_OK;
 }

@@ -248,6 +248,22 @@ class UnsubscribeTest(SubOutputCase):
                 self.sub_run("-V", v, "-i", cid, "-U", "us/%s/b" % v)  # clean session: ends it
 
 
+class UnsubscribeWindowTest(SubOutputCase):
+    def test_message_not_printed_while_unsubscribing_fails_the_run(self):
+        """-C reached by session messages that come while -U waits for the UNSUBACK: a
+        message the format could not print still makes the exit code 1."""
+        base = ("-i", "unsub-window", "-c", "-q", 1)
+        r = self.sub_run(*base, "-t", "uw/t", "-E")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.pub("-q", 1, "-t", "uw/t", "-s", input=b"x" * 500)
+        self.pub("-q", 1, "-t", "uw/t", "-m", "ok")
+        r = self.sub_run(*base, "-U", "uw/other", "-C", 1, "--rx-buffer", 64, "-F", "%p|%x")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stdout, b"ok|6f6b\n")
+        self.assertIn(b"not printed", r.stderr)
+        self.sub_run("-i", "unsub-window", "-U", "uw/t")  # clean session: ends it
+
+
 class UrlTest(SubOutputCase):
     def test_url_gives_host_port_and_topic(self):
         url = "mqtt://user:secret@127.0.0.1:%d/url/topic" % self.port
