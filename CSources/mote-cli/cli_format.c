@@ -28,6 +28,13 @@ static const uint8_t k_prop_ids[] = { MOTE_PROP_CONTENT_TYPE, MOTE_PROP_CORRELAT
                                       MOTE_PROP_RESPONSE_TOPIC, MOTE_PROP_SUBSCRIPTION_ID,
                                       MOTE_PROP_TOPIC_ALIAS, MOTE_PROP_USER_PROPERTY };
 
+/* Properties whose value is text or binary data (the others are numbers). */
+static bool prop_is_bytes(uint8_t id)
+{
+    return id == MOTE_PROP_CONTENT_TYPE || id == MOTE_PROP_RESPONSE_TOPIC ||
+           id == MOTE_PROP_CORRELATION_DATA;
+}
+
 static bool is_prop_conv(char c)
 {
     return c != '\0' && strchr(k_prop_convs, c) != NULL;
@@ -299,8 +306,7 @@ static void put_json_props(FILE *out, mote_mqtt_props_t props)
         }
         fputs(n++ ? "," : "\"properties\":{", out);
         fprintf(out, "\"%s\":", names[i].name);
-        if (pr.id == MOTE_PROP_CONTENT_TYPE || pr.id == MOTE_PROP_RESPONSE_TOPIC ||
-            pr.id == MOTE_PROP_CORRELATION_DATA) {
+        if (prop_is_bytes(pr.id)) {
             put_json_string(out, pr.value);
         } else {
             fprintf(out, "%lu", (unsigned long)pr.u32);
@@ -348,8 +354,7 @@ static void put_prop(FILE *out, char conv, mote_mqtt_props_t props)
     if (!mote_mqtt_prop_find(props, id, &pr)) {
         return;
     }
-    if (id == MOTE_PROP_CONTENT_TYPE || id == MOTE_PROP_RESPONSE_TOPIC ||
-        id == MOTE_PROP_CORRELATION_DATA) {
+    if (prop_is_bytes(id)) {
         fwrite(pr.value.ptr, 1, pr.value.len, out);
     } else {
         fprintf(out, "%lu", (unsigned long)pr.u32);
@@ -479,23 +484,26 @@ bool mote_cli_format_print(FILE *out, const char *fmt, const mote_cli_format_msg
 {
     const char *p;
     fmt_item_t it;
-    int payload_items = 0;
-    bool whole = m->first && m->last, past_payload = false, late_props = false;
+    bool whole = m->first && m->last, past_payload = false;
     if (m->first) {
         memset(st, 0, sizeof *st);
         clock_gettime(CLOCK_REALTIME, &st->when);
+        if (!whole) { /* a message in chunks: decided once, at its first */
+            int payload_items = 0;
+            bool late_props = false;
+            for (p = fmt; *p;) {
+                next_item(&p, &it); /* (checked when the options were parsed) */
+                payload_items += it.kind == ITEM_CONV && is_payload_conv(it.c);
+                late_props |= payload_items > 0 && it.kind == ITEM_CONV && is_prop_conv(it.c);
+            }
+            st->refused = payload_items > 1 || late_props;
+            if (st->refused) {
+                return false;
+            }
+        }
     }
     if (st->refused) {
         return true;
-    }
-    for (p = fmt; *p;) {
-        next_item(&p, &it); /* (checked when the options were parsed) */
-        payload_items += it.kind == ITEM_CONV && is_payload_conv(it.c);
-        late_props |= payload_items > 0 && it.kind == ITEM_CONV && is_prop_conv(it.c);
-    }
-    if (!whole && (payload_items > 1 || late_props)) {
-        st->refused = true;
-        return false;
     }
     for (p = fmt; *p;) {
         next_item(&p, &it);
