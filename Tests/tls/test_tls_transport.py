@@ -639,8 +639,10 @@ class WhatTheServerSees(unittest.TestCase):
         # each was sent as SNI and checked as a DNS name (a host name mismatch). An address
         # is an address: no SNI, checked against the IP SAN.
         for host in ("127.1", "2130706433"):
-            with self.subTest(host=host), RecordingTLSServer(PKI) as s:
-                r = probe(s.port, host=host, identity=None)
+            with self.subTest(host=host):
+                # (the server has recorded the connection once its block has ended)
+                with RecordingTLSServer(PKI) as s:
+                    r = probe(s.port, host=host, identity=None)
                 self.assertEqual(r.returncode, 0, r.stdout)
                 self.assertIsNone(s.connections[0]["sni"], s.connections)
 
